@@ -1,0 +1,22 @@
+import { JailError } from '../errors';
+import { main } from './main';
+
+// In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
+const args = process.argv.slice(2);
+const name = args[0] === 'shell' ? 'jailsh' : 'docker-jail';
+
+/** What a user sees of any failure: one line on stderr and a non-zero exit, never a shell (fail closed). */
+function fail(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${name}: ${name === 'jailsh' ? message.split('\n')[0] : message}\n`);
+  process.exitCode = error instanceof JailError ? error.exitCode : 1;
+}
+
+process.on('uncaughtException', (error) => {
+  fail(error);
+  process.exit(); // nothing is in a state worth continuing from
+});
+
+main(args).then((status) => {
+  process.exitCode = status;
+}, fail);

@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import { isatty } from 'node:tty';
+import { auditLog, formatRecord } from '../audit/syslog';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/types';
+import { connectEngine } from '../engine/client';
+import { ensureHomeStaging } from '../engine/homeMount';
+import { ensureJail } from '../engine/jail';
+import { containerNameFrom, expandTemplate, hostnameFrom } from '../engine/names';
+import { jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
+import { openSession, type Session } from '../engine/session';
+import { ExitCode, JailError } from '../errors';
+import { jailIdentityFiles } from '../identity/jailFiles';
+import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
+import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
+
+/** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
+export interface ShellArgs {
+  login: boolean;
+  command: string | null;
+}
+
+export function parseShellArgs(args: string[]): ShellArgs {
+  const [loginFlag, separator, ...rest] = args;
+  if ((loginFlag !== '--login' && loginFlag !== '--no-login') || separator !== '--') {
+    throw new JailError('usage: docker-jail shell --login|--no-login -- [-c command]', ExitCode.usage);
+  }
+  if (rest.length === 0) return { login: loginFlag === '--login', command: null };
+  if (rest.length === 2 && rest[0] === '-c') return { login: loginFlag === '--login', command: rest[1] };
+  throw new JailError('usage: jailsh [-c command]', ExitCode.usage);
+}
+
+/** The caller's real uid, as the setuid launcher recorded it before becoming root. */
+export function callerUid(env: NodeJS.ProcessEnv): number {
+  const text = env.DOCKER_JAIL_UID ?? '';
+  if (!/^\d{1,10}$/.test(text)) throw new JailError('jailsh must be started through /usr/bin/jailsh', ExitCode.refused);
+  return Number(text);
+}
+
+/** Root, administrators and anyone outside the jail group never reach a jail (invariant 5). */
+export function checkJailable(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): void {
+  if (identity.uid === 0) throw new JailError('root is never jailed; jailsh refuses to run for root', ExitCode.refused);
+  const gids = new Set(identity.groups.map((g) => g.gid));
+  const exempt = gidOf(config.access.exemptGroup);
+  if (exempt !== null && gids.has(exempt)) {
+    throw new JailError(`${identity.user} is in the exempt group ${config.access.exemptGroup} and is never jailed; use a normal shell`, ExitCode.refused);
+  }
+  const jailed = gidOf(config.access.jailGroup);
+  if (jailed === null || !gids.has(jailed)) {
+    throw new JailError(`${identity.user} is not in the group ${config.access.jailGroup}; jailsh is only for jailed users`, ExitCode.refused);
+  }
+}
+
+/** Variables from the login that the config lets into the jail; a trailing * matches a prefix. */
+export function whitelistedEnv(env: NodeJS.ProcessEnv, whitelist: string[]): string[] {
+  const allowed = (name: string) => whitelist.some((w) => (w.endsWith('*') ? name.startsWith(w.slice(0, -1)) : name === w));
+  return Object.entries(env)
+    .filter(([name, value]) => value !== undefined && allowed(name))
+    .map(([name, value]) => `${name}=${value}`);
+}
+
+/**
+ * The jailed shell's argv. A small sh prologue falls back to /bin/sh when the
+ * configured shell is missing from the image.
+ */
+export function jailArgv(shell: string, args: ShellArgs): string[] {
+  const shellArgs = [...(args.login ? ['-l'] : []), ...(args.command !== null ? ['-c', args.command] : [])];
+  const prologue = 'if [ -x "$1" ]; then s="$1"; else s=/bin/sh; fi; shift; exec "$s" "$@"';
+  return ['/bin/sh', '-c', prologue, 'jailsh', shell, ...shellArgs];
+}
+
+/** `shell` mode: everything between the launcher and the user's shell in their jail. */
+export async function runShell(args: string[], io: LoginIo): Promise<number> {
+  if (process.getuid?.() !== 0 || process.geteuid?.() !== 0) {
+    throw new JailError('jailsh must be started through /usr/bin/jailsh (setuid root)', ExitCode.refused);
+  }
+  const shellArgs = parseShellArgs(args);
+  const uid = callerUid(process.env);
+  const config = loadConfig();
+  const identity = resolveIdentity(uid);
+  checkJailable(identity, config);
+
+  const vars = { user: identity.user, uid: String(uid), home: identity.home };
+  const homeTarget = expandTemplate(config.jail.homeMount, vars);
+  const workdir = expandTemplate(config.session.workdir, vars);
+  const engine = connectEngine(config.engine.socket);
+  const homeSource = ensureHomeStaging(identity.home, uid);
+  const jail = await ensureJail(engine, config, {
+    uid,
+    user: identity.user,
+    name: containerNameFrom(config.jail.nameTemplate, vars),
+    hostname: hostnameFrom(config.jail.hostnameTemplate, vars),
+    homeSource,
+    homeTarget,
+    identityFiles: jailIdentityFiles(identity, homeTarget, config.session.shell),
+  });
+
+  const tty = isatty(0);
+  const marker = `DOCKER_JAIL_SESSION=${randomBytes(12).toString('hex')}`;
+  const env = [
+    ...whitelistedEnv(process.env, config.session.envWhitelist),
+    `HOME=${homeTarget}`,
+    `USER=${identity.user}`,
+    `LOGNAME=${identity.user}`,
+    `SHELL=${config.session.shell}`,
+    'PATH=/usr/local/bin:/usr/bin:/bin',
+    marker,
+  ];
+  const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
+  const started = Date.now();
+  await auditLog(formatRecord('start', record));
+
+  const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
+  const { status, hangup } = await relayUntilEnd(session, io, tty, () => hangUp(session, jail.id, marker, config.session.killOnLogout));
+  await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
+  return status;
+}
+
+/**
+ * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
+ * parent (sshd, su) gone, or a terminal that can no longer be written.
+ */
+async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
+  let hangup = false;
+  let hangupDone: Promise<void> = Promise.resolve();
+  let resolveHangup!: () => void;
+  const hungUp = new Promise<void>((resolve) => (resolveHangup = resolve));
+  const triggerHangup = () => {
+    if (hangup) return;
+    hangup = true;
+    hangupDone = onHangup();
+    resolveHangup();
+  };
+  const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGPIPE'];
+  for (const signal of signals) process.on(signal, triggerHangup);
+  const parent = process.ppid;
+  const watchParent = setInterval(() => process.ppid !== parent && triggerHangup(), 1000);
+  io.stdout.on('error', triggerHangup);
+  io.stderr.on('error', () => undefined);
+  if (tty) io.stdin.on('error', triggerHangup);
+
+  const relay = tty
+    ? relayTerminal(session.stream, io, { resize: (columns, rows) => void session.resize(columns, rows).catch(() => undefined) })
+    : { ...relayPipes(session.stream, io), restore: () => undefined };
+  await Promise.race([relay.done, hungUp]);
+  clearInterval(watchParent);
+  relay.restore();
+  io.stdin.unpipe();
+  io.stdin.destroy();
+
+  let status: number;
+  if (hangup) {
+    await hangupDone;
+    session.stream.destroy();
+    status = await withTimeout(session.exitStatus(), 3000, 129);
+  } else {
+    status = await session.exitStatus();
+  }
+  for (const signal of signals) process.removeListener(signal, triggerHangup);
+  return { status, hangup };
+}
+
+/**
+ * A real terminal's hangup, which `docker exec` never delivers: SIGHUP (and
+ * SIGCONT, for stopped jobs) to the session's process and everything it started;
+ * with kill_on_logout, whatever is left of the session is then killed.
+ */
+async function hangUp(session: Session, jailId: string, marker: string, killOnLogout: boolean): Promise<void> {
+  const rootPid = await session.hostPid().catch(() => null);
+  const tree = sessionProcesses(jailProcesses(jailId), rootPid, null);
+  signalJailProcesses(jailId, tree, 'SIGHUP');
+  signalJailProcesses(jailId, tree, 'SIGCONT');
+  if (!killOnLogout) return;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rest = sessionProcesses(jailProcesses(jailId), rootPid, marker);
+  signalJailProcesses(jailId, [...new Set([...tree, ...rest])], 'SIGKILL');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(fallback);
+      },
+    );
+  });
+}

@@ -1,0 +1,54 @@
+/** The validated configuration; every field is filled, from the file or the built-in defaults. */
+export interface Config {
+  /** The file the values came from, or null when the built-in defaults serve. */
+  source: string | null;
+  engine: {
+    /** Absolute path of the Docker engine's unix socket. */
+    socket: string;
+  };
+  access: {
+    /** Members of this group are jailed. */
+    jailGroup: string;
+    /** Members of this group are never jailed (and may not use jailsh). */
+    exemptGroup: string;
+  };
+  jail: {
+    image: string;
+    mode: 'per-user' | 'shared';
+    /** Container name; placeholders {user} and {uid}. */
+    nameTemplate: string;
+    /** Hostname inside the jail; placeholders {user} and {uid}. */
+    hostnameTemplate: string;
+    /** Where the home appears inside the jail; placeholders {home}, {user}, {uid}. */
+    homeMount: string;
+    /** Docker network mode: none, bridge, or a user-defined network's name. */
+    network: string;
+    capDrop: string[];
+    capAdd: string[];
+    noNewPrivileges: boolean;
+    /** 0 means no limit. */
+    pidsLimit: number;
+    /** Bytes; 0 means no limit. */
+    memoryBytes: number;
+    /** CPUs (may be fractional); 0 means no limit. */
+    cpus: number;
+  };
+  session: {
+    /** The shell inside the jail; /bin/sh is used when it does not exist there. */
+    shell: string;
+    /** Working directory inside the jail; placeholders {home}, {user}, {uid}. */
+    workdir: string;
+    /** Names (a trailing * matches a prefix) of variables passed from the login into the jail. */
+    envWhitelist: string[];
+    killOnLogout: boolean;
+    /** Seconds a jail may stay idle before it is stopped; null means never. */
+    idleStopSeconds: number | null;
+  };
+  image: {
+    /** Debian suite bootstrapped into the default image. */
+    suite: string;
+    /** Debian mirror URL, or 'auto' for the one the host's apt is configured with. */
+    mirror: string;
+    packages: string[];
+  };
+}

@@ -1,0 +1,68 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Docker from 'dockerode';
+import { ExitCode, JailError } from '../errors';
+
+/** Control calls must answer within this time; a stopped or frozen engine must not hang a login. */
+const CONTROL_TIMEOUT_MS = 20_000;
+
+/** The two connections to one engine: control calls with a timeout, and session streams without one. */
+export interface Engine {
+  socket: string;
+  control: Docker;
+  /** No timeout: an idle interactive session may stay silent for hours. */
+  streams: Docker;
+}
+
+/**
+ * Connects to the engine's unix socket named in the config, and nowhere else:
+ * DOCKER_HOST and friends are never read. The socket and its directory must be
+ * root-owned and not writable by others (invariant 4).
+ */
+export function connectEngine(socket: string): Engine {
+  assertRootOwned(socket, 'socket');
+  assertRootOwned(dirname(socket), 'directory');
+  return {
+    socket,
+    control: new Docker({ socketPath: socket, timeout: CONTROL_TIMEOUT_MS }),
+    streams: new Docker({ socketPath: socket }),
+  };
+}
+
+function assertRootOwned(path: string, what: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    throw engineUnavailable(path, error);
+  }
+  if (what === 'socket' && !stat.isSocket()) throw new JailError(`the Docker engine socket ${path} is not a socket`, ExitCode.unavailable);
+  if (stat.uid !== 0 || (stat.mode & 0o002) !== 0) {
+    throw new JailError(`refusing the Docker engine ${what} ${path}: it must be owned by root and not writable by others`, ExitCode.unavailable);
+  }
+}
+
+/** Turns whatever dockerode or the socket threw into one sentence a user can act on. */
+export function engineError(socket: string, error: unknown, doing: string): JailError {
+  if (error instanceof JailError) return error;
+  const err = error as { code?: string; statusCode?: number; json?: { message?: string }; message?: string };
+  if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT' || err.code === 'EACCES') return engineUnavailable(socket, error);
+  if (err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT' || /timeout/i.test(err.message ?? '')) {
+    return new JailError(`the Docker engine at ${socket} did not answer in time while ${doing}`, ExitCode.unavailable);
+  }
+  const detail = err.json?.message ?? err.message ?? String(error);
+  return new JailError(`the Docker engine failed while ${doing}: ${oneLine(detail)}`, ExitCode.unavailable);
+}
+
+function engineUnavailable(socket: string, error: unknown): JailError {
+  const code = (error as { code?: string }).code ?? 'error';
+  return new JailError(`the Docker engine at ${socket} is not reachable (${code})`, ExitCode.unavailable);
+}
+
+export function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}

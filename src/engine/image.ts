@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Config } from '../config/types';
+import { ExitCode, JailError } from '../errors';
+import { type Engine, engineError, statusOf } from './client';
+import { LABEL_MANAGED } from './jail';
+
+const BUILD_ROOT = '/var/lib/docker-jail/build';
+const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+
+export interface BuildOptions {
+  rebuild: boolean;
+  progress(line: string): void;
+}
+
+/** Whether the configured jail image exists in the engine. */
+export async function imageExists(engine: Engine, image: string): Promise<boolean> {
+  try {
+    await engine.control.getImage(image).inspect();
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw engineError(engine.socket, error, 'looking for the jail image');
+  }
+}
+
+/**
+ * Builds the default jail image with no registry: debootstrap (minbase) from a
+ * Debian mirror, every SUID/SGID bit removed, then `docker import`. Skipped
+ * when the image exists, unless rebuild is asked for.
+ */
+export async function buildImage(engine: Engine, config: Config, options: BuildOptions): Promise<void> {
+  const image = config.jail.image;
+  if (!options.rebuild && (await imageExists(engine, image))) {
+    options.progress(`image ${image} is already built (use --rebuild to build it again)`);
+    return;
+  }
+  const mirror = config.image.mirror === 'auto' ? hostMirror(config.image.suite) : config.image.mirror;
+  mkdirSync(BUILD_ROOT, { recursive: true, mode: 0o700 });
+  const workdir = mkdtempSync(`${BUILD_ROOT}/image-`);
+  const rootfs = `${workdir}/rootfs`;
+  try {
+    options.progress(`bootstrapping Debian ${config.image.suite} from ${mirror} (a few minutes)`);
+    await runTool(
+      '/usr/sbin/debootstrap',
+      ['--variant=minbase', `--include=${config.image.packages.join(',')}`, config.image.suite, rootfs, mirror],
+      (line) => options.progress(`debootstrap: ${line}`),
+    );
+    options.progress('removing every SUID/SGID bit and the package caches');
+    await runTool('/usr/bin/find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], options.progress);
+    for (const cache of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
+      for (const entry of readdirSync(`${rootfs}/${cache}`)) {
+        if (entry.endsWith('.deb') || (cache.endsWith('lists') && entry !== 'lock' && entry !== 'partial')) rmSync(`${rootfs}/${cache}/${entry}`, { force: true });
+      }
+    }
+    options.progress(`importing the root filesystem as ${image}`);
+    await importRootfs(engine, rootfs, image);
+    options.progress(`image ${image} built`);
+  } finally {
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
+async function importRootfs(engine: Engine, rootfs: string, image: string): Promise<void> {
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  const [repo, tag] = colon > slash ? [image.slice(0, colon), image.slice(colon + 1)] : [image, 'latest'];
+  const tar = spawn('/usr/bin/tar', ['--numeric-owner', '-C', rootfs, '-c', '.'], { env: TOOL_ENV, stdio: ['ignore', 'pipe', 'inherit'] });
+  const tarDone = new Promise<number | null>((resolve) => tar.on('close', resolve));
+  let response: Readable;
+  try {
+    response = (await engine.streams.importImage(tar.stdout as never, {
+      repo,
+      tag,
+      changes: ['ENV LANG=C.UTF-8', 'ENV PATH=/usr/local/bin:/usr/bin:/bin', `LABEL ${LABEL_MANAGED}=true`, 'CMD ["sleep", "infinity"]'],
+    } as never)) as unknown as Readable;
+  } catch (error) {
+    tar.kill();
+    throw engineError(engine.socket, error, 'importing the jail image');
+  }
+  let failure: string | null = null;
+  for await (const line of createInterface({ input: response })) {
+    try {
+      const message = JSON.parse(line) as { error?: string };
+      if (message.error) failure = message.error;
+    } catch {
+      // progress lines only
+    }
+  }
+  if ((await tarDone) !== 0) throw new JailError('tar of the bootstrapped root filesystem failed');
+  if (failure !== null) throw new JailError(`the engine refused the image: ${failure}`, ExitCode.unavailable);
+}
+
+/** The Debian mirror the host's apt uses for this suite, read from /etc/apt/sources.list and sources.list.d. */
+export function hostMirror(suite: string, aptDir = '/etc/apt'): string {
+  const texts: string[] = [];
+  const read = (path: string) => {
+    try {
+      texts.push(readFileSync(path, 'utf8'));
+    } catch {
+      // absent
+    }
+  };
+  read(`${aptDir}/sources.list`);
+  let parts: string[] = [];
+  try {
+    parts = readdirSync(`${aptDir}/sources.list.d`).sort();
+  } catch {
+    // absent
+  }
+  for (const part of parts) if (part.endsWith('.list') || part.endsWith('.sources')) read(`${aptDir}/sources.list.d/${part}`);
+  const mirror = findMirror(texts, suite);
+  if (mirror === null) throw new JailError(`no Debian mirror for ${suite} found in ${aptDir}/sources.list*; set mirror in [image] of /etc/docker-jail.ini`, ExitCode.config);
+  return mirror;
+}
+
+/** First http(s) source of type deb serving this suite, in one-line or deb822 format. */
+export function findMirror(texts: string[], suite: string): string | null {
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const match = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(https?:\/\/\S+)\s+(\S+)/.exec(line);
+      if (match && match[2] === suite) return match[1];
+    }
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1].trim().split(/\s+/) ?? [];
+      if (!field('Types').includes('deb') || !field('Suites').includes(suite)) continue;
+      const uri = field('URIs').find((u) => /^https?:\/\//.test(u));
+      if (uri) return uri;
+    }
+  }
+  return null;
+}
+
+function runTool(file: string, args: string[], progress: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: TOOL_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const output of [child.stdout, child.stderr]) createInterface({ input: output }).on('line', (line) => progress(line));
+    child.on('error', (error) => reject(new JailError(`cannot run ${file}: ${error.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new JailError(`${file} failed with exit status ${code}`))));
+  });
+}

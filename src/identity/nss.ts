@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { JailError } from '../errors';
+
+/** A user as the host's NSS (files, LDAP, SSSD, ...) knows them. */
+export interface Identity {
+  user: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  home: string;
+  /** Every group the user is in, primary group first. */
+  groups: GroupEntry[];
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+}
+
+/**
+ * The NSS lookups docker-jail needs. The production version asks getent and id
+ * (root-owned binaries at fixed paths, run with an empty environment), which go
+ * through the host's nsswitch.conf like any login would.
+ */
+export interface Nss {
+  passwdByUid(uid: number): string | null;
+  groupIdsOf(user: string): number[];
+  /** Lines of /etc/group format for each key (a name or a gid) that exists. */
+  groupLines(keys: string[]): string[];
+}
+
+function runLookup(file: string, args: string[]): { status: number | null; stdout: string } {
+  const result = spawnSync(file, args, { env: {}, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  if (result.error) throw new JailError(`cannot run ${file}: ${result.error.message}`);
+  return { status: result.status, stdout: result.stdout };
+}
+
+export const hostNss: Nss = {
+  passwdByUid(uid) {
+    const { status, stdout } = runLookup('/usr/bin/getent', ['passwd', String(uid)]);
+    if (status === 2) return null; // getent: key not found
+    if (status !== 0) throw new JailError(`user lookup for uid ${uid} failed (getent exit ${status})`);
+    return stdout.split('\n')[0] ?? null;
+  },
+  groupIdsOf(user) {
+    const { status, stdout } = runLookup('/usr/bin/id', ['-G', '--', user]);
+    if (status !== 0) throw new JailError(`group lookup for ${user} failed (id exit ${status})`);
+    return stdout.trim().split(/\s+/).map(parseId);
+  },
+  groupLines(keys) {
+    if (keys.length === 0) return [];
+    const { status, stdout } = runLookup('/usr/bin/getent', ['group', ...keys]);
+    if (status !== 0 && status !== 2) throw new JailError(`group lookup failed (getent exit ${status})`);
+    return stdout.split('\n').filter((line) => line !== '');
+  },
+};
+
+function parseId(text: string): number {
+  if (!/^\d{1,10}$/.test(text)) throw new JailError(`NSS returned a malformed id: ${JSON.stringify(text)}`);
+  const id = Number(text);
+  if (id > 0xfffffffe) throw new JailError(`NSS returned an id out of range: ${text}`);
+  return id;
+}
+
+export function parseGroupLine(line: string): GroupEntry & { members: string[] } {
+  const fields = line.split(':');
+  if (fields.length !== 4 || fields[0] === '') throw new JailError(`NSS returned a malformed group entry: ${JSON.stringify(line)}`);
+  return { name: fields[0], gid: parseId(fields[2]), members: fields[3] === '' ? [] : fields[3].split(',') };
+}
+
+/** Resolves the user behind a real uid, with all their groups, or throws. */
+export function resolveIdentity(uid: number, nss: Nss = hostNss): Identity {
+  const line = nss.passwdByUid(uid);
+  if (line === null) throw new JailError(`uid ${uid} is not a known user`);
+  const fields = line.split(':');
+  if (fields.length !== 7) throw new JailError(`NSS returned a malformed passwd entry for uid ${uid}`);
+  const [user, , uidText, gidText, gecos, home] = fields;
+  if (parseId(uidText) !== uid) throw new JailError(`NSS returned uid ${uidText} when asked for uid ${uid}`);
+  if (user === '' || /[\s/]/.test(user)) throw new JailError(`uid ${uid} has an unusable user name ${JSON.stringify(user)}`);
+  if (!home.startsWith('/')) throw new JailError(`${user} has no absolute home directory`);
+  const gid = parseId(gidText);
+
+  const gids = [gid, ...nss.groupIdsOf(user).filter((g) => g !== gid)];
+  const byGid = new Map<number, string>();
+  for (const groupLine of nss.groupLines([...new Set(gids)].map(String))) {
+    const group = parseGroupLine(groupLine);
+    if (!byGid.has(group.gid)) byGid.set(group.gid, group.name);
+  }
+  // A gid without a name still counts for permissions; name it after the gid so the jail resolves it.
+  const groups = [...new Set(gids)].map((g) => ({ gid: g, name: byGid.get(g) ?? `gid${g}` }));
+  return { user, uid, gid, gecos, home, groups };
+}
+
+/** The gid of a group by name, or null when the group does not exist. */
+export function groupIdByName(name: string, nss: Nss = hostNss): number | null {
+  for (const line of nss.groupLines([name])) {
+    const group = parseGroupLine(line);
+    if (group.name === name) return group.gid;
+  }
+  return null;
+}

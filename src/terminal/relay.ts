@@ -1,0 +1,78 @@
+import { type Duplex } from 'node:stream';
+import { DemuxStream } from '../engine/demux';
+
+/** The three standard streams of the login, as Node sees them. */
+export interface LoginIo {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export interface RelayHandlers {
+  /** Called with the new size at the start and on every SIGWINCH. */
+  resize(columns: number, rows: number): void;
+}
+
+/** Default when the login's stdout is not a terminal but stdin is. */
+const FALLBACK_SIZE = { columns: 80, rows: 24 };
+
+/**
+ * Relays a tty session: the login's terminal in raw mode, bytes both ways
+ * untouched (the pty inside the jail does the line discipline), and the window
+ * size followed. Resolves when the jail side closes. The returned function puts
+ * the terminal back as it was.
+ */
+export function relayTerminal(stream: Duplex, io: LoginIo, handlers: RelayHandlers): { done: Promise<void>; restore: () => void } {
+  const sendSize = () => {
+    const [columns, rows] = io.stdout.isTTY ? io.stdout.getWindowSize() : [FALLBACK_SIZE.columns, FALLBACK_SIZE.rows];
+    handlers.resize(columns, rows);
+  };
+  io.stdin.setRawMode(true);
+  sendSize();
+  process.on('SIGWINCH', sendSize);
+  io.stdin.pipe(stream);
+  stream.pipe(io.stdout, { end: false });
+  const restore = () => {
+    process.removeListener('SIGWINCH', sendSize);
+    io.stdin.unpipe(stream);
+    if (io.stdin.isTTY) io.stdin.setRawMode(false);
+  };
+  return { done: streamClosed(stream), restore };
+}
+
+/**
+ * Relays a non-tty session: stdin byte-exact into the jail with its EOF passed
+ * on (half-close), stdout and stderr split apart again, with back-pressure.
+ */
+export function relayPipes(stream: Duplex, io: LoginIo): { done: Promise<void> } {
+  io.stdin.pipe(stream); // ends the stream's write side on stdin EOF
+  const demux = new DemuxStream({ stdout: io.stdout, stderr: io.stderr });
+  stream.pipe(demux);
+  const done = streamClosed(stream).then(
+    () =>
+      new Promise<void>((resolve) => {
+        // Wait until the demuxer has handed every byte to stdout/stderr.
+        if (demux.writableFinished) resolve();
+        else {
+          demux.once('finish', () => resolve());
+          demux.once('error', () => resolve());
+        }
+      }),
+  );
+  return { done };
+}
+
+function streamClosed(stream: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = () => {
+      if (!settled) {
+        settled = true;
+        resolve();
+      }
+    };
+    stream.once('end', finish);
+    stream.once('close', finish);
+    stream.once('error', finish);
+  });
+}

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { sh } from './host';
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** Private key whose public half is in the user's authorized_keys. */
+  key: string;
+}
+
+const keyDir = mkdtempSync('/root/.docker-jail-test-keys-');
+
+/** A real user made with useradd, with a home, an ssh key, and the given groups and shell. */
+export function createUser(options: { groups?: string[]; shell?: string; prefix?: string } = {}): TestUser {
+  const name = `${options.prefix ?? 'djt'}${randomBytes(3).toString('hex')}`;
+  const groups = options.groups ?? ['jailed'];
+  sh(`useradd --create-home --shell ${options.shell ?? '/usr/bin/jailsh'} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
+  const [uid, gid] = sh(`id -u ${name}; id -g ${name}`).trim().split('\n').map(Number);
+  const home = sh(`getent passwd ${name} | cut -d: -f6`).trim();
+  const key = `${keyDir}/${name}`;
+  sh(`ssh-keygen -q -t ed25519 -N '' -f ${key}`);
+  sh(`install -d -o ${name} -g ${gid} -m 0700 ${home}/.ssh && install -o ${name} -g ${gid} -m 0600 ${key}.pub ${home}/.ssh/authorized_keys`);
+  return { name, uid, gid, home, key };
+}
+
+/** Removes the user's jail (found by label), the user, and their home. */
+export function removeUser(user: TestUser): void {
+  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null`);
+  sh(`umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; rmdir /run/docker-jail/homes/${user.uid} 2>/dev/null || true`);
+  sh(`pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
+  rmSync(user.key, { force: true });
+  rmSync(`${user.key}.pub`, { force: true });
+}
+
+/** The id of the user's jail container, found by its labels; '' when there is none. */
+export function jailOf(user: TestUser): string {
+  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid}`).trim();
+}
