@@ -109,7 +109,7 @@ run_tests() {
   install_here
   build_image
   log "running every test"
-  npx mocha
+  npx mocha 'test/**/*.test.ts'
 }
 
 case "${1:-}" in

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { type Duplex } from 'node:stream';
 import { DemuxStream } from '../engine/demux';
 
@@ -28,6 +29,7 @@ export function relayTerminal(stream: Duplex, io: LoginIo, handlers: RelayHandle
     handlers.resize(columns, rows);
   };
   io.stdin.setRawMode(true);
+  rawOutput();
   sendSize();
   process.on('SIGWINCH', sendSize);
   io.stdin.pipe(stream);
@@ -38,6 +40,15 @@ export function relayTerminal(stream: Duplex, io: LoginIo, handlers: RelayHandle
     if (io.stdin.isTTY) io.stdin.setRawMode(false);
   };
   return { done: streamClosed(stream), restore };
+}
+
+/**
+ * libuv's raw mode leaves output post-processing (ONLCR) on, so every newline
+ * the jail's own pty has already turned into CR LF would gain a second CR.
+ * Output must pass untouched; setRawMode(false) later restores the saved modes.
+ */
+function rawOutput(): void {
+  spawnSync('/bin/stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'], env: {}, timeout: 5000 });
 }
 
 /**

@@ -13,6 +13,13 @@ export function run(file: string, args: string[], options: SpawnSyncOptions = {}
   return { status: result.status, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
 
+/** Like run, for binary output: stdout and stderr as they came, byte for byte. */
+export function runBinary(file: string, args: string[], input: Buffer): { status: number | null; stdout: Buffer; stderr: Buffer } {
+  const result = spawnSync(file, args, { input, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** Runs a shell command on the host and returns its stdout; throws with its stderr when it fails. */
 export function sh(command: string, options: SpawnSyncOptions = {}): string {
   const result = run('/bin/bash', ['-c', command], options);

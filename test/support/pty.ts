@@ -44,7 +44,7 @@ export class Terminal {
     const tag = Math.random().toString(36).slice(2, 8);
     const from = this.output.length;
     // The markers are built by the shell, so the echo of the typed line never matches them.
-    this.write(`echo "<$tag""-start>"; ${line}; echo "<$tag""-end>"\r`);
+    this.write(`echo "<${tag}""-start>"; ${line}; echo "<${tag}""-end>"\r`);
     const match = await this.expect(new RegExp(`<${tag}-start>\\r?\\n([\\s\\S]*?)<${tag}-end>`), timeoutMs, from);
     return match[1].replace(/\r/g, '');
   }
