@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { requireHost, run, sh, sleep, waitFor } from './support/host';
+import { withConfig } from './support/config';
+import { Terminal } from './support/pty';
+import { type Sshd, sshOptions, startSshd } from './support/sshd';
+import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+
+/** Command lines of the jail's processes, as root sees them from the engine's side. */
+function jailProcessArgs(user: TestUser): string[] {
+  return sh(`docker exec ${jailOf(user)} ps -eo args=`).split('\n').map((line) => line.trim());
+}
+
+function hasProcess(user: TestUser, args: string): boolean {
+  return jailProcessArgs(user).includes(args);
+}
+
+describe('disconnect: the jailed session gets a hangup when the client goes away @docker @sshd @root', function () {
+  this.timeout(90_000);
+  let sshd: Sshd;
+  let user: TestUser;
+
+  before(async () => {
+    requireHost('docker', 'sshd', 'ssh');
+    sshd = await startSshd();
+    user = createUser();
+  });
+  after(async () => {
+    removeUser(user);
+    await sshd.stop();
+  });
+
+  async function interactiveLoginStarting(commands: string[]): Promise<Terminal> {
+    const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
+    await term.expect(/\$ $/m);
+    for (const command of commands) await term.command(command);
+    return term;
+  }
+
+  it('delivers SIGHUP to the shell and its jobs within 5 s of the ssh client being killed; nohup\'d jobs survive', async () => {
+    const term = await interactiveLoginStarting(['sleep 4242 & :', 'nohup sleep 4343 >/dev/null 2>&1 & :', '(trap "" HUP; exec sleep 4444) & :']);
+    assert.ok(hasProcess(user, 'sleep 4242') && hasProcess(user, 'sleep 4343'));
+    term.kill('SIGKILL');
+    const started = Date.now();
+    await waitFor('the shell and its job to end', () => !hasProcess(user, 'sleep 4242') && !jailProcessArgs(user).some((a) => a.startsWith('-bash') || a === 'bash' || a.includes('bash -l')), 5_000);
+    assert.ok(Date.now() - started <= 5_000);
+    // As on any host: what ignores the hangup carries on.
+    assert.ok(hasProcess(user, 'sleep 4343'), 'the nohup\'d job was killed');
+    assert.ok(hasProcess(user, 'sleep 4444'), 'the job ignoring SIGHUP was killed');
+    sh(`docker exec ${jailOf(user)} pkill -f 'sleep 4[34]4[34]' || true`);
+  });
+
+  it('hangs up a non-interactive `ssh host cmd` when the client is killed', async () => {
+    const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user), `${user.name}@127.0.0.1`, 'sleep 4545; echo after'], { stdio: 'ignore' });
+    await waitFor('the command to run in the jail', () => hasProcess(user, 'sleep 4545'), 15_000);
+    client.kill('SIGKILL');
+    await waitFor('the command to end', () => !hasProcess(user, 'sleep 4545') && !jailProcessArgs(user).some((a) => a.includes('sleep 4545; echo after')), 5_000);
+  });
+
+  it('with kill_on_logout = yes, kills everything the session started, nohup\'d and detached jobs included', async () => {
+    await withConfig('[session]\nkill_on_logout = yes\n', async () => {
+      const term = await interactiveLoginStarting(['nohup sleep 4646 >/dev/null 2>&1 & :', 'setsid sleep 4747 & :', '(trap "" HUP; exec sleep 4848) & :']);
+      await waitFor('the jobs to start', () => hasProcess(user, 'sleep 4646') && hasProcess(user, 'sleep 4747') && hasProcess(user, 'sleep 4848'));
+      term.kill('SIGKILL');
+      await waitFor('every process of the session to end', () => !jailProcessArgs(user).some((a) => /sleep 4[678][478][678]|bash/.test(a)), 5_000);
+    });
+  });
+
+  it('leaves other sessions of the same user alone when one session hangs up', async () => {
+    const keeper = await interactiveLoginStarting(['sleep 4949 & :']);
+    const leaver = await interactiveLoginStarting(['sleep 5050 & :']);
+    leaver.kill('SIGKILL');
+    await waitFor('the leaving session\'s job to end', () => !hasProcess(user, 'sleep 5050'), 5_000);
+    await sleep(500);
+    assert.ok(hasProcess(user, 'sleep 4949'), 'the other session\'s job was hit');
+    assert.equal(await keeper.command('echo still-here'), 'still-here\n');
+    keeper.write('kill %1; exit\r');
+    assert.equal(await keeper.exited, 0);
+  });
+});
+
+describe('concurrent first logins of one user end with one jail and working sessions @docker @root', function () {
+  this.timeout(90_000);
+  let user: TestUser;
+
+  before(() => {
+    requireHost('docker', 'su');
+    user = createUser();
+  });
+  after(() => removeUser(user));
+
+  it('creates exactly one jail when several logins race to create it', async () => {
+    const logins = Array.from({ length: 4 }, () =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('/bin/su', ['-l', user.name, '-c', 'hostname'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      }),
+    );
+    for (const result of await Promise.all(logins)) {
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, `${user.name}-jail\n`);
+    }
+    assert.equal(jailOf(user).split('\n').length, 1);
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+  });
+});
