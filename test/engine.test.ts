@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { DemuxStream } from '../src/engine/demux';
+import { findMirror } from '../src/engine/image';
+import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
+import { sessionProcesses } from '../src/engine/processes';
+import { tarArchive } from '../src/engine/tar';
+
+function frame(kind: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = kind;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+function collect(stream: PassThrough): () => Buffer {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return () => Buffer.concat(chunks);
+}
+
+describe('engine: demultiplexing a non-tty exec stream', () => {
+  it('splits stdout and stderr byte-exact, whatever the chunk boundaries', async () => {
+    const out = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+    const err = Buffer.from('warning\n');
+    const wire = Buffer.concat([frame(1, out.subarray(0, 1000)), frame(2, err), frame(1, out.subarray(1000)), frame(1, Buffer.alloc(0))]);
+    for (const size of [1, 3, 8, 9, 4096, wire.length]) {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const [gotOut, gotErr] = [collect(stdout), collect(stderr)];
+      const demux = new DemuxStream({ stdout, stderr });
+      for (let i = 0; i < wire.length; i += size) demux.write(wire.subarray(i, i + size));
+      await new Promise<void>((resolve) => demux.end(resolve));
+      assert.ok(gotOut().equals(out), `stdout differs with ${size}-byte chunks`);
+      assert.ok(gotErr().equals(err), `stderr differs with ${size}-byte chunks`);
+    }
+  });
+
+  it('waits for a slow reader instead of buffering without bound', async () => {
+    const stdout = new PassThrough({ highWaterMark: 16 });
+    const demux = new DemuxStream({ stdout, stderr: new PassThrough() });
+    let written = false;
+    demux.write(frame(1, Buffer.alloc(1024, 1)), () => (written = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(written, false, 'the demuxer went on while stdout was full');
+    stdout.resume();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(written, true);
+  });
+
+  it('refuses an unknown stream id', async () => {
+    const demux = new DemuxStream({ stdout: new PassThrough(), stderr: new PassThrough() });
+    const failed = new Promise((resolve) => demux.on('error', resolve));
+    demux.write(frame(7, Buffer.from('x')));
+    assert.match(String(await failed), /unexpected stream id 7/);
+  });
+});
+
+describe('engine: names of jails', () => {
+  const vars = { user: 'Jo.Smith@CORP', uid: '1234', home: '/home/jo' };
+  it('fills the placeholders', () => {
+    assert.equal(expandTemplate('{home}/x-{uid}-{user}', vars), '/home/jo/x-1234-Jo.Smith@CORP');
+  });
+  it('makes a container name Docker accepts', () => {
+    assert.equal(containerNameFrom('jail-{user}', vars), 'jail-Jo.Smith_CORP');
+  });
+  it('makes an RFC 1123 host name', () => {
+    assert.equal(hostnameFrom('{user}-jail', vars), 'jo-smith-corp-jail');
+    assert.equal(hostnameFrom('{user}', { ...vars, user: 'x'.repeat(80) }), 'x'.repeat(63));
+    assert.equal(hostnameFrom('{user}', { ...vars, user: '@@' }), 'jail');
+  });
+});
+
+describe('engine: the tar handed to the jail', () => {
+  it('is read back by GNU tar as root-owned files with the given modes and contents', () => {
+    const dir = mkdtempSync('/tmp/djt-tar-');
+    try {
+      writeFileSync(`${dir}/t.tar`, tarArchive([
+        { name: 'passwd', content: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644 },
+        { name: 'group', content: 'x'.repeat(1000), mode: 0o600 },
+      ]));
+      const listing = execFileSync('tar', ['-tvf', `${dir}/t.tar`, '--numeric-owner'], { encoding: 'utf8' });
+      assert.match(listing, /^-rw-r--r-- 0\/0 +26 .* passwd$/m);
+      assert.match(listing, /^-rw------- 0\/0 +1000 .* group$/m);
+      assert.equal(execFileSync('tar', ['-xOf', `${dir}/t.tar`, 'passwd'], { encoding: 'utf8' }), 'root:x:0:0::/root:/bin/sh\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('engine: the Debian mirror of the host', () => {
+  it('reads one-line and deb822 sources, for the right suite only', () => {
+    assert.equal(findMirror(['deb http://a.example/debian bullseye main\ndeb [arch=amd64] http://b.example/debian bookworm main\n'], 'bookworm'), 'http://b.example/debian');
+    const deb822 = 'Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n';
+    assert.equal(findMirror([deb822], 'bookworm'), 'http://m.example/debian');
+    assert.equal(findMirror([deb822], 'trixie'), null);
+  });
+});
+
+describe('engine: the processes of a session', () => {
+  const procs = [
+    { pid: 1, ppid: 0, environ: [] },
+    { pid: 10, ppid: 1, environ: ['S=a'] }, // the session's shell
+    { pid: 11, ppid: 10, environ: ['S=a'] }, // its job
+    { pid: 12, ppid: 1, environ: ['S=a'] }, // a daemon it started, reparented to init
+    { pid: 20, ppid: 1, environ: ['S=b'] }, // another session
+    { pid: 21, ppid: 20, environ: [] },
+  ];
+  it('takes the session\'s process and its descendants', () => {
+    assert.deepEqual(sessionProcesses(procs, 10, null).sort(), [10, 11]);
+  });
+  it('adds whatever carries the session\'s mark, and nothing of other sessions', () => {
+    assert.deepEqual(sessionProcesses(procs, 10, 'S=a').sort(), [10, 11, 12]);
+    assert.deepEqual(sessionProcesses(procs, null, 'S=a').sort(), [10, 11, 12]);
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { jailIdentityFiles } from '../src/identity/jailFiles';
+import { type Nss, resolveIdentity } from '../src/identity/nss';
+
+const nss: Nss = {
+  passwdByUid: (uid) => (uid === 5001 ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
+  groupIdsOf: () => [5000, 990, 27],
+  groupLines: (keys) => ['staff:x:5000:', 'jailed:x:990:jo@corp', 'sudo:x:27:jo@corp'].filter((line) => keys.includes(line.split(':')[2])),
+};
+
+describe('identity: the user behind a uid, through NSS', () => {
+  it('resolves name, gid, home and every group, primary first', () => {
+    const identity = resolveIdentity(5001, nss);
+    assert.equal(identity.user, 'jo@corp');
+    assert.equal(identity.home, '/home/jo@corp');
+    assert.deepEqual(identity.groups, [
+      { gid: 5000, name: 'staff' },
+      { gid: 990, name: 'jailed' },
+      { gid: 27, name: 'sudo' },
+    ]);
+  });
+
+  it('refuses an unknown uid, a malformed entry, and an entry for another uid', () => {
+    assert.throws(() => resolveIdentity(7, nss), /uid 7 is not a known user/);
+    assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:1:1' }), /malformed passwd/);
+    assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:2:1::/home/a:/bin/sh' }), /uid 2 when asked for uid 1/);
+    assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:1:1::home:/bin/sh' }), /no absolute home/);
+  });
+
+  it('names a group NSS cannot name after its gid', () => {
+    const identity = resolveIdentity(5001, { ...nss, groupLines: () => [] });
+    assert.deepEqual(identity.groups.map((g) => g.name), ['gid5000', 'gid990', 'gid27']);
+  });
+});
+
+describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
+  const identity = resolveIdentity(5001, nss);
+  const files = jailIdentityFiles(identity, '/home/jo@corp', '/bin/bash');
+
+  it('names the user and only the system entries a jail needs', () => {
+    assert.deepEqual(files.passwd.trim().split('\n'), [
+      'root:x:0:0:root:/root:/usr/sbin/nologin',
+      'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
+      'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/bin/bash',
+    ]);
+  });
+
+  it('lists the user in each supplementary group, so the engine gives them to the session', () => {
+    assert.deepEqual(files.group.trim().split('\n'), ['root:x:0:', 'tty:x:5:', 'nogroup:x:65534:', 'staff:x:5000:', 'jailed:x:990:jo@corp', 'sudo:x:27:jo@corp']);
+  });
+
+  it('lets the user\'s own groups win over a system entry with the same gid', () => {
+    const clash = { ...identity, groups: [...identity.groups, { name: 'terminals', gid: 5 }] };
+    const lines = jailIdentityFiles(clash, '/h', '/bin/sh').group.split('\n');
+    assert.ok(!lines.includes('tty:x:5:'));
+    assert.ok(lines.includes('terminals:x:5:jo@corp'));
+  });
+
+  it('cannot be made to add a line through the gecos field', () => {
+    const hostile = { ...identity, gecos: 'x\nroot2:x:0:0::/:/bin/sh' };
+    assert.equal(jailIdentityFiles(hostile, '/h', '/bin/sh').passwd.trim().split('\n').length, 3);
+  });
+});

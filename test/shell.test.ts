@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { callerUid, checkJailable, jailArgv, parseShellArgs, whitelistedEnv } from '../src/cli/shell';
+import { defaultConfig } from '../src/config/load';
+import { JailError } from '../src/errors';
+import type { Identity } from '../src/identity/nss';
+
+const alice: Identity = {
+  user: 'alice',
+  uid: 1001,
+  gid: 1001,
+  gecos: '',
+  home: '/home/alice',
+  groups: [
+    { name: 'alice', gid: 1001 },
+    { name: 'jailed', gid: 990 },
+  ],
+};
+const groups: Record<string, number> = { jailed: 990, admins: 991 };
+const gidOf = (name: string) => groups[name] ?? null;
+
+describe('shell mode: what the launcher hands over', () => {
+  it('accepts exactly the launcher\'s argv forms', () => {
+    assert.deepEqual(parseShellArgs(['--login', '--']), { login: true, command: null });
+    assert.deepEqual(parseShellArgs(['--no-login', '--', '-c', 'ls -l']), { login: false, command: 'ls -l' });
+    assert.deepEqual(parseShellArgs(['--login', '--', '-c', '--help']), { login: true, command: '--help' });
+  });
+
+  for (const args of [[], ['--login'], ['--', '-c', 'x'], ['--login', '--', '-c'], ['--login', '--', '-c', 'a', 'b'], ['--login', '--', '-x', 'a'], ['--root', '--']]) {
+    it(`refuses ${JSON.stringify(args)} as a usage error`, () => {
+      assert.throws(() => parseShellArgs(args), (e: unknown) => e instanceof JailError && e.exitCode === 2);
+    });
+  }
+
+  it('reads the caller only from DOCKER_JAIL_UID, and only a plain number', () => {
+    assert.equal(callerUid({ DOCKER_JAIL_UID: '1001' }), 1001);
+    for (const bad of [undefined, '', '-1', '1e3', '0x10', ' 1', '1 ', '12345678901']) {
+      assert.throws(() => callerUid({ DOCKER_JAIL_UID: bad }), /started through \/usr\/bin\/jailsh/);
+    }
+  });
+});
+
+describe('shell mode: who may be jailed', () => {
+  it('lets a member of the jail group in', () => {
+    checkJailable(alice, defaultConfig, gidOf);
+  });
+
+  it('refuses root even when root is in the jail group', () => {
+    const root = { ...alice, user: 'root', uid: 0, gid: 0 };
+    assert.throws(() => checkJailable(root, defaultConfig, gidOf), /root is never jailed/);
+  });
+
+  it('refuses a member of the exempt group even when also in the jail group', () => {
+    const admin = { ...alice, groups: [...alice.groups, { name: 'admins', gid: 991 }] };
+    assert.throws(() => checkJailable(admin, defaultConfig, gidOf), /exempt group admins/);
+  });
+
+  it('refuses a user outside the jail group, and everyone when the group does not exist', () => {
+    const outsider = { ...alice, groups: [{ name: 'alice', gid: 1001 }] };
+    assert.throws(() => checkJailable(outsider, defaultConfig, gidOf), /not in the group jailed/);
+    assert.throws(() => checkJailable(alice, defaultConfig, () => null), /not in the group jailed/);
+  });
+});
+
+describe('shell mode: the jailed process', () => {
+  it('passes only whitelisted variables, with prefix patterns', () => {
+    const env = { TERM: 'xterm', LANG: 'C.UTF-8', LC_ALL: 'C', LCX: 'no', PATH: '/x', DOCKER_JAIL_UID: '1001', SSH_CONNECTION: '1 2 3 4' };
+    assert.deepEqual(whitelistedEnv(env, ['TERM', 'LANG', 'LC_*']).sort(), ['LANG=C.UTF-8', 'LC_ALL=C', 'TERM=xterm']);
+  });
+
+  it('runs the configured shell, as a login shell when asked, with the command as one argument', () => {
+    const argv = jailArgv('/bin/bash', { login: true, command: 'echo "$HOME"; id' });
+    assert.deepEqual(argv.slice(3), ['jailsh', '/bin/bash', '-l', '-c', 'echo "$HOME"; id']);
+    assert.deepEqual(jailArgv('/bin/zsh', { login: false, command: null }).slice(3), ['jailsh', '/bin/zsh']);
+    assert.equal(argv[0], '/bin/sh');
+  });
+});
