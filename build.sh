@@ -98,8 +98,10 @@ demo() {
     useradd --create-home --shell /usr/bin/jailsh --groups "$JAIL_GROUP" "$user"
   fi
   log "logging $user in through PAM in a real pty (su -l); what it sees inside its jail:"
-  printf 'echo "tty: $(tty)"; echo "hostname: $(hostname)"; id; exit\n' |
-    script -q -e -c "su -l $user" /dev/null
+  local inside='echo "tty:      $(tty)"; echo "hostname: $(hostname)"; echo "id:       $(id)"; echo "home:     $(pwd)"'
+  script -q -e -c "su -l $user -c '$inside'" /dev/null
+  log "its jail, as the host sees it:"
+  docker ps --filter "label=io.docker-jail.uid=$(id -u "$user")" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Labels}}'
 }
 
 run_tests() {
