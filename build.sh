@@ -20,7 +20,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog
-                  gcc libc6-dev make file procps psmisc util-linux bsdutils)
+                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3)
   local missing=()
   for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

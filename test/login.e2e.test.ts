@@ -13,7 +13,7 @@ describe('jailed login through sshd and PAM @docker @sshd @root', function () {
   let scratch: string;
 
   before(async () => {
-    requireHost('docker', 'sshd', 'ssh', 'scp', 'sftp', 'su', 'logger');
+    requireHost('docker', 'sshd', 'ssh', 'scp', 'sftp', 'su', 'logger', 'rsync', 'git');
     sshd = await startSshd();
     alice = createUser({ groups: ['jailed', 'users'] });
     scratch = mkdtempSync('/tmp/djt-login-');
@@ -61,6 +61,57 @@ describe('jailed login through sshd and PAM @docker @sshd @root', function () {
     await term.expect(/\$ $/m, 15_000, term.text.lastIndexOf('TMUX-IN'));
     term.write('exit\r');
     assert.equal(await term.exited, 0);
+  });
+
+  it('gives Ctrl-C, Ctrl-Z and job control to the jailed program, and starts screen', async () => {
+    const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, alice), '-tt', `${alice.name}@127.0.0.1`]);
+    await term.expect(/\$ $/m);
+    assert.equal(await term.command('shopt -q login_shell && echo login'), 'login\n');
+    let from = term.text.length;
+    term.write('sleep 600\r');
+    await waitFor('sleep to run', () => jailArgs().includes('sleep 600'));
+    term.write('\x03');
+    await term.expect(/\^C[\s\S]*\$ $/, 10_000, from);
+    assert.ok(!jailArgs().includes('sleep 600'), 'Ctrl-C did not stop the jailed program');
+    from = term.text.length;
+    term.write('sleep 601\r');
+    await waitFor('sleep to run', () => jailArgs().includes('sleep 601'));
+    term.write('\x1a');
+    await term.expect(/Stopped\s+sleep 601/, 10_000, from);
+    assert.match(await term.command('jobs'), /\[1\]\+\s+Stopped\s+sleep 601/);
+    await term.command('kill -KILL %1');
+    await waitFor('the stopped job to be killed', () => !jailArgs().includes('sleep 601'));
+    from = term.text.length;
+    term.write('screen -q sh -c "echo SCREEN-\\$STY-OK; sleep 2"\r');
+    await term.expect(/SCREEN-\d+\.[^\s]+-OK/, 15_000, from);
+    await term.expect(/\$ $/m, 15_000, term.text.lastIndexOf('-OK'));
+    term.write('exit\r');
+    assert.equal(await term.exited, 0);
+
+    function jailArgs(): string[] {
+      return sh(`docker exec ${jailOf(alice)} ps -eo args=`).split('\n').map((line) => line.trim());
+    }
+  });
+
+  it('runs `ssh host cmd` in a non-login shell, and an interactive login in a login shell', () => {
+    assert.equal(ssh(sshd, alice, ['shopt -q login_shell && echo login || echo not-login']).stdout, 'not-login\n');
+  });
+
+  it('serves rsync and git over ssh from inside the jail', () => {
+    const rsh = `ssh ${sshOptions(sshd, alice).join(' ')}`;
+    sh(`mkdir -p ${scratch}/tree/sub && head -c 100000 /dev/urandom > ${scratch}/tree/sub/blob && echo hi > ${scratch}/tree/note`);
+    const up = run('/usr/bin/rsync', ['-a', '-e', rsh, `${scratch}/tree/`, `${alice.name}@127.0.0.1:tree/`]);
+    assert.equal(up.status, 0, up.stderr);
+    assert.equal(sh(`cd ${alice.home}/tree && sha256sum note sub/blob`), sh(`cd ${scratch}/tree && sha256sum note sub/blob`));
+    assert.equal(sh(`stat -c %U ${alice.home}/tree/sub/blob`).trim(), alice.name);
+
+    assert.equal(ssh(sshd, alice, ['git init -q --bare repo.git && echo made']).stdout, 'made\n');
+    const git = (args: string) => sh(`cd ${scratch} && GIT_SSH_COMMAND='${rsh}' git ${args}`, { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    git(`clone -q ${alice.name}@127.0.0.1:repo.git work`);
+    sh(`cd ${scratch}/work && echo content > file && git add file && git -c user.name=t -c user.email=t@t commit -qm first`);
+    git(`-C work push -q origin HEAD:main`);
+    git(`clone -q -b main ${alice.name}@127.0.0.1:repo.git again`);
+    assert.equal(readFileSync(`${scratch}/again/file`, 'utf8'), 'content\n');
   });
 
   it('passes the exit status of `ssh host cmd` through', () => {
