@@ -47,7 +47,7 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     // As on any host: what ignores the hangup carries on.
     assert.ok(hasProcess(user, 'sleep 4343'), 'the nohup\'d job was killed');
     assert.ok(hasProcess(user, 'sleep 4444'), 'the job ignoring SIGHUP was killed');
-    sh(`docker exec ${jailOf(user)} pkill -f 'sleep 4[34]4[34]' || true`);
+    sh(`docker exec -u ${user.uid} ${jailOf(user)} pkill -f 'sleep 4[34]4[34]'`);
   });
 
   it('hangs up a non-interactive `ssh host cmd` when the client is killed', async () => {
@@ -63,6 +63,28 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
       await waitFor('the jobs to start', () => hasProcess(user, 'sleep 4646') && hasProcess(user, 'sleep 4747') && hasProcess(user, 'sleep 4848'));
       term.kill('SIGKILL');
       await waitFor('every process of the session to end', () => !jailProcessArgs(user).some((a) => /sleep 4[678][478][678]|bash/.test(a)), 5_000);
+    });
+  });
+
+  it('at a normal logout, lets nohup\'d and detached jobs run on, as any host does', async () => {
+    const term = await interactiveLoginStarting(['nohup sleep 5151 >/dev/null 2>&1 & :', 'setsid sleep 5252 & :']);
+    term.write('exit\r');
+    assert.equal(await term.exited, 0);
+    await sleep(1000);
+    assert.ok(hasProcess(user, 'sleep 5151') && hasProcess(user, 'sleep 5252'));
+    sh(`docker exec -u ${user.uid} ${jailOf(user)} pkill -f 'sleep 5[12]5[12]'`);
+  });
+
+  it('with kill_on_logout = yes, kills what the session left behind at a normal logout too', async () => {
+    await withConfig('[session]\nkill_on_logout = yes\n', async () => {
+      const term = await interactiveLoginStarting(['nohup sleep 5353 >/dev/null 2>&1 & :', 'setsid sleep 5454 & :']);
+      const other = await interactiveLoginStarting(['sleep 5555 & :']);
+      term.write('exit\r');
+      assert.equal(await term.exited, 0);
+      await waitFor('the session\'s jobs to be killed', () => !hasProcess(user, 'sleep 5353') && !hasProcess(user, 'sleep 5454'), 5_000);
+      assert.ok(hasProcess(user, 'sleep 5555'), 'another session\'s job was killed');
+      other.write('kill %1; exit\r');
+      assert.equal(await other.exited, 0);
     });
   });
 
@@ -90,7 +112,7 @@ describe('concurrent first logins of one user end with one jail and working sess
   after(() => removeUser(user));
 
   it('creates exactly one jail when several logins race to create it', async () => {
-    const logins = Array.from({ length: 4 }, () =>
+    const logins = Array.from({ length: 6 }, () =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn('/bin/su', ['-l', user.name, '-c', 'hostname'], { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';

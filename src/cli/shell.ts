@@ -112,6 +112,8 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
 
   const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
   const { status, hangup } = await relayUntilEnd(session, io, tty, () => hangUp(session, jail.id, marker, config.session.killOnLogout));
+  // The shell is gone; with kill_on_logout, so is whatever it left behind (a hangup has done this already).
+  if (config.session.killOnLogout && !hangup) killSession(jail.id, null, marker);
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
   return status;
 }
@@ -172,8 +174,13 @@ async function hangUp(session: Session, jailId: string, marker: string, killOnLo
   signalJailProcesses(jailId, tree, 'SIGCONT');
   if (!killOnLogout) return;
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const rest = sessionProcesses(jailProcesses(jailId), rootPid, marker);
-  signalJailProcesses(jailId, [...new Set([...tree, ...rest])], 'SIGKILL');
+  signalJailProcesses(jailId, tree, 'SIGKILL');
+  killSession(jailId, rootPid, marker);
+}
+
+/** Kills every process of the session still in the jail: descendants of its process, and whatever carries its mark. */
+function killSession(jailId: string, rootPid: number | null, marker: string): void {
+  signalJailProcesses(jailId, sessionProcesses(jailProcesses(jailId), rootPid, marker), 'SIGKILL');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -9,6 +9,9 @@ export const LABEL_MANAGED = 'io.docker-jail.managed';
 export const LABEL_UID = 'io.docker-jail.uid';
 export const LABEL_USER = 'io.docker-jail.user';
 
+/** How long a login waits for a jail that a racing login is creating under the same name. */
+const NAME_RACE_MS = 3000;
+
 /** Everything needed to find or make one user's jail. */
 export interface JailRequest {
   uid: number;
@@ -52,7 +55,10 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       // 409: the name is taken, by a login racing us (fine) or by a stranger (refused below).
       if (statusOf(error) !== 409) throw engineError(engine.socket, error, 'creating the jail');
     }
-    found = await findJail(engine, request.uid);
+    // A racing login's container holds the name a moment before the engine lists it.
+    for (let waited = 0; (found = await findJail(engine, request.uid)) === null && waited < NAME_RACE_MS; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     if (found === null) {
       throw new JailError(`a container named ${request.name} exists but is not the jail of uid ${request.uid}; refusing to use it`, ExitCode.refused);
     }
