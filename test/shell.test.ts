@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scrubEnvironment } from '../src/cli/environment';
 import { callerUid, checkJailable, jailArgv, parseShellArgs, whitelistedEnv } from '../src/cli/shell';
 import { defaultConfig } from '../src/config/load';
 import { JailError } from '../src/errors';
@@ -72,5 +73,19 @@ describe('shell mode: the jailed process', () => {
     assert.deepEqual(argv.slice(3), ['jailsh', '/bin/bash', '-l', '-c', 'echo "$HOME"; id']);
     assert.deepEqual(jailArgv('/bin/zsh', { login: false, command: null }).slice(3), ['jailsh', '/bin/zsh']);
     assert.equal(argv[0], '/bin/sh');
+  });
+});
+
+describe('the main program\'s own environment', () => {
+  it('keeps in shell mode only what the launcher hands over', () => {
+    const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', DOCKER_JAIL_UID: '5', TERM: 'xterm', LC_ALL: 'C', SSH_CONNECTION: '1 2 3 4', DOCKER_HOST: 'tcp://x:1', DOCKER_CERT_PATH: '/tmp', HOME: '/tmp', NODE_OPTIONS: '-r x', LD_PRELOAD: 'x' };
+    scrubEnvironment(env, true);
+    assert.deepEqual(Object.keys(env).sort(), ['DOCKER_JAIL_UID', 'LC_ALL', 'PATH', 'SSH_CONNECTION', 'TERM']);
+  });
+
+  it('drops the DOCKER_* family in every other mode: the engine is the configured one', () => {
+    const env: NodeJS.ProcessEnv = { HOME: '/root', DOCKER_HOST: 'tcp://x:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/tmp' };
+    scrubEnvironment(env, false);
+    assert.deepEqual(env, { HOME: '/root' });
   });
 });

@@ -22,10 +22,12 @@ export interface Engine {
 export function connectEngine(socket: string): Engine {
   assertRootOwned(socket, 'socket');
   assertRootOwned(dirname(socket), 'directory');
+  // Every connection setting given explicitly, so none can come from DOCKER_HOST and its family.
+  const only = { socketPath: socket, host: undefined, port: undefined, protocol: 'http' as const, ca: undefined, cert: undefined, key: undefined };
   return {
     socket,
-    control: new Docker({ socketPath: socket, timeout: CONTROL_TIMEOUT_MS }),
-    streams: new Docker({ socketPath: socket }),
+    control: new Docker({ ...only, timeout: CONTROL_TIMEOUT_MS }),
+    streams: new Docker({ ...only, timeout: undefined }),
   };
 }
 
