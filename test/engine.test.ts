@@ -74,17 +74,21 @@ describe('engine: names of jails', () => {
 });
 
 describe('engine: the tar handed to the jail', () => {
-  it('is read back by GNU tar as root-owned files with the given modes and contents', () => {
+  it('is read back by GNU tar as root-owned files, directories and links with the given modes and contents', () => {
     const dir = mkdtempSync('/tmp/djt-tar-');
     try {
       writeFileSync(`${dir}/t.tar`, tarArchive([
-        { name: 'passwd', content: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644 },
-        { name: 'group', content: 'x'.repeat(1000), mode: 0o600 },
+        { type: 'file', name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644 },
+        { type: 'file', name: 'etc/group', content: 'x'.repeat(1000), mode: 0o600 },
+        { type: 'dir', name: 'home/', mode: 0o755 },
+        { type: 'symlink', name: 'home/jo', target: '/run/docker-jail/shared/1234' },
       ]));
       const listing = execFileSync('tar', ['-tvf', `${dir}/t.tar`, '--numeric-owner'], { encoding: 'utf8' });
-      assert.match(listing, /^-rw-r--r-- 0\/0 +26 .* passwd$/m);
-      assert.match(listing, /^-rw------- 0\/0 +1000 .* group$/m);
-      assert.equal(execFileSync('tar', ['-xOf', `${dir}/t.tar`, 'passwd'], { encoding: 'utf8' }), 'root:x:0:0::/root:/bin/sh\n');
+      assert.match(listing, /^-rw-r--r-- 0\/0 +26 .* etc\/passwd$/m);
+      assert.match(listing, /^-rw------- 0\/0 +1000 .* etc\/group$/m);
+      assert.match(listing, /^drwxr-xr-x 0\/0 +0 .* home\/$/m);
+      assert.match(listing, /^lrwxrwxrwx 0\/0 +0 .* home\/jo -> \/run\/docker-jail\/shared\/1234$/m);
+      assert.equal(execFileSync('tar', ['-xOf', `${dir}/t.tar`, 'etc/passwd'], { encoding: 'utf8' }), 'root:x:0:0::/root:/bin/sh\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

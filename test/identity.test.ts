@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { registerSharedUser } from '../src/engine/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
 import { type Nss, resolveIdentity } from '../src/identity/nss';
 
@@ -35,7 +37,7 @@ describe('identity: the user behind a uid, through NSS', () => {
 
 describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
   const identity = resolveIdentity(5001, nss);
-  const files = jailIdentityFiles(identity, '/home/jo@corp', '/bin/bash');
+  const files = jailIdentityFiles([{ identity, home: '/home/jo@corp' }], '/bin/bash');
 
   it('names the user and only the system entries a jail needs', () => {
     assert.deepEqual(files.passwd.trim().split('\n'), [
@@ -51,13 +53,38 @@ describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
 
   it('lets the user\'s own groups win over a system entry with the same gid', () => {
     const clash = { ...identity, groups: [...identity.groups, { name: 'terminals', gid: 5 }] };
-    const lines = jailIdentityFiles(clash, '/h', '/bin/sh').group.split('\n');
+    const lines = jailIdentityFiles([{ identity: clash, home: '/h' }], '/bin/sh').group.split('\n');
     assert.ok(!lines.includes('tty:x:5:'));
     assert.ok(lines.includes('terminals:x:5:jo@corp'));
   });
 
   it('cannot be made to add a line through the gecos field', () => {
     const hostile = { ...identity, gecos: 'x\nroot2:x:0:0::/:/bin/sh' };
-    assert.equal(jailIdentityFiles(hostile, '/h', '/bin/sh').passwd.trim().split('\n').length, 3);
+    assert.equal(jailIdentityFiles([{ identity: hostile, home: '/h' }], '/bin/sh').passwd.trim().split('\n').length, 3);
+  });
+});
+
+describe('identity: the shared jail\'s files name every user who logged in to it', () => {
+  const jo = resolveIdentity(5001, nss);
+  const ann = { ...jo, user: 'ann', uid: 5002, gid: 5002, gecos: '', groups: [{ name: 'ann', gid: 5002 }, { name: 'jailed', gid: 990 }] };
+
+  it('has one passwd line per user and one group line per gid, listing each member', () => {
+    const files = jailIdentityFiles([{ identity: jo, home: '/home/jo' }, { identity: ann, home: '/home/ann' }], '/bin/bash');
+    assert.deepEqual(files.passwd.trim().split('\n').slice(2), ['jo@corp:x:5001:5000:Jo Smith,,,:/home/jo:/bin/bash', 'ann:x:5002:5002::/home/ann:/bin/bash']);
+    assert.deepEqual(files.group.trim().split('\n').slice(3), ['staff:x:5000:', 'jailed:x:990:jo@corp,ann', 'sudo:x:27:jo@corp', 'ann:x:5002:']);
+  });
+});
+
+describe('identity: the shared jail\'s record of its users', () => {
+  const dir = mkdtempSync('/tmp/djt-shared-users-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const jo = resolveIdentity(5001, nss);
+
+  it('keeps everyone who logged in, the current user first, and forgets an older account of the same name', () => {
+    const ann = { ...jo, user: 'ann', uid: 5002 };
+    registerSharedUser({ identity: jo, home: '/home/jo' }, dir);
+    assert.deepEqual(registerSharedUser({ identity: ann, home: '/home/ann' }, dir).map((u) => u.identity.uid), [5002, 5001]);
+    const newAnn = { ...ann, uid: 6000 };
+    assert.deepEqual(registerSharedUser({ identity: newAnn, home: '/home/ann' }, dir).map((u) => u.identity.uid), [6000, 5001]);
   });
 });

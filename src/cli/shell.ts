@@ -3,16 +3,21 @@ import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
-import { connectEngine } from '../engine/client';
-import { ensureHomeStaging } from '../engine/homeMount';
-import { ensureJail } from '../engine/jail';
-import { containerNameFrom, expandTemplate, hostnameFrom } from '../engine/names';
+import { connectEngine, type Engine } from '../engine/client';
+import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT } from '../engine/homeMount';
+import { withHostLock } from '../engine/hostLock';
+import { ensureJail, type Jail } from '../engine/jail';
+import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
+import { registerSharedUser } from '../engine/sharedUsers';
 import { jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
+
+/** Host locks held while a login prepares a jail. */
+const LOCK_DIR = '/run/docker-jail/locks';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
 export interface ShellArgs {
@@ -84,17 +89,7 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   const homeTarget = expandTemplate(config.jail.homeMount, vars);
   const workdir = expandTemplate(config.session.workdir, vars);
   const engine = connectEngine(config.engine.socket);
-  const homeSource = ensureHomeStaging(identity.home, uid);
-  const jail = await ensureJail(engine, config, {
-    uid,
-    user: identity.user,
-    name: containerNameFrom(config.jail.nameTemplate, vars),
-    hostname: hostnameFrom(config.jail.hostnameTemplate, vars),
-    homeSource,
-    homeTarget,
-    identityFiles: jailIdentityFiles(identity, homeTarget, config.session.shell),
-  });
-
+  const jail = await enterJail(engine, config, identity, vars, homeTarget);
   const tty = isatty(0);
   const marker = `DOCKER_JAIL_SESSION=${randomBytes(12).toString('hex')}`;
   const env = [
@@ -104,6 +99,8 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
     `LOGNAME=${identity.user}`,
     `SHELL=${config.session.shell}`,
     'PATH=/usr/local/bin:/usr/bin:/bin',
+    // The engine resolves symbolic links in the working directory (shared mode's home is one); shells keep a valid PWD.
+    `PWD=${workdir}`,
     marker,
   ];
   const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
@@ -116,6 +113,36 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   if (config.session.killOnLogout && !hangup) killSession(jail.id, null, marker);
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
   return status;
+}
+
+/**
+ * Ensures the user's jail and writes their identity into it. In shared mode
+ * the jail's passwd lists everyone who has logged in to it, written whole under
+ * the lock so that racing logins never drop each other's entries.
+ */
+async function enterJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
+  const jailUser = { identity, home: homeTarget };
+  // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
+  const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
+  const request = {
+    uid: identity.uid,
+    user: identity.user,
+    name: containerNameFrom(config.jail.nameTemplate, jailVars),
+    hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
+    homeTarget,
+  };
+  // Racing logins of one user (or, in shared mode, of anyone) take turns: the staging mount and the files are not built twice at once.
+  if (config.jail.mode === 'per-user') {
+    return withHostLock(`${LOCK_DIR}/uid-${identity.uid}`, async () => {
+      const homeSource = ensureHomeStaging(identity.home, identity.uid);
+      return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
+    });
+  }
+  return withHostLock(`${LOCK_DIR}/shared`, async () => {
+    ensureSharedRoot();
+    const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
+    return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+  });
 }
 
 /**

@@ -1,17 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { JailError } from '../errors';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
 export const STAGING_ROOT = '/run/docker-jail/homes';
 
 /**
+ * The same, for the one jail of shared mode: a shared mount that the jail binds
+ * with slave propagation, so the home of a user who logs in later appears in
+ * the running jail. Others may traverse it (0711) to reach their own home.
+ */
+export const SHARED_ROOT = '/run/docker-jail/shared';
+
+/**
  * Docker cannot put nosuid,nodev on a bind mount, but a bind mount inherits the
  * flags of the mount it copies. So the jail binds a host-side bind of the home
  * that root has remounted nosuid,nodev. Returns the staging path to bind.
  */
-export function ensureHomeStaging(home: string, uid: number): string {
-  const staging = `${STAGING_ROOT}/${uid}`;
+export function ensureHomeStaging(home: string, uid: number, root: string = STAGING_ROOT): string {
+  const staging = `${root}/${uid}`;
   // O_NOFOLLOW: a home that is a symlink planted by someone is refused, never followed.
   let fd: number;
   try {
@@ -26,7 +33,7 @@ export function ensureHomeStaging(home: string, uid: number): string {
     if (homeStat.uid !== uid) throw new JailError(`your home directory ${home} is not owned by you (uid ${homeStat.uid})`);
     if (isStagedCopyOf(staging, homeStat)) return staging;
 
-    mkdirSync(STAGING_ROOT, { recursive: true, mode: 0o700 });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging]);
     // The source is the directory we opened, not its path: nothing can be swapped in between.
@@ -39,6 +46,15 @@ export function ensureHomeStaging(home: string, uid: number): string {
   }
 }
 
+/** Makes SHARED_ROOT a shared mount point (once per boot), which slave propagation into the jail needs. */
+export function ensureSharedRoot(): void {
+  mkdirSync(SHARED_ROOT, { recursive: true, mode: 0o711 });
+  chmodSync(SHARED_ROOT, 0o711);
+  if (optionalFieldsOf(SHARED_ROOT)?.some((field) => field.startsWith('shared:'))) return;
+  if (mountOptionsOf(SHARED_ROOT) === null) runMount(['mount', '--bind', '--', SHARED_ROOT, SHARED_ROOT]);
+  runMount(['mount', '--make-shared', '--', SHARED_ROOT]);
+}
+
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {
   const options = mountOptionsOf(staging);
   if (options === null || !options.includes('nosuid') || !options.includes('nodev')) return false;
@@ -48,10 +64,20 @@ function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): bo
 
 /** The per-mount options of the mount at exactly this path, or null when nothing is mounted there. */
 function mountOptionsOf(path: string): string[] | null {
+  return mountInfoOf(path)?.[5].split(',') ?? null;
+}
+
+/** The optional fields (shared:N, master:N, ...) of the mount at exactly this path. */
+function optionalFieldsOf(path: string): string[] | null {
+  const fields = mountInfoOf(path);
+  return fields === null ? null : fields.slice(6, fields.indexOf('-'));
+}
+
+function mountInfoOf(path: string): string[] | null {
   let found: string[] | null = null;
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ');
-    if (fields.length > 5 && unescapeMountPath(fields[4]) === path) found = fields[5].split(',');
+    if (fields.length > 5 && unescapeMountPath(fields[4]) === path) found = fields;
   }
   return found; // the last one wins: it is the mount on top
 }

@@ -3,22 +3,27 @@ import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
 import { type Engine, engineError, statusOf } from './client';
-import { tarArchive } from './tar';
+import { SHARED_ROOT } from './homeMount';
+import { type TarEntry, tarArchive } from './tar';
 
 export const LABEL_MANAGED = 'io.docker-jail.managed';
 export const LABEL_UID = 'io.docker-jail.uid';
 export const LABEL_USER = 'io.docker-jail.user';
+export const LABEL_SHARED = 'io.docker-jail.shared';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
 
-/** Everything needed to find or make one user's jail. */
+/** Everything needed to find or make one user's jail (or, in shared mode, the one jail). */
 export interface JailRequest {
   uid: number;
   user: string;
   name: string;
   hostname: string;
-  /** Host path bound into the jail (the nosuid,nodev staging view of the home). */
+  /**
+   * The nosuid,nodev staging view of the home. Per-user mode binds it at
+   * homeTarget; shared mode binds all of SHARED_ROOT and links homeTarget to it.
+   */
   homeSource: string;
   homeTarget: string;
   identityFiles: JailIdentityFiles;
@@ -31,8 +36,9 @@ export interface Jail {
 
 /**
  * Finds the user's jail by its labels, creating it from the image when missing
- * and starting it when stopped; then writes the user's passwd and group into it.
- * A container that merely carries the right name is never used.
+ * and starting it when stopped; then writes the user's passwd and group into it
+ * (and in shared mode the link to their home). A container that merely carries
+ * the right name is never used.
  */
 export async function ensureJail(engine: Engine, config: Config, request: JailRequest): Promise<Jail> {
   const docker = engine.control;
@@ -44,7 +50,9 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     }
   };
 
-  let found = await findJail(engine, request.uid);
+  const shared = config.jail.mode === 'shared';
+  const find = () => findJail(engine, shared ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(request.uid) });
+  let found = await find();
   if (found === null) {
     try {
       await docker.createContainer(containerSpec(config, request));
@@ -56,11 +64,12 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       if (statusOf(error) !== 409) throw engineError(engine.socket, error, 'creating the jail');
     }
     // A racing login's container holds the name a moment before the engine lists it.
-    for (let waited = 0; (found = await findJail(engine, request.uid)) === null && waited < NAME_RACE_MS; waited += 100) {
+    for (let waited = 0; (found = await find()) === null && waited < NAME_RACE_MS; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     if (found === null) {
-      throw new JailError(`a container named ${request.name} exists but is not the jail of uid ${request.uid}; refusing to use it`, ExitCode.refused);
+      const owner = shared ? 'the shared jail' : `the jail of uid ${request.uid}`;
+      throw new JailError(`a container named ${request.name} exists but is not ${owner}; refusing to use it`, ExitCode.refused);
     }
   }
 
@@ -74,33 +83,43 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       }
     });
   }
-  const archive = tarArchive([
-    { name: 'passwd', content: request.identityFiles.passwd, mode: 0o644 },
-    { name: 'group', content: request.identityFiles.group, mode: 0o644 },
-  ]);
-  await attempt('writing the jail\'s passwd and group', () => container.putArchive(archive, { path: '/etc' }));
+  const entries: TarEntry[] = [
+    { type: 'file', name: 'etc/passwd', content: request.identityFiles.passwd, mode: 0o644 },
+    { type: 'file', name: 'etc/group', content: request.identityFiles.group, mode: 0o644 },
+  ];
+  if (shared) entries.push(...linkPath(request.homeTarget, request.homeSource));
+  await attempt("writing the jail's passwd and group", () => container.putArchive(tarArchive(entries), { path: '/' }));
   return { id: found.id, name: found.name };
 }
 
-async function findJail(engine: Engine, uid: number): Promise<{ id: string; name: string; state: string } | null> {
+async function findJail(engine: Engine, owner: Record<string, string>): Promise<{ id: string; name: string; state: string } | null> {
+  const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
   let list: Docker.ContainerInfo[];
   try {
-    list = await engine.control.listContainers({
-      all: true,
-      filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_UID}=${uid}`] },
-    });
+    list = await engine.control.listContainers({ all: true, filters: { label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) } });
   } catch (error) {
     throw engineError(engine.socket, error, 'looking for the jail');
   }
   // The engine filtered by label already; check again so a filter bug cannot hand over a stranger's container.
-  const mine = list.filter((c) => c.Labels?.[LABEL_MANAGED] === 'true' && c.Labels?.[LABEL_UID] === String(uid));
-  if (mine.length > 1) throw new JailError(`uid ${uid} has ${mine.length} jails; an administrator must remove the extra ones`);
+  const mine = list.filter((c) => Object.entries(wanted).every(([k, v]) => c.Labels?.[k] === v));
+  if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
   return { id: mine[0].Id, name: (mine[0].Names?.[0] ?? '').replace(/^\//, ''), state: mine[0].State };
 }
 
+/** Tar entries making path (with its missing parents) a symbolic link to target. */
+function linkPath(path: string, target: string): TarEntry[] {
+  const parts = path.split('/').filter((part) => part !== '');
+  const parents = parts.slice(0, -1).map((_, i) => ({ type: 'dir' as const, name: `${parts.slice(0, i + 1).join('/')}/`, mode: 0o755 }));
+  return [...parents, { type: 'symlink', name: parts.join('/'), target }];
+}
+
 function containerSpec(config: Config, request: JailRequest): Docker.ContainerCreateOptions {
   const jail = config.jail;
+  const shared = jail.mode === 'shared';
+  const home: Docker.MountSettings = shared
+    ? { Type: 'bind', Source: SHARED_ROOT, Target: SHARED_ROOT, ReadOnly: false, BindOptions: { Propagation: 'rslave' } }
+    : { Type: 'bind', Source: request.homeSource, Target: request.homeTarget, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } };
   return {
     name: request.name,
     Hostname: request.hostname,
@@ -110,7 +129,9 @@ function containerSpec(config: Config, request: JailRequest): Docker.ContainerCr
     Cmd: ['sleep', 'infinity'],
     WorkingDir: '/',
     Env: ['PATH=/usr/local/bin:/usr/bin:/bin'],
-    Labels: { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user },
+    Labels: shared
+      ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true' }
+      : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user },
     NetworkDisabled: jail.network === 'none',
     HostConfig: {
       Init: true,
@@ -122,7 +143,7 @@ function containerSpec(config: Config, request: JailRequest): Docker.ContainerCr
       MemorySwap: jail.memoryBytes > 0 ? jail.memoryBytes : 0,
       NanoCpus: Math.round(jail.cpus * 1e9),
       NetworkMode: jail.network,
-      Mounts: [{ Type: 'bind', Source: request.homeSource, Target: request.homeTarget, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } }],
+      Mounts: [home],
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',

@@ -16,22 +16,38 @@ const systemGroups = [
   { name: 'nogroup', gid: 65534 },
 ];
 
+/** A user as the jail must name them: their identity and where their home is inside the jail. */
+export interface JailUser {
+  identity: Identity;
+  home: string;
+}
+
 /**
- * Never the host's whole database: only the user and their own groups, so the
- * jail can name them (and `docker exec -u UID` takes the primary gid and the
+ * Never the host's whole database: only the jail's users (one, or in shared
+ * mode every user who has logged in to it) and their own groups, so the jail
+ * can name them (and `docker exec -u UID` takes the primary gid and the
  * supplementary groups from here).
  */
-export function jailIdentityFiles(identity: Identity, home: string, shell: string): JailIdentityFiles {
-  const users = systemUsers.filter((u) => u.uid !== identity.uid && u.name !== identity.user);
+export function jailIdentityFiles(users: JailUser[], shell: string): JailIdentityFiles {
+  const uids = new Set(users.map((u) => u.identity.uid));
+  const names = new Set(users.map((u) => u.identity.user));
   const passwd = [
-    ...users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.gecos}:${u.home}:${u.shell}`),
-    `${identity.user}:x:${identity.uid}:${identity.gid}:${sanitizeGecos(identity.gecos)}:${home}:${shell}`,
+    ...systemUsers.filter((u) => !uids.has(u.uid) && !names.has(u.name)).map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.gecos}:${u.home}:${u.shell}`),
+    ...users.map(({ identity, home }) => `${identity.user}:x:${identity.uid}:${identity.gid}:${sanitizeGecos(identity.gecos)}:${home}:${shell}`),
   ];
-  const takenGids = new Set(identity.groups.map((g) => g.gid));
-  const takenNames = new Set(identity.groups.map((g) => g.name));
+  // One line per gid; the first user to name a gid names the group, and every user in it is listed as a member.
+  const groups = new Map<number, { name: string; members: string[] }>();
+  for (const { identity } of users) {
+    for (const group of identity.groups) {
+      const entry = groups.get(group.gid) ?? { name: group.name, members: [] };
+      if (group.gid !== identity.gid) entry.members.push(identity.user);
+      groups.set(group.gid, entry);
+    }
+  }
+  const groupNames = new Set([...groups.values()].map((g) => g.name));
   const group = [
-    ...systemGroups.filter((g) => !takenGids.has(g.gid) && !takenNames.has(g.name)).map((g) => `${g.name}:x:${g.gid}:`),
-    ...identity.groups.map((g) => `${g.name}:x:${g.gid}:${g.gid === identity.gid ? '' : identity.user}`),
+    ...systemGroups.filter((g) => !groups.has(g.gid) && !groupNames.has(g.name)).map((g) => `${g.name}:x:${g.gid}:`),
+    ...[...groups].map(([gid, g]) => `${g.name}:x:${gid}:${g.members.join(',')}`),
   ];
   return { passwd: passwd.join('\n') + '\n', group: group.join('\n') + '\n' };
 }

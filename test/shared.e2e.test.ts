@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { requireHost, run, sh } from './support/host';
+import { withConfig } from './support/config';
+import { createUser, removeUser, type TestUser } from './support/users';
+
+const SHARED_CONFIG = '[jail]\nmode = shared\nname_template = djt-shared-jail\nhostname_template = shared-jail\n';
+
+/** Runs a command as the user through su, PAM and jailsh. */
+function as(user: TestUser, command: string) {
+  return run('/bin/su', ['-l', user.name, '-c', command]);
+}
+
+describe('shared mode: one jail for every jailed user @docker @root', function () {
+  this.timeout(120_000);
+  let ann: TestUser;
+  let ben: TestUser;
+
+  before(() => {
+    requireHost('docker', 'su');
+    ann = createUser();
+    ben = createUser();
+    sh(`chmod 0700 ${ann.home} ${ben.home}`);
+  });
+  after(() => {
+    sh('docker rm -f djt-shared-jail >/dev/null 2>&1 || true');
+    for (const user of [ann, ben]) {
+      removeUser(user);
+      sh(`umount -l /run/docker-jail/shared/${user.uid} 2>/dev/null || true; rm -f /var/lib/docker-jail/shared-users/${user.uid}.json`);
+    }
+  });
+
+  it('puts both users in the same container, each as themselves, each in their own home', async () => {
+    await withConfig(SHARED_CONFIG, () => {
+      const first = as(ann, 'echo "$(hostname) $(id -un) $(id -u) $(pwd)"; echo ann-was-here > ~/note');
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(first.stdout, `shared-jail ${ann.name} ${ann.uid} ${ann.home}\n`);
+      // Ben's home is mounted into the running jail when he first logs in.
+      const second = as(ben, 'echo "$(hostname) $(id -un) $(id -u) $(pwd)"; cat /proc/1/cgroup | md5sum');
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stdout, new RegExp(`^shared-jail ${ben.name} ${ben.uid} ${ben.home}\\n`));
+      assert.equal(sh('docker ps -q --filter label=io.docker-jail.shared=true').trim().split('\n').length, 1);
+      assert.equal(sh(`cat ${ann.home}/note`), 'ann-was-here\n');
+    });
+  });
+
+  it('keeps both users named in the jail, whoever logged in last', async () => {
+    await withConfig(SHARED_CONFIG, () => {
+      const result = as(ann, `id -un ${ben.uid} 2>/dev/null || getent passwd ${ben.uid} | cut -d: -f1; id -un`);
+      assert.equal(result.stdout, `${ben.name}\n${ann.name}\n`);
+    });
+  });
+
+  it('lets Unix permissions keep each user out of the other\'s home', async () => {
+    await withConfig(SHARED_CONFIG, () => {
+      const result = as(ben, `cat ${ann.home}/note`);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, /Permission denied/);
+    });
+  });
+
+  it('mounts each home nosuid,nodev and nothing else of the host', async () => {
+    await withConfig(SHARED_CONFIG, () => {
+      const mounts = as(ann, `grep /run/docker-jail/shared /proc/self/mounts`).stdout;
+      assert.match(mounts, new RegExp(`/run/docker-jail/shared/${ann.uid} \\S+ \\S*nosuid,nodev`));
+      assert.equal(as(ann, 'ls /var/run/docker.sock 2>&1 >/dev/null | grep -c "No such file"').stdout, '1\n');
+    });
+  });
+});
