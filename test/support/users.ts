@@ -12,6 +12,7 @@ export interface TestUser {
 }
 
 const keyDir = mkdtempSync('/root/.docker-jail-test-keys-');
+process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
 
 /** A real user made with useradd, with a home, an ssh key, and the given groups and shell. */
 export function createUser(options: { groups?: string[]; shell?: string; prefix?: string } = {}): TestUser {
