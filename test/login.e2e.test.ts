@@ -168,6 +168,17 @@ describe('jailed login through sshd and PAM @docker @sshd @root', function () {
   });
 });
 
+describe('audit of refused logins @docker @root', function () {
+  this.timeout(30_000);
+  it('records root trying jailsh, with the reason', async () => {
+    const tag = randomBytes(6).toString('hex');
+    const result = run('/usr/bin/jailsh', ['-c', `echo ${tag}`]);
+    assert.notEqual(result.status, 0);
+    await waitFor('the audit record', () => /session=refused/.test(authLogLines(tag)));
+    assert.match(authLogLines(tag), new RegExp(`docker-jail\\[\\d+\\]: session=refused uid=0 command="echo ${tag}" reason="root is never jailed`));
+  });
+});
+
 function authLogLines(tag: string): string {
   try {
     return readFileSync('/var/log/auth.log', 'utf8').split('\n').filter((line) => line.includes(tag)).join('\n');

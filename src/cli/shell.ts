@@ -81,6 +81,17 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   }
   const shellArgs = parseShellArgs(args);
   const uid = callerUid(process.env);
+  try {
+    return await runSession(uid, shellArgs, io);
+  } catch (error) {
+    // Refusals and failures are audited too: root or an administrator trying jailsh, an unsafe config, a dead engine.
+    const reason = error instanceof Error ? error.message : String(error);
+    await auditLog(formatRecord('refused', { uid, command: shellArgs.command, reason }), 'notice');
+    throw error;
+  }
+}
+
+async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promise<number> {
   const config = loadConfig();
   const identity = resolveIdentity(uid);
   checkJailable(identity, config);
