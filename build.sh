@@ -79,6 +79,9 @@ install_here() {
   install -o root -g "$JAIL_GROUP" -m 4754 build/jailsh /usr/bin/jailsh
   grep -qx /usr/bin/jailsh /etc/shells || echo /usr/bin/jailsh >>/etc/shells
   [ -e /etc/docker-jail.ini ] || install -o root -g root -m 0644 etc/docker-jail.ini /etc/docker-jail.ini
+  # No forwarding and no ~/.ssh/rc for jailed users: sshd would run those on the host, outside the jail.
+  install -d -m 0755 /etc/ssh/sshd_config.d
+  install -o root -g root -m 0644 etc/ssh/sshd_config.d/docker-jail.conf /etc/ssh/sshd_config.d/docker-jail.conf
 }
 
 build_image() {

@@ -10,8 +10,9 @@ export interface Sshd {
 }
 
 /**
- * A real sshd on a loopback port with UsePAM=yes and the host's PAM stack. It
- * accepts every environment variable a client sends, the worst case for jailsh.
+ * A real sshd on a loopback port with UsePAM=yes and the host's PAM stack, and
+ * the sshd policy docker-jail installs. It accepts every environment variable
+ * a client sends, the worst case for jailsh.
  */
 export async function startSshd(extraConfig = ''): Promise<Sshd> {
   const dir = mkdtempSync('/run/docker-jail-test-sshd-');
@@ -34,6 +35,8 @@ export async function startSshd(extraConfig = ''): Promise<Sshd> {
       'Subsystem sftp /usr/lib/openssh/sftp-server',
       'LogLevel ERROR',
       extraConfig,
+      // The policy docker-jail installs for the jailed group (a Match block: it must come last).
+      'Include /etc/ssh/sshd_config.d/docker-jail.conf',
     ].join('\n') + '\n',
   );
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', `${dir}/sshd_config`], { stdio: ['ignore', 'ignore', 'inherit'] });
