@@ -1,52 +1,28 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JailError } from '../errors';
 
-const WAIT_MS = 15_000;
+const WAIT_SECONDS = 15;
 
 /**
- * Runs fn while holding a host-wide lock: a file created exclusively, holding
- * the holder's pid. Node has no flock; a lock whose holder has died (a login
- * killed midway) is taken over, and /run is emptied at boot.
+ * Runs fn while holding a host-wide lock: flock(2) on a root-only file. Node
+ * cannot call flock, so flock(1) takes it on our open file, which keeps it
+ * after flock(1) exits; closing the file (or dying) releases it, so a login
+ * killed midway never leaves a stale lock.
  */
 export async function withHostLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      if (holderIsGone(path)) {
-        unlinkSync(path);
-        continue;
-      }
-      if (Date.now() > deadline) throw new JailError(`timed out waiting for the lock ${path}`);
-      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
-    }
-  }
+  const fd = openSync(path, 'a', 0o600);
   try {
+    const status = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn('/usr/bin/flock', ['--exclusive', '--wait', String(WAIT_SECONDS), '3'], { env: {}, stdio: ['ignore', 'ignore', 'ignore', fd] });
+      child.on('error', (error) => reject(new JailError(`cannot run /usr/bin/flock: ${error.message}`)));
+      child.on('close', resolve);
+    });
+    if (status !== 0) throw new JailError(`timed out after ${WAIT_SECONDS} s waiting for the lock ${path}`);
     return await fn();
   } finally {
-    unlinkSync(path);
-  }
-}
-
-function holderIsGone(path: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(path, 'utf8'));
-  } catch {
-    return false; // released meanwhile: just try again
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return true; // the holder died between creating and writing it
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as { code?: string }).code === 'ESRCH';
+    closeSync(fd);
   }
 }
