@@ -164,7 +164,7 @@ describe('jailed login through sshd and PAM @docker @sshd @root', function () {
     await waitFor('the audit records', () => /session=end/.test(authLogLines(tag)));
     const lines = authLogLines(tag);
     assert.match(lines, new RegExp(`docker-jail\\[\\d+\\]: session=start user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false command="echo ${tag}; exit 4"`));
-    assert.match(lines, new RegExp(`session=end user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false command="echo ${tag}; exit 4" exitStatus=4 durationMs=\\d+ hangup=false`));
+    assert.match(lines, new RegExp(`session=end user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false exitStatus=4 durationMs=\\d+ hangup=false command="echo ${tag}; exit 4"`));
   });
 });
 
@@ -175,7 +175,7 @@ describe('audit of refused logins @docker @root', function () {
     const result = run('/usr/bin/jailsh', ['-c', `echo ${tag}`]);
     assert.notEqual(result.status, 0);
     await waitFor('the audit record', () => /session=refused/.test(authLogLines(tag)));
-    assert.match(authLogLines(tag), new RegExp(`docker-jail\\[\\d+\\]: session=refused uid=0 command="echo ${tag}" reason="root is never jailed`));
+    assert.match(authLogLines(tag), new RegExp(`docker-jail\\[\\d+\\]: session=refused uid=0 reason="root is never jailed[^"]*" command="echo ${tag}"`));
   });
 });
 

@@ -13,15 +13,27 @@ export interface SessionRecord {
   hangup?: boolean;
 }
 
-/** Renders a record as key=value pairs; values are JSON-quoted so a command cannot forge fields. */
+/** Longest quoted value in a record: logger(1) cuts a message at 1 KiB, and what matters most must come first. */
+const MAX_VALUE = 400;
+
+/**
+ * Renders a record as key=value pairs. Strings are quoted with every byte
+ * outside printable ASCII escaped, so a command cannot forge fields or lines,
+ * then capped; the command comes last so a long one never hides the exit status.
+ */
 export function formatRecord(event: 'start' | 'end' | 'refused', record: Partial<SessionRecord> & { reason?: string }): string {
+  const { command, ...rest } = record;
   const fields: string[] = [`session=${event}`];
-  for (const [key, value] of Object.entries(record)) {
+  for (const [key, value] of [...Object.entries(rest), ['command', command] as const]) {
     if (value === undefined) continue;
-    const text = typeof value === 'string' ? JSON.stringify(value.length > 512 ? `${value.slice(0, 512)}...` : value) : String(value);
-    fields.push(`${key}=${text}`);
+    fields.push(`${key}=${typeof value === 'string' ? quote(value) : String(value)}`);
   }
   return fields.join(' ');
+}
+
+function quote(value: string): string {
+  const escaped = value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > MAX_VALUE ? `"${escaped.slice(0, MAX_VALUE).replace(/\\[^"]{0,5}$/, '')}..."` : `"${escaped}"`;
 }
 
 /**
