@@ -36,8 +36,9 @@ export function ensureHomeStaging(home: string, uid: number, root: string = STAG
     mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging]);
-    // The source is the directory we opened, not its path: nothing can be swapped in between.
-    runMount(['mount', '--bind', '--', '/proc/self/fd/3', staging], fd);
+    // The source is the directory we opened, not its path: nothing can be swapped in between
+    // (--no-canonicalize, or mount(8) would turn /proc/self/fd/3 back into the path).
+    runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', staging], fd);
     runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', staging]);
     if (!isStagedCopyOf(staging, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
     return staging;
