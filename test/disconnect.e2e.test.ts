@@ -88,6 +88,16 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     });
   });
 
+  it('with kill_on_logout = yes, kills at the last session\'s end even what dropped the session\'s mark', async () => {
+    await withConfig('[session]\nkill_on_logout = yes\n', async () => {
+      const term = await interactiveLoginStarting(['(env -u DOCKER_JAIL_SESSION setsid sleep 5757 >/dev/null 2>&1 & ) ; :']);
+      await waitFor('the unmarked job to start', () => hasProcess(user, 'sleep 5757'));
+      term.write('exit\r');
+      assert.equal(await term.exited, 0);
+      await waitFor('the unmarked job to be killed', () => !hasProcess(user, 'sleep 5757'), 5_000);
+    });
+  });
+
   it('leaves other sessions of the same user alone when one session hangs up', async () => {
     const keeper = await interactiveLoginStarting(['sleep 4949 & :']);
     const leaver = await interactiveLoginStarting(['sleep 5050 & :']);
@@ -128,5 +138,12 @@ describe('concurrent first logins of one user end with one jail and working sess
     }
     assert.equal(jailOf(user).split('\n').length, 1);
     assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+  });
+
+  it('delivers the output and status of commands that end before the login has even looked (regression)', () => {
+    for (let i = 0; i < 15; i++) {
+      const result = run('/bin/su', ['-l', user.name, '-c', `echo quick-${i}; exit ${i}`], { timeout: 20_000 });
+      assert.deepEqual([result.status, result.stdout], [i, `quick-${i}\n`]);
+    }
   });
 });

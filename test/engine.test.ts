@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { DemuxStream } from '../src/engine/demux';
 import { findMirror } from '../src/engine/image';
 import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
-import { sessionProcesses } from '../src/engine/processes';
+import { environHas, sessionProcesses } from '../src/engine/processes';
 import { tarArchive } from '../src/engine/tar';
 
 function frame(kind: number, payload: Buffer): Buffer {
@@ -106,18 +106,35 @@ describe('engine: the Debian mirror of the host', () => {
 
 describe('engine: the processes of a session', () => {
   const procs = [
-    { pid: 1, ppid: 0, environ: [] },
-    { pid: 10, ppid: 1, environ: ['S=a'] }, // the session's shell
-    { pid: 11, ppid: 10, environ: ['S=a'] }, // its job
-    { pid: 12, ppid: 1, environ: ['S=a'] }, // a daemon it started, reparented to init
-    { pid: 20, ppid: 1, environ: ['S=b'] }, // another session
-    { pid: 21, ppid: 20, environ: [] },
+    { pid: 1, ppid: 0, uid: 65534, marked: false },
+    { pid: 10, ppid: 1, uid: 1000, marked: true }, // the session's shell
+    { pid: 11, ppid: 10, uid: 1000, marked: true }, // its job
+    { pid: 12, ppid: 1, uid: 1000, marked: true }, // a daemon it started, reparented to init
+    { pid: 20, ppid: 1, uid: 1000, marked: false }, // another session
+    { pid: 21, ppid: 20, uid: 1000, marked: false },
   ];
-  it('takes the session\'s process and its descendants', () => {
-    assert.deepEqual(sessionProcesses(procs, 10, null).sort(), [10, 11]);
+  it('takes the session\'s process, its descendants, and whatever carries the session\'s mark, and nothing of other sessions', () => {
+    assert.deepEqual(sessionProcesses(procs, 10).sort(), [10, 11, 12]);
+    assert.deepEqual(sessionProcesses(procs.map((p) => ({ ...p, marked: false })), 10).sort(), [10, 11]);
+    assert.deepEqual(sessionProcesses(procs, null).sort(), [10, 11, 12]);
   });
-  it('adds whatever carries the session\'s mark, and nothing of other sessions', () => {
-    assert.deepEqual(sessionProcesses(procs, 10, 'S=a').sort(), [10, 11, 12]);
-    assert.deepEqual(sessionProcesses(procs, null, 'S=a').sort(), [10, 11, 12]);
+});
+
+describe('engine: looking for the session\'s mark in /proc/PID/environ', () => {
+  const dir = mkdtempSync('/tmp/djt-environ-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (entries: string[]) => {
+    writeFileSync(`${dir}/environ`, Buffer.from(entries.map((e) => `${e}\0`).join(''), 'latin1'));
+    return `${dir}/environ`;
+  };
+  it('finds the exact entry anywhere, also across the reading chunks, and nothing that merely contains it', () => {
+    assert.equal(environHas(write(['S=a', 'T=b']), 'S=a'), true);
+    assert.equal(environHas(write(['T=b', 'S=a']), 'S=a'), true);
+    assert.equal(environHas(write(['XS=a', 'S=ab']), 'S=a'), false);
+    const filler = 'F=' + 'x'.repeat(64 * 1024 - 5);
+    assert.equal(environHas(write([filler, 'S=a']), 'S=a'), true);
+  });
+  it('reads a bounded amount of a huge environment', () => {
+    assert.equal(environHas(write(['F=' + 'x'.repeat(3 * 1024 * 1024), 'S=a']), 'S=a'), false);
   });
 });

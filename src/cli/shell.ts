@@ -9,8 +9,8 @@ import { withHostLock } from '../engine/hostLock';
 import { ensureJail, type Jail } from '../engine/jail';
 import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
 import { registerSharedUser } from '../engine/sharedUsers';
-import { jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
-import { openSession, type Session } from '../engine/session';
+import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
+import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
@@ -100,7 +100,6 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const homeTarget = expandTemplate(config.jail.homeMount, vars);
   const workdir = expandTemplate(config.session.workdir, vars);
   const engine = connectEngine(config.engine.socket);
-  const jail = await enterJail(engine, config, identity, vars, homeTarget);
   const tty = isatty(0);
   const marker = `DOCKER_JAIL_SESSION=${randomBytes(12).toString('hex')}`;
   const env = [
@@ -114,14 +113,29 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     `PWD=${workdir}`,
     marker,
   ];
+
+  // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
+  // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
+  const lock = `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
+  const { jail, session, pid } = await withHostLock(lock, async () => {
+    const jail = await enterJail(engine, config, identity, vars, homeTarget);
+    const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
+    return { jail, session, pid: await session.started() };
+  });
+  if (pid !== null) checkCredentials(pid, identity, session, jail.id);
+
   const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
   const started = Date.now();
   await auditLog(formatRecord('start', record));
-
-  const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
-  const { status, hangup } = await relayUntilEnd(session, io, tty, () => hangUp(session, jail.id, marker, config.session.killOnLogout));
-  // The shell is gone; with kill_on_logout, so is whatever it left behind (a hangup has done this already).
-  if (config.session.killOnLogout && !hangup) killSession(jail.id, null, marker);
+  let hungUp: number[] = [];
+  const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
+    hungUp = hangUp(jail.id, pid);
+  });
+  if (config.session.killOnLogout) {
+    // The shell is gone (or had its hangup and a moment to go): so is whatever the session left behind.
+    signalJailProcesses(jail.id, hungUp, 'SIGKILL');
+    await killLeftovers(engine, jail.id, session, uid, marker);
+  }
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
   return status;
 }
@@ -142,18 +156,35 @@ async function enterJail(engine: Engine, config: Config, identity: Identity, var
     hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
     homeTarget,
   };
-  // Racing logins of one user (or, in shared mode, of anyone) take turns: the staging mount and the files are not built twice at once.
   if (config.jail.mode === 'per-user') {
-    return withHostLock(`${LOCK_DIR}/uid-${identity.uid}`, async () => {
-      const homeSource = ensureHomeStaging(identity.home, identity.uid);
-      return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
-    });
+    const homeSource = ensureHomeStaging(identity.home, identity.uid);
+    return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
   }
-  return withHostLock(`${LOCK_DIR}/shared`, async () => {
-    ensureSharedRoot();
-    const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
-    return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
-  });
+  ensureSharedRoot();
+  const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
+  return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+}
+
+/**
+ * The session's process must run as the user, their primary gid and exactly
+ * their groups, never gid 0 (which `docker exec -u UID` gives when the jail
+ * cannot name the user): checked on the process itself before anything is
+ * relayed, and killed otherwise.
+ */
+function checkCredentials(pid: number, identity: Identity, session: Session, jailId: string): void {
+  const actual = credentialsOf(pid);
+  if (actual === null) return; // ended already (e.g. `true`), having started under the lock
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b);
+  const ok =
+    actual.uids.every((u) => u === identity.uid) &&
+    actual.gids.every((g) => g === identity.gid) &&
+    same(sorted([identity.gid, ...actual.groups]), sorted(identity.groups.map((g) => g.gid)));
+  if (!ok) {
+    signalJailProcesses(jailId, [pid], 'SIGKILL');
+    session.close();
+    throw new JailError(`the session started with the wrong credentials (uid ${actual.uids[0]}, gid ${actual.gids[0]}); refused`);
+  }
 }
 
 /**
@@ -180,8 +211,8 @@ async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHang
   if (tty) io.stdin.on('error', triggerHangup);
 
   const relay = tty
-    ? relayTerminal(session.stream, io, { resize: (columns, rows) => void session.resize(columns, rows).catch(() => undefined) })
-    : { ...relayPipes(session.stream, io), restore: () => undefined };
+    ? relayTerminal(session.output, session.input, io, { resize: (columns, rows) => void session.resize(columns, rows).catch(() => undefined) })
+    : { ...relayPipes(session.output, session.input, io), restore: () => undefined };
   await Promise.race([relay.done, hungUp]);
   clearInterval(watchParent);
   relay.restore();
@@ -191,7 +222,7 @@ async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHang
   let status: number;
   if (hangup) {
     await hangupDone;
-    session.stream.destroy();
+    session.close();
     status = await withTimeout(session.exitStatus(), 3000, 129);
   } else {
     status = await session.exitStatus();
@@ -202,23 +233,26 @@ async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHang
 
 /**
  * A real terminal's hangup, which `docker exec` never delivers: SIGHUP (and
- * SIGCONT, for stopped jobs) to the session's process and everything it started;
- * with kill_on_logout, whatever is left of the session is then killed.
+ * SIGCONT, for stopped jobs) to the session's process and everything it
+ * started. Returns those processes.
  */
-async function hangUp(session: Session, jailId: string, marker: string, killOnLogout: boolean): Promise<void> {
-  const rootPid = await session.hostPid().catch(() => null);
-  const tree = sessionProcesses(jailProcesses(jailId), rootPid, null);
+function hangUp(jailId: string, rootPid: number | null): number[] {
+  const tree = sessionProcesses(jailProcesses(jailId, null), rootPid);
   signalJailProcesses(jailId, tree, 'SIGHUP');
   signalJailProcesses(jailId, tree, 'SIGCONT');
-  if (!killOnLogout) return;
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  signalJailProcesses(jailId, tree, 'SIGKILL');
-  killSession(jailId, rootPid, marker);
+  return tree;
 }
 
-/** Kills every process of the session still in the jail: descendants of its process, and whatever carries its mark. */
-function killSession(jailId: string, rootPid: number | null, marker: string): void {
-  signalJailProcesses(jailId, sessionProcesses(jailProcesses(jailId), rootPid, marker), 'SIGKILL');
+/**
+ * kill_on_logout once the shell has ended: what carries the session's mark,
+ * and, when this was the user's last session, every process of theirs in the
+ * jail (so a double fork that also drops the mark escapes nothing then).
+ */
+async function killLeftovers(engine: Engine, jailId: string, session: Session, uid: number, marker: string): Promise<void> {
+  const processes = jailProcesses(jailId, marker);
+  const last = (await otherSessions(engine, jailId, uid, session.execId)) === 0;
+  const doomed = last ? processes.filter((p) => p.uid === uid).map((p) => p.pid) : sessionProcesses(processes, null);
+  signalJailProcesses(jailId, doomed, 'SIGKILL');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {

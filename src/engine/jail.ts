@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
@@ -10,6 +12,9 @@ export const LABEL_MANAGED = 'io.docker-jail.managed';
 export const LABEL_UID = 'io.docker-jail.uid';
 export const LABEL_USER = 'io.docker-jail.user';
 export const LABEL_SHARED = 'io.docker-jail.shared';
+
+/** What each jail's /etc/passwd and /etc/group were last written with (a digest per container id). */
+const IDENTITY_CACHE = '/run/docker-jail/identity';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
@@ -88,7 +93,16 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     { type: 'file', name: 'etc/group', content: request.identityFiles.group, mode: 0o644 },
   ];
   if (shared) entries.push(...linkPath(request.homeTarget, request.homeSource));
-  await attempt("writing the jail's passwd and group", () => container.putArchive(tarArchive(entries), { path: '/' }));
+  const archive = tarArchive(entries);
+  // Rewritten only when they change: the engine replaces a file by deleting it first, and a session
+  // started in that gap would get gid 0 (callers also hold a lock until their session has started).
+  const digest = createHash('sha256').update(archive).digest('hex');
+  const written = `${IDENTITY_CACHE}/${found.id}`;
+  if (readOr(written, '') !== digest) {
+    await attempt("writing the jail's passwd and group", () => container.putArchive(archive, { path: '/' }));
+    mkdirSync(IDENTITY_CACHE, { recursive: true, mode: 0o700 });
+    writeFileSync(written, digest, { mode: 0o600 });
+  }
   return { id: found.id, name: found.name };
 }
 
@@ -149,4 +163,12 @@ function containerSpec(config: Config, request: JailRequest): Docker.ContainerCr
       IpcMode: 'private',
     },
   };
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
 }

@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import { type Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { type Engine, engineError } from './client';
 
@@ -14,12 +14,21 @@ export interface SessionRequest {
 /** One process started in a jail through a Docker exec, with its attached stream. */
 export interface Session {
   execId: string;
-  stream: Duplex;
+  /** What the jail sends: held, byte for byte, until someone reads it, even when the exec has long ended. */
+  output: Readable;
+  /** What goes to the jailed process's stdin; ending it passes EOF on. */
+  input: Writable;
+  /** Drops the connection to the exec. */
+  close(): void;
   resize(columns: number, rows: number): Promise<void>;
   /** The exec's exit status, once it has ended. */
   exitStatus(): Promise<number>;
-  /** The exec's process as the host sees it, or null when it has ended. */
-  hostPid(): Promise<number | null>;
+  /**
+   * Waits until the engine has started the exec's process (the stream is
+   * attached a moment before) and returns its host pid, or null when it has
+   * already ended.
+   */
+  started(): Promise<number | null>;
 }
 
 /**
@@ -54,9 +63,23 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       throw engineError(engine.socket, error, 'reading the session\'s state');
     }
   };
+  // The engine may finish and close the connection before anyone reads (a quick command while the login
+  // still holds its lock): a socket closed unread drops its data and never says 'end', so read it at once.
+  const output = new PassThrough();
+  stream.pipe(output);
+  const endOutput = () => {
+    if (!output.writableEnded) output.end();
+  };
+  stream.on('close', endOutput);
+  stream.on('error', endOutput);
   return {
     execId: exec.id,
-    stream,
+    output,
+    input: stream,
+    close() {
+      stream.destroy();
+      endOutput();
+    },
     async resize(columns, rows) {
       await exec.resize({ w: columns, h: rows });
     },
@@ -68,9 +91,29 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     },
-    async hostPid() {
-      const state = await inspect();
-      return state.Running && state.Pid > 0 ? state.Pid : null;
+    async started() {
+      for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+        const state = await inspect();
+        if (state.Running && state.Pid > 0) return state.Pid;
+        if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     },
   };
+}
+
+/** How many sessions of this uid, other than the given exec, are running in the jail. */
+export async function otherSessions(engine: Engine, jailId: string, uid: number, ownExecId: string): Promise<number> {
+  try {
+    const info = await engine.control.getContainer(jailId).inspect();
+    let running = 0;
+    for (const id of info.ExecIDs ?? []) {
+      if (id === ownExecId) continue;
+      const exec = await engine.control.getExec(id).inspect().catch(() => null);
+      if (exec?.Running && exec.ProcessConfig?.user === String(uid)) running++;
+    }
+    return running;
+  } catch (error) {
+    throw engineError(engine.socket, error, 'counting the sessions in the jail');
+  }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { type Duplex } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { DemuxStream } from '../engine/demux';
 
 /** The three standard streams of the login, as Node sees them. */
@@ -23,7 +23,7 @@ const FALLBACK_SIZE = { columns: 80, rows: 24 };
  * size followed. Resolves when the jail side closes. The returned function puts
  * the terminal back as it was.
  */
-export function relayTerminal(stream: Duplex, io: LoginIo, handlers: RelayHandlers): { done: Promise<void>; restore: () => void } {
+export function relayTerminal(output: Readable, input: Writable, io: LoginIo, handlers: RelayHandlers): { done: Promise<void>; restore: () => void } {
   const sendSize = () => {
     const [columns, rows] = io.stdout.isTTY ? io.stdout.getWindowSize() : [FALLBACK_SIZE.columns, FALLBACK_SIZE.rows];
     handlers.resize(columns, rows);
@@ -32,14 +32,14 @@ export function relayTerminal(stream: Duplex, io: LoginIo, handlers: RelayHandle
   rawOutput();
   sendSize();
   process.on('SIGWINCH', sendSize);
-  io.stdin.pipe(stream);
-  stream.pipe(io.stdout, { end: false });
+  io.stdin.pipe(input);
+  output.pipe(io.stdout, { end: false });
   const restore = () => {
     process.removeListener('SIGWINCH', sendSize);
-    io.stdin.unpipe(stream);
+    io.stdin.unpipe(input);
     if (io.stdin.isTTY) io.stdin.setRawMode(false);
   };
-  return { done: streamClosed(stream), restore };
+  return { done: streamClosed(output), restore };
 }
 
 /**
@@ -55,11 +55,11 @@ function rawOutput(): void {
  * Relays a non-tty session: stdin byte-exact into the jail with its EOF passed
  * on (half-close), stdout and stderr split apart again, with back-pressure.
  */
-export function relayPipes(stream: Duplex, io: LoginIo): { done: Promise<void> } {
-  io.stdin.pipe(stream); // ends the stream's write side on stdin EOF
+export function relayPipes(output: Readable, input: Writable, io: LoginIo): { done: Promise<void> } {
+  io.stdin.pipe(input); // ends the exec's stdin on EOF
   const demux = new DemuxStream({ stdout: io.stdout, stderr: io.stderr });
-  stream.pipe(demux);
-  const done = streamClosed(stream).then(
+  output.pipe(demux);
+  const done = streamClosed(output).then(
     () =>
       new Promise<void>((resolve) => {
         // Wait until the demuxer has handed every byte to stdout/stderr.
@@ -73,7 +73,7 @@ export function relayPipes(stream: Duplex, io: LoginIo): { done: Promise<void> }
   return { done };
 }
 
-function streamClosed(stream: Duplex): Promise<void> {
+function streamClosed(stream: Readable): Promise<void> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = () => {
