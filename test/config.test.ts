@@ -191,8 +191,8 @@ describe('config: syntax', () => {
 
   it('refuses unknown sections and keys, listing the known ones', () => {
     rejectsText('[engine]\n[docker]\nsocket = /x',
-      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, image)`);
-    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, image)`);
+      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
+    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
     rejectsText('[engine]\nsock = /x', `${FILE}:2: [engine] sock: unknown key (known keys in [engine]: socket)`);
     rejectsText('[engine]\nshell = /bin/sh', `${FILE}:2: [engine] shell: unknown key; shell belongs in [session]`);
   });
@@ -208,7 +208,7 @@ describe('config: syntax', () => {
 
   it('refuses dotted section names', () => {
     rejectsText('[jail.extra]\nmode = shared',
-      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, image)`);
+      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, home, pam, image)`);
   });
 
   it('refuses ini array syntax', () => {
@@ -239,8 +239,8 @@ describe('config: prototype keys', () => {
   ];
 
   it('refuses them with the usual messages', () => {
-    rejectsText('[__proto__]\npolluted = yes', `${FILE}:1: [__proto__]: unknown section (known sections: engine, access, jail, session, image)`);
-    rejectsText('[constructor]', `${FILE}:1: [constructor]: unknown section (known sections: engine, access, jail, session, image)`);
+    rejectsText('[__proto__]\npolluted = yes', `${FILE}:1: [__proto__]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
+    rejectsText('[constructor]', `${FILE}:1: [constructor]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
     rejectsText('[jail]\n__proto__ = 1', `${FILE}:2: [jail] __proto__: `, 'unknown key');
     rejectsText('[jail]\nconstructor = x', `${FILE}:2: [jail] constructor: `, 'unknown key');
     rejectsText('[jail]\ntoString = x', `${FILE}:2: [jail] toString: `, 'unknown key');
@@ -604,6 +604,41 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
+    section: 'home', key: 'mode', read: (c) => c.home.mode,
+    good: [['0700', 0o700], ['750', 0o750], ['0711', 0o711]],
+    bad: [
+      ['4700', '"4700" is not an octal mode (use e.g. 0700 or 0750)'],
+      ['0500', '"0500" does not give the owner rwx (use e.g. 0700)'],
+      ['rwx', 'is not an octal mode'],
+      ['0800', 'is not an octal mode'],
+    ],
+  },
+  {
+    section: 'home', key: 'umask', read: (c) => c.home.umask,
+    good: [['0077', 0o077], ['022', 0o022]],
+    bad: [
+      ['0277', '"0277" would take permissions from the owner (use e.g. 0077)'],
+      ['77', 'is not an octal umask'],
+    ],
+  },
+  {
+    section: 'home', key: 'skel', read: (c) => c.home.skel,
+    good: [['/etc/skel', '/etc/skel'], ['/srv/skel.students', '/srv/skel.students']],
+    bad: [
+      ['skel', '"skel" is not an absolute path (it must start with /)'],
+      ['/etc/../tmp', 'contains a ".." component'],
+    ],
+  },
+  {
+    section: 'pam', key: 'timeout', read: (c) => c.pam.timeoutSeconds,
+    good: [['10', 10], ['5s', 5], ['60', 60]],
+    bad: [
+      ['0', '"0" is out of range (1 to 60 seconds)'],
+      ['61', 'is out of range'],
+      ['2m', '"2m" is not a number of seconds (use e.g. 10 or 10s)'],
+    ],
+  },
+  {
     section: 'image', key: 'packages', read: (c) => c.image.packages,
     good: [['', []], ['bash', ['bash']], ['bash, g++ libc6-dev,lib.x-1', ['bash', 'g++', 'libc6-dev', 'lib.x-1']]],
     bad: [
@@ -671,6 +706,8 @@ describe('config: checks between keys', () => {
       'hostname_template = jail', 'home_mount = /home/{user}', 'network = jails', 'cap_drop = all',
       'cap_add = net_bind_service', 'no_new_privileges = on', 'pids_limit = 0', 'memory_limit = 0', 'cpu_limit = 0',
       '[session]', 'shell = /bin/zsh', 'workdir = /', 'env_whitelist = TERM,LANG', 'kill_on_logout = yes', 'idle_stop = 1h',
+      '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students',
+      '[pam]', 'timeout = 5s',
       '[image]', 'suite = trixie', 'mirror = http://deb.debian.org/debian', 'packages = bash',
     ].join('\n');
     const want: Config = {
@@ -683,6 +720,8 @@ describe('config: checks between keys', () => {
         noNewPrivileges: true, pidsLimit: 0, memoryBytes: 0, cpus: 0,
       },
       session: { shell: '/bin/zsh', workdir: '/', envWhitelist: ['TERM', 'LANG'], killOnLogout: true, idleStopSeconds: 3600 },
+      home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students' },
+      pam: { timeoutSeconds: 5 },
       image: { suite: 'trixie', mirror: 'http://deb.debian.org/debian', packages: ['bash'] },
     };
     assert.deepStrictEqual(parse(text), want);

@@ -44,6 +44,14 @@ export const defaultConfig: Config = deepFreeze<Config>({
     killOnLogout: false,
     idleStopSeconds: null,
   },
+  home: {
+    mode: 0o700,
+    umask: 0o077,
+    skel: '/etc/skel',
+  },
+  pam: {
+    timeoutSeconds: 10,
+  },
   image: {
     suite: 'bookworm',
     mirror: 'auto',

@@ -48,6 +48,14 @@ const KEYS = new Map<string, Map<string, Setter>>([
     ['kill_on_logout', (c, v) => { c.session.killOnLogout = value.parseBoolean(v); }],
     ['idle_stop', (c, v) => { c.session.idleStopSeconds = value.parseIdleStop(v); }],
   ])],
+  ['home', new Map<string, Setter>([
+    ['mode', (c, v) => { c.home.mode = value.parseHomeMode(v); }],
+    ['umask', (c, v) => { c.home.umask = value.parseUmask(v); }],
+    ['skel', (c, v) => { c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false }); }],
+  ])],
+  ['pam', new Map<string, Setter>([
+    ['timeout', (c, v) => { c.pam.timeoutSeconds = value.parsePamTimeout(v); }],
+  ])],
   ['image', new Map<string, Setter>([
     ['suite', (c, v) => { c.image.suite = value.parseSuite(v); }],
     ['mirror', (c, v) => { c.image.mirror = value.parseMirror(v); }],

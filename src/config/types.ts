@@ -44,6 +44,18 @@ export interface Config {
     /** Seconds a jail may stay idle before it is stopped; null means never. */
     idleStopSeconds: number | null;
   };
+  home: {
+    /** Mode of a home the PAM hook creates (no setuid, setgid or sticky bit). */
+    mode: number;
+    /** Umask the skeleton files are copied with. */
+    umask: number;
+    /** Directory whose contents a new home starts with. */
+    skel: string;
+  };
+  pam: {
+    /** Longest a PAM session hook may delay a login, in seconds. */
+    timeoutSeconds: number;
+  };
   image: {
     /** Debian suite bootstrapped into the default image. */
     suite: string;

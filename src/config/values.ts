@@ -101,6 +101,29 @@ export function parseIdleStop(value: string): number | null {
   return seconds;
 }
 
+/** A home's mode, in octal: the owner keeps rwx; setuid, setgid and sticky bits are refused. */
+export function parseHomeMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) problem(`${show(value)} is not an octal mode (use e.g. 0700 or 0750)`);
+  const mode = parseInt(value, 8);
+  if ((mode & 0o700) !== 0o700) problem(`${show(value)} does not give the owner rwx (use e.g. 0700)`);
+  return mode;
+}
+
+export function parseUmask(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) problem(`${show(value)} is not an octal umask (use e.g. 0077 or 0022)`);
+  const umask = parseInt(value, 8);
+  if ((umask & 0o700) !== 0) problem(`${show(value)} would take permissions from the owner (use e.g. 0077)`);
+  return umask;
+}
+
+export function parsePamTimeout(value: string): number {
+  const match = /^(\d{1,3})(s)?$/.exec(value);
+  if (match === null) problem(`${show(value)} is not a number of seconds (use e.g. 10 or 10s)`);
+  const seconds = Number(match[1]);
+  if (seconds < 1 || seconds > 60) problem(`${show(value)} is out of range (1 to 60 seconds)`);
+  return seconds;
+}
+
 interface PathRules {
   /** Whitespace is refused where the path ends up in a command line. */
   allowWhitespace: boolean;
