@@ -1,16 +1,15 @@
 /*
- * jailsh: the login shell of jailed users. Installed as /usr/bin/jailsh,
- * setuid root, mode 4754 root:jailed.
- *
- * sshd and su start it in a state the user controls (argv, environment, fds,
- * signals, umask, rlimits, cwd); a dynamic or Node program started that way
- * would honour LD_PRELOAD, NODE_OPTIONS or PKG_EXECPATH as root. So this
- * static program trusts nothing it inherits: it cleans up, becomes root
- * completely and execs the main program (which reads the caller from
- * DOCKER_JAIL_UID) with a fixed argv. No NSS calls, no file but /dev/null.
- * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path], which runs
- *   gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -fstack-protector-strong
- *       -DMAIN_PROGRAM='"/usr/lib/docker-jail/docker-jail"' -o build/jailsh jailsh.c
+ * jailsh: the login shell of jailed users, /usr/bin/jailsh, setuid root, mode
+ * 4754 root:jailed. Also the PAM hook, under a second name pam_exec runs as
+ * root: docker-jail-pam-hook, a symlink to it.
+ * sshd, su and pam_exec start it in a state the user controls (argv, fds,
+ * signals, umask, rlimits, cwd, the environment, ~/.pam_environment too); a
+ * dynamic or Node program started that way would honour LD_PRELOAD,
+ * NODE_OPTIONS or PKG_EXECPATH as root. So this static program trusts nothing
+ * it inherits: it cleans up, becomes root completely and execs the main
+ * program with a fixed argv and a new environment (the caller's uid, or for
+ * PAM only checked PAM_* variables). No NSS calls, no file but /dev/null.
+ * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path]; flags: Makefile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +31,21 @@
 #define MAX_COMMAND 65536
 #define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-enum kind { NOT_LISTED, TERM, LOCALE, SSH_CONNECTION, SSH_COMMAND };
+enum kind { NOT_LISTED, TERM, LOCALE, SSH_CONNECTION, SSH_COMMAND, /* shell mode */
+	    PAM_USER, PAM_TYPE, PAM_SERVICE, PAM_TTY, PAM_RHOST, KINDS }; /* PAM mode */
 
-extern char **environ;
+/* Name, longest value and allowed bytes (NULL: any, even none) per kind. */
+static const struct { const char *name; size_t max; const char *set; } rule[KINDS] = {
+	[TERM] = { "TERM", 64, ALNUM "._+-" },
+	[LOCALE] = { "LANG", 64, ALNUM "._@-" }, /* and LC_* */
+	[SSH_CONNECTION] = { "SSH_CONNECTION", 200, "0123456789ABCDEFabcdef.: " },
+	[SSH_COMMAND] = { "SSH_ORIGINAL_COMMAND", MAX_COMMAND, NULL }, /* data */
+	[PAM_USER] = { "PAM_USER", 256, ALNUM "._@-" }, /* and a final '$' */
+	[PAM_TYPE] = { "PAM_TYPE", 32, "abcdefghijklmnopqrstuvwxyz_" },
+	[PAM_SERVICE] = { "PAM_SERVICE", 64, ALNUM "._-" },
+	[PAM_TTY] = { "PAM_TTY", 64, ALNUM "/._:-" },
+	[PAM_RHOST] = { "PAM_RHOST", 255, ALNUM ".:_-" }, /* host, IPv4, IPv6 */
+};
 
 /* One line on fd 2, written at once so it cannot interleave with others. */
 static void die(int status, const char *what, const char *detail)
@@ -42,19 +53,16 @@ static void die(int status, const char *what, const char *detail)
 	char line[512];
 	int n = snprintf(line, sizeof line, "jailsh: %s%s%s\n", what,
 			 detail ? ": " : "", detail ? detail : "");
-	if (n > 0 && write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1) < 0) {
-		/* nowhere left to report it */
-	}
+	if (n > 0 && write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1) < 0)
+		_exit(status); /* nowhere left to report it */
 	_exit(status);
 }
 
-/*
- * Every later message goes to fd 2, and the main program must not open a
+/* Every later message goes to fd 2, and the main program must not open a
  * file that lands on fd 0-2 by accident. A closed fd gets /dev/null. Running
  * setuid, glibc has already put placeholders on closed fds (/dev/full
  * write-only on 0, /dev/null read-only on 1 and 2) that make reads or writes
- * fail, so those are replaced by /dev/null read-write as well.
- */
+ * fail, so those are replaced by /dev/null read-write as well. */
 static void open_std_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
@@ -64,13 +72,8 @@ static void open_std_fds(void)
 		      (minor(st.st_rdev) == 3 || minor(st.st_rdev) == 7)))
 			continue;
 		int null = open("/dev/null", O_RDWR | O_NOCTTY);
-		if (null < 0)
+		if (null < 0 || (null != fd && (dup2(null, fd) != fd || close(null) != 0)))
 			_exit(126); /* no fd 2 to report on */
-		if (null != fd) {
-			if (dup2(null, fd) != fd)
-				_exit(126);
-			close(null);
-		}
 	}
 }
 
@@ -92,63 +95,55 @@ static void close_other_fds(void)
  * the main program must see a hangup when the client goes away. */
 static void reset_signals(void)
 {
-	struct sigaction dfl;
-	sigset_t none;
-	memset(&dfl, 0, sizeof dfl);
-	dfl.sa_handler = SIG_DFL;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL); /* glibc refuses its 2 internal ones */
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+	for (int sig = 1; sig < _NSIG; sig++) /* fails, harmlessly, for SIGKILL, */
+		sigaction(sig, &dfl, NULL); /* SIGSTOP and glibc's 2 internal ones */
+	if (sigprocmask(SIG_SETMASK, &dfl.sa_mask, NULL) != 0)
 		die(126, "cannot reset the signal mask", strerror(errno));
 }
 
-/* s[0..len) has min..max characters, all from set; s[len] is '=' or NUL,
- * never in a set, so strspn stops there. */
+/* s[0..len) has min..max characters, all from set; s[len] is '=', NUL or
+ * a final '$', never in a set, so strspn stops there. */
 static int span_ok(const char *s, size_t len, size_t min, size_t max, const char *set)
 {
 	return len >= min && len <= max && strspn(s, set) == len;
 }
 
-static enum kind listed(const char *name, size_t len)
+static enum kind listed(const char *name, size_t len, int pam)
 {
-#define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
-	return IS("TERM") ? TERM
-	     : IS("LANG") || (len > 3 && memcmp(name, "LC_", 3) == 0 &&
-			      span_ok(name + 3, len - 3, 1, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_")) ? LOCALE
-	     : IS("SSH_CONNECTION") ? SSH_CONNECTION
-	     : IS("SSH_ORIGINAL_COMMAND") ? SSH_COMMAND : NOT_LISTED;
+	for (enum kind k = pam ? PAM_USER : TERM; k < (pam ? KINDS : PAM_USER); k++)
+		if (strlen(rule[k].name) == len && memcmp(name, rule[k].name, len) == 0)
+			return k;
+	return !pam && len > 3 && memcmp(name, "LC_", 3) == 0 &&
+	       span_ok(name + 3, len - 3, 1, 20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") ? LOCALE : NOT_LISTED;
 }
 
 static int value_ok(enum kind kind, const char *value)
 {
 	size_t len = strnlen(value, MAX_COMMAND + 1); /* no need to measure further */
-	return kind == TERM ? span_ok(value, len, 1, 64, ALNUM "._+-")
-	     : kind == LOCALE ? span_ok(value, len, 1, 64, ALNUM "._@-")
-	     : kind == SSH_CONNECTION ? span_ok(value, len, 1, 200, "0123456789ABCDEFabcdef.: ")
-	     : kind == SSH_COMMAND && len <= MAX_COMMAND; /* data, any bytes */
+	size_t dollar = kind == PAM_USER && len > 1 && value[len - 1] == '$'; /* machine account */
+	return rule[kind].set ? span_ok(value, len - dollar, 1, rule[kind].max - dollar, rule[kind].set)
+			      : len <= rule[kind].max;
 }
 
 static char uid_var[32];
 static char *new_env[MAX_NAMES + 3];
 
 /* A brand-new environment: ours, plus whitelisted and checked entries. */
-static void build_env(uid_t caller)
+static void build_env(uid_t caller, int pam)
 {
 	const char *seen[MAX_NAMES];
 	size_t seen_len[MAX_NAMES], nseen = 0, n = 0;
 
 	snprintf(uid_var, sizeof uid_var, "DOCKER_JAIL_UID=%u", (unsigned)caller);
 	new_env[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	new_env[n++] = uid_var;
+	if (!pam) /* the PAM hook acts for PAM_USER, not for a caller */
+		new_env[n++] = uid_var;
 	for (char **e = environ; e && *e; e++) {
 		const char *eq = strchr(*e, '=');
-		if (!eq)
-			continue;
-		size_t len = (size_t)(eq - *e);
-		enum kind kind = listed(*e, len);
+		size_t len = eq ? (size_t)(eq - *e) : 0;
+		enum kind kind = eq ? listed(*e, len, pam) : NOT_LISTED;
 		if (kind == NOT_LISTED)
 			continue;
 		/* The first occurrence decides (it is what getenv sees); later
@@ -182,13 +177,18 @@ int main(int argc, char **argv)
 	if (argc < 1 || !argv[0] || !argv[0][0])
 		die(126, "refusing an empty argument list", NULL);
 	int login = argv[0][0] == '-'; /* sshd and su -l start "-jailsh" */
-	const char *command = NULL;
-	if (argc == 3 && strcmp(argv[1], "-c") == 0)
+	const char *base = strrchr(argv[0], '/'), *command = NULL;
+	int pam = strcmp(base ? base + 1 : argv[0], "docker-jail-pam-hook") == 0;
+	if (pam && caller != 0) /* a jailed user can exec -a that name */
+		die(126, "the PAM hook is run by PAM only", NULL);
+	else if (pam && argc != 1)
+		die(2, "usage: docker-jail-pam-hook (run by pam_exec)", NULL);
+	else if (!pam && argc == 3 && strcmp(argv[1], "-c") == 0)
 		command = argv[2];
-	else if (argc != 1)
+	else if (!pam && argc != 1)
 		die(2, "usage: jailsh [-c command]", NULL);
 
-	build_env(caller);
+	build_env(caller, pam);
 
 	if (geteuid() != 0)
 		die(126, "not installed setuid root", NULL);
@@ -208,9 +208,10 @@ int main(int argc, char **argv)
 	if (chdir("/") != 0)
 		die(126, "cannot change to /", strerror(errno));
 
-	/* Without a command, args[4] is the terminating NULL. */
-	char *args[] = { "docker-jail", "shell", login ? "--login" : "--no-login", "--",
-			 command ? "-c" : NULL, (char *)command, NULL };
-	execve(MAIN_PROGRAM, args, new_env);
+	/* Without a command, shell[4] is the terminating NULL. */
+	char *shell[] = { "docker-jail", "shell", login ? "--login" : "--no-login", "--",
+			  command ? "-c" : NULL, (char *)command, NULL };
+	char *hook[] = { "docker-jail", "pam-hook", NULL };
+	execve(MAIN_PROGRAM, pam ? hook : shell, new_env);
 	die(126, "cannot start " MAIN_PROGRAM, strerror(errno)); /* never a fallback shell */
 }

@@ -4,7 +4,9 @@
 // launcher-probe.c) instead of the main program, installs it setuid root,
 // and runs it as a real unprivileged user through a hostile caller (the same
 // file built as an exec helper) that controls argv, environment, fds,
-// signals, umask, rlimits and cwd. The probe reports what arrived.
+// signals, umask, rlimits and cwd. The probe reports what arrived. The same
+// launcher run as root under its second name, docker-jail-pam-hook (as
+// pam_exec does), is the PAM hook.
 
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +21,26 @@ const launcherSource = path.join(launcherDir, 'jailsh.c');
 const probeSource = path.join(repoRoot, 'test', 'support', 'launcher-probe.c');
 const defaultMainProgram = '/usr/lib/docker-jail/docker-jail';
 const usage = 'jailsh: usage: jailsh [-c command]\n';
+const hookUsage = 'jailsh: usage: docker-jail-pam-hook (run by pam_exec)\n';
+const hookRefused = 'jailsh: the PAM hook is run by PAM only\n';
+const installedHook = '/usr/lib/docker-jail/docker-jail-pam-hook';
 const cleanPath = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What a user can put into the caller's or the PAM environment (~/.pam_environment). */
+const dangerous = [
+  'LD_PRELOAD=/tmp/evil.so', 'LD_LIBRARY_PATH=/tmp', 'LD_AUDIT=/tmp/evil.so',
+  'NODE_OPTIONS=--require /tmp/evil.js', 'NODE_PATH=/tmp', 'PKG_EXECPATH=PKG_INVOKE_NODEJS',
+  'PKG_NATIVE_CACHE_PATH=/tmp/cache', 'DOCKER_HOST=tcp://192.0.2.1:2375', 'DOCKER_CERT_PATH=/tmp/certs',
+  'DOCKER_TLS_VERIFY=', 'DOCKER_CONFIG=/tmp', 'HOME=/root', 'TMPDIR=/tmp/evil', 'DEBUG=*',
+  'GLIBC_TUNABLES=glibc.malloc.check=3', 'BASH_ENV=/tmp/evil', 'ENV=/tmp/evil', 'SHELL=/bin/sh',
+  'USER=root', 'LOGNAME=root', 'IFS=/', 'LANGUAGE=de', 'PATH=/tmp/evil:/usr/bin',
+  'NO_EQUALS_SIGN', '=C', 'term=xterm', 'LC_=C', 'LC_all=C', 'LC_1=C',
+];
+
+/** A valid value for every variable the PAM hook keeps, as sshd sets them. */
+const pamVars = [
+  'PAM_USER=jo@corp', 'PAM_TYPE=open_session', 'PAM_SERVICE=sshd', 'PAM_TTY=ssh', 'PAM_RHOST=192.0.2.1',
+];
 
 /** Runs a build or admin command; throws with its output when it fails. */
 function mustRun(file: string, args: string[]): string {
@@ -174,6 +195,8 @@ interface LaunchOptions {
   /** Lower both FSIZE limits to this many bytes. */
   fsize?: number;
   launcher?: string;
+  /** Run the hostile caller as root (as PAM does), not as the test user. */
+  asRoot?: boolean;
 }
 
 interface Launch {
@@ -194,6 +217,7 @@ describe('launcher @root', function () {
   let probeOut = '';
   let helper = '';
   let jailsh = '';
+  let hook = '';
   let notSetuid = '';
   let missingMain = '';
   let setpriv = '';
@@ -222,6 +246,9 @@ describe('launcher @root', function () {
     fs.chmodSync(jailsh, 0o4755);
     fs.chmodSync(missingMain, 0o4755);
     fs.chmodSync(notSetuid, 0o755);
+    // The PAM hook's second name, installed the same way as a symlink.
+    hook = path.join(dir, 'docker-jail-pam-hook');
+    fs.symlinkSync(jailsh, hook);
 
     // A real user with a supplementary group, so dropping groups is visible.
     mustRun('useradd', ['-m', '-U', '-G', 'users', '-s', '/usr/sbin/nologin', user]);
@@ -239,7 +266,7 @@ describe('launcher @root', function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the launcher as the test user from a hostile caller; fd 5 is inherited. */
+  /** Runs the launcher as the test user (or root) from a hostile caller; fd 5 is inherited. */
   function launch(options: LaunchOptions): Launch {
     fs.rmSync(probeOut, { force: true });
     const helperArgs: string[] = [];
@@ -249,9 +276,10 @@ describe('launcher @root', function () {
     helperArgs.push(options.launcher ?? jailsh, ...(options.env ?? []), '--', ...options.argv);
     const inherited = fs.openSync('/etc/hostname', 'r');
     try {
+      const asUser = ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', helper];
       const result = spawnSync(
-        setpriv,
-        ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', helper, ...helperArgs],
+        options.asRoot ? helper : setpriv,
+        options.asRoot ? helperArgs : [...asUser, ...helperArgs],
         { env: {}, cwd: home, encoding: 'utf8', timeout: 10000, stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', inherited] },
       );
       if (result.error) throw result.error;
@@ -318,16 +346,6 @@ describe('launcher @root', function () {
   });
 
   describe('environment', function () {
-    const dangerous = [
-      'LD_PRELOAD=/tmp/evil.so', 'LD_LIBRARY_PATH=/tmp', 'LD_AUDIT=/tmp/evil.so',
-      'NODE_OPTIONS=--require /tmp/evil.js', 'NODE_PATH=/tmp', 'PKG_EXECPATH=PKG_INVOKE_NODEJS',
-      'PKG_NATIVE_CACHE_PATH=/tmp/cache', 'DOCKER_HOST=tcp://192.0.2.1:2375', 'DOCKER_CERT_PATH=/tmp/certs',
-      'DOCKER_TLS_VERIFY=', 'DOCKER_CONFIG=/tmp', 'HOME=/root', 'TMPDIR=/tmp/evil', 'DEBUG=*',
-      'GLIBC_TUNABLES=glibc.malloc.check=3', 'BASH_ENV=/tmp/evil', 'ENV=/tmp/evil', 'SHELL=/bin/sh',
-      'USER=root', 'LOGNAME=root', 'IFS=/', 'LANGUAGE=de', 'PATH=/tmp/evil:/usr/bin',
-      'NO_EQUALS_SIGN', '=C', 'term=xterm', 'LC_=C', 'LC_all=C', 'LC_1=C',
-    ];
-
     it('keeps only whitelisted variables and sets PATH itself', function () {
       const kept = [
         'TERM=xterm-256color', 'LANG=C.UTF-8', 'LC_ALL=en_US.UTF-8', 'LC_MESSAGES=de_DE@euro',
@@ -374,6 +392,11 @@ describe('launcher @root', function () {
     it('keeps only the first occurrence of a name, and drops the name if that one is bad', function () {
       const got = reach({ argv: ['jailsh'], env: ['TERM=xterm', 'TERM=vt100', 'LANG=C;x', 'LANG=C', 'LC_ALL=C', 'LC_ALL=POSIX'] });
       assert.deepEqual(got.env, [cleanPath, `DOCKER_JAIL_UID=${uid}`, 'TERM=xterm', 'LC_ALL=C']);
+    });
+
+    it('drops PAM_* variables: only the PAM hook takes them', function () {
+      const got = reach({ argv: ['-jailsh'], env: [...pamVars, 'TERM=xterm'] });
+      assert.deepEqual(got.env, [cleanPath, `DOCKER_JAIL_UID=${uid}`, 'TERM=xterm']);
     });
 
     it('keeps at most 64 variables', function () {
@@ -490,5 +513,153 @@ describe('launcher @root', function () {
       assertRefused(launch({ argv: ['-jailsh'], launcher: missingMain }), 126,
         `jailsh: cannot start ${missing}: No such file or directory\n`);
     });
+  });
+
+  describe('PAM hook mode (argv[0] named docker-jail-pam-hook)', function () {
+    /** Runs the hook as pam_exec does: as root, through the symlink, argv[0] its path. */
+    function runHook(options: Partial<LaunchOptions> = {}): Launch {
+      return launch({ argv: [hook], launcher: hook, asRoot: true, ...options });
+    }
+
+    /** Runs the hook as root and requires that the probe ran. */
+    function reachHook(options: Partial<LaunchOptions> = {}): Probe {
+      const result = runHook(options);
+      assert.equal(result.stderr, '', 'unexpected message');
+      assert.equal(result.status, 0, 'probe did not run successfully');
+      assert.ok(result.probe, 'probe did not run');
+      return result.probe;
+    }
+
+    it('execs exactly "docker-jail pam-hook" as root, from a cleaned-up state', function () {
+      const got = reachHook({ hostile: true, env: pamVars });
+      assert.deepEqual(got.argv, ['docker-jail', 'pam-hook']);
+      assert.equal(got.uid, '0 0 0', 'real, effective, saved uid');
+      assert.equal(got.gid, '0 0 0', 'real, effective, saved gid');
+      assert.equal(got.groups, '');
+      assert.deepEqual(got.openFds, []);
+      assert.equal(got.sigIgn, '0000000000000000');
+      assert.equal(got.sigBlk, '0000000000000000');
+      assert.equal(got.umask, '0022');
+      assert.equal(got.core, '0 0');
+      assert.equal(got.fsize, 'inf inf');
+      assert.equal(got.cwd, '/');
+    });
+
+    it('passes PATH and the valid PAM_* variables only: no DOCKER_JAIL_UID, nothing hostile', function () {
+      const shellOnly = [
+        'DOCKER_JAIL_UID=0', 'TERM=xterm', 'LANG=C.UTF-8', 'LC_ALL=C', 'SSH_CONNECTION=192.0.2.1 1 192.0.2.2 22',
+        'SSH_ORIGINAL_COMMAND=id', 'PAM_ENV=x', 'PAM_AUTHTOK=secret', 'pam_user=root', 'PAM_USER_X=root',
+      ];
+      const hostile = [...dangerous, ...shellOnly];
+      const env = hostile.flatMap((entry, i) => (i < pamVars.length ? [entry, pamVars[i]] : [entry]));
+      const got = reachHook({ env });
+      assert.deepEqual(got.env, [cleanPath, ...pamVars]);
+    });
+
+    it('takes the PAM environment only, whatever argv[0] path pam_exec uses', function () {
+      for (const argv0 of [installedHook, 'docker-jail-pam-hook', './docker-jail-pam-hook']) {
+        const got = reachHook({ argv: [argv0], launcher: jailsh, env: ['LD_PRELOAD=/tmp/evil.so', ...pamVars] });
+        assert.deepEqual(got.argv, ['docker-jail', 'pam-hook'], argv0);
+        assert.deepEqual(got.env, [cleanPath, ...pamVars], argv0);
+      }
+    });
+
+    const cases: Array<[string, boolean]> = [
+      ['PAM_RHOST=192.0.2.1', true],
+      ['PAM_RHOST=2001:db8::1', true],
+      ['PAM_RHOST=fe80::1:2', true],
+      ['PAM_RHOST=host-1.example.org', true],
+      ['PAM_RHOST=under_score.example', true],
+      [`PAM_RHOST=${'h'.repeat(255)}`, true],
+      [`PAM_RHOST=${'h'.repeat(256)}`, false],
+      [`PAM_RHOST=${'h'.repeat(300)}`, false],
+      ['PAM_RHOST=a;rm -rf /', false],
+      ['PAM_RHOST=$(id)', false],
+      ['PAM_RHOST=`id`', false],
+      ['PAM_RHOST=a b', false],
+      ['PAM_RHOST=a|b', false],
+      ['PAM_RHOST=host\nPAM_USER=root', false],
+      ['PAM_RHOST=', false],
+      ['PAM_USER=jo', true],
+      ['PAM_USER=jo@corp', true],
+      ['PAM_USER=jo.doe_1-x@corp.example', true],
+      ['PAM_USER=host$', true],
+      [`PAM_USER=${'u'.repeat(256)}`, true],
+      [`PAM_USER=${'u'.repeat(255)}$`, true],
+      [`PAM_USER=${'u'.repeat(257)}`, false],
+      [`PAM_USER=${'u'.repeat(256)}$`, false],
+      ['PAM_USER=a/b', false],
+      ['PAM_USER=a b', false],
+      ['PAM_USER=../x', false],
+      ['PAM_USER=x$y', false],
+      ['PAM_USER=x$$', false],
+      ['PAM_USER=$', false],
+      ['PAM_USER=$x', false],
+      ['PAM_USER=joé', false],
+      ['PAM_USER=', false],
+      ['PAM_TYPE=open_session', true],
+      ['PAM_TYPE=close_session', true],
+      [`PAM_TYPE=${'a'.repeat(32)}`, true],
+      [`PAM_TYPE=${'a'.repeat(33)}`, false],
+      ['PAM_TYPE=Open_session', false],
+      ['PAM_TYPE=open session', false],
+      ['PAM_TYPE=open-session', false],
+      ['PAM_TYPE=', false],
+      ['PAM_SERVICE=sshd', true],
+      ['PAM_SERVICE=su-l', true],
+      ['PAM_SERVICE=Login.v2_x', true],
+      [`PAM_SERVICE=${'s'.repeat(64)}`, true],
+      [`PAM_SERVICE=${'s'.repeat(65)}`, false],
+      ['PAM_SERVICE=../sshd', false],
+      ['PAM_SERVICE=ssh d', false],
+      ['PAM_SERVICE=', false],
+      ['PAM_TTY=ssh', true],
+      ['PAM_TTY=/dev/pts/0', true],
+      ['PAM_TTY=:0', true],
+      ['PAM_TTY=tty1', true],
+      [`PAM_TTY=${'t'.repeat(64)}`, true],
+      [`PAM_TTY=${'t'.repeat(65)}`, false],
+      ['PAM_TTY=/dev/pts/0;id', false],
+      ['PAM_TTY=/dev/pts/0 x', false],
+      ['PAM_TTY=', false],
+    ];
+    for (const [entry, keep] of cases) {
+      const shown = JSON.stringify(entry.length > 40 ? `${entry.slice(0, 20)}...${entry.slice(-2)} (${entry.length} chars)` : entry);
+      it(`${keep ? 'keeps' : 'drops'} ${shown}`, function () {
+        const got = reachHook({ env: [entry] });
+        assert.deepEqual(got.env, [cleanPath, ...(keep ? [entry] : [])]);
+      });
+    }
+
+    it('keeps only the first occurrence of a name, and drops the name if that one is bad', function () {
+      const got = reachHook({
+        env: ['PAM_USER=a b', 'PAM_USER=jo', 'PAM_TYPE=open_session', 'PAM_TYPE=close_session', 'PAM_TTY=ssh', 'PAM_TTY=;'],
+      });
+      assert.deepEqual(got.env, [cleanPath, 'PAM_TYPE=open_session', 'PAM_TTY=ssh']);
+    });
+
+    for (const extra of [['x'], ['-c', 'id'], [''], ['--'], ['open_session']]) {
+      it(`prints its usage and exits 2 for extra arguments ${JSON.stringify(extra)}`, function () {
+        assertRefused(runHook({ argv: [hook, ...extra] }), 2, hookUsage);
+      });
+    }
+
+    it('refuses the real unprivileged user through the symlink, with exit 126', function () {
+      assertRefused(launch({ argv: [hook], launcher: hook, env: pamVars }), 126, hookRefused);
+    });
+
+    for (const argv of [['docker-jail-pam-hook'], [installedHook], ['docker-jail-pam-hook', '-c', 'id']]) {
+      it(`refuses the real unprivileged user with exit 126 for "exec -a" on the setuid launcher: ${JSON.stringify(argv)}`, function () {
+        assertRefused(launch({ argv, launcher: jailsh, env: pamVars }), 126, hookRefused);
+      });
+    }
+
+    for (const argv0 of ['-docker-jail-pam-hook', 'docker-jail-pam-hook2', 'xdocker-jail-pam-hook', '/x/docker-jail-pam-hook/']) {
+      it(`stays in shell mode when only part of argv[0] is the name: ${JSON.stringify(argv0)}`, function () {
+        const got = reach({ argv: [argv0], env: pamVars });
+        assert.equal(got.argv[1], 'shell');
+        assert.deepEqual(got.env, [cleanPath, `DOCKER_JAIL_UID=${uid}`]);
+      });
+    }
   });
 });
