@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { registerSharedUser } from '../src/engine/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
-import { type Nss, resolveIdentity } from '../src/identity/nss';
+import { type Nss, resolveIdentity, uidOfUser } from '../src/identity/nss';
 
 const nss: Nss = {
   passwdByUid: (uid) => (uid === 5001 ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
+  passwdByName: (name) => (name === 'jo@corp' ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
   groupIdsOf: () => [5000, 990, 27],
   groupLines: (keys) => ['staff:x:5000:', 'jailed:x:990:jo@corp', 'sudo:x:27:jo@corp'].filter((line) => keys.includes(line.split(':')[2])),
 };
@@ -27,6 +28,13 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:1:1' }), /malformed passwd/);
     assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:2:1::/home/a:/bin/sh' }), /uid 2 when asked for uid 1/);
     assert.throws(() => resolveIdentity(1, { ...nss, passwdByUid: () => 'a:x:1:1::home:/bin/sh' }), /no absolute home/);
+  });
+
+  it('finds the uid of a user name, never reading a name of digits as a uid', () => {
+    assert.equal(uidOfUser('jo@corp', nss), 5001);
+    assert.equal(uidOfUser('nobody-here', nss), null);
+    assert.equal(uidOfUser('5001', nss), null);
+    assert.equal(uidOfUser('', nss), null);
   });
 
   it('names a group NSS cannot name after its gid', () => {

@@ -79,13 +79,19 @@ describe('shell mode: the jailed process', () => {
 describe('the main program\'s own environment', () => {
   it('keeps in shell mode only what the launcher hands over', () => {
     const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', DOCKER_JAIL_UID: '5', TERM: 'xterm', LC_ALL: 'C', SSH_CONNECTION: '1 2 3 4', DOCKER_HOST: 'tcp://x:1', DOCKER_CERT_PATH: '/tmp', HOME: '/tmp', NODE_OPTIONS: '-r x', LD_PRELOAD: 'x' };
-    scrubEnvironment(env, true);
+    scrubEnvironment(env, 'shell');
     assert.deepEqual(Object.keys(env).sort(), ['DOCKER_JAIL_UID', 'LC_ALL', 'PATH', 'SSH_CONNECTION', 'TERM']);
+  });
+
+  it('keeps in the PAM hook only the PAM variables the launcher hands over', () => {
+    const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', PAM_USER: 'jo', PAM_TYPE: 'open_session', PAM_RHOST: 'h', DOCKER_JAIL_UID: '5', LD_PRELOAD: 'x', DOCKER_HOST: 'tcp://x:1' };
+    scrubEnvironment(env, 'pam-hook');
+    assert.deepEqual(Object.keys(env).sort(), ['PAM_RHOST', 'PAM_TYPE', 'PAM_USER', 'PATH']);
   });
 
   it('drops the DOCKER_* family in every other mode: the engine is the configured one', () => {
     const env: NodeJS.ProcessEnv = { HOME: '/root', DOCKER_HOST: 'tcp://x:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/tmp' };
-    scrubEnvironment(env, false);
+    scrubEnvironment(env, 'image');
     assert.deepEqual(env, { HOME: '/root' });
   });
 });

@@ -2,10 +2,12 @@ import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
 import { buildImage } from '../engine/image';
 import { ExitCode, JailError } from '../errors';
+import { runPamHook } from './pamHook';
 import { runShell } from './shell';
 
 const USAGE = `usage: docker-jail COMMAND
   shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
+  pam-hook                               (started by pam_exec through the launcher only)
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   --version`;
 
@@ -17,6 +19,8 @@ export async function main(args: string[]): Promise<number> {
   switch (command) {
     case 'shell':
       return runShell(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case 'pam-hook':
+      return runPamHook(process.env);
     case 'image':
       return runImage(rest);
     case '--version':

@@ -4,20 +4,15 @@ import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
-import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { ensureJail, type Jail } from '../engine/jail';
-import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
-import { registerSharedUser } from '../engine/sharedUsers';
+import { expandTemplate } from '../engine/names';
 import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
-import { jailIdentityFiles } from '../identity/jailFiles';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
+import { enterJail, jailLockPath } from '../provision/jail';
+import { parentOf, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
-
-/** Host locks held while a login prepares a jail. */
-const LOCK_DIR = '/run/docker-jail/locks';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
 export interface ShellArgs {
@@ -116,8 +111,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
 
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
-  const lock = `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
-  const { jail, session, pid } = await withHostLock(lock, async () => {
+  const { jail, session, pid } = await withHostLock(jailLockPath(config, uid), async () => {
     const jail = await enterJail(engine, config, identity, vars, homeTarget);
     const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
     return { jail, session, pid: await session.started() };
@@ -127,6 +121,9 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
   const started = Date.now();
   await auditLog(formatRecord('start', record));
+  // Left for the PAM hook's close_session, in case this process is killed before it can hang up itself.
+  const ancestors = [process.ppid, parentOf(process.ppid)].filter((p): p is number => p !== null);
+  const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, execPid: pid, marker });
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
     hungUp = hangUp(jail.id, pid);
@@ -134,35 +131,11 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   if (config.session.killOnLogout) {
     // The shell is gone (or had its hangup and a moment to go): so is whatever the session left behind.
     signalJailProcesses(jail.id, hungUp, 'SIGKILL');
-    await killLeftovers(engine, jail.id, session, uid, marker);
+    await killLeftovers(engine, jail.id, session.execId, uid, marker);
   }
+  forgetSession();
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
   return status;
-}
-
-/**
- * Ensures the user's jail and writes their identity into it. In shared mode
- * the jail's passwd lists everyone who has logged in to it, written whole under
- * the lock so that racing logins never drop each other's entries.
- */
-async function enterJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
-  const jailUser = { identity, home: homeTarget };
-  // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
-  const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
-  const request = {
-    uid: identity.uid,
-    user: identity.user,
-    name: containerNameFrom(config.jail.nameTemplate, jailVars),
-    hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
-    homeTarget,
-  };
-  if (config.jail.mode === 'per-user') {
-    const homeSource = ensureHomeStaging(identity.home, identity.uid);
-    return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
-  }
-  ensureSharedRoot();
-  const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
-  return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
 }
 
 /**
@@ -236,7 +209,7 @@ async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHang
  * SIGCONT, for stopped jobs) to the session's process and everything it
  * started. Returns those processes.
  */
-function hangUp(jailId: string, rootPid: number | null): number[] {
+export function hangUp(jailId: string, rootPid: number | null): number[] {
   const tree = sessionProcesses(jailProcesses(jailId, null), rootPid);
   signalJailProcesses(jailId, tree, 'SIGHUP');
   signalJailProcesses(jailId, tree, 'SIGCONT');
@@ -248,9 +221,9 @@ function hangUp(jailId: string, rootPid: number | null): number[] {
  * and, when this was the user's last session, every process of theirs in the
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
-async function killLeftovers(engine: Engine, jailId: string, session: Session, uid: number, marker: string): Promise<void> {
+export async function killLeftovers(engine: Engine, jailId: string, ownExecId: string | null, uid: number, marker: string): Promise<void> {
   const processes = jailProcesses(jailId, marker);
-  const last = (await otherSessions(engine, jailId, uid, session.execId)) === 0;
+  const last = (await otherSessions(engine, jailId, uid, ownExecId)) === 0;
   const doomed = last ? processes.filter((p) => p.uid === uid).map((p) => p.pid) : sessionProcesses(processes, null);
   signalJailProcesses(jailId, doomed, 'SIGKILL');
 }

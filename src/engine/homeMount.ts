@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { JailError } from '../errors';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
@@ -26,6 +26,7 @@ export function ensureHomeStaging(home: string, uid: number, root: string = STAG
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ENOENT') throw new JailError(`your home directory ${home} does not exist`);
+    if (lstatSync(home, { throwIfNoEntry: false })?.isSymbolicLink()) throw new JailError(`your home directory ${home} is a symbolic link; refused`);
     throw new JailError(`your home directory ${home} cannot be used (${code})`);
   }
   try {

@@ -102,15 +102,15 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
   };
 }
 
-/** How many sessions of this uid, other than the given exec, are running in the jail. */
-export async function otherSessions(engine: Engine, jailId: string, uid: number, ownExecId: string): Promise<number> {
+/** How many sessions of this uid (of anyone, for null), other than the given exec, are running in the jail. */
+export async function otherSessions(engine: Engine, jailId: string, uid: number | null, ownExecId: string | null): Promise<number> {
   try {
     const info = await engine.control.getContainer(jailId).inspect();
     let running = 0;
     for (const id of info.ExecIDs ?? []) {
       if (id === ownExecId) continue;
       const exec = await engine.control.getExec(id).inspect().catch(() => null);
-      if (exec?.Running && exec.ProcessConfig?.user === String(uid)) running++;
+      if (exec?.Running && (uid === null || exec.ProcessConfig?.user === String(uid))) running++;
     }
     return running;
   } catch (error) {

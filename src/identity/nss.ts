@@ -24,6 +24,7 @@ export interface GroupEntry {
  */
 export interface Nss {
   passwdByUid(uid: number): string | null;
+  passwdByName(name: string): string | null;
   groupIdsOf(user: string): number[];
   /** Lines of /etc/group format for each key (a name or a gid) that exists. */
   groupLines(keys: string[]): string[];
@@ -40,6 +41,12 @@ export const hostNss: Nss = {
     const { status, stdout } = runLookup('/usr/bin/getent', ['passwd', String(uid)]);
     if (status === 2) return null; // getent: key not found
     if (status !== 0) throw new JailError(`user lookup for uid ${uid} failed (getent exit ${status})`);
+    return stdout.split('\n')[0] ?? null;
+  },
+  passwdByName(name) {
+    const { status, stdout } = runLookup('/usr/bin/getent', ['passwd', '--', name]);
+    if (status === 2) return null;
+    if (status !== 0) throw new JailError(`user lookup for ${name} failed (getent exit ${status})`);
     return stdout.split('\n')[0] ?? null;
   },
   groupIdsOf(user) {
@@ -98,4 +105,14 @@ export function groupIdByName(name: string, nss: Nss = hostNss): number | null {
     if (group.name === name) return group.gid;
   }
   return null;
+}
+
+/** The uid of a user name, or null when there is no such user. A name of digits only is never read as a uid. */
+export function uidOfUser(name: string, nss: Nss = hostNss): number | null {
+  if (name === '' || /^\d+$/.test(name)) return null;
+  const line = nss.passwdByName(name);
+  if (line === null) return null;
+  const fields = line.split(':');
+  if (fields.length !== 7 || fields[0] !== name) throw new JailError(`NSS returned a malformed passwd entry for ${name}`);
+  return parseId(fields[2]);
 }

@@ -1,0 +1,43 @@
+import type { Config } from '../config/types';
+import type { Engine } from '../engine/client';
+import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT } from '../engine/homeMount';
+import { ensureJail, type Jail } from '../engine/jail';
+import { containerNameFrom, hostnameFrom, type TemplateVars } from '../engine/names';
+import { registerSharedUser } from '../engine/sharedUsers';
+import { jailIdentityFiles } from '../identity/jailFiles';
+import type { Identity } from '../identity/nss';
+
+/** Host locks held while a login prepares a jail. */
+const LOCK_DIR = '/run/docker-jail/locks';
+
+/** The lock a login holds while it prepares its jail: per user, or one for the shared jail. */
+export function jailLockPath(config: Config, uid: number): string {
+  return `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
+}
+
+/**
+ * Ensures the user's jail and writes their identity into it. In shared mode
+ * the jail's passwd lists everyone who has logged in to it, written whole under
+ * the lock (jailLockPath; callers hold it) so that racing logins never drop
+ * each other's entries.
+ */
+export async function enterJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
+  const jailUser = { identity, home: homeTarget };
+  // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
+  const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
+  const request = {
+    uid: identity.uid,
+    user: identity.user,
+    name: containerNameFrom(config.jail.nameTemplate, jailVars),
+    hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
+    homeTarget,
+  };
+  if (config.jail.mode === 'per-user') {
+    const homeSource = ensureHomeStaging(identity.home, identity.uid);
+    return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
+  }
+  ensureSharedRoot();
+  const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
+  return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+}
+
