@@ -4,6 +4,9 @@ import { connect } from 'node:net';
 import { run, type Ran, sh, sleep } from './host';
 import type { TestUser } from './users';
 
+/** Where root keeps the public keys of test users who have no home yet. */
+export const ROOT_KEYS = '/etc/ssh/docker-jail-test-keys';
+
 export interface Sshd {
   port: number;
   stop(): Promise<void>;
@@ -29,7 +32,8 @@ export async function startSshd(extraConfig = ''): Promise<Sshd> {
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
-      'AuthorizedKeysFile .ssh/authorized_keys',
+      // Users without a home yet (first login) authenticate with a key root keeps for them.
+      `AuthorizedKeysFile ${ROOT_KEYS}/%u .ssh/authorized_keys`,
       'AcceptEnv *',
       'PermitUserEnvironment no',
       'Subsystem sftp /usr/lib/openssh/sftp-server',

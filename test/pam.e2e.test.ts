@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { engineAnswers, startEngine, stopEngine } from './support/engine';
+import { requireHost, run, sh, waitFor } from './support/host';
+import { Terminal } from './support/pty';
+import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
+import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+
+/** Every file under /etc/pam.d with a digest of its bytes. */
+function pamSnapshot(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync('/etc/pam.d').sort()) {
+    files[name] = createHash('sha256').update(readFileSync(`/etc/pam.d/${name}`)).digest('hex');
+  }
+  return files;
+}
+
+function pamAuthUpdate(...args: string[]): void {
+  sh(`DEBIAN_FRONTEND=noninteractive pam-auth-update ${args.join(' ')}`);
+}
+
+/** The mode, owner and group of a path, without following a final symlink. */
+function ownership(path: string): string {
+  const s = lstatSync(path);
+  return `${(s.mode & 0o7777).toString(8)} ${s.uid}:${s.gid}`;
+}
+
+function jailProcessArgs(user: TestUser): string[] {
+  return sh(`docker exec ${jailOf(user)} ps -eo args=`).split('\n').map((line) => line.trim());
+}
+
+describe('first login through PAM: the hook makes the home and the jail @docker @sshd @root', function () {
+  this.timeout(120_000);
+  let sshd: Sshd;
+  const users: TestUser[] = [];
+  const make = (options: Parameters<typeof createUser>[0]) => {
+    const user = createUser(options);
+    users.push(user);
+    return user;
+  };
+
+  before(async () => {
+    requireHost('docker', 'sshd', 'ssh', 'su', 'pam-auth-update');
+    if (!readFileSync('/etc/pam.d/common-session', 'utf8').includes('docker-jail-pam-hook')) {
+      throw new Error('the docker-jail PAM profile is not enabled (./build.sh install enables it)');
+    }
+    sshd = await startSshd();
+  });
+  after(async () => {
+    await startEngine();
+    for (const user of users) {
+      removeUser(user);
+      rmSync(user.home, { recursive: true, force: true });
+    }
+    await sshd.stop();
+  });
+
+  it('turns on and off with pam-auth-update only, leaving /etc/pam.d byte-identical', () => {
+    const enabled = pamSnapshot();
+    pamAuthUpdate('--remove', 'docker-jail');
+    const removed = pamSnapshot();
+    assert.notDeepEqual(removed, enabled);
+    assert.ok(!readdirSync('/etc/pam.d').some((f) => readFileSync(`/etc/pam.d/${f}`, 'utf8').includes('docker-jail')));
+    pamAuthUpdate('--enable', 'docker-jail');
+    assert.deepEqual(pamSnapshot(), enabled);
+    pamAuthUpdate('--remove', 'docker-jail');
+    assert.deepEqual(pamSnapshot(), removed);
+    pamAuthUpdate('--enable', 'docker-jail');
+    assert.deepEqual(pamSnapshot(), enabled);
+  });
+
+  it('creates the home (owner, mode, skeleton, ~/.ssh) and the jail at a brand-new user\'s first `ssh -tt` login', async () => {
+    const user = make({ home: false });
+    assert.equal(existsSync(user.home), false);
+    assert.equal(jailOf(user), '');
+    const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
+    await term.expect(/\$ $/m, 30_000);
+    assert.equal(await term.command('pwd; hostname'), `${user.home}\n${user.name}-jail\n`);
+    term.write('exit\r');
+    assert.equal(await term.exited, 0);
+
+    assert.equal(ownership(user.home), `700 ${user.uid}:${user.gid}`);
+    assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`);
+    assert.equal(ownership(`${user.home}/.ssh/authorized_keys`), `600 ${user.uid}:${user.gid}`);
+    for (const file of readdirSync('/etc/skel')) {
+      assert.equal(readFileSync(`${user.home}/${file}`, 'utf8'), readFileSync(`/etc/skel/${file}`, 'utf8'));
+      assert.equal(statSync(`${user.home}/${file}`).uid, user.uid);
+      assert.equal(statSync(`${user.home}/${file}`).mode & 0o077, 0, `${file} is open to others (umask 077)`);
+    }
+    assert.notEqual(jailOf(user), '');
+    const record = readFileSync('/var/log/auth.log', 'utf8').split('\n').find((l) => l.includes(`pam=open_session user="${user.name}"`)) ?? '';
+    const took = /homeCreated=true durationMs=(\d+)/.exec(record);
+    assert.ok(took, `no open_session record with the hook's time: ${record}`);
+    console.log(`      (the hook took ${took[1]} ms to create the home and the jail)`);
+  });
+
+  it('never changes an existing home beyond adding a missing ~/.ssh', () => {
+    const user = make({});
+    sh(`rm -rf ${user.home}/.ssh; chmod 0751 ${user.home}; echo mine > ${user.home}/.bashrc`);
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    assert.equal(ownership(user.home), `751 ${user.uid}:${user.gid}`);
+    assert.equal(readFileSync(`${user.home}/.bashrc`, 'utf8'), 'mine\n');
+    assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`);
+  });
+
+  for (const target of ['/etc', '/root', 'another user\'s home']) {
+    it(`never follows a home planted as a symlink to ${target}, and fails the login closed`, () => {
+      const victim = target.startsWith('/') ? target : make({ groups: [] }).home;
+      const user = make({ home: false });
+      symlinkSync(victim, user.home);
+      const before = ownership(victim);
+      const result = run('/bin/su', ['-l', user.name, '-c', 'echo inside']);
+      assert.notEqual(result.status, 0);
+      assert.equal(result.stdout, '');
+      // su may warn that it cannot change into the home; what docker-jail says is one line.
+      assert.deepEqual(result.stderr.split('\n').filter((l) => l.startsWith('jailsh: ')), [`jailsh: your home directory ${user.home} is a symbolic link; refused`]);
+      assert.equal(ownership(victim), before);
+      assert.equal(lstatSync(user.home).isSymbolicLink(), true);
+      rmSync(user.home);
+    });
+  }
+
+  it('refuses to create a home in a directory others can write, where a symlink could be swapped in', () => {
+    const parent = sh('mktemp -d /tmp/djt-homes-XXXXXX').trim();
+    sh(`chmod 1777 ${parent}`);
+    const user = make({ home: false });
+    sh(`usermod -d ${parent}/${user.name} ${user.name}`);
+    user.home = `${parent}/${user.name}`;
+    const result = run('/bin/su', ['-l', user.name, '-c', 'echo inside']);
+    assert.notEqual(result.status, 0);
+    assert.equal(existsSync(user.home), false);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('behaves exactly as with a clean environment when ~/.pam_environment is hostile', () => {
+    const user = make({});
+    const evil = sh('mktemp -d /tmp/djt-pamenv-XXXXXX').trim();
+    sh(`chmod 0755 ${evil}; printf '#include <stdio.h>\\n__attribute__((constructor)) static void f(void) { FILE *f = fopen("${evil}/pwned", "w"); if (f) fclose(f); }\\n' > ${evil}/x.c && gcc -shared -fPIC -o ${evil}/x.so ${evil}/x.c`);
+    writeFileSync(`${evil}/x.js`, `require('fs').writeFileSync('${evil}/pwned-node', 'x');\n`);
+    writeFileSync(
+      `${user.home}/.pam_environment`,
+      `LD_PRELOAD DEFAULT=${evil}/x.so\nNODE_OPTIONS DEFAULT="--require ${evil}/x.js"\nPKG_EXECPATH DEFAULT=PKG_INVOKE_NODEJS\nDOCKER_HOST DEFAULT=tcp://127.0.0.1:1\n`,
+    );
+    sh(`chown ${user.uid}:${user.gid} ${user.home}/.pam_environment`);
+    rmSync(user.home + '/.ssh', { recursive: true, force: true });
+    sh(`install -d -m 0755 ${ROOT_KEYS} && install -m 0644 ${user.key}.pub ${ROOT_KEYS}/${user.name}`);
+    const result = ssh(sshd, user, ['hostname']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, `${user.name}-jail\n`);
+    assert.equal(existsSync(`${evil}/pwned`), false, 'the LD_PRELOAD library ran');
+    assert.equal(existsSync(`${evil}/pwned-node`), false, 'NODE_OPTIONS was obeyed');
+    assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`, 'the hook did not do its job');
+    rmSync(evil, { recursive: true, force: true });
+  });
+
+  it('hangs up the session at close_session even when the shell\'s own process was killed', async () => {
+    const user = make({});
+    const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
+    await term.expect(/\$ $/m);
+    await term.command('sleep 6161 & :');
+    assert.ok(jailProcessArgs(user).includes('sleep 6161'));
+    // The privileged relay dies without a chance to hang up; then the client goes away.
+    const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
+    assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
+    sh(`kill -KILL ${relay}`);
+    term.kill('SIGKILL');
+    await waitFor('close_session to hang up the session', () => !jailProcessArgs(user).some((a) => a === 'sleep 6161' || a.includes('bash')), 5_000);
+  });
+
+  it('lets root and an administrator log in while the engine is stopped; a jailed user gets one clean line', async () => {
+    const admin = make({ groups: ['admins'], shell: '/bin/bash' });
+    const jailed = make({});
+    sh(`install -d -m 0755 ${ROOT_KEYS} && cp ${admin.key}.pub ${ROOT_KEYS}/root`);
+    await stopEngine();
+    try {
+      const started = Date.now();
+      assert.equal(ssh(sshd, admin, ['echo admin-in']).stdout, 'admin-in\n');
+      const root = run('/usr/bin/ssh', [...sshOptions(sshd, admin), 'root@127.0.0.1', 'echo root-in']);
+      assert.equal(root.stdout, 'root-in\n', root.stderr);
+      assert.equal(run('/bin/su', ['-l', admin.name, '-c', 'echo su-in']).stdout, 'su-in\n');
+      assert.ok(Date.now() - started < 10_000, 'the logins were held up');
+      const refused = ssh(sshd, jailed, ['echo inside']);
+      assert.notEqual(refused.status, 0);
+      assert.equal(refused.stdout, '');
+      assert.match(refused.stderr, /^jailsh: the Docker engine at \/var\/run\/docker.sock is not reachable \((ENOENT|ECONNREFUSED)\)\n$/);
+    } finally {
+      rmSync(`${ROOT_KEYS}/root`, { force: true });
+      await startEngine();
+    }
+    assert.ok(engineAnswers());
+  });
+});
