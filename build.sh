@@ -20,7 +20,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog libpam-runtime
-                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers)
+                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2)
   local missing=()
   for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -81,7 +81,9 @@ install_here() {
   [ -e /etc/docker-jail.ini ] || install -o root -g root -m 0644 etc/docker-jail.ini /etc/docker-jail.ini
   # No forwarding and no ~/.ssh/rc for jailed users: sshd would run those on the host, outside the jail.
   install -d -m 0755 /etc/ssh/sshd_config.d
-  install -o root -g root -m 0644 etc/ssh/sshd_config.d/docker-jail.conf /etc/ssh/sshd_config.d/docker-jail.conf
+  /usr/sbin/docker-jail sshd-policy >/etc/ssh/sshd_config.d/docker-jail.conf.new
+  chmod 0644 /etc/ssh/sshd_config.d/docker-jail.conf.new
+  mv /etc/ssh/sshd_config.d/docker-jail.conf.new /etc/ssh/sshd_config.d/docker-jail.conf
   # The PAM session hook: the launcher under its second name, in the stack through pam-auth-update only.
   ln -sfn /usr/bin/jailsh "$PREFIX_LIB/docker-jail-pam-hook"
   install -o root -g root -m 0644 pam/docker-jail /usr/share/pam-configs/docker-jail

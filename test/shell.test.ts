@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { scrubEnvironment } from '../src/cli/environment';
 import { callerUid, checkJailable, jailArgv, parseShellArgs, whitelistedEnv } from '../src/cli/shell';
+import { renderSshdPolicy } from '../src/cli/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
 import { JailError } from '../src/errors';
 import type { Identity } from '../src/identity/nss';
@@ -93,5 +95,12 @@ describe('the main program\'s own environment', () => {
     const env: NodeJS.ProcessEnv = { HOME: '/root', DOCKER_HOST: 'tcp://x:1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/tmp' };
     scrubEnvironment(env, 'image');
     assert.deepEqual(env, { HOME: '/root' });
+  });
+});
+
+describe('the sshd policy', () => {
+  it('is the shipped drop-in for the default group, and names the configured group', () => {
+    assert.equal(renderSshdPolicy('jailed'), readFileSync('etc/ssh/sshd_config.d/docker-jail.conf', 'utf8'));
+    assert.match(renderSshdPolicy('students'), /^Match Group students\n\tDisableForwarding yes\n/m);
   });
 });

@@ -22,35 +22,66 @@ function banner(port: number): Promise<string> {
   });
 }
 
+/** The banner of a TCP service reached through a SOCKS5 proxy, or '' when the proxy refuses. */
+function socksBanner(proxyPort: number, targetPort: number): Promise<string> {
+  return new Promise((resolve) => {
+    let stage = 0;
+    let data = Buffer.alloc(0);
+    const socket = connect(proxyPort, '127.0.0.1');
+    const done = (banner: string) => {
+      socket.destroy();
+      resolve(banner);
+    };
+    socket.on('connect', () => socket.write(Buffer.from([5, 1, 0])));
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (stage === 0 && data.length >= 2) {
+        stage = 1;
+        data = data.subarray(2);
+        socket.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, targetPort >> 8, targetPort & 255]));
+      }
+      if (stage === 1 && data.length >= 10) {
+        if (data[1] !== 0) return done('');
+        stage = 2;
+        data = data.subarray(10);
+      }
+      if (stage === 2 && data.length > 0) done(data.toString());
+    });
+    socket.on('error', () => done(''));
+    socket.on('close', () => done(''));
+    setTimeout(() => done(''), 3000);
+  });
+}
+
 /**
  * sshd runs some things on the host itself, beside the login shell: port and
  * socket forwarding, ~/.ssh/rc and xauth through the host's /bin/sh. The
- * policy docker-jail installs forbids them for the jailed group; an ordinary
- * user on the same sshd shows each probe really detects them.
+ * policy docker-jail installs forbids them for the jailed group; an administrator
+ * on the same sshd shows each probe really detects them.
  */
 describe('sshd policy for the jailed group: nothing runs or connects on the host beside the jail @docker @sshd @root', function () {
   this.timeout(60_000);
   let sshd: Sshd;
   let jailed: TestUser;
-  let ordinary: TestUser;
+  let admin: TestUser;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'gcc');
     if (!existsSync('/etc/ssh/sshd_config.d/docker-jail.conf')) throw new Error('the sshd policy is not installed (./build.sh install installs it)');
     sshd = await startSshd();
     jailed = createUser();
-    ordinary = createUser({ groups: [], shell: '/bin/bash', prefix: 'djo' });
+    admin = createUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });
   });
   after(async () => {
     removeUser(jailed);
-    removeUser(ordinary);
+    removeUser(admin);
     await sshd.stop();
   });
 
   const ssh = (user: TestUser, args: string[]) => run('/usr/bin/ssh', [...sshOptions(sshd, user), ...args], { timeout: 20_000 });
 
-  for (const [who, allowed] of [['an ordinary user', true], ['a jailed user', false]] as const) {
-    const user = () => (allowed ? ordinary : jailed);
+  for (const [who, allowed] of [['an administrator', true], ['a jailed user', false]] as const) {
+    const user = () => (allowed ? admin : jailed);
 
     it(`${allowed ? 'lets' : 'refuses'} ${who} stdio forwarding (-W) to a host service`, () => {
       const result = ssh(user(), ['-W', `127.0.0.1:${sshd.port}`, `${user().name}@127.0.0.1`]);
@@ -74,6 +105,44 @@ describe('sshd policy for the jailed group: nothing runs or connects on the host
         else assert.equal(seen, '');
       } finally {
         client.kill();
+      }
+    });
+
+    it(`${allowed ? 'lets' : 'refuses'} ${who} dynamic forwarding (-D, SOCKS) to a host service`, async () => {
+      const port = 40000 + Math.floor(Math.random() * 20000);
+      const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user()), '-N', '-D', `127.0.0.1:${port}`, `${user().name}@127.0.0.1`], { stdio: 'ignore' });
+      try {
+        let listening = false;
+        for (let i = 0; i < 30 && !listening; i++) {
+          await sleep(200);
+          listening = run('/bin/sh', ['-c', `ss -ltn | grep -q '127.0.0.1:${port} '`]).status === 0;
+        }
+        assert.ok(listening, 'ssh -D never listened');
+        const seen = await socksBanner(port, sshd.port);
+        if (allowed) assert.match(seen, /^SSH-2.0-/);
+        else assert.equal(seen, '');
+      } finally {
+        client.kill();
+      }
+    });
+
+    it(`${allowed ? 'lets' : 'refuses'} ${who} agent forwarding (-A): ${allowed ? 'an' : 'no'} agent socket on the host`, async () => {
+      const agentDir = sh('mktemp -d /tmp/djt-agent-XXXXXX').trim();
+      const agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', `${agentDir}/sock`], { stdio: 'ignore' });
+      try {
+        await sleep(300);
+        const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user()).filter((o) => o !== '-a'), '-A', `${user().name}@127.0.0.1`, 'sleep 3'], {
+          stdio: 'ignore',
+          env: { ...process.env, SSH_AUTH_SOCK: `${agentDir}/sock` },
+        });
+        await sleep(1500);
+        const sockets = sh(`find /tmp -maxdepth 2 -type s -name 'agent.*' -user ${user().uid}`).trim();
+        client.kill();
+        if (allowed) assert.notEqual(sockets, '', 'no forwarded agent socket appeared for the administrator');
+        else assert.equal(sockets, '');
+      } finally {
+        agent.kill();
+        rmSync(agentDir, { recursive: true, force: true });
       }
     });
 

@@ -4,11 +4,13 @@ import { buildImage } from '../engine/image';
 import { ExitCode, JailError } from '../errors';
 import { runPamHook } from './pamHook';
 import { runShell } from './shell';
+import { renderSshdPolicy } from './sshdPolicy';
 
 const USAGE = `usage: docker-jail COMMAND
   shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
   pam-hook                               (started by pam_exec through the launcher only)
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
+  sshd-policy                            print the sshd drop-in for the configured jail group
   --version`;
 
 declare const DOCKER_JAIL_VERSION: string;
@@ -23,6 +25,11 @@ export async function main(args: string[]): Promise<number> {
       return runPamHook(process.env);
     case 'image':
       return runImage(rest);
+    case 'sshd-policy':
+      requireRoot();
+      if (rest.length > 0) throw new JailError('usage: docker-jail sshd-policy', ExitCode.usage);
+      process.stdout.write(renderSshdPolicy(loadConfig().access.jailGroup));
+      return 0;
     case '--version':
       process.stdout.write(`docker-jail ${typeof DOCKER_JAIL_VERSION === 'string' ? DOCKER_JAIL_VERSION : 'dev'}\n`);
       return 0;
