@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { withConfig } from './support/config';
 import { engineAnswers, startEngine, stopEngine } from './support/engine';
 import { requireHost, run, sh, waitFor } from './support/host';
 import { Terminal } from './support/pty';
@@ -166,6 +167,31 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     sh(`kill -KILL ${relay}`);
     term.kill('SIGKILL');
     await waitFor('close_session to hang up the session', () => !jailProcessArgs(user).some((a) => a === 'sleep 6161' || a.includes('bash')), 5_000);
+  });
+
+  it('with kill_on_logout, kills at close_session everything a session whose relay was killed left', async () => {
+    const user = make({});
+    await withConfig('[session]\nkill_on_logout = yes\n', async () => {
+      const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
+      await term.expect(/\$ $/m);
+      await term.command('nohup sleep 6262 >/dev/null 2>&1 & :');
+      const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
+      assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
+      sh(`kill -KILL ${relay}`);
+      term.kill('SIGKILL');
+      await waitFor('close_session to kill the session', () => !jailProcessArgs(user).some((a) => a === 'sleep 6262' || a.includes('bash')), 5_000);
+    });
+  });
+
+  it('with idle_stop = 0, stops the jail when its last session closes, and the next login starts it again', async () => {
+    const user = make({});
+    await withConfig('[session]\nidle_stop = 0\n', () => {
+      const first = run('/bin/su', ['-l', user.name, '-c', 'echo one']);
+      assert.equal(first.stdout, 'one\n', first.stderr);
+      assert.equal(sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim(), 'false');
+      const second = run('/bin/su', ['-l', user.name, '-c', 'echo two']);
+      assert.equal(second.stdout, 'two\n', second.stderr);
+    });
   });
 
   it('lets root and an administrator log in while the engine is stopped; a jailed user gets one clean line', async () => {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
+import { findJailOf } from '../engine/jail';
 import { expandTemplate } from '../engine/names';
 import { signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
@@ -60,7 +61,9 @@ async function openSession(engine: Engine, config: Config, identity: Identity): 
 }
 
 async function closeSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
-  for (const { record, remove } of sessionsOf(process.ppid, identity.uid)) {
+  // A record left means the session's own process could not hang up (it was killed): do it here.
+  const orphans = sessionsOf(process.ppid, identity.uid);
+  for (const { record, remove } of orphans) {
     const tree = hangUp(record.jailId, record.execPid);
     if (config.session.killOnLogout) {
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -68,13 +71,12 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
       await killLeftovers(engine, record.jailId, null, identity.uid, record.marker);
     }
     remove();
-    if (config.session.idleStopSeconds === 0) await stopWhenIdle(engine, record.jailId);
   }
-}
-
-/** idle_stop = 0: the jail stops as soon as no session of anyone runs in it. */
-async function stopWhenIdle(engine: Engine, jailId: string): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shell end
-  if ((await otherSessions(engine, jailId, null, null)) > 0) return;
-  await engine.control.getContainer(jailId).stop({ t: 2 }).catch(() => undefined);
+  if (config.session.idleStopSeconds !== 0) return;
+  // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
+  const jail = await findJailOf(engine, config, identity.uid);
+  if (jail === null || jail.state !== 'running') return;
+  if (orphans.length > 0) await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end
+  if ((await otherSessions(engine, jail.id, null, null)) > 0) return;
+  await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);
 }

@@ -56,7 +56,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   };
 
   const shared = config.jail.mode === 'shared';
-  const find = () => findJail(engine, shared ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(request.uid) });
+  const find = () => findJailOf(engine, config, request.uid);
   let found = await find();
   if (found === null) {
     try {
@@ -104,6 +104,11 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     writeFileSync(written, digest, { mode: 0o600 });
   }
   return { id: found.id, name: found.name };
+}
+
+/** The user's jail (in shared mode, the shared one), found by its labels, or null. */
+export function findJailOf(engine: Engine, config: Config, uid: number): Promise<{ id: string; name: string; state: string } | null> {
+  return findJail(engine, config.jail.mode === 'shared' ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(uid) });
 }
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<{ id: string; name: string; state: string } | null> {
