@@ -103,8 +103,8 @@ demo() {
   build_image
   local user=jaildemo
   if ! id "$user" >/dev/null 2>&1; then
-    log "creating $user in group $JAIL_GROUP with login shell /usr/bin/jailsh"
-    useradd --create-home --shell /usr/bin/jailsh --groups "$JAIL_GROUP" "$user"
+    log "creating $user in group $JAIL_GROUP with login shell /usr/bin/jailsh (no home: its first login makes it)"
+    useradd --no-create-home --shell /usr/bin/jailsh --groups "$JAIL_GROUP" "$user"
   fi
   log "logging $user in through PAM in a real pty (su -l); what it sees inside its jail:"
   local inside='echo "tty:      $(tty)"; echo "hostname: $(hostname)"; echo "id:       $(id)"; echo "home:     $(pwd)"'
