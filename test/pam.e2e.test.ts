@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
@@ -42,7 +43,7 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
   };
 
   before(async () => {
-    requireHost('docker', 'sshd', 'ssh', 'su', 'pam-auth-update');
+    requireHost('docker', 'sshd', 'ssh', 'su', 'pam-auth-update', 'pamtester');
     if (!readFileSync('/etc/pam.d/common-session', 'utf8').includes('docker-jail-pam-hook')) {
       throw new Error('the docker-jail PAM profile is not enabled (./build.sh install enables it)');
     }
@@ -121,6 +122,27 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
       rmSync(user.home);
     });
   }
+
+  it('changes no owner or mode of anything a symlink swapped in while the hook runs could point at', async () => {
+    const victim = sh('mktemp -d /tmp/djt-victim-XXXXXX').trim();
+    sh(`chmod 0755 ${victim}`);
+    const before = ownership(victim);
+    for (let round = 0; round < 8; round++) {
+      const user = make({ home: false });
+      // Root plays an attacker who could write the homes' parent: the home path flips between nothing and a symlink.
+      const flipper = spawn('/bin/sh', ['-c', `while :; do ln -sfn ${victim} ${user.home}; rm -f ${user.home}; done`], { stdio: 'ignore' });
+      run('/usr/bin/pamtester', ['login', user.name, 'open_session'], { timeout: 30_000 });
+      flipper.kill('SIGKILL');
+      await waitFor('the flipper to stop', () => flipper.exitCode !== null || flipper.signalCode !== null);
+      assert.equal(ownership(victim), before, `round ${round}`);
+      if (lstatSync(user.home, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(user.home);
+    }
+    rmSync(victim, { recursive: true, force: true });
+  });
+
+  it('registers jailsh in /etc/shells', () => {
+    assert.ok(readFileSync('/etc/shells', 'utf8').split('\n').includes('/usr/bin/jailsh'));
+  });
 
   it('refuses to create a home in a directory others can write, where a symlink could be swapped in', () => {
     const parent = sh('mktemp -d /tmp/djt-homes-XXXXXX').trim();
