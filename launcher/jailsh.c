@@ -9,7 +9,7 @@
  * it inherits: it cleans up, becomes root completely and execs the main
  * program with a fixed argv and a new environment (the caller's uid, or for
  * PAM only checked PAM_* variables). No NSS calls, no file but /dev/null.
- * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path]; flags: Makefile.
+ * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path].
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,8 +53,7 @@ static void die(int status, const char *what, const char *detail)
 	char line[512];
 	int n = snprintf(line, sizeof line, "jailsh: %s%s%s\n", what,
 			 detail ? ": " : "", detail ? detail : "");
-	if (n > 0 && write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1) < 0)
-		_exit(status); /* nowhere left to report it */
+	(void)!(n > 0 && write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1) < 0); /* else: nowhere to report */
 	_exit(status);
 }
 
@@ -140,23 +139,26 @@ static void build_env(uid_t caller, int pam)
 	new_env[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 	if (!pam) /* the PAM hook acts for PAM_USER, not for a caller */
 		new_env[n++] = uid_var;
-	for (char **e = environ; e && *e; e++) {
-		const char *eq = strchr(*e, '=');
-		size_t len = eq ? (size_t)(eq - *e) : 0;
-		enum kind kind = eq ? listed(*e, len, pam) : NOT_LISTED;
-		if (kind == NOT_LISTED)
-			continue;
-		/* The first occurrence decides (it is what getenv sees); later
-		 * ones are dropped even when the first one was invalid. */
+	size_t count = 0;
+	while (environ && environ[count])
+		count++;
+	/* One occurrence decides, even when invalid. Shell mode: the first (what
+	 * getenv sees). PAM mode: the last, which pam_exec appends after the PAM
+	 * environment that a user fills through ~/.pam_environment. */
+	for (size_t k = 0; k < count; k++) {
+		char *e = environ[pam ? count - 1 - k : k];
+		const char *eq = strchr(e, '=');
+		size_t len = eq ? (size_t)(eq - e) : 0;
+		enum kind kind = eq ? listed(e, len, pam) : NOT_LISTED;
 		int again = 0;
 		for (size_t i = 0; i < nseen && !again; i++)
-			again = seen_len[i] == len && memcmp(seen[i], *e, len) == 0;
-		if (again || nseen == MAX_NAMES)
+			again = seen_len[i] == len && memcmp(seen[i], e, len) == 0;
+		if (kind == NOT_LISTED || again || nseen == MAX_NAMES)
 			continue;
-		seen[nseen] = *e;
+		seen[nseen] = e;
 		seen_len[nseen++] = len;
 		if (value_ok(kind, eq + 1))
-			new_env[n++] = *e;
+			new_env[n++] = e;
 	}
 	new_env[n] = NULL;
 }

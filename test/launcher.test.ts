@@ -553,14 +553,14 @@ describe('launcher @root', function () {
       const hostile = [...dangerous, ...shellOnly];
       const env = hostile.flatMap((entry, i) => (i < pamVars.length ? [entry, pamVars[i]] : [entry]));
       const got = reachHook({ env });
-      assert.deepEqual(got.env, [cleanPath, ...pamVars]);
+      assert.deepEqual([...got.env].sort(), [cleanPath, ...pamVars].sort());
     });
 
     it('takes the PAM environment only, whatever argv[0] path pam_exec uses', function () {
       for (const argv0 of [installedHook, 'docker-jail-pam-hook', './docker-jail-pam-hook']) {
         const got = reachHook({ argv: [argv0], launcher: jailsh, env: ['LD_PRELOAD=/tmp/evil.so', ...pamVars] });
         assert.deepEqual(got.argv, ['docker-jail', 'pam-hook'], argv0);
-        assert.deepEqual(got.env, [cleanPath, ...pamVars], argv0);
+        assert.deepEqual([...got.env].sort(), [cleanPath, ...pamVars].sort(), argv0);
       }
     });
 
@@ -631,11 +631,12 @@ describe('launcher @root', function () {
       });
     }
 
-    it('keeps only the first occurrence of a name, and drops the name if that one is bad', function () {
+    it('keeps only the last occurrence of a name (the one pam_exec appends after the user\'s), and drops the name if that one is bad', function () {
+      // ~/.pam_environment puts PAM_USER=victim and PAM_TYPE=open_session first; pam_exec appends the real ones.
       const got = reachHook({
-        env: ['PAM_USER=a b', 'PAM_USER=jo', 'PAM_TYPE=open_session', 'PAM_TYPE=close_session', 'PAM_TTY=ssh', 'PAM_TTY=;'],
+        env: ['PAM_USER=victim', 'PAM_TYPE=open_session', 'PAM_TTY=ssh', 'PAM_USER=jo', 'PAM_TYPE=close_session', 'PAM_TTY=;'],
       });
-      assert.deepEqual(got.env, [cleanPath, 'PAM_TYPE=open_session', 'PAM_TTY=ssh']);
+      assert.deepEqual(new Set(got.env), new Set([cleanPath, 'PAM_USER=jo', 'PAM_TYPE=close_session']));
     });
 
     for (const extra of [['x'], ['-c', 'id'], [''], ['--'], ['open_session']]) {
