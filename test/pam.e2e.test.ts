@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { engineAnswers, startEngine, stopEngine } from './support/engine';
-import { requireHost, run, sh, waitFor } from './support/host';
+import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
@@ -175,6 +175,20 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     assert.equal(existsSync(`${evil}/pwned-node`), false, 'NODE_OPTIONS was obeyed');
     assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`, 'the hook did not do its job');
     rmSync(evil, { recursive: true, force: true });
+  });
+
+  it('acts only for the real PAM user and type, whatever ~/.pam_environment says they are', async () => {
+    const attacker = make({});
+    const victim = make({ home: false });
+    writeFileSync(`${attacker.home}/.pam_environment`, `PAM_USER DEFAULT=${victim.name}\nPAM_TYPE DEFAULT=open_session\n`);
+    sh(`chown ${attacker.uid}:${attacker.gid} ${attacker.home}/.pam_environment`);
+    const result = ssh(sshd, attacker, ['echo in']);
+    assert.equal(result.stdout, 'in\n', result.stderr);
+    // sshd closes the PAM session after the client has gone: wait for it, and for the hook after it.
+    await waitFor('sshd to close the session', () => readFileSync('/var/log/auth.log', 'utf8').includes(`session closed for user ${attacker.name}`), 10_000);
+    await sleep(2000);
+    assert.equal(existsSync(victim.home), false, 'the hook made the victim\'s home');
+    assert.equal(jailOf(victim), '', 'the hook made the victim\'s jail');
   });
 
   it('hangs up the session at close_session even when the shell\'s own process was killed', async () => {

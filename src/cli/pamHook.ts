@@ -1,5 +1,5 @@
 import { auditLog } from '../audit/syslog';
-import { loadConfig } from '../config/load';
+import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
@@ -11,7 +11,7 @@ import { ExitCode, JailError } from '../errors';
 import { type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { sessionsOf } from '../provision/sessions';
+import { sessionsOf, stillRunning } from '../provision/sessions';
 import { checkJailable, hangUp, killLeftovers } from './shell';
 
 /**
@@ -29,7 +29,13 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   if (process.getuid?.() !== 0) throw new JailError('the PAM hook is run by PAM only', ExitCode.refused);
   const type = env.PAM_TYPE;
   if (type !== 'open_session' && type !== 'close_session') return 0;
+  if (env.PAM_USER === 'root') return 0; // never jailed, and never held up by a slow NSS or engine
+  // Never hold a login longer than the configured time (the default until the config is read, a slow
+  // NSS included): past it the login goes on, and the shell finishes the work or refuses cleanly.
+  let limit = giveUpAfter(defaultConfig.pam.timeoutSeconds);
   const config = loadConfig();
+  clearTimeout(limit);
+  limit = giveUpAfter(config.pam.timeoutSeconds);
   const uid = uidOfUser(env.PAM_USER ?? '');
   if (uid === null) return 0;
   const identity = resolveIdentity(uid);
@@ -38,16 +44,20 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   } catch {
     return 0; // not a jailed user: nothing to do
   }
-  // Never hold a login longer than the configured time: past it the login goes on and the shell finishes the work.
-  setTimeout(() => {
-    process.stderr.write(`docker-jail: the PAM hook gave up after ${config.pam.timeoutSeconds} s\n`);
-    process.exit(0);
-  }, config.pam.timeoutSeconds * 1000).unref();
 
   const engine = connectEngine(config.engine.socket);
   if (type === 'open_session') await openSession(engine, config, identity);
   else await closeSession(engine, config, identity);
   return 0;
+}
+
+function giveUpAfter(seconds: number): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    process.stderr.write(`docker-jail: the PAM hook gave up after ${seconds} s\n`);
+    process.exit(0); // deliberately abandons the work: a login must not wait longer
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }
 
 async function openSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
@@ -64,7 +74,7 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   // A record left means the session's own process could not hang up (it was killed): do it here.
   const orphans = sessionsOf(process.ppid, identity.uid);
   for (const { record, remove } of orphans) {
-    const tree = hangUp(record.jailId, record.execPid);
+    const tree = hangUp(record.jailId, stillRunning(record.exec), identity.uid);
     if (config.session.killOnLogout) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       signalJailProcesses(record.jailId, tree, 'SIGKILL');
@@ -73,10 +83,13 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     remove();
   }
   if (config.session.idleStopSeconds !== 0) return;
-  // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
-  const jail = await findJailOf(engine, config, identity.uid);
-  if (jail === null || jail.state !== 'running') return;
+  // idle_stop = 0: the jail stops as soon as no session of anyone runs in it. Under the jail's lock, which a
+  // login holds until its session has started: a login is never left in a jail being stopped.
   if (orphans.length > 0) await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end
-  if ((await otherSessions(engine, jail.id, null, null)) > 0) return;
-  await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);
+  await withHostLock(jailLockPath(config, identity.uid), async () => {
+    const jail = await findJailOf(engine, config, identity.uid);
+    if (jail === null || jail.state !== 'running') return;
+    if ((await otherSessions(engine, jail.id, null, null)) > 0) return;
+    await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);
+  });
 }

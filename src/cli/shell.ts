@@ -11,7 +11,7 @@ import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { parentOf, recordSession } from '../provision/sessions';
+import { parentOf, type ProcessId, processId, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
@@ -122,11 +122,11 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const started = Date.now();
   await auditLog(formatRecord('start', record));
   // Left for the PAM hook's close_session, in case this process is killed before it can hang up itself.
-  const ancestors = [process.ppid, parentOf(process.ppid)].filter((p): p is number => p !== null);
-  const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, execPid: pid, marker });
+  const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
+  const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: processId(pid), marker });
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
-    hungUp = hangUp(jail.id, pid);
+    hungUp = hangUp(jail.id, pid, uid);
   });
   if (config.session.killOnLogout) {
     // The shell is gone (or had its hangup and a moment to go): so is whatever the session left behind.
@@ -209,8 +209,8 @@ async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHang
  * SIGCONT, for stopped jobs) to the session's process and everything it
  * started. Returns those processes.
  */
-export function hangUp(jailId: string, rootPid: number | null): number[] {
-  const tree = sessionProcesses(jailProcesses(jailId, null), rootPid);
+export function hangUp(jailId: string, rootPid: number | null, uid: number): number[] {
+  const tree = sessionProcesses(jailProcesses(jailId, null).filter((p) => p.uid === uid), rootPid);
   signalJailProcesses(jailId, tree, 'SIGHUP');
   signalJailProcesses(jailId, tree, 'SIGCONT');
   return tree;
@@ -222,9 +222,9 @@ export function hangUp(jailId: string, rootPid: number | null): number[] {
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
 export async function killLeftovers(engine: Engine, jailId: string, ownExecId: string | null, uid: number, marker: string): Promise<void> {
-  const processes = jailProcesses(jailId, marker);
+  const processes = jailProcesses(jailId, marker).filter((p) => p.uid === uid);
   const last = (await otherSessions(engine, jailId, uid, ownExecId)) === 0;
-  const doomed = last ? processes.filter((p) => p.uid === uid).map((p) => p.pid) : sessionProcesses(processes, null);
+  const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
   signalJailProcesses(jailId, doomed, 'SIGKILL');
 }
 

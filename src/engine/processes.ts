@@ -70,6 +70,16 @@ function belongsTo(pid: number, containerId: string, proc: string): boolean {
   }
 }
 
+/** When a process started (clock ticks since boot), which tells a pid apart from a later process reusing it; null when gone. */
+export function startTimeOf(pid: number, proc = '/proc'): number | null {
+  try {
+    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
+
 export interface Credentials {
   /** Real, effective, saved and filesystem uid. */
   uids: number[];

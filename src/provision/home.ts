@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
 import { JailError } from '../errors';
 import type { Identity } from '../identity/nss';
@@ -25,24 +25,38 @@ export function provisionHome(identity: Identity, config: Config): boolean {
   }
   if (existing !== undefined) {
     if (!existing.isDirectory()) throw new JailError(`${home} exists and is not a directory; refusing to use it as ${identity.user}'s home`);
-    runAsUser(identity, config.home.umask, 'if [ ! -e "$HOME/.ssh" ]; then mkdir -m 700 "$HOME/.ssh"; fi');
+    // Only the user's own home gets its missing ~/.ssh (a home set to /tmp or a shared directory does not).
+    if (existing.uid === identity.uid) runAsUser(identity, config.home.umask, 'if [ ! -e "$HOME/.ssh" ]; then mkdir -m 700 "$HOME/.ssh"; fi');
     return false;
   }
 
+  // The parent is opened once and everything after goes through that descriptor, so no component of its
+  // path can be swapped between the check and the use (a symlinked /home -> /srv/home is fine).
   const parent = dirname(home);
-  const parentStat = lstatSync(parent, { throwIfNoEntry: false });
-  if (parentStat === undefined || !parentStat.isDirectory() || parentStat.uid !== 0 || (parentStat.mode & 0o022) !== 0) {
-    throw new JailError(`refusing to create ${home}: ${parent} must be a directory owned by root and writable by root only`);
-  }
-  mkdirSync(home, { mode: 0o700 });
-  const fd = openSync(home, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  let parentFd: number;
   try {
-    const made = fstatSync(fd);
-    if (made.uid !== 0) throw new JailError(`${home} changed while it was being created`);
-    fchownSync(fd, identity.uid, identity.gid);
-    fchmodSync(fd, config.home.mode);
+    parentFd = openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (error) {
+    throw new JailError(`refusing to create ${home}: ${parent} is not a directory (${(error as { code?: string }).code})`);
+  }
+  try {
+    const parentStat = fstatSync(parentFd);
+    if (parentStat.uid !== 0 || (parentStat.mode & 0o022) !== 0) {
+      throw new JailError(`refusing to create ${home}: ${parent} must be owned by root and writable by root only`);
+    }
+    const path = `/proc/self/fd/${parentFd}/${basename(home)}`;
+    mkdirSync(path, { mode: 0o700 });
+    const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      const made = fstatSync(fd);
+      if (made.uid !== 0 || made.dev !== parentStat.dev) throw new JailError(`${home} changed while it was being created`);
+      fchownSync(fd, identity.uid, identity.gid);
+      fchmodSync(fd, config.home.mode);
+    } finally {
+      closeSync(fd);
+    }
   } finally {
-    closeSync(fd);
+    closeSync(parentFd);
   }
   runAsUser(
     identity,

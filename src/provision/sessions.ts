@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { startTimeOf } from '../engine/processes';
 
 /**
  * What a running session leaves for the PAM hook's close_session: enough to
@@ -7,16 +8,33 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
  */
 export const SESSIONS_DIR = '/run/docker-jail/sessions';
 
+/** A process, told apart from a later one reusing its pid by its start time. */
+export interface ProcessId {
+  pid: number;
+  start: number;
+}
+
 export interface SessionRecord {
   /** Pid of the shell-mode process (jailsh) on the host. */
   pid: number;
   /** Its parent and grandparent: the PAM session's process is one of them (su; sshd's monitor). */
-  ancestors: number[];
+  ancestors: ProcessId[];
   uid: number;
   jailId: string;
-  /** Host pid of the session's process in the jail, or null when it ended at once. */
-  execPid: number | null;
+  /** The session's process in the jail, as the host sees it, or null when it ended at once. */
+  exec: ProcessId | null;
   marker: string;
+}
+
+/** The process now holding this pid, if it is still the one recorded. */
+export function stillRunning(id: ProcessId | null): number | null {
+  return id !== null && startTimeOf(id.pid) === id.start ? id.pid : null;
+}
+
+/** The process with this pid, as it is now (for a record). */
+export function processId(pid: number | null): ProcessId | null {
+  const start = pid === null ? null : startTimeOf(pid);
+  return pid === null || start === null ? null : { pid, start };
 }
 
 export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): () => void {
@@ -27,7 +45,11 @@ export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): () => 
   return () => rmSync(path, { force: true });
 }
 
-/** The records of sessions opened under the PAM session whose process is `pamPid`, for this uid. */
+/**
+ * The records of sessions opened under the PAM session whose process is
+ * `pamPid` (the very process: pid and start time), for this uid. Records whose
+ * PAM processes are all gone can never match again and are removed.
+ */
 export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { record: SessionRecord; remove: () => void }[] {
   let entries: string[];
   try {
@@ -40,7 +62,10 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
     if (!/^\d+\.json$/.test(entry)) continue;
     try {
       const record = JSON.parse(readFileSync(`${dir}/${entry}`, 'utf8')) as SessionRecord;
-      if (record.uid === uid && record.ancestors.includes(pamPid)) found.push({ record, remove: () => rmSync(`${dir}/${entry}`, { force: true }) });
+      const remove = () => rmSync(`${dir}/${entry}`, { force: true });
+      const alive = record.ancestors.map(stillRunning);
+      if (record.uid === uid && alive.includes(pamPid)) found.push({ record, remove });
+      else if (alive.every((pid) => pid === null)) remove();
     } catch {
       // being written or removed
     }
