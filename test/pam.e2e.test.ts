@@ -191,32 +191,30 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     assert.equal(jailOf(victim), '', 'the hook made the victim\'s jail');
   });
 
-  it('hangs up the session at close_session even when the shell\'s own process was killed', async () => {
+  /**
+   * An interactive login that starts a job, then loses its privileged relay
+   * (killed, no chance to hang up) and then its client: only close_session is
+   * left to deal with the job. Resolves once the jail holds no process of it.
+   */
+  async function orphanedSession(job: string, args: string): Promise<void> {
     const user = make({});
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
     await term.expect(/\$ $/m);
-    await term.command('sleep 6161 & :');
-    assert.ok(jailProcessArgs(user).includes('sleep 6161'));
-    // The privileged relay dies without a chance to hang up; then the client goes away.
+    await term.command(`${job} & :`);
+    assert.ok(jailProcessArgs(user).includes(args));
     const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
     assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
     sh(`kill -KILL ${relay}`);
     term.kill('SIGKILL');
-    await waitFor('close_session to hang up the session', () => !jailProcessArgs(user).some((a) => a === 'sleep 6161' || a.includes('bash')), 5_000);
+    await waitFor('close_session to end the session', () => !jailProcessArgs(user).some((a) => a === args || a.includes('bash')), 5_000);
+  }
+
+  it('hangs up the session at close_session even when the shell\'s own process was killed', async () => {
+    await orphanedSession('sleep 6161', 'sleep 6161');
   });
 
   it('with kill_on_logout, kills at close_session everything a session whose relay was killed left', async () => {
-    const user = make({});
-    await withConfig('[session]\nkill_on_logout = yes\n', async () => {
-      const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
-      await term.expect(/\$ $/m);
-      await term.command('nohup sleep 6262 >/dev/null 2>&1 & :');
-      const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
-      assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
-      sh(`kill -KILL ${relay}`);
-      term.kill('SIGKILL');
-      await waitFor('close_session to kill the session', () => !jailProcessArgs(user).some((a) => a === 'sleep 6262' || a.includes('bash')), 5_000);
-    });
+    await withConfig('[session]\nkill_on_logout = yes\n', () => orphanedSession('nohup sleep 6262 >/dev/null 2>&1', 'sleep 6262'));
   });
 
   it('with idle_stop = 0, stops the jail when its last session closes, and the next login starts it again', async () => {
