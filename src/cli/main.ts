@@ -5,20 +5,57 @@ import { ExitCode, JailError } from '../errors';
 import { runPamHook } from './pamHook';
 import { runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
+import { disableUsers, enableUsers } from './users';
 
 const USAGE = `usage: docker-jail COMMAND
-  shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
-  pam-hook                               (started by pam_exec through the launcher only)
+  enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
+  disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
+  config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   sshd-policy                            print the sshd drop-in for the configured jail group
-  --version`;
+  shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
+  pam-hook                               (started by pam_exec through the launcher only)
+  --version
+Every command takes --help.`;
+
+const HELP: Record<string, string> = {
+  enable: 'usage: docker-jail enable [--now] USER...\nPuts each user in the jail group and makes /usr/bin/jailsh their login shell (the shell they had is remembered).\n--now also creates their home (if missing) and their jail.',
+  disable: 'usage: docker-jail disable [--remove-jail] USER...\nTakes each user out of the jail group, gives back the login shell they had (else /bin/bash) and stops their jail.\n--remove-jail also removes the jail container. The home is never touched.',
+  config: 'usage: docker-jail config check\nValidates /etc/docker-jail.ini (ownership, syntax, values) and prints the effective configuration as JSON.',
+  image: 'usage: docker-jail image build [--rebuild]\nBuilds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).',
+  'sshd-policy': 'usage: docker-jail sshd-policy\nPrints the sshd drop-in (no forwarding, no tunnels, no ~/.ssh/rc) for the configured jail group.',
+};
 
 declare const DOCKER_JAIL_VERSION: string;
 
 /** Entry point of /usr/lib/docker-jail/docker-jail; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (command !== undefined && rest.includes('--help') && HELP[command] !== undefined) {
+    process.stdout.write(`${HELP[command]}\n`);
+    return 0;
+  }
   switch (command) {
+    case 'enable':
+    case 'disable': {
+      requireRoot();
+      const flag = command === 'enable' ? '--now' : '--remove-jail';
+      const names = rest.filter((a) => a !== flag);
+      const bad = names.find((a) => a.startsWith('-'));
+      if (names.length === 0 || bad !== undefined) throw new JailError(bad ? `unknown option ${bad}\n${HELP[command]}` : HELP[command], ExitCode.usage);
+      const report = (line: string) => process.stdout.write(`${line}\n`);
+      if (command === 'enable') await enableUsers(loadConfig(), names, rest.includes(flag), report);
+      else await disableUsers(loadConfig(), names, rest.includes(flag), report);
+      return 0;
+    }
+    case 'config': {
+      requireRoot();
+      if (rest.length !== 1 || rest[0] !== 'check') throw new JailError(HELP.config, ExitCode.usage);
+      const config = loadConfig();
+      process.stderr.write(`docker-jail: ${config.source ?? 'no /etc/docker-jail.ini: the built-in defaults'} is valid\n`);
+      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      return 0;
+    }
     case 'shell':
       return runShell(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'pam-hook':

@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Config } from '../config/types';
+import { connectEngine, engineError } from '../engine/client';
+import { withHostLock } from '../engine/hostLock';
+import { findJailOf } from '../engine/jail';
+import { STAGING_ROOT } from '../engine/homeMount';
+import { expandTemplate } from '../engine/names';
+import { ExitCode, JailError } from '../errors';
+import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
+import { provisionHome } from '../provision/home';
+import { enterJail, jailLockPath } from '../provision/jail';
+import { checkJailable } from './shell';
+
+export const JAILSH = '/usr/bin/jailsh';
+/** The login shell each user had before `enable`, so `disable` can give it back. */
+const SHELLS_DIR = '/var/lib/docker-jail/shells';
+const FALLBACK_SHELL = '/bin/bash';
+
+/** What enable and disable say as they go: one line per change, for the administrator. */
+export type Report = (line: string) => void;
+
+/**
+ * Puts users in the jail group and makes jailsh their login shell (the shell
+ * they had is remembered for disable); with `now`, makes their home and jail
+ * at once. Root and members of the exempt group are refused. Users that only
+ * NSS knows get the group (when it is local); their shell must be set in the
+ * directory, which is said.
+ */
+export async function enableUsers(config: Config, names: string[], now: boolean, report: Report): Promise<void> {
+  const group = config.access.jailGroup;
+  if (groupIdByName(group) === null) throw new JailError(`the jail group ${group} does not exist; create it: groupadd --system ${group}`);
+  for (const name of names) {
+    const uid = existingUid(name);
+    if (uid === 0) throw new JailError('root is never jailed');
+    const before = resolveIdentity(uid);
+    if (before.groups.some((g) => g.name === config.access.exemptGroup)) {
+      throw new JailError(`${name} is in the exempt group ${config.access.exemptGroup}; take them out of it first`);
+    }
+    if (!before.groups.some((g) => g.name === group)) {
+      if (!isLocal('/etc/group', group)) throw new JailError(`the jail group ${group} is not in /etc/group; add ${name} to it in your directory`);
+      runTool('/usr/bin/gpasswd', ['-a', name, group]);
+      report(`${name}: added to group ${group}`);
+    }
+    const shell = loginShellOf(name);
+    if (shell !== JAILSH) {
+      rememberShell(uid, shell);
+      setLoginShell(name, JAILSH, report);
+    }
+    const identity = resolveIdentity(uid);
+    checkJailable(identity, config);
+    if (now) await prepareNow(config, identity, report);
+    report(`${name}: enabled`);
+  }
+}
+
+/**
+ * Takes users out of the jail group, gives back the shell they had (else
+ * /bin/bash), and stops their jail; removes it only when asked. Their home is
+ * never touched.
+ */
+export async function disableUsers(config: Config, names: string[], removeJail: boolean, report: Report): Promise<void> {
+  const group = config.access.jailGroup;
+  for (const name of names) {
+    const uid = existingUid(name);
+    const identity = resolveIdentity(uid);
+    if (identity.groups.some((g) => g.name === group)) {
+      if (!isLocal('/etc/group', group)) throw new JailError(`the jail group ${group} is not in /etc/group; remove ${name} from it in your directory`);
+      runTool('/usr/bin/gpasswd', ['-d', name, group]);
+      report(`${name}: removed from group ${group}`);
+    }
+    if (loginShellOf(name) === JAILSH) setLoginShell(name, rememberedShell(uid), report);
+    rmSync(`${SHELLS_DIR}/${uid}`, { force: true });
+    if (config.jail.mode === 'per-user') await stopJail(config, uid, removeJail, name, report);
+    else report(`${name}: the shared jail keeps running for the others`);
+    report(`${name}: disabled`);
+  }
+}
+
+async function prepareNow(config: Config, identity: Identity, report: Report): Promise<void> {
+  if (provisionHome(identity, config)) report(`${identity.user}: home ${identity.home} created`);
+  const engine = connectEngine(config.engine.socket);
+  const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
+  const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
+    enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars)),
+  );
+  report(`${identity.user}: jail ${jail.name} running`);
+}
+
+async function stopJail(config: Config, uid: number, remove: boolean, name: string, report: Report): Promise<void> {
+  const engine = connectEngine(config.engine.socket);
+  await withHostLock(jailLockPath(config, uid), async () => {
+    const jail = await findJailOf(engine, config, uid);
+    if (jail === null) return;
+    const container = engine.control.getContainer(jail.id);
+    try {
+      if (jail.state === 'running') {
+        await container.stop({ t: 5 });
+        report(`${name}: jail ${jail.name} stopped`);
+      }
+      if (remove) {
+        await container.remove({ force: true });
+        spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${uid}`], { env: {}, stdio: 'ignore' });
+        report(`${name}: jail ${jail.name} removed (the home is kept)`);
+      }
+    } catch (error) {
+      throw engineError(engine.socket, error, `stopping the jail of ${name}`);
+    }
+  });
+}
+
+function existingUid(name: string): number {
+  const uid = uidOfUser(name);
+  if (uid === null) throw new JailError(`no such user: ${name}`, ExitCode.usage);
+  return uid;
+}
+
+function loginShellOf(name: string): string {
+  return (hostNss.passwdByName(name) ?? '').split(':')[6] ?? '';
+}
+
+function isLocal(file: string, name: string): boolean {
+  return readFileSync(file, 'utf8').split('\n').some((line) => line.startsWith(`${name}:`));
+}
+
+function setLoginShell(name: string, shell: string, report: Report): void {
+  if (!isLocal('/etc/passwd', name)) {
+    report(`${name}: not in /etc/passwd; set their login shell to ${shell} in your directory`);
+    return;
+  }
+  runTool('/usr/sbin/usermod', ['--shell', shell, name]);
+  report(`${name}: login shell ${shell}`);
+}
+
+function rememberShell(uid: number, shell: string): void {
+  mkdirSync(SHELLS_DIR, { recursive: true, mode: 0o700 });
+  if (shell !== '' && shell !== JAILSH) writeFileSync(`${SHELLS_DIR}/${uid}`, shell, { mode: 0o600 });
+}
+
+function rememberedShell(uid: number): string {
+  try {
+    return readFileSync(`${SHELLS_DIR}/${uid}`, 'utf8') || FALLBACK_SHELL;
+  } catch {
+    return FALLBACK_SHELL;
+  }
+}
+
+function runTool(file: string, args: string[]): void {
+  const result = spawnSync(file, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+  if (result.error || result.status !== 0) {
+    throw new JailError(`${file} ${args.join(' ')} failed: ${(result.error?.message ?? result.stderr).trim().split('\n')[0]}`);
+  }
+}

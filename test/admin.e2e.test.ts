@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { withConfig } from './support/config';
+import { requireHost, run, sh } from './support/host';
+import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+
+const CLI = '/usr/sbin/docker-jail';
+const cli = (...args: string[]) => run(CLI, args);
+const shellOf = (user: TestUser) => sh(`getent passwd ${user.name} | cut -d: -f7`).trim();
+const groupsOf = (user: TestUser) => sh(`id -Gn ${user.name}`).trim().split(' ');
+
+describe('docker-jail enable / disable / config check @docker @root', function () {
+  this.timeout(120_000);
+  const users: TestUser[] = [];
+  const make = (options: Parameters<typeof createUser>[0]) => {
+    const user = createUser(options);
+    users.push(user);
+    return user;
+  };
+
+  before(() => requireHost('docker', 'su', 'gpasswd', 'usermod'));
+  after(() => users.forEach(removeUser));
+
+  it('enables a user: jail group, jailsh as login shell, and with --now their home and jail at once', () => {
+    const user = make({ groups: [], shell: '/bin/zsh-not-installed', home: false });
+    const result = cli('enable', '--now', user.name);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`${user.name}: added to group jailed\\n${user.name}: login shell /usr/bin/jailsh\\n${user.name}: home ${user.home} created\\n${user.name}: jail jail-${user.name} running\\n${user.name}: enabled\\n`));
+    assert.ok(groupsOf(user).includes('jailed'));
+    assert.equal(shellOf(user), '/usr/bin/jailsh');
+    assert.equal(sh(`stat -c %U ${user.home}`).trim(), user.name);
+    assert.equal(sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim(), 'true');
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'hostname']).stdout, `${user.name}-jail\n`);
+  });
+
+  it('disables a user: out of the group, the previous shell back, the jail stopped, the home kept', () => {
+    const user = users[0];
+    sh(`echo keep-me > ${user.home}/file`);
+    const result = cli('disable', user.name);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!groupsOf(user).includes('jailed'));
+    assert.equal(shellOf(user), '/bin/zsh-not-installed');
+    assert.equal(sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim(), 'false');
+    assert.equal(readFileSync(`${user.home}/file`, 'utf8'), 'keep-me\n');
+  });
+
+  it('removes the jail only when asked, never the home; and enabling again works', () => {
+    const user = users[0];
+    assert.equal(cli('enable', user.name).status, 0);
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    const result = cli('disable', '--remove-jail', user.name);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /removed \(the home is kept\)/);
+    assert.equal(jailOf(user), '');
+    assert.equal(readFileSync(`${user.home}/file`, 'utf8'), 'keep-me\n');
+    assert.equal(shellOf(user), '/bin/zsh-not-installed');
+  });
+
+  it('gives /bin/bash back when it never knew the previous shell', () => {
+    const user = make({});
+    const result = cli('disable', user.name);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(shellOf(user), '/bin/bash');
+  });
+
+  it('refuses root, administrators and unknown users with a clear error and changes nothing', () => {
+    const admin = make({ groups: ['admins'], shell: '/bin/bash' });
+    for (const [name, message] of [['root', /^docker-jail: root is never jailed\n$/], [admin.name, /exempt group admins/], ['no-such-user-x', /^docker-jail: no such user: no-such-user-x\n$/]] as const) {
+      const result = cli('enable', name);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, message);
+    }
+    assert.equal(shellOf(admin), '/bin/bash');
+    assert.ok(!groupsOf(admin).includes('jailed'));
+  });
+
+  it('answers --help for each command and refuses bad usage', () => {
+    for (const command of ['enable', 'disable', 'config', 'image', 'sshd-policy']) {
+      const help = cli(command, '--help');
+      assert.equal(help.status, 0);
+      assert.match(help.stdout, new RegExp(`^usage: docker-jail ${command}`));
+    }
+    assert.equal(cli('enable').status, 2);
+    assert.match(cli('enable', '--bogus', 'x').stderr, /unknown option --bogus/);
+  });
+
+  it('refuses anyone but root', () => {
+    const result = run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, 'enable', 'x']);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /must be run as root/);
+  });
+
+  it('checks the config: prints the effective values, or the error with file and line', async () => {
+    const ok = cli('config', 'check');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).access.jailGroup, 'jailed');
+    await withConfig('[jail]\npids_limit = 100\n', () => {
+      const result = cli('config', 'check');
+      assert.equal(JSON.parse(result.stdout).jail.pidsLimit, 100);
+      assert.match(result.stderr, /\/etc\/docker-jail.ini is valid/);
+    });
+    await withConfig('[jail]\n\npids_limit = lots\n', () => {
+      const result = cli('config', 'check');
+      assert.equal(result.status, 78);
+      assert.match(result.stderr, /^docker-jail: \/etc\/docker-jail.ini:3: \[jail\] pids_limit: /);
+    });
+    assert.ok(existsSync('/etc/docker-jail.ini'));
+  });
+});
