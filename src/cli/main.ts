@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
 import { buildImage } from '../engine/image';
 import { ExitCode, JailError } from '../errors';
+import { diagnose } from './doctor';
 import { runPamHook } from './pamHook';
 import { runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
@@ -11,6 +12,7 @@ const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
+  doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   sshd-policy                            print the sshd drop-in for the configured jail group
   shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
@@ -22,6 +24,7 @@ const HELP: Record<string, string> = {
   enable: 'usage: docker-jail enable [--now] USER...\nPuts each user in the jail group and makes /usr/bin/jailsh their login shell (the shell they had is remembered).\n--now also creates their home (if missing) and their jail.',
   disable: 'usage: docker-jail disable [--remove-jail] USER...\nTakes each user out of the jail group, gives back the login shell they had (else /bin/bash) and stops their jail.\n--remove-jail also removes the jail container. The home is never touched.',
   config: 'usage: docker-jail config check\nValidates /etc/docker-jail.ini (ownership, syntax, values) and prints the effective configuration as JSON.',
+  doctor: 'usage: docker-jail doctor [--json]\nChecks the engine, the image, the config, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
   image: 'usage: docker-jail image build [--rebuild]\nBuilds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).',
   'sshd-policy': 'usage: docker-jail sshd-policy\nPrints the sshd drop-in (no forwarding, no tunnels, no ~/.ssh/rc) for the configured jail group.',
 };
@@ -47,6 +50,15 @@ export async function main(args: string[]): Promise<number> {
       if (command === 'enable') await enableUsers(loadConfig(), names, rest.includes(flag), report);
       else await disableUsers(loadConfig(), names, rest.includes(flag), report);
       return 0;
+    }
+    case 'doctor': {
+      requireRoot();
+      const json = rest.includes('--json');
+      if (rest.some((a) => a !== '--json')) throw new JailError(HELP.doctor, ExitCode.usage);
+      const findings = await diagnose();
+      if (json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
+      else for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok ? '' : `\n     fix: ${f.fix}`}\n`);
+      return findings.every((f) => f.ok) ? 0 : 1;
     }
     case 'config': {
       requireRoot();

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { withConfig } from './support/config';
+import { requireHost, run, sh } from './support/host';
+import { createUser, removeUser, type TestUser } from './support/users';
+
+interface Finding {
+  check: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+function doctor(): { status: number | null; findings: Finding[]; text: string } {
+  const json = run('/usr/sbin/docker-jail', ['doctor', '--json']);
+  const text = run('/usr/sbin/docker-jail', ['doctor']);
+  return { status: json.status, findings: JSON.parse(json.stdout) as Finding[], text: text.stdout };
+}
+
+const failed = (findings: Finding[]) => findings.filter((f) => !f.ok).map((f) => f.check);
+
+describe('docker-jail doctor: names what is wrong on the host and how to fix it @docker @sshd @root', function () {
+  this.timeout(60_000);
+  let user: TestUser;
+
+  before(() => {
+    requireHost('docker', 'sshd', 'pam-auth-update');
+    user = createUser();
+  });
+  after(() => removeUser(user));
+
+  it('finds nothing wrong on the host ./build.sh install made', () => {
+    const { status, findings } = doctor();
+    assert.deepEqual(failed(findings), []);
+    assert.equal(status, 0);
+    for (const check of ['config', 'engine', 'image', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users']) {
+      assert.ok(findings.some((f) => f.check === check && f.ok), `no passing ${check} check`);
+    }
+  });
+
+  it('names a config that others can write, and stops there', async () => {
+    await withConfig('[jail]\npids_limit = 100\n', () => {
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings), ['config']);
+      assert.match(text, /^FAIL config: \/etc\/docker-jail.ini: refused: writable by group or others \(mode 0666\)/m);
+    }, 0o666);
+  });
+
+  it('names a missing PAM profile, with the command that fixes it', () => {
+    sh('DEBIAN_FRONTEND=noninteractive pam-auth-update --remove docker-jail');
+    try {
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings), ['PAM profile']);
+      assert.match(text, /FAIL PAM profile: .*\n {5}fix: pam-auth-update --enable docker-jail\n/);
+    } finally {
+      sh('DEBIAN_FRONTEND=noninteractive pam-auth-update --enable docker-jail');
+    }
+  });
+
+  it('names an sshd that serves sftp in-process (internal-sftp), which would bypass the jail', () => {
+    const original = readFileSync('/etc/ssh/sshd_config');
+    writeFileSync('/etc/ssh/sshd_config', original.toString().replace(/^Subsystem\s+sftp\s+.*$/m, 'Subsystem sftp internal-sftp'));
+    try {
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings), ['sftp']);
+      assert.match(text, /FAIL sftp: sshd serves sftp in-process \(internal-sftp\)/);
+    } finally {
+      writeFileSync('/etc/ssh/sshd_config', original);
+    }
+  });
+
+  it('names a jailed user whose login shell is not jailsh, and a launcher with the wrong mode', () => {
+    sh(`usermod -s /bin/bash ${user.name}; chmod 4755 /usr/bin/jailsh`);
+    try {
+      const { status, findings } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings).sort(), ['launcher', `user ${user.name}`].sort());
+    } finally {
+      sh(`usermod -s /usr/bin/jailsh ${user.name}; chmod 4754 /usr/bin/jailsh`);
+    }
+    assert.equal(doctor().status, 0);
+  });
+});
