@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { withConfig } from './support/config';
-import { requireHost, run, sh } from './support/host';
+import { requireHost, run, sh, waitFor } from './support/host';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
 
 const CLI = '/usr/sbin/docker-jail';
@@ -9,7 +10,7 @@ const cli = (...args: string[]) => run(CLI, args);
 const shellOf = (user: TestUser) => sh(`getent passwd ${user.name} | cut -d: -f7`).trim();
 const groupsOf = (user: TestUser) => sh(`id -Gn ${user.name}`).trim().split(' ');
 
-describe('docker-jail enable / disable / config check @docker @root', function () {
+describe('the admin CLI: enable, disable, list, status, shell, config check @docker @root', function () {
   this.timeout(120_000);
   const users: TestUser[] = [];
   const make = (options: Parameters<typeof createUser>[0]) => {
@@ -75,7 +76,7 @@ describe('docker-jail enable / disable / config check @docker @root', function (
   });
 
   it('answers --help for each command and refuses bad usage', () => {
-    for (const command of ['enable', 'disable', 'config', 'image', 'sshd-policy']) {
+    for (const command of ['enable', 'disable', 'list', 'status', 'shell', 'config', 'doctor', 'image', 'sshd-policy']) {
       const help = cli(command, '--help');
       assert.equal(help.status, 0);
       assert.match(help.stdout, new RegExp(`^usage: docker-jail ${command}`));
@@ -88,6 +89,56 @@ describe('docker-jail enable / disable / config check @docker @root', function (
     const result = run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, 'enable', 'x']);
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /must be run as root/);
+  });
+
+  it('lists every jail with owner, state, image, uptime, sessions open now, CPU, memory and last login', async () => {
+    const user = make({});
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    const session = spawn('/bin/su', ['-l', user.name, '-c', 'sleep 4'], { stdio: 'ignore' });
+    await waitFor('the session to run', () => sh(`docker top ${jailOf(user)} -eo pid,args`).includes('sleep 4'));
+    const jails = JSON.parse(cli('list', '--json').stdout) as { name: string; owner: string; uid: number; state: string; sessions: number; uptimeSeconds: number; memoryBytes: number; cpuPercent: number; lastLogin: string; outdated: boolean }[];
+    const mine = jails.find((j) => j.uid === user.uid);
+    assert.ok(mine, 'the jail is not listed');
+    assert.equal(mine.name, `jail-${user.name}`);
+    assert.equal(mine.owner, user.name);
+    assert.equal(mine.state, 'running');
+    assert.equal(mine.sessions, 1);
+    assert.equal(mine.outdated, false);
+    assert.ok(mine.uptimeSeconds >= 0 && mine.memoryBytes > 0 && mine.cpuPercent >= 0);
+    assert.ok(Math.abs(Date.parse(mine.lastLogin) - Date.now()) < 60_000);
+    await new Promise((resolve) => session.on('close', resolve));
+    const table = cli('list').stdout;
+    assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +CPU +MEMORY +LAST LOGIN$/m);
+    assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\S+ +0 `, 'm'));
+    const status = JSON.parse(cli('status', user.name, '--json').stdout) as { uid: number }[];
+    assert.deepEqual(status.map((j) => j.uid), [user.uid]);
+  });
+
+  it('marks a jail whose image has been rebuilt as outdated', async () => {
+    const user = make({});
+    sh('docker tag docker-jail/base:bookworm djtest/outdated:1');
+    try {
+      await withConfig('[jail]\nimage = djtest/outdated:1\n', () => {
+        assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+        sh(`docker commit --change 'LABEL djtest=rebuilt' ${jailOf(user)} djtest/outdated:1 >/dev/null`);
+        const jails = JSON.parse(cli('status', user.name, '--json').stdout) as { outdated: boolean }[];
+        assert.equal(jails[0].outdated, true);
+        assert.match(cli('status', user.name).stdout, /djtest\/outdated:1 \(outdated\)/);
+      });
+    } finally {
+      sh(`docker rm -f ${jailOf(user)} >/dev/null; docker rmi -f djtest/outdated:1 >/dev/null 2>&1 || true`);
+    }
+  });
+
+  it('opens an audited root shell without capabilities inside a user\'s running jail', () => {
+    const user = make({});
+    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'echo mine > ~/f; chmod 600 ~/f']).status, 0);
+    const result = run(CLI, ['shell', user.name], { input: 'id -u; hostname; grep CapEff /proc/self/status; cat ~' + user.name + '/f 2>&1 >/dev/null | grep -c denied; exit 3\n' });
+    assert.equal(result.status, 3, result.stderr);
+    assert.equal(result.stdout, `0\n${user.name}-jail\nCapEff:\t0000000000000000\n1\n`);
+    assert.ok(readFileSync('/var/log/auth.log', 'utf8').includes(`command="admin shell in the jail of ${user.name}"`));
+    const none = cli('shell', 'no-such-user-x');
+    assert.match(none.stderr, /^docker-jail: no such user: no-such-user-x\n$/);
   });
 
   it('checks the config: prints the effective values, or the error with file and line', async () => {

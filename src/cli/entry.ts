@@ -1,11 +1,11 @@
 import { JailError } from '../errors';
 import { scrubEnvironment } from './environment';
-import { main } from './main';
+import { isLauncherShell, main } from './main';
 
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);
-const name = args[0] === 'shell' ? 'jailsh' : 'docker-jail';
-scrubEnvironment(process.env, args[0]);
+const name = isLauncherShell(args) ? 'jailsh' : 'docker-jail';
+scrubEnvironment(process.env, isLauncherShell(args) ? 'shell' : args[0] === 'shell' ? 'admin-shell' : args[0]);
 
 /** What a user sees of any failure: one line on stderr and a non-zero exit, never a shell (fail closed). */
 function fail(error: unknown): void {

@@ -2,8 +2,11 @@ import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
 import { buildImage } from '../engine/image';
 import { ExitCode, JailError } from '../errors';
+import { uidOfUser } from '../identity/nss';
 import { diagnose } from './doctor';
 import { runPamHook } from './pamHook';
+import { runAdminShell } from './adminShell';
+import { formatJailTable, listJails } from './jails';
 import { runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
 import { disableUsers, enableUsers } from './users';
@@ -11,11 +14,13 @@ import { disableUsers, enableUsers } from './users';
 const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
+  list [--json] / status [USER] [--json] every jail: owner, state, image (outdated?), uptime, sessions, CPU, memory, last login
+  shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   sshd-policy                            print the sshd drop-in for the configured jail group
-  shell --login|--no-login -- [-c CMD]   (started by /usr/bin/jailsh only)
+  shell --login|--no-login -- [-c CMD]   (the jailed login: started by /usr/bin/jailsh only)
   pam-hook                               (started by pam_exec through the launcher only)
   --version
 Every command takes --help.`;
@@ -24,12 +29,20 @@ const HELP: Record<string, string> = {
   enable: 'usage: docker-jail enable [--now] USER...\nPuts each user in the jail group and makes /usr/bin/jailsh their login shell (the shell they had is remembered).\n--now also creates their home (if missing) and their jail.',
   disable: 'usage: docker-jail disable [--remove-jail] USER...\nTakes each user out of the jail group, gives back the login shell they had (else /bin/bash) and stops their jail.\n--remove-jail also removes the jail container. The home is never touched.',
   config: 'usage: docker-jail config check\nValidates /etc/docker-jail.ini (ownership, syntax, values) and prints the effective configuration as JSON.',
+  list: 'usage: docker-jail list [--json]\nEvery jail with its owner, state, image (and whether it is outdated), uptime, sessions open now, CPU and memory use, and last login.',
+  status: 'usage: docker-jail status [USER] [--json]\nLike list, for one user\'s jail (and the shared jail).',
+  shell: 'usage: docker-jail shell USER\nOpens a root shell inside USER\'s running jail, for support. Root there has no capabilities; the session is audited.',
   doctor: 'usage: docker-jail doctor [--json]\nChecks the engine, the image, the config, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
   image: 'usage: docker-jail image build [--rebuild]\nBuilds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).',
   'sshd-policy': 'usage: docker-jail sshd-policy\nPrints the sshd drop-in (no forwarding, no tunnels, no ~/.ssh/rc) for the configured jail group.',
 };
 
 declare const DOCKER_JAIL_VERSION: string;
+
+/** What the launcher execs: `shell --login|--no-login -- ...`; `shell USER` is the administrators' command. */
+export function isLauncherShell(args: string[]): boolean {
+  return args[0] === 'shell' && (args[1] === '--login' || args[1] === '--no-login');
+}
 
 /** Entry point of /usr/lib/docker-jail/docker-jail; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -68,8 +81,26 @@ export async function main(args: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
-    case 'shell':
-      return runShell(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case 'shell': {
+      const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+      return isLauncherShell(args) ? runShell(rest, io) : runAdminShell(rest, io);
+    }
+    case 'list':
+    case 'status': {
+      requireRoot();
+      const json = rest.includes('--json');
+      const names = rest.filter((a) => a !== '--json');
+      if (names.some((a) => a.startsWith('-')) || names.length > (command === 'status' ? 1 : 0)) throw new JailError(HELP[command], ExitCode.usage);
+      const config = loadConfig();
+      let uid: number | null = null;
+      if (names[0] !== undefined) {
+        uid = uidOfUser(names[0]);
+        if (uid === null) throw new JailError(`no such user: ${names[0]}`, ExitCode.usage);
+      }
+      const jails = await listJails(connectEngine(config.engine.socket), config, uid);
+      process.stdout.write(json ? `${JSON.stringify(jails, null, 2)}\n` : formatJailTable(jails));
+      return 0;
+    }
     case 'pam-hook':
       return runPamHook(process.env);
     case 'image':

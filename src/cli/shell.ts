@@ -11,7 +11,7 @@ import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { parentOf, type ProcessId, processId, recordSession } from '../provision/sessions';
+import { parentOf, type ProcessId, processId, recordLogin, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
@@ -124,6 +124,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   // Left for the PAM hook's close_session, in case this process is killed before it can hang up itself.
   const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
   const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: processId(pid), marker });
+  recordLogin(uid, new Date(started));
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
     hungUp = hangUp(jail.id, pid, uid);
@@ -164,7 +165,7 @@ function checkCredentials(pid: number, identity: Identity, session: Session, jai
  * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
  * parent (sshd, su) gone, or a terminal that can no longer be written.
  */
-async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
+export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
   let hangup = false;
   let hangupDone: Promise<void> = Promise.resolve();
   let resolveHangup!: () => void;

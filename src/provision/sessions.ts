@@ -82,3 +82,19 @@ export function parentOf(pid: number): number | null {
     return null;
   }
 }
+
+/** When each user last logged in to their jail, for `docker-jail list`: one root-only file per uid. */
+export const LAST_LOGIN_DIR = '/var/lib/docker-jail/last-login';
+
+export function recordLogin(uid: number, when: Date, dir = LAST_LOGIN_DIR): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(`${dir}/${uid}`, when.toISOString(), { mode: 0o600 });
+}
+
+export function lastLoginOf(uid: number, dir = LAST_LOGIN_DIR): string | null {
+  try {
+    return readFileSync(`${dir}/${uid}`, 'utf8');
+  } catch {
+    return null;
+  }
+}

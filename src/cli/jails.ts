@@ -1,0 +1,103 @@
+import type Docker from 'dockerode';
+import type { Config } from '../config/types';
+import { type Engine, engineError } from '../engine/client';
+import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID } from '../engine/jail';
+import { otherSessions } from '../engine/session';
+import { hostNss } from '../identity/nss';
+import { lastLoginOf } from '../provision/sessions';
+
+/** One jail as `docker-jail list` shows it. */
+export interface JailStatus {
+  name: string;
+  owner: string;
+  uid: number | null;
+  state: string;
+  image: string;
+  /** The jail runs an older build of the configured image than the engine now has. */
+  outdated: boolean;
+  startedAt: string | null;
+  uptimeSeconds: number | null;
+  sessions: number;
+  cpuPercent: number | null;
+  memoryBytes: number | null;
+  lastLogin: string | null;
+}
+
+/** Every jail (found by label), with its owner, state, image, uptime, sessions, CPU and memory use and last login. */
+export async function listJails(engine: Engine, config: Config, onlyUid: number | null = null): Promise<JailStatus[]> {
+  let containers: Docker.ContainerInfo[];
+  let currentImage: string | null = null;
+  try {
+    containers = await engine.control.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    currentImage = (await engine.control.getImage(config.jail.image).inspect().catch(() => null))?.Id ?? null;
+  } catch (error) {
+    throw engineError(engine.socket, error, 'listing the jails');
+  }
+  const wanted = containers.filter((c) => onlyUid === null || c.Labels?.[LABEL_UID] === String(onlyUid) || c.Labels?.[LABEL_SHARED] === 'true');
+  return Promise.all(wanted.map((c) => statusOf(engine, c, currentImage)));
+}
+
+async function statusOf(engine: Engine, info: Docker.ContainerInfo, currentImage: string | null): Promise<JailStatus> {
+  const uid = info.Labels?.[LABEL_UID] === undefined ? null : Number(info.Labels[LABEL_UID]);
+  const container = engine.control.getContainer(info.Id);
+  const inspected = await container.inspect();
+  const running = inspected.State.Running;
+  const startedAt = running ? inspected.State.StartedAt : null;
+  const usage = running ? await usageOf(container) : { cpuPercent: null, memoryBytes: null };
+  return {
+    name: (info.Names?.[0] ?? '').replace(/^\//, ''),
+    owner: uid === null ? '(shared)' : (hostNss.passwdByUid(uid)?.split(':')[0] ?? `(uid ${uid}, no such user)`),
+    uid,
+    state: info.State,
+    image: inspected.Config.Image,
+    outdated: currentImage !== null && info.ImageID !== currentImage,
+    startedAt,
+    uptimeSeconds: startedAt === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)),
+    sessions: running ? await otherSessions(engine, info.Id, null, null) : 0,
+    ...usage,
+    lastLogin: uid === null ? null : lastLoginOf(uid),
+  };
+}
+
+/** CPU (percent of one CPU, over the engine's sampling interval) and memory in use, from one stats sample. */
+async function usageOf(container: Docker.Container): Promise<{ cpuPercent: number | null; memoryBytes: number | null }> {
+  try {
+    const stats = (await container.stats({ stream: false })) as Docker.ContainerStats;
+    const cpu = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+    const system = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+    const cpus = stats.cpu_stats.online_cpus ?? 1;
+    return {
+      cpuPercent: system > 0 ? Math.round((cpu / system) * cpus * 1000) / 10 : 0,
+      memoryBytes: stats.memory_stats.usage ?? null,
+    };
+  } catch {
+    return { cpuPercent: null, memoryBytes: null };
+  }
+}
+
+/** The table `docker-jail list` prints on a terminal or in a pipe. */
+export function formatJailTable(jails: JailStatus[]): string {
+  const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'CPU', 'MEMORY', 'LAST LOGIN']];
+  for (const j of jails) {
+    rows.push([
+      j.name,
+      j.owner,
+      j.state,
+      `${j.image}${j.outdated ? ' (outdated)' : ''}`,
+      j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
+      String(j.sessions),
+      j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
+      j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
+      j.lastLogin ?? '-',
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
+}
