@@ -191,8 +191,8 @@ describe('config: syntax', () => {
 
   it('refuses unknown sections and keys, listing the known ones', () => {
     rejectsText('[engine]\n[docker]\nsocket = /x',
-      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
-    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
+      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
+    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
     rejectsText('[engine]\nsock = /x', `${FILE}:2: [engine] sock: unknown key (known keys in [engine]: socket)`);
     rejectsText('[engine]\nshell = /bin/sh', `${FILE}:2: [engine] shell: unknown key; shell belongs in [session]`);
   });
@@ -208,7 +208,7 @@ describe('config: syntax', () => {
 
   it('refuses dotted section names', () => {
     rejectsText('[jail.extra]\nmode = shared',
-      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, home, pam, image)`);
+      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, home, pam, gc, image)`);
   });
 
   it('refuses ini array syntax', () => {
@@ -239,8 +239,8 @@ describe('config: prototype keys', () => {
   ];
 
   it('refuses them with the usual messages', () => {
-    rejectsText('[__proto__]\npolluted = yes', `${FILE}:1: [__proto__]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
-    rejectsText('[constructor]', `${FILE}:1: [constructor]: unknown section (known sections: engine, access, jail, session, home, pam, image)`);
+    rejectsText('[__proto__]\npolluted = yes', `${FILE}:1: [__proto__]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
+    rejectsText('[constructor]', `${FILE}:1: [constructor]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
     rejectsText('[jail]\n__proto__ = 1', `${FILE}:2: [jail] __proto__: `, 'unknown key');
     rejectsText('[jail]\nconstructor = x', `${FILE}:2: [jail] constructor: `, 'unknown key');
     rejectsText('[jail]\ntoString = x', `${FILE}:2: [jail] toString: `, 'unknown key');
@@ -639,6 +639,15 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
+    section: 'gc', key: 'grace', read: (c) => c.gc.graceSeconds,
+    good: [['7d', 7 * 86400], ['0', 0], ['90', 90], ['12h', 43200]],
+    bad: [
+      ['off', '"off" is not a duration (use e.g. 7d, 12h, or 0)'],
+      ['soon', 'is not a duration'],
+      ['400d', 'is longer than a year'],
+    ],
+  },
+  {
     section: 'image', key: 'packages', read: (c) => c.image.packages,
     good: [['', []], ['bash', ['bash']], ['bash, g++ libc6-dev,lib.x-1', ['bash', 'g++', 'libc6-dev', 'lib.x-1']]],
     bad: [
@@ -708,6 +717,7 @@ describe('config: checks between keys', () => {
       '[session]', 'shell = /bin/zsh', 'workdir = /', 'env_whitelist = TERM,LANG', 'kill_on_logout = yes', 'idle_stop = 1h',
       '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students',
       '[pam]', 'timeout = 5s',
+      '[gc]', 'grace = 1d',
       '[image]', 'suite = trixie', 'mirror = http://deb.debian.org/debian', 'packages = bash',
     ].join('\n');
     const want: Config = {
@@ -722,6 +732,7 @@ describe('config: checks between keys', () => {
       session: { shell: '/bin/zsh', workdir: '/', envWhitelist: ['TERM', 'LANG'], killOnLogout: true, idleStopSeconds: 3600 },
       home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students' },
       pam: { timeoutSeconds: 5 },
+      gc: { graceSeconds: 86400 },
       image: { suite: 'trixie', mirror: 'http://deb.debian.org/debian', packages: ['bash'] },
     };
     assert.deepStrictEqual(parse(text), want);

@@ -52,6 +52,9 @@ export const defaultConfig: Config = deepFreeze<Config>({
   pam: {
     timeoutSeconds: 10,
   },
+  gc: {
+    graceSeconds: 7 * 86400,
+  },
   image: {
     suite: 'bookworm',
     mirror: 'auto',

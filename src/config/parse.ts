@@ -56,6 +56,9 @@ const KEYS = new Map<string, Map<string, Setter>>([
   ['pam', new Map<string, Setter>([
     ['timeout', (c, v) => { c.pam.timeoutSeconds = value.parsePamTimeout(v); }],
   ])],
+  ['gc', new Map<string, Setter>([
+    ['grace', (c, v) => { c.gc.graceSeconds = value.parseGrace(v); }],
+  ])],
   ['image', new Map<string, Setter>([
     ['suite', (c, v) => { c.image.suite = value.parseSuite(v); }],
     ['mirror', (c, v) => { c.image.mirror = value.parseMirror(v); }],

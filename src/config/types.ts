@@ -56,6 +56,10 @@ export interface Config {
     /** Longest a PAM session hook may delay a login, in seconds. */
     timeoutSeconds: number;
   };
+  gc: {
+    /** How long gc waits before removing the jail of a user who is gone or no longer jailed, in seconds. */
+    graceSeconds: number;
+  };
   image: {
     /** Debian suite bootstrapped into the default image. */
     suite: string;

@@ -124,6 +124,13 @@ export function parsePamTimeout(value: string): number {
   return seconds;
 }
 
+/** A duration for gc's grace period: seconds, or with s, m, h or d; 0 removes at the first gc run. */
+export function parseGrace(value: string): number {
+  const seconds = parseIdleStop(value);
+  if (seconds === null) problem(`${show(value)} is not a duration (use e.g. 7d, 12h, or 0)`);
+  return seconds;
+}
+
 interface PathRules {
   /** Whitespace is refused where the path ends up in a command line. */
   allowWhitespace: boolean;

@@ -83,12 +83,17 @@ export function parentOf(pid: number): number | null {
   }
 }
 
-/** When each user last logged in to their jail, for `docker-jail list`: one root-only file per uid. */
+/** When each user last logged in to, and out of, their jail (`list`, and gc's idle time): root-only files per uid. */
 export const LAST_LOGIN_DIR = '/var/lib/docker-jail/last-login';
+export const LAST_LOGOUT_DIR = '/var/lib/docker-jail/last-logout';
 
 export function recordLogin(uid: number, when: Date, dir = LAST_LOGIN_DIR): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(`${dir}/${uid}`, when.toISOString(), { mode: 0o600 });
+}
+
+export function recordLogout(uid: number, when: Date): void {
+  recordLogin(uid, when, LAST_LOGOUT_DIR);
 }
 
 export function lastLoginOf(uid: number, dir = LAST_LOGIN_DIR): string | null {
@@ -97,4 +102,8 @@ export function lastLoginOf(uid: number, dir = LAST_LOGIN_DIR): string | null {
   } catch {
     return null;
   }
+}
+
+export function lastLogoutOf(uid: number): string | null {
+  return lastLoginOf(uid, LAST_LOGOUT_DIR);
 }
