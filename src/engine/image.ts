@@ -12,7 +12,8 @@ const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
 export interface BuildOptions {
   rebuild: boolean;
-  progress(line: string): void;
+  /** Stages of the build, and the tools' output lines within them. */
+  progress: { step(text: string): void; detail(text: string): void };
 }
 
 /** Whether the configured jail image exists in the engine. */
@@ -34,7 +35,7 @@ export async function imageExists(engine: Engine, image: string): Promise<boolea
 export async function buildImage(engine: Engine, config: Config, options: BuildOptions): Promise<void> {
   const image = config.jail.image;
   if (!options.rebuild && (await imageExists(engine, image))) {
-    options.progress(`image ${image} is already built (use --rebuild to build it again)`);
+    options.progress.step(`image ${image} is already built (use --rebuild to build it again)`);
     return;
   }
   const mirror = config.image.mirror === 'auto' ? hostMirror(config.image.suite) : config.image.mirror;
@@ -42,22 +43,22 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
   const workdir = mkdtempSync(`${BUILD_ROOT}/image-`);
   const rootfs = `${workdir}/rootfs`;
   try {
-    options.progress(`bootstrapping Debian ${config.image.suite} from ${mirror} (a few minutes)`);
+    options.progress.step(`bootstrapping Debian ${config.image.suite} from ${mirror} (a few minutes)`);
     await runTool(
       '/usr/sbin/debootstrap',
       ['--variant=minbase', `--include=${config.image.packages.join(',')}`, config.image.suite, rootfs, mirror],
-      (line) => options.progress(`debootstrap: ${line}`),
+      (line) => options.progress.detail(`debootstrap: ${line}`),
     );
-    options.progress('removing every SUID/SGID bit and the package caches');
-    await runTool('/usr/bin/find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], options.progress);
+    options.progress.step('removing every SUID/SGID bit and the package caches');
+    await runTool('/usr/bin/find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], (line) => options.progress.detail(line));
     for (const cache of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
       for (const entry of readdirSync(`${rootfs}/${cache}`)) {
         if (entry.endsWith('.deb') || (cache.endsWith('lists') && entry !== 'lock' && entry !== 'partial')) rmSync(`${rootfs}/${cache}/${entry}`, { force: true });
       }
     }
-    options.progress(`importing the root filesystem as ${image}`);
+    options.progress.step(`importing the root filesystem as ${image}`);
     await importRootfs(engine, rootfs, image);
-    options.progress(`image ${image} built`);
+    options.progress.step(`image ${image} built`);
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }
