@@ -20,7 +20,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog libpam-runtime
-                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2)
+                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd)
   local missing=()
   for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -88,6 +88,9 @@ install_here() {
   ln -sfn /usr/bin/jailsh "$PREFIX_LIB/docker-jail-pam-hook"
   install -o root -g root -m 0644 pam/docker-jail /usr/share/pam-configs/docker-jail
   DEBIAN_FRONTEND=noninteractive pam-auth-update --enable docker-jail
+  # gc every 15 minutes: idle stop, jails of users gone or unjailed, dangling images.
+  install -o root -g root -m 0644 systemd/docker-jail-gc.service systemd/docker-jail-gc.timer /lib/systemd/system/
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable --now docker-jail-gc.timer; fi
 }
 
 build_image() {

@@ -6,12 +6,11 @@
 // stops it.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { withConfig } from './support/config';
-import { type Ran, requireHost, run, sh } from './support/host';
+import { type Ran, requireHost, run, runAsync, sh, type Timed } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
@@ -21,25 +20,6 @@ const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 const EVIL = '/tmp/djt-evil';
 const FAKE_DOCKER_PORT = 20000 + Math.floor(Math.random() * 20000);
 const FAKE_DOCKER_SOCKET = `${EVIL}/fake.sock`;
-
-interface Timed extends Ran {
-  ms: number;
-}
-
-/** Like run, but leaves the event loop free (the fake engine listeners must accept while a login runs). */
-function runAsync(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Timed> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr, ms: Date.now() - started }));
-    child.stdin.end(options.input ?? '');
-  });
-}
 
 function target(user: TestUser): string {
   return `${user.name}@127.0.0.1`;

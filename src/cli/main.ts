@@ -5,7 +5,9 @@ import { ExitCode, JailError } from '../errors';
 import { uidOfUser } from '../identity/nss';
 import { diagnose } from './doctor';
 import { runPamHook } from './pamHook';
+import { progressFor } from './progress';
 import { runAdminShell } from './adminShell';
+import { collectGarbage, rollJails } from './gc';
 import { formatJailTable, listJails } from './jails';
 import { runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
@@ -19,6 +21,8 @@ const USAGE = `usage: docker-jail COMMAND
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
+  image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
+  gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
   sshd-policy                            print the sshd drop-in for the configured jail group
   shell --login|--no-login -- [-c CMD]   (the jailed login: started by /usr/bin/jailsh only)
   pam-hook                               (started by pam_exec through the launcher only)
@@ -33,7 +37,8 @@ const HELP: Record<string, string> = {
   status: 'usage: docker-jail status [USER] [--json]\nLike list, for one user\'s jail (and the shared jail).',
   shell: 'usage: docker-jail shell USER\nOpens a root shell inside USER\'s running jail, for support. Root there has no capabilities; the session is audited.',
   doctor: 'usage: docker-jail doctor [--json]\nChecks the engine, the image, the config, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
-  image: 'usage: docker-jail image build [--rebuild]\nBuilds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).',
+  image: 'usage: docker-jail image build [--rebuild] | image update\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.',
+  gc: 'usage: docker-jail gc\nStops jails idle longer than idle_stop, removes jails of users who are gone or no longer jailed once [gc] grace has passed\n(never their homes), and removes dangling images of docker-jail. Safe to run from a timer.',
   'sshd-policy': 'usage: docker-jail sshd-policy\nPrints the sshd drop-in (no forwarding, no tunnels, no ~/.ssh/rc) for the configured jail group.',
 };
 
@@ -72,6 +77,13 @@ export async function main(args: string[]): Promise<number> {
       if (json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
       else for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok ? '' : `\n     fix: ${f.fix}`}\n`);
       return findings.every((f) => f.ok) ? 0 : 1;
+    }
+    case 'gc': {
+      requireRoot();
+      if (rest.length > 0) throw new JailError(HELP.gc, ExitCode.usage);
+      const config = loadConfig();
+      await collectGarbage(connectEngine(config.engine.socket), config, (line) => process.stdout.write(`${line}\n`));
+      return 0;
     }
     case 'config': {
       requireRoot();
@@ -125,10 +137,17 @@ export async function main(args: string[]): Promise<number> {
 async function runImage(args: string[]): Promise<number> {
   requireRoot();
   const [sub, ...flags] = args;
-  if (sub !== 'build' || flags.some((f) => f !== '--rebuild')) throw new JailError('usage: docker-jail image build [--rebuild]', ExitCode.usage);
+  const update = sub === 'update';
+  if ((sub !== 'build' && !update) || flags.some((f) => f !== '--rebuild' || update)) throw new JailError(HELP.image, ExitCode.usage);
   const config = loadConfig();
   const engine = connectEngine(config.engine.socket);
-  await buildImage(engine, config, { rebuild: flags.includes('--rebuild'), progress: (line) => process.stdout.write(`${line}\n`) });
+  const progress = progressFor(process.stdout);
+  try {
+    await buildImage(engine, config, { rebuild: update || flags.includes('--rebuild'), progress });
+  } finally {
+    progress.end();
+  }
+  if (update) await rollJails(engine, config, (line) => process.stdout.write(`${line}\n`));
   return 0;
 }
 

@@ -12,6 +12,7 @@ import { type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, jailLockPath } from '../provision/jail';
 import { sessionsOf, stillRunning } from '../provision/sessions';
+import { removeIfOutdatedAndIdle } from './gc';
 import { checkJailable, hangUp, killLeftovers } from './shell';
 
 /**
@@ -82,14 +83,17 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     }
     remove();
   }
-  if (config.session.idleStopSeconds !== 0) return;
-  // idle_stop = 0: the jail stops as soon as no session of anyone runs in it. Under the jail's lock, which a
-  // login holds until its session has started: a login is never left in a jail being stopped.
+  // Under the jail's lock, which a login holds until its session has started: a login is never left in a
+  // jail being stopped or removed.
   if (orphans.length > 0) await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end
   await withHostLock(jailLockPath(config, identity.uid), async () => {
     const jail = await findJailOf(engine, config, identity.uid);
     if (jail === null || jail.state !== 'running') return;
-    if ((await otherSessions(engine, jail.id, null, null)) > 0) return;
+    // `image update` left this jail on the old image while it was busy: its last session has ended now.
+    const uid = config.jail.mode === 'shared' ? null : identity.uid;
+    if (await removeIfOutdatedAndIdle(engine, config, jail.id, uid)) return;
+    // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
+    if (config.session.idleStopSeconds !== 0 || (await otherSessions(engine, jail.id, null, null)) > 0) return;
     await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);
   });
 }

@@ -11,7 +11,7 @@ import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { parentOf, type ProcessId, processId, recordLogin, recordSession } from '../provision/sessions';
+import { parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
@@ -135,6 +135,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     await killLeftovers(engine, jail.id, session.execId, uid, marker);
   }
   forgetSession();
+  recordLogout(uid, new Date());
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
   return status;
 }

@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 
 export interface Ran {
   status: number | null;
@@ -11,6 +11,25 @@ export function run(file: string, args: string[], options: SpawnSyncOptions = {}
   const result = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000, ...options });
   if (result.error) throw result.error;
   return { status: result.status, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+export interface Timed extends Ran {
+  ms: number;
+}
+
+/** Like run, but leaves the event loop free: for commands raced against each other, or against listeners of the test. */
+export function runAsync(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Timed> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr, ms: Date.now() - started }));
+    child.stdin.end(options.input ?? '');
+  });
 }
 
 /** Like run, for binary output: stdout and stderr as they came, byte for byte. */

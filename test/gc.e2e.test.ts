@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { withConfig } from './support/config';
+import { type Ran, requireHost, run, runAsync, sh, sleep, waitFor } from './support/host';
+import { Terminal } from './support/pty';
+import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+
+const gc = () => run('/usr/sbin/docker-jail', ['gc']);
+const login = (user: TestUser, command = 'true') => run('/bin/su', ['-l', user.name, '-c', command]);
+const running = (user: TestUser) => sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim() === 'true';
+
+describe('docker-jail gc and image update: the jails\' lifecycle @docker @root', function () {
+  this.timeout(240_000);
+  const users: TestUser[] = [];
+  const make = () => {
+    const user = createUser();
+    users.push(user);
+    return user;
+  };
+
+  before(() => requireHost('docker', 'su', 'userdel', 'gpasswd', 'systemd-analyze'));
+  after(() => users.forEach(removeUser));
+
+  it('removes the jail of a user removed with userdel once the grace period is over, never the home', async () => {
+    const user = make();
+    assert.equal(login(user).status, 0);
+    sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}`);
+    await withConfig('[gc]\ngrace = 1h\n', () => {
+      const waiting = gc();
+      assert.equal(waiting.status, 0, waiting.stderr);
+      assert.match(waiting.stdout, new RegExp(`jail-${user.name}: owner uid ${user.uid} is gone or no longer jailed; removed after the grace period`));
+      assert.notEqual(jailOf(user), '');
+    });
+    await withConfig('[gc]\ngrace = 0\n', () => {
+      assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
+    });
+    assert.equal(jailOf(user), '');
+    assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
+    sh(`rm -rf ${user.home}`);
+  });
+
+  it('removes the jail of a user who is no longer jailed, and keeps those of jailed users', async () => {
+    const gone = make();
+    const kept = make();
+    assert.equal(login(gone).status, 0);
+    assert.equal(login(kept).status, 0);
+    sh(`gpasswd -d ${gone.name} jailed >/dev/null`);
+    await withConfig('[gc]\ngrace = 0\n', () => gc());
+    assert.equal(jailOf(gone), '');
+    assert.notEqual(jailOf(kept), '');
+  });
+
+  it('stops a jail idle longer than idle_stop, but not one with a session or a nohup\'d job; the next login starts it', async () => {
+    const idle = make();
+    const busy = make();
+    const jobs = make();
+    assert.equal(login(idle).status, 0);
+    assert.equal(login(jobs, 'nohup sleep 300 >/dev/null 2>&1 &').status, 0);
+    const session = spawn('/bin/su', ['-l', busy.name, '-c', 'sleep 8'], { stdio: 'ignore' });
+    await waitFor('the busy session', () => jailOf(busy) !== '' && sh(`docker top ${jailOf(busy)} -eo pid,args`).includes('sleep 8'), 20_000);
+    await sleep(2200);
+    await withConfig('[session]\nidle_stop = 2\n', () => {
+      const result = gc();
+      assert.match(result.stdout, new RegExp(`jail-${idle.name}: stopped \\(idle for \\d+ s\\)`));
+    });
+    assert.equal(running(idle), false);
+    assert.equal(running(busy), true);
+    assert.equal(running(jobs), true);
+    session.kill();
+    assert.equal(login(idle, 'echo back').stdout, 'back\n');
+  });
+
+  it('removes dangling images of docker-jail and nothing else', () => {
+    const base = 'docker-jail/base:bookworm';
+    sh(`docker tag ${base} djtest/gc:1`);
+    const container = sh(`docker create djtest/gc:1 true`).trim();
+    sh(`docker commit --change 'LABEL djtest=one' ${container} djtest/gc:1 >/dev/null`);
+    const first = sh(`docker image inspect -f '{{.Id}}' djtest/gc:1`).trim();
+    sh(`docker commit --change 'LABEL djtest=two' ${container} djtest/gc:1 >/dev/null; docker rm ${container} >/dev/null`);
+    // `first` now has no tag: a dangling image labelled as docker-jail's (it inherits the base image's label).
+    assert.match(sh(`docker images -q --no-trunc --filter dangling=true`), new RegExp(first));
+    const result = gc();
+    assert.match(result.stdout, new RegExp(`image ${first.slice(7, 19)}: removed \\(dangling\\)`));
+    assert.equal(run('/usr/bin/docker', ['image', 'inspect', first]).status, 1);
+    assert.equal(run('/usr/bin/docker', ['image', 'inspect', base]).status, 0);
+    sh('docker rmi djtest/gc:1 >/dev/null');
+  });
+
+  it('never lets a login land in a jail gc removes or stops: racing logins all succeed', async () => {
+    const user = make();
+    assert.equal(login(user).status, 0);
+    await withConfig('[session]\nidle_stop = 0\n[gc]\ngrace = 0\n', async () => {
+      const racers = Array.from({ length: 6 }, (_, i) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn('/bin/su', ['-l', user.name, '-c', `echo ok-${i}`], { stdio: 'ignore' });
+          child.on('close', resolve);
+        }),
+      );
+      const gcs = Array.from({ length: 3 }, () => new Promise((resolve) => spawn('/usr/sbin/docker-jail', ['gc'], { stdio: 'ignore' }).on('close', resolve)));
+      const statuses = await Promise.all(racers);
+      await Promise.all(gcs);
+      assert.deepEqual(statuses, [0, 0, 0, 0, 0, 0]);
+    });
+  });
+
+  it('image update, on a terminal: shows progress, recreates idle jails at once and busy ones when their last session ends; logins racing it all work; homes kept', async function () {
+    this.timeout(420_000);
+    const idle = make();
+    const busy = make();
+    const racer = make();
+    const config = '[jail]\nimage = djtest/update:1\n[image]\npackages = procps\n';
+    await withConfig(config, async () => {
+      sh('docker tag docker-jail/base:bookworm djtest/update:1');
+      assert.equal(login(idle, 'echo mine > ~/kept').status, 0);
+      assert.equal(login(racer, 'echo racer > ~/kept').status, 0);
+      const idleBefore = jailOf(idle);
+      const session = spawn('/bin/su', ['-l', busy.name, '-c', 'sleep 300'], { stdio: 'ignore' });
+      await waitFor('the busy session', () => jailOf(busy) !== '' && sh(`docker top ${jailOf(busy)} -eo pid,args`).includes('sleep 300'), 20_000);
+      const busyBefore = jailOf(busy);
+
+      // One login after another for the whole update, the roll of the jails included.
+      let updating = true;
+      const racing = (async () => {
+        const results: Ran[] = [];
+        while (updating) results.push(await runAsync('/bin/su', ['-l', racer.name, '-c', 'cat ~/kept']));
+        return results;
+      })();
+      const terminal = new Terminal('/usr/sbin/docker-jail', ['image', 'update']);
+      const status = await Promise.race([terminal.exited, sleep(300_000).then(() => 'still running after 300 s')]);
+      updating = false;
+      const shown = terminal.text.replace(/\r\n/g, '\n');
+      assert.equal(status, 0, shown.slice(-2000));
+      assert.match(shown, /\x1b\[1m\[1\]\x1b\[0m bootstrapping Debian bookworm/);
+      assert.match(shown, /\r\x1b\[K {2}\d+s debootstrap: I: (Retrieving|Validating|Extracting|Unpacking) /, 'no status line rewritten in place');
+      assert.match(shown, /\[\d\]\x1b\[0m image djtest\/update:1 built\n/);
+
+      const fresh = sh(`docker image inspect -f '{{.Id}}' djtest/update:1`).trim();
+      assert.match(shown, new RegExp(`jail-${idle.name}: recreated on djtest/update:1`));
+      assert.match(shown, new RegExp(`jail-${busy.name}: busy; recreated when its last session ends`));
+      assert.notEqual(jailOf(idle), idleBefore);
+      assert.equal(sh(`docker inspect -f '{{.Image}}' ${jailOf(idle)}`).trim(), fresh);
+      assert.equal(login(idle, 'cat ~/kept').stdout, 'mine\n');
+      assert.equal(jailOf(busy), busyBefore, 'a busy jail was recreated under its session');
+
+      const raced = await racing;
+      assert.ok(raced.length > 3, `only ${raced.length} logins raced the update`);
+      assert.deepEqual(raced.filter((r) => r.status !== 0 || r.stdout !== 'racer\n'), [], 'a login racing the update failed');
+      // Rolled at once when idle at that moment, or by the end of the racing session that made it busy.
+      await waitFor('the racer\'s jail on the new image', () => sh(`docker inspect -f '{{.Image}}' ${jailOf(racer)}`).trim() === fresh, 15_000);
+
+      session.kill('SIGTERM');
+      await new Promise((resolve) => session.on('close', resolve));
+      await waitFor('the busy jail to go with its last session', () => jailOf(busy) !== busyBefore, 15_000);
+      assert.equal(login(busy, 'echo back').stdout, 'back\n');
+      assert.equal(sh(`docker inspect -f '{{.Image}}' ${jailOf(busy)}`).trim(), fresh);
+    });
+    // Every jail the test rolled onto djtest/update:1 goes with it.
+    sh(`docker ps -aq --filter ancestor=djtest/update:1 | xargs -r docker rm -f >/dev/null; docker rmi -f djtest/update:1 >/dev/null 2>&1 || true`);
+  });
+
+  it('ships a systemd timer that runs gc every 15 minutes, and its service works', () => {
+    const unit = '/lib/systemd/system/docker-jail-gc';
+    const verified = run('/usr/bin/systemd-analyze', ['verify', `${unit}.service`, `${unit}.timer`]);
+    assert.equal(verified.status, 0, verified.stderr);
+    assert.equal(verified.stderr, '');
+    const timer = readFileSync(`${unit}.timer`, 'utf8');
+    assert.match(timer, /^OnUnitActiveSec=15min$/m);
+    assert.match(timer, /^WantedBy=timers\.target$/m);
+    const service = readFileSync(`${unit}.service`, 'utf8');
+    assert.doesNotMatch(service, /^(PrivateTmp|ProtectSystem|PrivateMounts)=/m, 'a private mount namespace would leave staging mounts behind');
+    const execStart = /^ExecStart=(.+)$/m.exec(service);
+    assert.ok(execStart, 'no ExecStart');
+    const [file, ...args] = execStart[1].split(' ');
+    const ran = run(file, args);
+    assert.equal(ran.status, 0, ran.stderr);
+  });
+});
