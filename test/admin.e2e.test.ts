@@ -76,19 +76,26 @@ describe('the admin CLI: enable, disable, list, status, shell, config check @doc
   });
 
   it('answers --help for each command and refuses bad usage', () => {
-    for (const command of ['enable', 'disable', 'list', 'status', 'shell', 'config', 'doctor', 'image', 'sshd-policy']) {
+    for (const command of ['enable', 'disable', 'list', 'status', 'shell', 'config', 'doctor', 'image', 'gc', 'sshd-policy']) {
       const help = cli(command, '--help');
       assert.equal(help.status, 0);
       assert.match(help.stdout, new RegExp(`^usage: docker-jail ${command}`));
     }
     assert.equal(cli('enable').status, 2);
     assert.match(cli('enable', '--bogus', 'x').stderr, /unknown option --bogus/);
+    for (const bad of [['gc', 'now'], ['image', 'update', '--rebuild'], ['image', 'pull']]) {
+      const result = cli(...bad);
+      assert.equal(result.status, 2, bad.join(' '));
+      assert.match(result.stderr, new RegExp(`usage: docker-jail ${bad[0]}`));
+    }
   });
 
   it('refuses anyone but root', () => {
-    const result = run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, 'enable', 'x']);
-    assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /must be run as root/);
+    for (const command of [['enable', 'x'], ['gc'], ['image', 'update'], ['list'], ['doctor']]) {
+      const result = run('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, ...command]);
+      assert.notEqual(result.status, 0, command.join(' '));
+      assert.match(result.stderr, /must be run as root/, command.join(' '));
+    }
   });
 
   it('lists every jail with owner, state, image, uptime, sessions open now, CPU, memory and last login', async () => {
