@@ -83,8 +83,12 @@ deb() {
   dpkg-buildpackage -b --no-sign --buildinfo-option=-udist --changes-option=-udist --buildinfo-file=dist/docker-jail_${VERSION}_amd64.buildinfo \
     --changes-file=dist/docker-jail_${VERSION}_amd64.changes >build-deb.log 2>&1 || { tail -40 build-deb.log; die "dpkg-buildpackage failed (build-deb.log)"; }
   log "lintian"
-  # As nobody: lintian unpacks what it checks and needs no privilege.
-  setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp lintian --fail-on error,warning --display-info "dist/docker-jail_${VERSION}_amd64.deb"
+  # As nobody, on a copy it can read wherever the checkout is: lintian unpacks what it checks and needs no privilege.
+  local check; check=$(mktemp -d); chmod 0755 "$check"
+  cp "dist/docker-jail_${VERSION}_amd64.deb" "$check/"
+  (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$check" \
+    lintian --fail-on error,warning --display-info "$check/docker-jail_${VERSION}_amd64.deb") || { rm -rf "$check"; die "lintian found problems"; }
+  rm -rf "$check"
   log "built dist/docker-jail_${VERSION}_amd64.deb"
 }
 
