@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { type Ran, requireHost, run, runAsync, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
@@ -38,6 +38,55 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
     assert.equal(jailOf(user), '');
     assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
     sh(`rm -rf ${user.home}`);
+  });
+
+  it('starts the grace period anew when its mark is damaged, instead of removing at once', async () => {
+    const user = make();
+    assert.equal(login(user).status, 0);
+    const jail = sh(`docker inspect -f '{{.Id}}' ${jailOf(user)}`).trim();
+    sh(`gpasswd -d ${user.name} jailed >/dev/null`);
+    await withConfig('[gc]\ngrace = 1h\n', () => {
+      for (const damage of ['', 'junk', String(Date.now() + 86_400_000)]) {
+        writeFileSync(`/var/lib/docker-jail/orphaned/${jail}`, damage);
+        assert.match(gc().stdout, /removed after the grace period \((359\d|3600) s left\)/, `mark ${JSON.stringify(damage)}`);
+        assert.notEqual(jailOf(user), '', `the jail went with a mark of ${JSON.stringify(damage)}`);
+      }
+    });
+  });
+
+  it('treats a jail whose uid now belongs to another user (userdel, useradd) as an orphan', async () => {
+    const user = make();
+    assert.equal(login(user).status, 0);
+    sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}; useradd --uid ${user.uid} --no-create-home --groups jailed --shell /usr/bin/jailsh ${user.name}x`);
+    try {
+      await withConfig('[gc]\ngrace = 0\n', () => {
+        assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed \\(owner uid ${user.uid} is gone or no longer jailed`));
+      });
+      assert.equal(jailOf(user), '');
+    } finally {
+      sh(`userdel ${user.name}x; rm -rf ${user.home}`);
+    }
+  });
+
+  it('handles every other jail when one cannot be handled, and says which with a non-zero exit', async () => {
+    const stuck = make();
+    const idle = make();
+    assert.equal(login(stuck).status, 0);
+    assert.equal(login(idle).status, 0);
+    // A login that never lets go of the stuck jail's lock (longer than gc waits for it).
+    const holder = spawn('/usr/bin/flock', ['--exclusive', `/run/docker-jail/locks/uid-${stuck.uid}`, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await sleep(2500);
+      await withConfig('[session]\nidle_stop = 2\n', () => {
+        const result = gc();
+        assert.equal(result.status, 1, result.stdout + result.stderr);
+        assert.match(result.stdout, new RegExp(`jail-${stuck.name}: not handled: `));
+        assert.match(result.stdout, new RegExp(`jail-${idle.name}: stopped \\(idle for \\d+ s\\)`));
+      });
+      assert.equal(running(idle), false);
+    } finally {
+      holder.kill();
+    }
   });
 
   it('removes the jail of a user who is no longer jailed, and keeps those of jailed users', async () => {

@@ -1,17 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import type { Config } from '../config/types';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { LABEL_MANAGED, LABEL_UID } from '../engine/jail';
+import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../engine/jail';
 import { expandTemplate } from '../engine/names';
 import { jailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
-import { groupIdByName, hostNss, resolveIdentity } from '../identity/nss';
+import { JailError } from '../errors';
+import { hostNss, type Identity, resolveIdentity } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { lastLoginOf, lastLogoutOf } from '../provision/sessions';
+import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
+import { checkJailable } from './shell';
 import type { Report } from './users';
 
 /** When gc first found each jail without a jailed owner: one file per container id. */
@@ -36,25 +38,38 @@ interface JailState {
  * ours. Each jail is handled under its lock, which a login holds until its
  * session has started, so a login never lands in a jail being removed.
  */
-export async function collectGarbage(engine: Engine, config: Config, report: Report): Promise<void> {
+export async function collectGarbage(engine: Engine, config: Config, report: Report): Promise<boolean> {
+  let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
-    await withHostLock(jailLockPath(config, uid ?? 0), async () => {
+    ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null) return;
-      if (uid !== null && !isJailedUser(config, uid)) return removeOrphan(engine, config, jail, report);
+      if (uid !== null && !isJailedOwner(config, uid, info.Labels?.[LABEL_USER])) return removeOrphan(engine, config, jail, report);
       rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
       const idleFor = idleSeconds(jail);
       if (jail.running && !jail.busy && config.session.idleStopSeconds !== null && idleFor >= config.session.idleStopSeconds) {
         await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop({ t: 5 }));
         report(`${jail.name}: stopped (idle for ${idleFor} s)`);
       }
-    });
+    }))) && ok;
   }
   const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ filters: { dangling: ['true'], label: [`${LABEL_MANAGED}=true`] } }));
   for (const image of dangling) {
     const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept
     if (removed) report(`image ${image.Id.slice(7, 19)}: removed (dangling)`);
+  }
+  return ok;
+}
+
+/** One jail's part of gc or image update: its failure is reported and the others are still handled. */
+async function eachJail(info: Docker.ContainerInfo, report: Report, handle: () => Promise<void>): Promise<boolean> {
+  try {
+    await handle();
+    return true;
+  } catch (error) {
+    report(`${info.Names?.[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12)}: not handled: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
   }
 }
 
@@ -64,24 +79,27 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
  * (homes are kept: they are bind mounts); busy ones are left for close_session
  * (their last session's end) or a later run.
  */
-export async function rollJails(engine: Engine, config: Config, report: Report): Promise<void> {
+export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
   const current = await attempt(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
+  let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
-    await withHostLock(jailLockPath(config, uid ?? 0), async () => {
+    ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null || jail.imageId === current.Id) return;
       if (jail.busy) return report(`${jail.name}: busy; recreated when its last session ends`);
+      // A stopped jail stays stopped, and one whose owner is gone waits for gc: the next login makes it anew.
+      const identity = jail.running && uid !== null && isJailedOwner(config, uid, info.Labels?.[LABEL_USER]) ? resolveIdentity(uid) : null;
+      // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
+      if (identity !== null && !homeUsable(identity)) throw new JailError(`kept on the old image: the home ${identity.home} is missing or not owned by uid ${uid}`);
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove({ force: true }));
-      // A stopped jail stays stopped: the next login makes it anew, on the new image.
-      if (jail.running && uid !== null && isJailedUser(config, uid)) {
-        const identity = resolveIdentity(uid);
-        const vars = { user: identity.user, uid: String(uid), home: identity.home };
-        await enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars));
-        report(`${jail.name}: recreated on ${config.jail.image}`);
-      } else report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
-    });
+      if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
+      const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
+      await enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars));
+      report(`${jail.name}: recreated on ${config.jail.image}`);
+    }))) && ok;
   }
+  return ok;
 }
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
@@ -97,10 +115,14 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   if (jail.busy) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed, but the jail is busy`);
   mkdirSync(ORPHANS_DIR, { recursive: true, mode: 0o700 });
   const marked = `${ORPHANS_DIR}/${jail.id}`;
-  let since: number;
+  let since = Number.NaN;
   try {
     since = Number(readFileSync(marked, 'utf8'));
   } catch {
+    // not marked yet
+  }
+  // A mark that is missing, damaged (a crash while writing it) or in the future starts the grace period now.
+  if (!Number.isFinite(since) || since <= 0 || since > Date.now()) {
     since = Date.now();
     writeFileSync(marked, String(since), { mode: 0o600 });
   }
@@ -130,15 +152,31 @@ function uidLabelOf(info: Docker.ContainerInfo): number | null {
   return label === undefined ? null : Number(label);
 }
 
-function isJailedUser(config: Config, uid: number): boolean {
-  if (hostNss.passwdByUid(uid) === null) return false;
-  const gid = groupIdByName(config.access.jailGroup);
-  return gid !== null && resolveIdentity(uid).groups.some((g) => g.gid === gid);
+/**
+ * Whether the jail's owner still is who the jail was made for, and would be
+ * let in by a login (in the jail group, not in the exempt group). A uid now
+ * held by another user name (userdel, then useradd) makes the jail an orphan.
+ */
+function isJailedOwner(config: Config, uid: number, labelledUser: string | undefined): boolean {
+  const account = hostNss.passwdByUid(uid);
+  if (account === null || (labelledUser !== undefined && account.split(':')[0] !== labelledUser)) return false;
+  try {
+    checkJailable(resolveIdentity(uid), config);
+    return true;
+  } catch (error) {
+    if (error instanceof JailError) return false;
+    throw error;
+  }
 }
 
-/** Seconds since the jail last saw a login, a logout or a start. */
+function homeUsable(identity: Identity): boolean {
+  const home = statSync(identity.home, { throwIfNoEntry: false });
+  return home !== undefined && home.isDirectory() && home.uid === identity.uid;
+}
+
+/** Seconds since the jail last saw a login, a logout or a start; a shared jail's users are everyone's. */
 function idleSeconds(jail: JailState): number {
-  const times = [jail.startedAt, jail.uid === null ? null : lastLoginOf(jail.uid), jail.uid === null ? null : lastLogoutOf(jail.uid)];
+  const times = [jail.startedAt, ...(jail.uid === null ? lastActivityOfAnyone() : [lastLoginOf(jail.uid), lastLogoutOf(jail.uid)])];
   const latest = Math.max(...times.map((t) => (t ? Date.parse(t) : 0)).filter((t) => !Number.isNaN(t)));
   return Math.floor((Date.now() - latest) / 1000);
 }

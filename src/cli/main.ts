@@ -82,8 +82,8 @@ export async function main(args: string[]): Promise<number> {
       requireRoot();
       if (rest.length > 0) throw new JailError(HELP.gc, ExitCode.usage);
       const config = loadConfig();
-      await collectGarbage(connectEngine(config.engine.socket), config, (line) => process.stdout.write(`${line}\n`));
-      return 0;
+      const ok = await collectGarbage(connectEngine(config.engine.socket), config, (line) => process.stdout.write(`${line}\n`));
+      return ok ? 0 : 1;
     }
     case 'config': {
       requireRoot();
@@ -147,7 +147,7 @@ async function runImage(args: string[]): Promise<number> {
   } finally {
     progress.end();
   }
-  if (update) await rollJails(engine, config, (line) => process.stdout.write(`${line}\n`));
+  if (update && !(await rollJails(engine, config, (line) => process.stdout.write(`${line}\n`)))) return 1;
   return 0;
 }
 

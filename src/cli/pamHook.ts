@@ -11,7 +11,7 @@ import { ExitCode, JailError } from '../errors';
 import { type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { sessionsOf, stillRunning } from '../provision/sessions';
+import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
 import { removeIfOutdatedAndIdle } from './gc';
 import { checkJailable, hangUp, killLeftovers } from './shell';
 
@@ -83,6 +83,8 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     }
     remove();
   }
+  // The session's own process records its logout, unless it was killed: gc's idle time starts here then.
+  if (orphans.length > 0) recordLogout(identity.uid, new Date());
   // Under the jail's lock, which a login holds until its session has started: a login is never left in a
   // jail being stopped or removed.
   if (orphans.length > 0) await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end

@@ -107,3 +107,18 @@ export function lastLoginOf(uid: number, dir = LAST_LOGIN_DIR): string | null {
 export function lastLogoutOf(uid: number): string | null {
   return lastLoginOf(uid, LAST_LOGOUT_DIR);
 }
+
+/** Every recorded login and logout of anyone: a shared jail's activity. */
+export function lastActivityOfAnyone(): string[] {
+  const times: string[] = [];
+  for (const dir of [LAST_LOGIN_DIR, LAST_LOGOUT_DIR]) {
+    let uids: string[] = [];
+    try {
+      uids = readdirSync(dir);
+    } catch {
+      // none recorded yet
+    }
+    for (const uid of uids) times.push(lastLoginOf(Number(uid), dir) ?? '');
+  }
+  return times;
+}
