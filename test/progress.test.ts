@@ -54,6 +54,19 @@ describe('progress display of long commands', () => {
     assert.doesNotMatch(shown, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   });
 
+  it('lets no control character through in plain lines either (a log is read on a terminal later)', () => {
+    const { progress, written } = capture(false);
+    progress.step('step \x1b]0;owned\x07');
+    progress.detail('I: Retrieving \x1b[2J\x9b1m');
+    assert.doesNotMatch(written.join('').replace(/\n/g, ''), /[\x00-\x1f\x7f-\x9f]/);
+  });
+
+  it('never splits a character made of two UTF-16 units when it shortens the status line', () => {
+    const { progress, written } = capture(true, 20);
+    progress.detail('😀'.repeat(40));
+    assert.doesNotMatch(written[0], /[\ud800-\udbff](?![\udc00-\udfff])/);
+  });
+
   it('leaves nothing behind when it ends', () => {
     const { progress, written } = capture(true);
     progress.detail('working');

@@ -26,8 +26,9 @@ export function progressFor(output: ProgressOutput, clock: () => number = Date.n
 
 function plainProgress(output: ProgressOutput): Progress {
   return {
-    step: (text) => output.write(`${text}\n`),
-    detail: (text) => output.write(`  ${text}\n`),
+    // Logs and pipes end up on terminals too (`| tee`, `cat log`): no control character there either.
+    step: (text) => output.write(`${printable(text)}\n`),
+    detail: (text) => output.write(`  ${printable(text)}\n`),
     end: () => undefined,
   };
 }
@@ -52,8 +53,8 @@ class TerminalProgress implements Progress {
     const elapsed = `${Math.floor((this.clock() - this.stepStarted) / 1000)}s`;
     // One line that fits: a status line that wraps can no longer be rewritten in place.
     const room = Math.max(10, (this.output.columns ?? 80) - elapsed.length - 4);
-    const shown = printable(text);
-    const fitted = shown.length > room ? `${shown.slice(0, room - 1)}…` : shown;
+    const shown = Array.from(printable(text)); // by code point: a cut never splits a surrogate pair
+    const fitted = shown.length > room ? `${shown.slice(0, room - 1).join('')}…` : shown.join('');
     this.output.write(`\r\x1b[K  ${elapsed} ${fitted}`);
     this.statusShown = true;
   }
