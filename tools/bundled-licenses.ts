@@ -56,18 +56,26 @@ function field(text: string): string {
   return text.trimEnd().split('\n').map((line) => (line.trim() === '' ? ' .' : ` ${line.trimEnd()}`)).join('\n');
 }
 
+/** The copyright notices in a licence file ("Copyright (c) 2014 X", "* Copyright Node.js contributors"), not its generic uses of the word. */
 function copyrightLines(text: string): string {
-  const lines = text.split('\n').filter((line) => /^\s*copyright\b.*(\d{4}|\(c\)|©)/i.test(line)).map((line) => line.trim().replace(/^copyright\s*(\(c\)|©)?\s*/i, ''));
+  const lines = text
+    .split('\n')
+    .map((line) => /^\s*(?:[*#]|\/\/)?\s*copyright\b\s*(?:\(c\)|©)?\s*(.*)$/i.exec(line)?.[1].trim() ?? null)
+    .filter((line): line is string => line !== null && line !== '' && !/^(notice|holders?|owners?|license|licence|and\b|law|statement|\[|\{|is\b|to\b|of\b|on\b|in\b|for\b|,)/i.test(line));
   return lines.length > 0 ? [...new Set(lines)].join('\n ') : 'its authors (see the licence text)';
 }
 
-/** Licences Debian ships in /usr/share/common-licenses: referred to there, as Debian policy asks, not repeated. */
-const COMMON_LICENSES: Record<string, string> = { 'Apache-2.0': 'Apache-2.0' };
+/**
+ * The Apache 2.0 terms are in /usr/share/common-licenses on every Debian
+ * system: they are referred to there, as Debian policy asks. Only the terms
+ * are replaced; whatever else the file says (notices, copyright lines, other
+ * licences for parts of the package) is kept verbatim.
+ */
+const APACHE_TERMS = /^[ \t]*TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION[\s\S]*?END OF TERMS AND CONDITIONS[ \t]*$/m;
 
 function licenseText(bundled: Bundled): string {
-  const common = COMMON_LICENSES[bundled.license];
-  if (common === undefined) return field(bundled.text);
-  return field(`On Debian systems, the full text of the ${bundled.license} licence is in /usr/share/common-licenses/${common}.`);
+  if (bundled.license !== 'Apache-2.0' || !APACHE_TERMS.test(bundled.text)) return field(bundled.text);
+  return field(bundled.text.replace(APACHE_TERMS, 'The terms and conditions of the Apache License, Version 2.0: on Debian systems,\nthey are in /usr/share/common-licenses/Apache-2.0.'));
 }
 
 function stanza(bundled: Bundled, files: string, comment: string, copyright = copyrightLines(bundled.text)): string {
