@@ -80,8 +80,9 @@ deb() {
   [ "$(changelog_field Version)" = "$VERSION" ] || die "debian/changelog is at $(changelog_field Version), package.json at $VERSION"
   mkdir -p dist
   log "building the package"
-  dpkg-buildpackage -b --no-sign --buildinfo-option=-udist --changes-option=-udist --buildinfo-file=dist/docker-jail_${VERSION}_amd64.buildinfo \
-    --changes-file=dist/docker-jail_${VERSION}_amd64.changes >build-deb.log 2>&1 || { tail -40 build-deb.log; die "dpkg-buildpackage failed (build-deb.log)"; }
+  dpkg-buildpackage -b --no-sign >build-deb.log 2>&1 || { tail -40 build-deb.log; die "dpkg-buildpackage failed (build-deb.log)"; }
+  # dpkg-buildpackage writes beside the checkout, as for any Debian package.
+  mv "../docker-jail_${VERSION}_amd64.deb" "../docker-jail_${VERSION}_amd64.buildinfo" "../docker-jail_${VERSION}_amd64.changes" dist/
   log "lintian"
   # As nobody, on a copy it can read wherever the checkout is: lintian unpacks what it checks and needs no privilege.
   local check; check=$(mktemp -d); chmod 0755 "$check"
@@ -96,7 +97,9 @@ install_here() {
   need_root install
   local package="dist/docker-jail_${VERSION}_amd64.deb"
   log "installing $package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --reinstall --allow-downgrades "./$package" >/dev/null
+  # confold: a /etc/docker-jail.ini from before the package (a hand install) is the administrator's, and kept.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --reinstall --allow-downgrades \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "./$package" >/dev/null
 }
 
 build_image() {
