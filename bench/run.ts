@@ -1,0 +1,284 @@
+/**
+ * What a jailed login costs, against the docker CLI doing the same thing on
+ * the same engine and the same jail, side by side in one run (bench/run).
+ * Writes bench/RESULTS.md and the table in the README. Never a test: numbers
+ * depend on the machine; the ratios are what to read.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as pty from 'node-pty';
+
+const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 10));
+const STORM = Number(process.env.BENCH_STORM ?? 50);
+const GIB = 1024 ** 3;
+
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  p99: number;
+  n: number;
+}
+
+interface Figure {
+  name: string;
+  unit: string;
+  ours: Stats;
+  theirs: Stats | null;
+  /** ours / theirs, of the medians. */
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+  reproduce: string;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], p99: at(0.99), n: sorted.length };
+}
+
+function sh(command: string): string {
+  const result = spawnSync('/bin/bash', ['-c', command], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Wall time of a command in milliseconds; it must succeed. */
+function timed(command: string): number {
+  const start = process.hrtime.bigint();
+  sh(command);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Runs a and b alternately (so drift hits both alike), after one warm-up of each. */
+function sideBySide(a: () => number, b: () => number, runs = RUNS): [number[], number[]] {
+  a();
+  b();
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(a());
+    theirs.push(b());
+  }
+  return [ours, theirs];
+}
+
+interface BenchUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+function makeUser(name: string, home = true): BenchUser {
+  sh(`id ${name} >/dev/null 2>&1 || useradd ${home ? '--create-home' : '--no-create-home'} --shell /usr/bin/jailsh --groups jailed ${name}`);
+  const [uid, gid] = sh(`id -u ${name}; id -g ${name}`).trim().split('\n').map(Number);
+  return { name, uid, gid, home: sh(`getent passwd ${name} | cut -d: -f6`).trim() };
+}
+
+function dropUser(user: BenchUser): void {
+  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
+}
+
+/** jailsh as the user, as sshd starts it for `ssh host COMMAND`. */
+const asUser = (user: BenchUser) => `setpriv --reuid=${user.uid} --regid=${user.gid} --init-groups`;
+const jailOf = (user: BenchUser) => `jail-${user.name}`;
+const dockerExec = (user: BenchUser, flags = '') => `docker exec ${flags} -u ${user.uid}:${user.gid} -w ${user.home} -e HOME=${user.home} ${jailOf(user)}`;
+
+/** A terminal session: ms from spawn to the first prompt, then keystroke echo latencies and the RSS of its process. */
+async function terminalSession(file: string, args: string[], rssPid: (pid: number) => number): Promise<{ prompt: number; echoes: number[]; rss: number[] }> {
+  const start = process.hrtime.bigint();
+  const term = pty.spawn(file, args, { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
+  let output = '';
+  let waiter: (() => void) | null = null;
+  term.onData((data) => {
+    output += data;
+    waiter?.();
+  });
+  const waitFor = (pattern: RegExp, from: number, timeoutMs = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} from ${file}; got ${JSON.stringify(output.slice(-300))}`)), timeoutMs);
+      const check = () => {
+        if (pattern.test(output.slice(from))) {
+          clearTimeout(timer);
+          waiter = null;
+          resolve();
+        }
+      };
+      waiter = check;
+      check();
+    });
+  await waitFor(/\$ $/, 0);
+  const prompt = Number(process.hrtime.bigint() - start) / 1e6;
+  const echoes: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    if (i % 40 === 39) {
+      const from = output.length;
+      term.write('\x15'); // kill the typed line: readline redraws
+      await waitFor(/\$ $|\r/, from).catch(() => undefined);
+      continue;
+    }
+    const from = output.length;
+    const sent = process.hrtime.bigint();
+    term.write('x');
+    await waitFor(/x/, from);
+    echoes.push(Number(process.hrtime.bigint() - sent) / 1e6);
+  }
+  const rss: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    rss.push(rssPid(term.pid));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  term.kill('SIGHUP');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return { prompt, echoes, rss };
+}
+
+/** Resident memory (MiB) of the session's own process: the pty child, or the process it exec'd into. */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
+
+/** Memory (MiB) the jail's cgroup uses. */
+function jailMemory(jail: string): number {
+  const pid = sh(`docker inspect -f '{{.State.Pid}}' ${jail}`).trim();
+  const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+  if (cgroup === undefined) throw new Error('no cgroup v2 path for the jail');
+  return Number(readFileSync(`/sys/fs/cgroup${cgroup}/memory.current`, 'utf8')) / 1024 ** 2;
+}
+
+function figure(name: string, unit: string, ours: number[], theirs: number[] | null, target: string, limit: number | null, higherIsBetter: boolean, reproduce: string): Figure {
+  const o = stats(ours);
+  const t = theirs === null ? null : stats(theirs);
+  const ratio = t === null ? null : o.median / t.median;
+  const met = ratio === null || limit === null ? null : higherIsBetter ? ratio >= limit : ratio <= limit;
+  return { name, unit, ours: o, theirs: t, ratio, target, met, reproduce };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/run must run as root, on a host where docker-jail is installed');
+  const image = sh(`/usr/sbin/docker-jail config check | sed -n 's/.*"image": "\\(.*\\)",\\?$/\\1/p' | head -1`).trim();
+  const figures: Figure[] = [];
+  const user = makeUser('djbench');
+  try {
+    sh(`${asUser(user)} /usr/bin/jailsh -c true`); // home staging and jail made once: the warm state
+
+    const [warmOurs, warmTheirs] = sideBySide(
+      () => timed(`${asUser(user)} /usr/bin/jailsh -c true`),
+      () => timed(`${dockerExec(user)} true`),
+    );
+    figures.push(figure('warm non-interactive login (`-c true`)', 'ms', warmOurs, warmTheirs, '<= 1.25x', 1.25, false,
+      `${asUser(user)} /usr/bin/jailsh -c true  vs  ${dockerExec(user)} true`));
+
+    const ourSessions = [];
+    const theirSessions = [];
+    for (let i = 0; i < RUNS; i++) {
+      ourSessions.push(await terminalSession('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'], rssOf));
+      theirSessions.push(await terminalSession('/usr/bin/docker', ['exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l'], rssOf));
+    }
+    figures.push(figure('warm interactive login: start to first prompt, through a pty', 'ms', ourSessions.map((s) => s.prompt), theirSessions.map((s) => s.prompt), '<= 1.25x', 1.25, false,
+      `pty: ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`));
+    const ourEchoes = ourSessions.flatMap((s) => s.echoes);
+    const theirEchoes = theirSessions.flatMap((s) => s.echoes);
+    figures.push(figure('keystroke echo latency, median', 'ms', ourEchoes, theirEchoes, '<= 1.2x', 1.2, false, 'one key at a time at the bash prompt of the sessions above, 195 keys each'));
+    const p99 = (xs: number[]) => stats(xs).p99;
+    figures.push(figure('keystroke echo latency, p99', 'ms', ourSessions.map((s) => p99(s.echoes)), theirSessions.map((s) => p99(s.echoes)), '<= 1.2x', 1.2, false, 'p99 of each session above; median over sessions'));
+    figures.push(figure('RSS of the session\'s own process during a session', 'MiB', ourSessions.flatMap((s) => s.rss), theirSessions.flatMap((s) => s.rss), '<= 1.5x', 1.5, false,
+      'VmRSS of the pty child (docker-jail shell, after the launcher\'s exec) vs of the docker CLI, sampled during each session'));
+
+    const coldOurs: number[] = [];
+    const coldTheirs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      sh(`docker rm -f ${jailOf(user)} >/dev/null`);
+      coldOurs.push(timed(`${asUser(user)} /usr/bin/jailsh -c true`));
+      sh('docker rm -f djbench-cold >/dev/null 2>&1 || true');
+      coldTheirs.push(timed(`docker run -d --name djbench-cold --network none ${image} sleep infinity >/dev/null && docker exec -u ${user.uid}:${user.gid} djbench-cold true`));
+      sh('docker rm -f djbench-cold >/dev/null');
+    }
+    figures.push(figure('cold first login (no jail yet, home exists)', 'ms', coldOurs, coldTheirs, '<= 1.5x', 1.5, false,
+      `docker rm -f JAIL; ${asUser(user)} /usr/bin/jailsh -c true  vs  docker run -d IMAGE sleep infinity && docker exec CONTAINER true`));
+
+    const mibPerSecond = (ms: number) => GIB / 1024 ** 2 / (ms / 1000);
+    const [inOurs, inTheirs] = sideBySide(
+      () => mibPerSecond(timed(`head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'`)),
+      () => mibPerSecond(timed(`head -c 1G /dev/zero | ${dockerExec(user, '-i')} sh -c 'cat > /dev/null'`)),
+    );
+    figures.push(figure('throughput in: 1 GiB into `cat > /dev/null`', 'MiB/s', inOurs, inTheirs, '>= 0.9x', 0.9, true,
+      `head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'  vs  ... | docker exec -i JAIL sh -c 'cat > /dev/null'`));
+    sh(`${asUser(user)} head -c 1G /dev/urandom > ${user.home}/bench.bin`);
+    const [outOurs, outTheirs] = sideBySide(
+      () => mibPerSecond(timed(`${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null`)),
+      () => mibPerSecond(timed(`${dockerExec(user)} cat bench.bin > /dev/null`)),
+    );
+    sh(`rm -f ${user.home}/bench.bin`);
+    figures.push(figure('throughput out: `cat` of a 1 GiB file', 'MiB/s', outOurs, outTheirs, '>= 0.9x', 0.9, true,
+      `${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null  vs  docker exec JAIL cat bench.bin > /dev/null`));
+
+    const idle: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      idle.push(jailMemory(jailOf(user)));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    figures.push(figure('idle jail memory (its init, no session)', 'MiB', idle, null, 'report', null, false, 'memory.current of the jail\'s cgroup with no session'));
+  } finally {
+    dropUser(user);
+  }
+
+  // First logins of many users at once, through PAM (su -l): the hook makes each home and jail.
+  const storm = Array.from({ length: STORM }, (_, i) => makeUser(`djstorm${i}`, false));
+  try {
+    const results = await Promise.all(storm.map((u) => new Promise<{ ok: boolean; ms: number }>((resolve) => {
+      const start = process.hrtime.bigint();
+      const child = spawn('/bin/su', ['-l', u.name, '-c', 'test "$(hostname)" = "' + u.name + '-jail"'], { stdio: 'ignore' });
+      child.on('close', (code) => resolve({ ok: code === 0, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+    })));
+    const failed = results.filter((r) => !r.ok).length;
+    const distinct = new Set(storm.map((u) => sh(`docker ps -aq --filter label=io.docker-jail.uid=${u.uid}`).trim())).size;
+    const f = figure(`${STORM} first logins at once (su -l, PAM hook)`, 'ms', results.map((r) => r.ms), null, 'all succeed', null, false,
+      `${STORM} x su -l djstormN -c 'test "$(hostname)" = djstormN-jail' in parallel`);
+    f.met = failed === 0 && distinct === STORM;
+    f.target = `all succeed: ${STORM - failed}/${STORM} did, in ${distinct} jails; p95 ${percentile(results.map((r) => r.ms), 0.95).toFixed(0)} ms`;
+    figures.push(f);
+  } finally {
+    storm.forEach(dropUser);
+  }
+
+  const report = render(figures);
+  writeFileSync('bench/RESULTS.md', report.full);
+  const readme = readFileSync('README.md', 'utf8');
+  const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
+  if (!marked.test(readme)) throw new Error('README.md lacks the <!-- bench:start --> ... <!-- bench:end --> markers');
+  writeFileSync('README.md', readme.replace(marked, `<!-- bench:start -->\n${report.table}\n<!-- bench:end -->`));
+  process.stdout.write(report.full);
+}
+
+function percentile(samples: number[], q: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function render(figures: Figure[]): { table: string; full: string } {
+  const num = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const cell = (s: Stats | null, unit: string) => (s === null ? '' : `${num(s.median)} ${unit} (${num(s.min)}–${num(s.max)})`);
+  const rows = figures.map((f) => `| ${f.name} | ${cell(f.ours, f.unit)} | ${cell(f.theirs, f.unit)} | ${f.ratio === null ? '' : `${f.ratio.toFixed(2)}x`} | ${f.target} | ${f.met === null ? 'report' : f.met ? 'met' : '**missed**'} |`);
+  const table = [
+    `Median (min–max) of ${RUNS} runs or more each, on ${cpus().length} CPUs, Docker ${sh("docker version -f '{{.Server.Version}}'").trim()}, ${sh('uname -r').trim()}; \`bench/run\` (as root, docker-jail installed) reproduces it.`,
+    '',
+    '| figure | docker-jail | docker CLI | ratio | target | |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  const commands = figures.map((f) => `- **${f.name}**: \`${f.reproduce}\``).join('\n');
+  const full = `# Benchmark results\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.\n\n${table}\n\n## Commands\n\n${commands}\n`;
+  return { table, full };
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/run: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
