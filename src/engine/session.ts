@@ -84,15 +84,16 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       await exec.resize({ w: columns, h: rows });
     },
     async exitStatus() {
-      // The stream can close a moment before the engine has recorded the exit.
-      for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+      // The stream can close a moment before the engine has recorded the exit: poll briefly and often (a
+      // doubling delay would overshoot the exit by tens of milliseconds on every short command).
+      for (let delay = 2, waited = 0; ; waited += delay, delay = waited < 500 ? 5 : 100) {
         const state = await inspect();
         if (!state.Running) return state.ExitCode ?? 255;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     },
     async started() {
-      for (let delay = 2; ; delay = Math.min(delay * 2, 100)) {
+      for (let delay = 2, waited = 0; ; waited += delay, delay = waited < 500 ? 5 : 100) {
         const state = await inspect();
         if (state.Running && state.Pid > 0) return state.Pid;
         if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
