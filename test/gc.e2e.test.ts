@@ -163,6 +163,10 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
       sh('docker tag docker-jail/base:bookworm djtest/update:1');
       assert.equal(login(idle, 'echo mine > ~/kept').status, 0);
       assert.equal(login(racer, 'echo racer > ~/kept').status, 0);
+      const orphan = make();
+      assert.equal(login(orphan).status, 0);
+      sh(`gpasswd -d ${orphan.name} jailed >/dev/null`);
+      const orphanBefore = jailOf(orphan);
       const idleBefore = jailOf(idle);
       const session = spawn('/bin/su', ['-l', busy.name, '-c', 'sleep 300'], { stdio: 'ignore' });
       await waitFor('the busy session', () => jailOf(busy) !== '' && sh(`docker top ${jailOf(busy)} -eo pid,args`).includes('sleep 300'), 20_000);
@@ -191,6 +195,9 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
       assert.equal(sh(`docker inspect -f '{{.Image}}' ${jailOf(idle)}`).trim(), fresh);
       assert.equal(login(idle, 'cat ~/kept').stdout, 'mine\n');
       assert.equal(jailOf(busy), busyBefore, 'a busy jail was recreated under its session');
+      // Its owner is no longer jailed: the jail is gc's, after the grace period, not the update's.
+      assert.match(shown, new RegExp(`jail-${orphan.name}: left for gc \\(owner uid ${orphan.uid} is gone or no longer jailed\\)`));
+      assert.equal(jailOf(orphan), orphanBefore);
 
       const raced = await racing;
       assert.ok(raced.length > 3, `only ${raced.length} logins raced the update`);

@@ -88,8 +88,10 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null || jail.imageId === current.Id) return;
       if (jail.busy) return report(`${jail.name}: busy; recreated when its last session ends`);
-      // A stopped jail stays stopped, and one whose owner is gone waits for gc: the next login makes it anew.
-      const identity = jail.running && uid !== null && isJailedOwner(config, uid, info.Labels?.[LABEL_USER]) ? resolveIdentity(uid) : null;
+      // The jail of an owner who is gone or no longer jailed is gc's, after its grace period: not removed here.
+      if (uid !== null && !isJailedOwner(config, uid, info.Labels?.[LABEL_USER])) return report(`${jail.name}: left for gc (owner uid ${uid} is gone or no longer jailed)`);
+      // A stopped jail stays stopped: the next login makes it anew.
+      const identity = jail.running && uid !== null ? resolveIdentity(uid) : null;
       // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
       if (identity !== null && !homeUsable(identity)) throw new JailError(`kept on the old image: the home ${identity.home} is missing or not owned by uid ${uid}`);
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove({ force: true }));
