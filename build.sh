@@ -61,7 +61,7 @@ build() {
   "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON
   "$SEA_NODE" --experimental-sea-config build/sea-config.json
-  # Stripped before the blob goes in (stripping afterwards would remove it): a third of the size, same code.
+  # Stripped before the blob goes in (stripping afterwards would remove it): 17 MB smaller, same code.
   strip --strip-all -o build/docker-jail.tmp "$SEA_NODE"
   npx postject build/docker-jail.tmp NODE_SEA_BLOB build/docker-jail.blob \
     --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >/dev/null 2> >(grep -v "find string offset for section name" >&2)
