@@ -5,7 +5,7 @@ import type { Config } from '../config/types';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../engine/jail';
+import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../engine/jail';
 import { expandTemplate } from '../engine/names';
 import { jailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
@@ -45,7 +45,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null) return;
-      if (uid !== null && !isJailedOwner(config, uid, info.Labels?.[LABEL_USER])) return removeOrphan(engine, config, jail, report);
+      if (uid !== null && jailedOwner(config, uid, info.Labels?.[LABEL_USER]) === null) return removeOrphan(engine, config, jail, report);
       rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
       const idleFor = idleSeconds(jail);
       if (jail.running && !jail.busy && config.session.idleStopSeconds !== null && idleFor >= config.session.idleStopSeconds) {
@@ -88,10 +88,11 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null || jail.imageId === current.Id) return;
       if (jail.busy) return report(`${jail.name}: busy; recreated when its last session ends`);
+      const owner = uid === null ? null : jailedOwner(config, uid, info.Labels?.[LABEL_USER]);
       // The jail of an owner who is gone or no longer jailed is gc's, after its grace period: not removed here.
-      if (uid !== null && !isJailedOwner(config, uid, info.Labels?.[LABEL_USER])) return report(`${jail.name}: left for gc (owner uid ${uid} is gone or no longer jailed)`);
+      if (uid !== null && owner === null) return report(`${jail.name}: left for gc (owner uid ${uid} is gone or no longer jailed)`);
       // A stopped jail stays stopped: the next login makes it anew.
-      const identity = jail.running && uid !== null ? resolveIdentity(uid) : null;
+      const identity = jail.running ? owner : null;
       // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
       if (identity !== null && !homeUsable(identity)) throw new JailError(`kept on the old image: the home ${identity.home} is missing or not owned by uid ${uid}`);
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove({ force: true }));
@@ -105,11 +106,13 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
 }
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
-export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jailId: string, uid: number | null): Promise<boolean> {
+export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: FoundJail, uid: number | null): Promise<boolean> {
+  // Every logout asks; nearly always the jail is current, and one image inspect tells.
   const current = await engine.control.getImage(config.jail.image).inspect().catch(() => null);
-  const jail = await jailState(engine, jailId, uid);
-  if (current === null || jail === null || jail.imageId === current.Id || jail.busy) return false;
-  await engine.control.getContainer(jailId).remove({ force: true });
+  if (current === null || jail.imageId === current.Id) return false;
+  const state = await jailState(engine, jail.id, uid);
+  if (state === null || state.busy) return false;
+  await engine.control.getContainer(jail.id).remove({ force: true });
   return true;
 }
 
@@ -155,18 +158,20 @@ function uidLabelOf(info: Docker.ContainerInfo): number | null {
 }
 
 /**
- * Whether the jail's owner still is who the jail was made for, and would be
- * let in by a login (in the jail group, not in the exempt group). A uid now
- * held by another user name (userdel, then useradd) makes the jail an orphan.
+ * The jail's owner, if they still are who the jail was made for and a login
+ * would let them in (in the jail group, not in the exempt group); null when
+ * they are gone, no longer jailed, or their uid now belongs to another user
+ * name (userdel, then useradd).
  */
-function isJailedOwner(config: Config, uid: number, labelledUser: string | undefined): boolean {
-  const account = hostNss.passwdByUid(uid);
-  if (account === null || (labelledUser !== undefined && account.split(':')[0] !== labelledUser)) return false;
+function jailedOwner(config: Config, uid: number, labelledUser: string | undefined): Identity | null {
+  if (hostNss.passwdByUid(uid) === null) return null;
+  const identity = resolveIdentity(uid); // a malformed entry is an error, not a departure
+  if (labelledUser !== undefined && identity.user !== labelledUser) return null;
   try {
-    checkJailable(resolveIdentity(uid), config);
-    return true;
+    checkJailable(identity, config);
+    return identity;
   } catch (error) {
-    if (error instanceof JailError) return false;
+    if (error instanceof JailError) return null;
     throw error;
   }
 }

@@ -83,17 +83,19 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     }
     remove();
   }
-  // The session's own process records its logout, unless it was killed: gc's idle time starts here then.
-  if (orphans.length > 0) recordLogout(identity.uid, new Date());
+  if (orphans.length > 0) {
+    // The session's own process records its logout, unless it was killed: gc's idle time starts here then.
+    recordLogout(identity.uid, new Date());
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end
+  }
   // Under the jail's lock, which a login holds until its session has started: a login is never left in a
   // jail being stopped or removed.
-  if (orphans.length > 0) await new Promise((resolve) => setTimeout(resolve, 500)); // let the hung-up shells end
   await withHostLock(jailLockPath(config, identity.uid), async () => {
     const jail = await findJailOf(engine, config, identity.uid);
     if (jail === null || jail.state !== 'running') return;
     // `image update` left this jail on the old image while it was busy: its last session has ended now.
     const uid = config.jail.mode === 'shared' ? null : identity.uid;
-    if (await removeIfOutdatedAndIdle(engine, config, jail.id, uid)) return;
+    if (await removeIfOutdatedAndIdle(engine, config, jail, uid)) return;
     // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
     if (config.session.idleStopSeconds !== 0 || (await otherSessions(engine, jail.id, null, null)) > 0) return;
     await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);

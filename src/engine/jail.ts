@@ -106,12 +106,20 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   return { id: found.id, name: found.name };
 }
 
+/** A jail as its labels find it: the engine's state ("running", "exited", ...) and the image it was created from. */
+export interface FoundJail {
+  id: string;
+  name: string;
+  state: string;
+  imageId: string;
+}
+
 /** The user's jail (in shared mode, the shared one), found by its labels, or null. */
-export function findJailOf(engine: Engine, config: Config, uid: number): Promise<{ id: string; name: string; state: string } | null> {
+export function findJailOf(engine: Engine, config: Config, uid: number): Promise<FoundJail | null> {
   return findJail(engine, config.jail.mode === 'shared' ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(uid) });
 }
 
-async function findJail(engine: Engine, owner: Record<string, string>): Promise<{ id: string; name: string; state: string } | null> {
+async function findJail(engine: Engine, owner: Record<string, string>): Promise<FoundJail | null> {
   const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
   let list: Docker.ContainerInfo[];
   try {
@@ -123,7 +131,7 @@ async function findJail(engine: Engine, owner: Record<string, string>): Promise<
   const mine = list.filter((c) => Object.entries(wanted).every(([k, v]) => c.Labels?.[k] === v));
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
-  return { id: mine[0].Id, name: (mine[0].Names?.[0] ?? '').replace(/^\//, ''), state: mine[0].State };
+  return { id: mine[0].Id, name: (mine[0].Names?.[0] ?? '').replace(/^\//, ''), state: mine[0].State, imageId: mine[0].ImageID };
 }
 
 /** Tar entries making path (with its missing parents) a symbolic link to target. */
