@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { requireHost, run, sh } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd, ssh } from './support/sshd';
@@ -25,7 +25,7 @@ function snapshot(...roots: string[]): Map<string, string> {
     const stat = lstatSync(path);
     let content = '';
     if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(`${path}/${entry}`);
-    else if (stat.isSymbolicLink()) content = sh(`readlink ${path}`);
+    else if (stat.isSymbolicLink()) content = readlinkSync(path);
     else content = createHash('sha256').update(readFileSync(path)).digest('hex');
     files.set(path, `${stat.mode.toString(8)} ${stat.uid}:${stat.gid} ${content}`);
   };

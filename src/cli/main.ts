@@ -137,8 +137,9 @@ export async function main(args: string[]): Promise<number> {
 async function runImage(args: string[]): Promise<number> {
   requireRoot();
   const [sub, ...flags] = args;
-  const update = sub === 'update';
-  if ((sub !== 'build' && !update) || flags.some((f) => f !== '--rebuild' || update)) throw new JailError(HELP.image, ExitCode.usage);
+  const update = sub === 'update' && flags.length === 0;
+  const build = sub === 'build' && flags.every((f) => f === '--rebuild');
+  if (!update && !build) throw new JailError(HELP.image, ExitCode.usage);
   const config = loadConfig();
   const engine = connectEngine(config.engine.socket);
   const progress = progressFor(process.stdout);

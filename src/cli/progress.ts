@@ -15,9 +15,9 @@ export interface ProgressOutput {
 }
 
 /**
- * On a terminal: each step on its own numbered line with the time it took,
- * and one status line below it rewritten in place with the latest tool
- * output and the time elapsed. Elsewhere (a pipe, a log, a timer's journal):
+ * On a terminal: each step on its own numbered line, and one status line
+ * below it rewritten in place with the latest tool output and the time the
+ * step has taken so far. Elsewhere (a pipe, a log, a timer's journal):
  * plain lines, one per step and per tool line, nothing rewritten.
  */
 export function progressFor(output: ProgressOutput, clock: () => number = Date.now): Progress {
