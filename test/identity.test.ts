@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { registerSharedUser } from '../src/engine/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
-import { type Nss, resolveIdentity, uidOfUser } from '../src/identity/nss';
+import { type Nss, resolveIdentity, resolveIdentityAndGroups, uidOfUser } from '../src/identity/nss';
 
 const nss: Nss = {
   passwdByUid: (uid) => (uid === 5001 ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
@@ -35,6 +35,34 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.equal(uidOfUser('nobody-here', nss), null);
     assert.equal(uidOfUser('5001', nss), null);
     assert.equal(uidOfUser('', nss), null);
+  });
+
+  it('looks up the config\'s groups in the same call as the user\'s, names first', () => {
+    const asked: string[][] = [];
+    const lines = ['admins:x:980:', 'jailed:x:990:jo@corp', 'staff:x:5000:', 'sudo:x:27:jo@corp'];
+    const { identity, groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed', 'absent'], {
+      ...nss,
+      groupLines: (keys) => {
+        asked.push(keys);
+        return lines.filter((line) => keys.includes(line.split(':')[0]) || keys.includes(line.split(':')[2]));
+      },
+    });
+    assert.deepEqual(asked, [['admins', 'jailed', 'absent', '5000', '990', '27']]);
+    assert.equal(groupIdOf('admins'), 980);
+    assert.equal(groupIdOf('jailed'), 990);
+    assert.equal(groupIdOf('absent'), null);
+    assert.throws(() => groupIdOf('sudo'), /not looked up/);
+    assert.deepEqual(identity.groups.map((g) => g.gid), [5000, 990, 27]);
+  });
+
+  it('takes a named group\'s gid from the name lookup, not from a group of the user that shares the name', () => {
+    // getent answers in the order asked: the name's own answer (gid 990) comes before the user's gid 4242 named alike.
+    const { groupIdOf } = resolveIdentityAndGroups(5001, ['jailed'], {
+      ...nss,
+      groupIdsOf: () => [5000, 4242],
+      groupLines: () => ['jailed:x:990:', 'staff:x:5000:', 'jailed:x:4242:jo@corp'],
+    });
+    assert.equal(groupIdOf('jailed'), 990);
   });
 
   it('names a group NSS cannot name after its gid', () => {

@@ -10,7 +10,7 @@ import { expandTemplate } from '../engine/names';
 import { jailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
-import { hostNss, type Identity, resolveIdentity } from '../identity/nss';
+import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
 import { checkJailable } from './shell';
@@ -165,10 +165,10 @@ function uidLabelOf(info: Docker.ContainerInfo): number | null {
  */
 function jailedOwner(config: Config, uid: number, labelledUser: string | undefined): Identity | null {
   if (hostNss.passwdByUid(uid) === null) return null;
-  const identity = resolveIdentity(uid); // a malformed entry is an error, not a departure
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]); // a malformed entry is an error, not a departure
   if (labelledUser !== undefined && identity.user !== labelledUser) return null;
   try {
-    checkJailable(identity, config);
+    checkJailable(identity, config, groupIdOf);
     return identity;
   } catch (error) {
     if (error instanceof JailError) return null;

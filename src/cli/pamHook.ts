@@ -8,12 +8,12 @@ import { expandTemplate } from '../engine/names';
 import { signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
-import { type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
+import { type Identity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, jailLockPath } from '../provision/jail';
 import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
 import { removeIfOutdatedAndIdle } from './gc';
-import { checkJailable, hangUp, killLeftovers } from './shell';
+import { hangUp, jailableIdentity, killLeftovers } from './shell';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -39,11 +39,12 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   limit = giveUpAfter(config.pam.timeoutSeconds);
   const uid = uidOfUser(env.PAM_USER ?? '');
   if (uid === null) return 0;
-  const identity = resolveIdentity(uid);
+  let identity: Identity;
   try {
-    checkJailable(identity, config);
-  } catch {
-    return 0; // not a jailed user: nothing to do
+    identity = jailableIdentity(uid, config);
+  } catch (error) {
+    if (error instanceof JailError && error.exitCode === ExitCode.refused) return 0; // not a jailed user: nothing to do
+    throw error;
   }
 
   const engine = connectEngine(config.engine.socket);

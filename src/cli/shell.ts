@@ -9,7 +9,7 @@ import { expandTemplate } from '../engine/names';
 import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
-import { type Identity, groupIdByName, resolveIdentity } from '../identity/nss';
+import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
 import { enterJail, jailLockPath } from '../provision/jail';
 import { parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
@@ -51,6 +51,13 @@ export function checkJailable(identity: Identity, config: Config, gidOf: (name: 
   }
 }
 
+/** The user behind uid, refused unless a login of theirs belongs in a jail; their groups and the config's come from one lookup. */
+export function jailableIdentity(uid: number, config: Config): Identity {
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
+  checkJailable(identity, config, groupIdOf);
+  return identity;
+}
+
 /** Variables from the login that the config lets into the jail; a trailing * matches a prefix. */
 export function whitelistedEnv(env: NodeJS.ProcessEnv, whitelist: string[]): string[] {
   const allowed = (name: string) => whitelist.some((w) => (w.endsWith('*') ? name.startsWith(w.slice(0, -1)) : name === w));
@@ -88,8 +95,7 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
 
 async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promise<number> {
   const config = loadConfig();
-  const identity = resolveIdentity(uid);
-  checkJailable(identity, config);
+  const identity = jailableIdentity(uid, config);
 
   const vars = { user: identity.user, uid: String(uid), home: identity.home };
   const homeTarget = expandTemplate(config.jail.homeMount, vars);
@@ -120,7 +126,8 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
 
   const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
   const started = Date.now();
-  await auditLog(formatRecord('start', record));
+  // logger(1) is running once auditLog returns; the session need not wait for it to finish.
+  const startLogged = auditLog(formatRecord('start', record));
   // Left for the PAM hook's close_session, in case this process is killed before it can hang up itself.
   const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
   const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: processId(pid), marker });
@@ -136,7 +143,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   }
   forgetSession();
   recordLogout(uid, new Date());
-  await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }));
+  await Promise.all([startLogged, auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }))]);
   return status;
 }
 

@@ -10,7 +10,7 @@ import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, jailLockPath } from '../provision/jail';
-import { checkJailable } from './shell';
+import { jailableIdentity } from './shell';
 
 export const JAILSH = '/usr/bin/jailsh';
 /** The login shell each user had before `enable`, so `disable` can give it back. */
@@ -47,8 +47,7 @@ export async function enableUsers(config: Config, names: string[], now: boolean,
       rememberShell(uid, shell);
       setLoginShell(name, JAILSH, report);
     }
-    const identity = resolveIdentity(uid);
-    checkJailable(identity, config);
+    const identity = jailableIdentity(uid, config);
     if (now) await prepareNow(config, identity, report);
     report(`${name}: enabled`);
   }

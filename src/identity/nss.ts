@@ -77,6 +77,22 @@ export function parseGroupLine(line: string): GroupEntry & { members: string[] }
 
 /** Resolves the user behind a real uid, with all their groups, or throws. */
 export function resolveIdentity(uid: number, nss: Nss = hostNss): Identity {
+  return resolveIdentityAndGroups(uid, [], nss).identity;
+}
+
+/** A user, and the gids of some groups named by the config, from one lookup of every group involved. */
+export interface IdentityAndGroups {
+  identity: Identity;
+  /** The gid of one of the named groups, or null when NSS does not know it. */
+  groupIdOf: (name: string) => number | null;
+}
+
+/**
+ * resolveIdentity, which also looks up the named groups (the jail and exempt
+ * groups) in the same `getent group` call as the user's own: a login asks NSS
+ * three times (passwd, the user's gids, their groups) instead of five.
+ */
+export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss: Nss = hostNss): IdentityAndGroups {
   const line = nss.passwdByUid(uid);
   if (line === null) throw new JailError(`uid ${uid} is not a known user`);
   const fields = line.split(':');
@@ -89,13 +105,23 @@ export function resolveIdentity(uid: number, nss: Nss = hostNss): Identity {
 
   const gids = [gid, ...nss.groupIdsOf(user).filter((g) => g !== gid)];
   const byGid = new Map<number, string>();
-  for (const groupLine of nss.groupLines([...new Set(gids)].map(String))) {
+  const byName = new Map<string, number>();
+  // The names go first: getent answers in the order asked, and a name means whatever getgrnam finds first.
+  for (const groupLine of nss.groupLines([...groupNames, ...new Set(gids)].map(String))) {
     const group = parseGroupLine(groupLine);
     if (!byGid.has(group.gid)) byGid.set(group.gid, group.name);
+    if (!byName.has(group.name)) byName.set(group.name, group.gid);
   }
   // A gid without a name still counts for permissions; name it after the gid so the jail resolves it.
   const groups = [...new Set(gids)].map((g) => ({ gid: g, name: byGid.get(g) ?? `gid${g}` }));
-  return { user, uid, gid, gecos, home, groups };
+  const named = new Set(groupNames);
+  return {
+    identity: { user, uid, gid, gecos, home, groups },
+    groupIdOf: (name) => {
+      if (!named.has(name)) throw new Error(`group ${name} was not looked up`);
+      return byName.get(name) ?? null;
+    },
+  };
 }
 
 /** The gid of a group by name, or null when the group does not exist. */
