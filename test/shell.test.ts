@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { scrubEnvironment } from '../src/cli/environment';
-import { callerUid, checkJailable, jailArgv, parseShellArgs, whitelistedEnv } from '../src/cli/shell';
+import { callerUid, checkJailable, jailArgv, parseShellArgs, sessionToken, whitelistedEnv } from '../src/cli/shell';
 import { renderSshdPolicy } from '../src/cli/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
 import { JailError } from '../src/errors';
@@ -68,6 +68,12 @@ describe('shell mode: the jailed process', () => {
   it('passes only whitelisted variables, with prefix patterns', () => {
     const env = { TERM: 'xterm', LANG: 'C.UTF-8', LC_ALL: 'C', LCX: 'no', PATH: '/x', DOCKER_JAIL_UID: '1001', SSH_CONNECTION: '1 2 3 4' };
     assert.deepEqual(whitelistedEnv(env, ['TERM', 'LANG', 'LC_*']).sort(), ['LANG=C.UTF-8', 'LC_ALL=C', 'TERM=xterm']);
+  });
+
+  it('marks each session with its own 96-bit random token', () => {
+    const tokens = new Set(Array.from({ length: 1000 }, () => sessionToken()));
+    assert.equal(tokens.size, 1000);
+    for (const token of tokens) assert.match(token, /^[0-9a-f]{24}$/);
   });
 
   it('runs the configured shell, as a login shell when asked, with the command as one argument', () => {

@@ -3,11 +3,11 @@ const LAUNCHER_NAMES = /^(PATH|DOCKER_JAIL_UID|TERM|LANG|LC_[A-Z_]+|SSH_CONNECTI
 const PAM_NAMES = /^(PATH|PAM_USER|PAM_TYPE|PAM_SERVICE|PAM_TTY|PAM_RHOST)$/;
 
 /**
- * Second line of defence behind the launcher (invariant 3): libraries read the
- * environment on their own (dockerode's modem honours DOCKER_HOST and reads the
- * files under DOCKER_CERT_PATH), so before any of them runs, shell mode keeps
- * only what the launcher hands over, and every mode drops the DOCKER_* family:
- * the engine is the one named in the config. The same goes for the PAM hook.
+ * Second line of defence behind the launcher (invariant 3): before anything
+ * else runs, shell mode keeps only what the launcher hands over, and every mode
+ * drops the DOCKER_* family (docker-jail reads none of it; a Docker library
+ * added later might honour DOCKER_HOST or DOCKER_CERT_PATH): the engine is the
+ * one named in the config. The same goes for the PAM hook.
  */
 export function scrubEnvironment(env: NodeJS.ProcessEnv, mode: string | undefined): void {
   const keep = mode === 'shell' ? LAUNCHER_NAMES : mode === 'pam-hook' ? PAM_NAMES : null;

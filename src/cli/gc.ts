@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type Docker from 'dockerode';
 import type { Config } from '../config/types';
+import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
@@ -49,12 +49,12 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
       rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
       const idleFor = idleSeconds(jail);
       if (jail.running && !jail.busy && config.session.idleStopSeconds !== null && idleFor >= config.session.idleStopSeconds) {
-        await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop({ t: 5 }));
+        await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
         report(`${jail.name}: stopped (idle for ${idleFor} s)`);
       }
     }))) && ok;
   }
-  const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ filters: { dangling: ['true'], label: [`${LABEL_MANAGED}=true`] } }));
+  const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
   for (const image of dangling) {
     const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept
     if (removed) report(`image ${image.Id.slice(7, 19)}: removed (dangling)`);
@@ -63,7 +63,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
 }
 
 /** One jail's part of gc or image update: its failure is reported and the others are still handled. */
-async function eachJail(info: Docker.ContainerInfo, report: Report, handle: () => Promise<void>): Promise<boolean> {
+async function eachJail(info: ContainerSummary, report: Report, handle: () => Promise<void>): Promise<boolean> {
   try {
     await handle();
     return true;
@@ -95,7 +95,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       const identity = jail.running ? owner : null;
       // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
       if (identity !== null && !homeUsable(identity)) throw new JailError(`kept on the old image: the home ${identity.home} is missing or not owned by uid ${uid}`);
-      await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove({ force: true }));
+      await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
       if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
       const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
       await enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars));
@@ -112,7 +112,7 @@ export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, ja
   if (current === null || jail.imageId === current.Id) return false;
   const state = await jailState(engine, jail.id, uid);
   if (state === null || state.busy) return false;
-  await engine.control.getContainer(jail.id).remove({ force: true });
+  await engine.control.getContainer(jail.id).remove();
   return true;
 }
 
@@ -133,14 +133,14 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   }
   const waited = Math.floor((Date.now() - since) / 1000);
   if (waited < config.gc.graceSeconds) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${config.gc.graceSeconds - waited} s left)`);
-  await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove({ force: true }));
+  await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
   spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
   rmSync(marked, { force: true });
   report(`${jail.name}: removed (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
 }
 
-async function managedJails(engine: Engine): Promise<Docker.ContainerInfo[]> {
-  return attempt(engine, 'listing the jails', () => engine.control.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } }));
+async function managedJails(engine: Engine): Promise<ContainerSummary[]> {
+  return attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] }));
 }
 
 async function jailState(engine: Engine, id: string, uid: number | null): Promise<JailState | null> {
@@ -152,7 +152,7 @@ async function jailState(engine: Engine, id: string, uid: number | null): Promis
   return { id, name: inspected.Name.replace(/^\//, ''), uid, running, imageId: inspected.Image, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
 }
 
-function uidLabelOf(info: Docker.ContainerInfo): number | null {
+function uidLabelOf(info: ContainerSummary): number | null {
   const label = info.Labels?.[LABEL_UID];
   return label === undefined ? null : Number(label);
 }

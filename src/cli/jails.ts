@@ -1,5 +1,5 @@
-import type Docker from 'dockerode';
 import type { Config } from '../config/types';
+import type { ContainerSummary, ContainerStats } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID } from '../engine/jail';
 import { otherSessions } from '../engine/session';
@@ -25,10 +25,10 @@ export interface JailStatus {
 
 /** Every jail (found by label), with its owner, state, image, uptime, sessions, CPU and memory use and last login. */
 export async function listJails(engine: Engine, config: Config, onlyUid: number | null = null): Promise<JailStatus[]> {
-  let containers: Docker.ContainerInfo[];
+  let containers: ContainerSummary[];
   let currentImage: string | null = null;
   try {
-    containers = await engine.control.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    containers = await engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] });
     currentImage = (await engine.control.getImage(config.jail.image).inspect().catch(() => null))?.Id ?? null;
   } catch (error) {
     throw engineError(engine.socket, error, 'listing the jails');
@@ -37,7 +37,7 @@ export async function listJails(engine: Engine, config: Config, onlyUid: number 
   return Promise.all(wanted.map((c) => statusOf(engine, c, currentImage)));
 }
 
-async function statusOf(engine: Engine, info: Docker.ContainerInfo, currentImage: string | null): Promise<JailStatus> {
+async function statusOf(engine: Engine, info: ContainerSummary, currentImage: string | null): Promise<JailStatus> {
   const uid = info.Labels?.[LABEL_UID] === undefined ? null : Number(info.Labels[LABEL_UID]);
   const container = engine.control.getContainer(info.Id);
   const inspected = await container.inspect();
@@ -60,9 +60,9 @@ async function statusOf(engine: Engine, info: Docker.ContainerInfo, currentImage
 }
 
 /** CPU (percent of one CPU, over the engine's sampling interval) and memory in use, from one stats sample. */
-async function usageOf(container: Docker.Container): Promise<{ cpuPercent: number | null; memoryBytes: number | null }> {
+async function usageOf(container: { stats(): Promise<ContainerStats> }): Promise<{ cpuPercent: number | null; memoryBytes: number | null }> {
   try {
-    const stats = (await container.stats({ stream: false })) as Docker.ContainerStats;
+    const stats = await container.stats();
     const cpu = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
     const system = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
     const cpus = stats.cpu_stats.online_cpus ?? 1;

@@ -99,6 +99,6 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     if (await removeIfOutdatedAndIdle(engine, config, jail, uid)) return;
     // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
     if (config.session.idleStopSeconds !== 0 || (await otherSessions(engine, jail.id, null, null)) > 0) return;
-    await engine.control.getContainer(jail.id).stop({ t: 2 }).catch(() => undefined);
+    await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
   });
 }

@@ -94,11 +94,11 @@ async function stopJail(config: Config, uid: number, remove: boolean, name: stri
     const container = engine.control.getContainer(jail.id);
     try {
       if (jail.state === 'running') {
-        await container.stop({ t: 5 });
+        await container.stop(5);
         report(`${name}: jail ${jail.name} stopped`);
       }
       if (remove) {
-        await container.remove({ force: true });
+        await container.remove();
         spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${uid}`], { env: {}, stdio: 'ignore' });
         report(`${name}: jail ${jail.name} removed (the home is kept)`);
       }

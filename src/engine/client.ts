@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Docker from 'dockerode';
 import { ExitCode, JailError } from '../errors';
+import { EngineApi } from './api';
 
 /** Control calls must answer within this time; a stopped or frozen engine must not hang a login. */
 const CONTROL_TIMEOUT_MS = 20_000;
@@ -9,9 +9,9 @@ const CONTROL_TIMEOUT_MS = 20_000;
 /** The two connections to one engine: control calls with a timeout, and session streams without one. */
 export interface Engine {
   socket: string;
-  control: Docker;
+  control: EngineApi;
   /** No timeout: an idle interactive session may stay silent for hours. */
-  streams: Docker;
+  streams: EngineApi;
 }
 
 /**
@@ -22,13 +22,7 @@ export interface Engine {
 export function connectEngine(socket: string): Engine {
   assertRootOwned(socket, 'socket');
   assertRootOwned(dirname(socket), 'directory');
-  // Every connection setting given explicitly, so none can come from DOCKER_HOST and its family.
-  const only = { socketPath: socket, host: undefined, port: undefined, protocol: 'http' as const, ca: undefined, cert: undefined, key: undefined };
-  return {
-    socket,
-    control: new Docker({ ...only, timeout: CONTROL_TIMEOUT_MS }),
-    streams: new Docker({ ...only, timeout: undefined }),
-  };
+  return { socket, control: new EngineApi(socket, CONTROL_TIMEOUT_MS), streams: new EngineApi(socket, null) };
 }
 
 function assertRootOwned(path: string, what: string): void {
@@ -44,7 +38,7 @@ function assertRootOwned(path: string, what: string): void {
   }
 }
 
-/** Turns whatever dockerode or the socket threw into one sentence a user can act on. */
+/** Turns whatever the engine or its socket threw into one sentence a user can act on. */
 export function engineError(socket: string, error: unknown, doing: string): JailError {
   if (error instanceof JailError) return error;
   const err = error as { code?: string; statusCode?: number; json?: { message?: string }; message?: string };

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
@@ -72,17 +71,17 @@ async function importRootfs(engine: Engine, rootfs: string, image: string): Prom
   const tarDone = new Promise<number | null>((resolve) => tar.on('close', resolve));
   let response: Readable;
   try {
-    response = (await engine.streams.importImage(tar.stdout as never, {
+    response = await engine.streams.importImage(tar.stdout, {
       repo,
       tag,
       changes: ['ENV LANG=C.UTF-8', 'ENV PATH=/usr/local/bin:/usr/bin:/bin', `LABEL ${LABEL_MANAGED}=true`, 'CMD ["sleep", "infinity"]'],
-    } as never)) as unknown as Readable;
+    });
   } catch (error) {
     tar.kill();
     throw engineError(engine.socket, error, 'importing the jail image');
   }
   let failure: string | null = null;
-  for await (const line of createInterface({ input: response })) {
+  for await (const line of linesOf(response)) {
     try {
       const message = JSON.parse(line) as { error?: string };
       if (message.error) failure = message.error;
@@ -92,6 +91,18 @@ async function importRootfs(engine: Engine, rootfs: string, image: string): Prom
   }
   if ((await tarDone) !== 0) throw new JailError('tar of the bootstrapped root filesystem failed');
   if (failure !== null) throw new JailError(`the engine refused the image: ${failure}`, ExitCode.unavailable);
+}
+
+/** The lines of a stream, without their newlines. */
+async function* linesOf(stream: Readable): AsyncGenerator<string> {
+  stream.setEncoding('utf8');
+  let rest = '';
+  for await (const chunk of stream) {
+    const lines = (rest + String(chunk)).split('\n');
+    rest = lines.pop() ?? '';
+    yield* lines;
+  }
+  if (rest !== '') yield rest;
 }
 
 /** The Debian mirror the host's apt uses for this suite, read from /etc/apt/sources.list and sources.list.d. */
@@ -134,11 +145,16 @@ export function findMirror(texts: string[], suite: string): string | null {
   return null;
 }
 
-function runTool(file: string, args: string[], progress: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: TOOL_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const output of [child.stdout, child.stderr]) createInterface({ input: output }).on('line', (line) => progress(line));
+async function runTool(file: string, args: string[], progress: (line: string) => void): Promise<void> {
+  const child = spawn(file, args, { env: TOOL_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (error) => reject(new JailError(`cannot run ${file}: ${error.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new JailError(`${file} failed with exit status ${code}`))));
+    child.on('close', resolve);
   });
+  const relayed = [child.stdout, child.stderr].map(async (output) => {
+    for await (const line of linesOf(output)) progress(line);
+  });
+  const code = await exited;
+  await Promise.all(relayed);
+  if (code !== 0) throw new JailError(`${file} failed with exit status ${code}`);
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type Docker from 'dockerode';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
+import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
 import { SHARED_ROOT } from './homeMount';
 import { type TarEntry, tarArchive } from './tar';
@@ -13,7 +12,7 @@ export const LABEL_UID = 'io.docker-jail.uid';
 export const LABEL_USER = 'io.docker-jail.user';
 export const LABEL_SHARED = 'io.docker-jail.shared';
 
-/** What each jail's /etc/passwd and /etc/group were last written with (a digest per container id). */
+/** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
 const IDENTITY_CACHE = '/run/docker-jail/identity';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
@@ -60,7 +59,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   let found = await find();
   if (found === null) {
     try {
-      await docker.createContainer(containerSpec(config, request));
+      await docker.createContainer(request.name, containerSpec(config, request));
     } catch (error) {
       if (statusOf(error) === 404) {
         throw new JailError(`the jail image ${config.jail.image} is not built; an administrator must run: docker-jail image build`, ExitCode.unavailable);
@@ -96,12 +95,11 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   const archive = tarArchive(entries);
   // Rewritten only when they change: the engine replaces a file by deleting it first, and a session
   // started in that gap would get gid 0 (callers also hold a lock until their session has started).
-  const digest = createHash('sha256').update(archive).digest('hex');
   const written = `${IDENTITY_CACHE}/${found.id}`;
-  if (readOr(written, '') !== digest) {
-    await attempt("writing the jail's passwd and group", () => container.putArchive(archive, { path: '/' }));
+  if (!archive.equals(readOr(written))) {
+    await attempt("writing the jail's passwd and group", () => container.putArchive(archive, '/'));
     mkdirSync(IDENTITY_CACHE, { recursive: true, mode: 0o700 });
-    writeFileSync(written, digest, { mode: 0o600 });
+    writeFileSync(written, archive, { mode: 0o600 });
   }
   return { id: found.id, name: found.name };
 }
@@ -121,9 +119,9 @@ export function findJailOf(engine: Engine, config: Config, uid: number): Promise
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<FoundJail | null> {
   const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
-  let list: Docker.ContainerInfo[];
+  let list: ContainerSummary[];
   try {
-    list = await engine.control.listContainers({ all: true, filters: { label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) } });
+    list = await engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) });
   } catch (error) {
     throw engineError(engine.socket, error, 'looking for the jail');
   }
@@ -141,14 +139,13 @@ function linkPath(path: string, target: string): TarEntry[] {
   return [...parents, { type: 'symlink', name: parts.join('/'), target }];
 }
 
-function containerSpec(config: Config, request: JailRequest): Docker.ContainerCreateOptions {
+function containerSpec(config: Config, request: JailRequest): ContainerSpec {
   const jail = config.jail;
   const shared = jail.mode === 'shared';
-  const home: Docker.MountSettings = shared
+  const home = shared
     ? { Type: 'bind', Source: SHARED_ROOT, Target: SHARED_ROOT, ReadOnly: false, BindOptions: { Propagation: 'rslave' } }
     : { Type: 'bind', Source: request.homeSource, Target: request.homeTarget, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } };
   return {
-    name: request.name,
     Hostname: request.hostname,
     Image: jail.image,
     // Nothing in a jail runs as root: its init and placeholder run as nobody, sessions as the user.
@@ -178,10 +175,10 @@ function containerSpec(config: Config, request: JailRequest): Docker.ContainerCr
   };
 }
 
-function readOr(path: string, fallback: string): string {
+function readOr(path: string): Buffer {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch {
-    return fallback;
+    return Buffer.alloc(0);
   }
 }

@@ -1,5 +1,4 @@
 import { type Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
-import type Docker from 'dockerode';
 import { type Engine, engineError } from './client';
 
 export interface SessionRequest {
@@ -38,10 +37,10 @@ export interface Session {
  * uid:gid it would drop the supplementary groups).
  */
 export async function openSession(engine: Engine, request: SessionRequest): Promise<Session> {
-  let exec: Docker.Exec;
+  let execId: string;
   let stream: Duplex;
   try {
-    exec = await engine.control.getContainer(request.jailId).exec({
+    ({ Id: execId } = await engine.control.getContainer(request.jailId).exec({
       User: String(request.uid),
       WorkingDir: request.workdir,
       Env: request.env,
@@ -50,15 +49,15 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
-    });
-    stream = (await engine.streams.getExec(exec.id).start({ hijack: true, stdin: true, Detach: false, Tty: request.tty })) as Duplex;
+    }));
+    stream = await engine.streams.getExec(execId).start(request.tty);
   } catch (error) {
     throw engineError(engine.socket, error, 'starting the session');
   }
 
   const inspect = async () => {
     try {
-      return await exec.inspect();
+      return await engine.control.getExec(execId).inspect();
     } catch (error) {
       throw engineError(engine.socket, error, 'reading the session\'s state');
     }
@@ -73,7 +72,7 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
   stream.on('close', endOutput);
   stream.on('error', endOutput);
   return {
-    execId: exec.id,
+    execId,
     output,
     input: stream,
     close() {
@@ -81,7 +80,7 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       endOutput();
     },
     async resize(columns, rows) {
-      await exec.resize({ w: columns, h: rows });
+      await engine.control.getExec(execId).resize(columns, rows);
     },
     async exitStatus() {
       // The stream can close a moment before the engine has recorded the exit: poll briefly and often (a
