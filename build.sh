@@ -20,7 +20,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog libpam-runtime
                   gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd
-                  debhelper dpkg-dev fakeroot lintian man-db)
+                  debhelper dpkg-dev fakeroot lintian man-db
+                  clang libclang-rt-dev)  # the launcher's fuzzer (libFuzzer, ASan, UBSan)
   local missing=()
   for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

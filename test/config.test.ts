@@ -10,6 +10,7 @@ import {
 } from '../src/config/load';
 import { agreeWithIni, CONFIG_KEYS, scanConfig } from '../src/config/parse';
 import type { Config } from '../src/config/types';
+import { homeTargetFor } from '../src/provision/jail';
 
 const FILE = '/etc/docker-jail.ini';
 const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini');
@@ -424,6 +425,7 @@ const keyCases: KeyCase[] = [
       ['{user}', 'is not an absolute path'],
       ['/home/../etc', 'contains a ".." component'],
       ['{home}/..', 'contains a ".." component'],
+      ['/./etc', 'contains a "." component'],
       ['/home/{user} x', 'contains whitespace'],
       ['/', 'would mount the home over the jail\'s root directory'],
       ['/etc/{user}', '"/etc/{user}" would mount the user\'s home over the jail\'s /etc, so the jail would run the user\'s files as its system'],
@@ -992,5 +994,32 @@ describe('config: a real file @root', () => {
   it('accepts a byte order mark and CRLF line ends', () => {
     write(`\uFEFF${GOOD_TEXT.replace(/\n/g, '\r\n')}`);
     assert.equal(loadConfig(file).jail.nameTemplate, 'shared');
+  });
+});
+
+describe('config: home_mount once filled in for a user', () => {
+  const withMount = (homeMount: string): Config => ({ ...defaultConfig, jail: { ...defaultConfig.jail, homeMount } });
+  const vars = (user: string, home: string) => ({ user, uid: '1001', home });
+
+  it('puts the home where the template says', () => {
+    assert.equal(homeTargetFor(withMount('{home}'), vars('alice', '/home/alice')), '/home/alice');
+    assert.equal(homeTargetFor(withMount('/{user}'), vars('alice', '/home/alice')), '/alice');
+  });
+
+  it('refuses a user name or home that would put the home over the jail\'s system, naming the key', () => {
+    for (const [template, user, home, over] of [
+      ['/{user}', 'etc', '/home/etc', '/etc'],
+      ['/{user}', 'usr', '/home/usr', '/usr'],
+      ['{home}', 'bob', '/usr/local/bob', '/usr'],
+      ['{home}', 'bob', '/', "root directory"],
+    ]) {
+      assert.throws(() => homeTargetFor(withMount(template), vars(user, home)), (error: unknown) => {
+        assert.ok(error instanceof JailError);
+        assert.equal(error.exitCode, ExitCode.config);
+        assert.ok(error.message.startsWith(`[jail] home_mount for ${user}: `), error.message);
+        assert.ok(error.message.includes(over), error.message);
+        return true;
+      });
+    }
   });
 });

@@ -6,12 +6,11 @@ import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../engine/jail';
-import { expandTemplate } from '../engine/names';
 import { jailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
 import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
-import { enterJail, jailLockPath } from '../provision/jail';
+import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
 import { checkJailable } from './shell';
 import type { Report } from './users';
@@ -98,7 +97,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
       if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
       const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-      await enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars));
+      await enterJail(engine, config, identity, vars, homeTargetFor(config, vars));
       report(`${jail.name}: recreated on ${config.jail.image}`);
     }))) && ok;
   }

@@ -4,13 +4,12 @@ import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf } from '../engine/jail';
-import { expandTemplate } from '../engine/names';
 import { signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
-import { enterJail, jailLockPath } from '../provision/jail';
+import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
 import { removeIfOutdatedAndIdle } from './gc';
 import { hangUp, jailableIdentity, killLeftovers } from './shell';
@@ -67,7 +66,7 @@ async function openSession(engine: Engine, config: Config, identity: Identity): 
   const created = provisionHome(identity, config);
   const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
   const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
-    enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars)),
+    enterJail(engine, config, identity, vars, homeTargetFor(config, vars)),
   );
   await auditLog(`pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`);
 }

@@ -10,7 +10,7 @@ import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } f
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
-import { enterJail, jailLockPath } from '../provision/jail';
+import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
@@ -114,7 +114,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const identity = jailableIdentity(uid, config);
 
   const vars = { user: identity.user, uid: String(uid), home: identity.home };
-  const homeTarget = expandTemplate(config.jail.homeMount, vars);
+  const homeTarget = homeTargetFor(config, vars);
   const workdir = expandTemplate(config.session.workdir, vars);
   const engine = connectEngine(config.engine.socket);
   const tty = isatty(0);

@@ -5,11 +5,10 @@ import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf } from '../engine/jail';
 import { STAGING_ROOT } from '../engine/homeMount';
-import { expandTemplate } from '../engine/names';
 import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
-import { enterJail, jailLockPath } from '../provision/jail';
+import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { jailableIdentity } from './shell';
 
 export const JAILSH = '/usr/bin/jailsh';
@@ -81,7 +80,7 @@ async function prepareNow(config: Config, identity: Identity, report: Report): P
   const engine = connectEngine(config.engine.socket);
   const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
   const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
-    enterJail(engine, config, identity, vars, expandTemplate(config.jail.homeMount, vars)),
+    enterJail(engine, config, identity, vars, homeTargetFor(config, vars)),
   );
   report(`${identity.user}: jail ${jail.name} running`);
 }

@@ -95,7 +95,8 @@ function sectionOfKey(key: string): string | undefined {
 // C0 controls except tab, DEL, and C1 controls: none belongs in the file, and a stray CR splits lines for ini.
 const CONTROL_CHAR = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 const SECTION_LINE = /^\[([^\]]*)\]\s*$/; // as ini matches it: the [ in the first column
-const NAME = /^[A-Za-z0-9_.-]+$/;
+// At most 64 characters: a longer name is shown cut short (show), never whole, in the message that refuses it.
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The strict reading: throws at the first line that is not plain `[section]`, `key = value`, comment or blank. */
 export function scanConfig(text: string, file: string): Scan {

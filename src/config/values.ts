@@ -145,7 +145,8 @@ export function parseAbsolutePath(value: string, rules: PathRules): string {
 }
 
 function checkPathText(value: string, rules: PathRules): void {
-  if (value.split('/').includes('..')) problem(`${show(value)} contains a ".." component`);
+  // Docker tidies "." away (/./etc is /etc), so neither "." nor ".." may hide where a path really goes.
+  for (const dots of ['..', '.']) if (value.split('/').includes(dots)) problem(`${show(value)} contains a "${dots}" component`);
   if (!rules.allowWhitespace && /\s/.test(value)) problem(`${show(value)} contains whitespace`);
 }
 
@@ -251,14 +252,23 @@ export function parseJailPathTemplate(value: string): string {
 
 export function parseHomeMount(value: string): string {
   parseJailPathTemplate(value);
-  if (value.startsWith('/')) {
-    const top = value.split('/').filter((part) => part !== '')[0];
-    if (top === undefined) problem(`${show(value)} would mount the home over the jail's root directory`);
-    if (SYSTEM_DIRECTORIES.has(top)) {
-      problem(`${show(value)} would mount the user's home over the jail's /${top}, so the jail would run the user's files as its system`);
-    }
-  }
+  if (value.startsWith('/')) checkHomeTarget(value);
   return value;
+}
+
+/**
+ * Where a home may be mounted in a jail: never over its root or a system
+ * directory (the jail would run the user's files as its system). Checked on
+ * the template when the config is read, and on the path once {user} or {home}
+ * is filled in (a user named etc, a home under /usr).
+ */
+export function checkHomeTarget(path: string): void {
+  checkPathText(path, { allowWhitespace: false });
+  const top = path.split('/').filter((part) => part !== '')[0];
+  if (top === undefined) problem(`${show(path)} would mount the home over the jail's root directory`);
+  if (SYSTEM_DIRECTORIES.has(top)) {
+    problem(`${show(path)} would mount the user's home over the jail's /${top}, so the jail would run the user's files as its system`);
+  }
 }
 
 export function parseShell(value: string): string {

@@ -2,7 +2,9 @@ import type { Config } from '../config/types';
 import type { Engine } from '../engine/client';
 import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT } from '../engine/homeMount';
 import { ensureJail, type Jail } from '../engine/jail';
-import { containerNameFrom, hostnameFrom, type TemplateVars } from '../engine/names';
+import { checkHomeTarget, ValueProblem } from '../config/values';
+import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
+import { ExitCode, JailError } from '../errors';
 import { registerSharedUser } from '../engine/sharedUsers';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
@@ -13,6 +15,18 @@ const LOCK_DIR = '/run/docker-jail/locks';
 /** The lock a login holds while it prepares its jail: per user, or one for the shared jail. */
 export function jailLockPath(config: Config, uid: number): string {
   return `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
+}
+
+/** Where the user's home goes in the jail: [jail] home_mount filled in, never over the jail's root or system. */
+export function homeTargetFor(config: Config, vars: TemplateVars): string {
+  const target = expandTemplate(config.jail.homeMount, vars);
+  try {
+    checkHomeTarget(target);
+  } catch (error) {
+    if (!(error instanceof ValueProblem)) throw error;
+    throw new JailError(`[jail] home_mount for ${vars.user}: ${error.message}`, ExitCode.config);
+  }
+  return target;
 }
 
 /**
