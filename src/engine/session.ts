@@ -1,4 +1,5 @@
-import { type Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { type Engine, engineError } from './client';
 
 export interface SessionRequest {
@@ -38,7 +39,7 @@ export interface Session {
  */
 export async function openSession(engine: Engine, request: SessionRequest): Promise<Session> {
   let execId: string;
-  let stream: Duplex;
+  let stream: Socket;
   try {
     ({ Id: execId } = await engine.control.getContainer(request.jailId).exec({
       User: String(request.uid),
@@ -62,22 +63,15 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       throw engineError(engine.socket, error, 'reading the session\'s state');
     }
   };
-  // The engine may finish and close the connection before anyone reads (a quick command while the login
-  // still holds its lock): a socket closed unread drops its data and never says 'end', so read it at once.
-  const output = new PassThrough();
-  stream.pipe(output);
-  const endOutput = () => {
-    if (!output.writableEnded) output.end();
-  };
-  stream.on('close', endOutput);
-  stream.on('error', endOutput);
+  // The connection itself holds what the jail sends until it is read (the engine waits meanwhile), even
+  // when the exec has ended while the login still held its lock. A reset ends the relay through 'close'.
+  stream.on('error', () => undefined);
   return {
     execId,
-    output,
+    output: stream,
     input: stream,
     close() {
       stream.destroy();
-      endOutput();
     },
     async resize(columns, rows) {
       await engine.control.getExec(execId).resize(columns, rows);

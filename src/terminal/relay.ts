@@ -62,6 +62,8 @@ export function relayPipes(output: Readable, input: Writable, io: LoginIo): { do
   const done = streamClosed(output).then(
     () =>
       new Promise<void>((resolve) => {
+        // A connection reset closes the output without an end, which pipe() would not pass on.
+        if (!demux.writableEnded) demux.end();
         // Wait until the demuxer has handed every byte to stdout/stderr.
         if (demux.writableFinished) resolve();
         else {
