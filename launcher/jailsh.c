@@ -47,6 +47,17 @@ static const struct { const char *name; size_t max; const char *set; } rule[KIND
 	[PAM_RHOST] = { "PAM_RHOST", 255, ALNUM ".:_-" }, /* host, IPv4, IPv6 */
 };
 
+/* The least root's run gets of each limit a caller can lower (RLIM_INFINITY
+ * is the largest value), and the refusal when it cannot be lifted. */
+static const struct { int resource; rlim_t floor; const char *refusal; } floors[] = {
+	{ RLIMIT_FSIZE, RLIM_INFINITY, "cannot lift the file size limit" },
+	{ RLIMIT_NOFILE, 1024, "cannot lift the open files limit" },
+	{ RLIMIT_AS, RLIM_INFINITY, "cannot lift the address space limit" },
+	{ RLIMIT_DATA, RLIM_INFINITY, "cannot lift the data size limit" },
+	{ RLIMIT_STACK, 8 << 20, "cannot lift the stack size limit" },
+	{ RLIMIT_CPU, RLIM_INFINITY, "cannot lift the CPU time limit" },
+};
+
 /* One line on fd 2, written at once so it cannot interleave with others. */
 static void die(int status, const char *what, const char *detail)
 {
@@ -166,7 +177,7 @@ static void build_env(uid_t caller, int pam)
 int main(int argc, char **argv)
 {
 	uid_t caller = getuid(); /* the real uid: who called us, before any change */
-	struct rlimit no_core = { 0, 0 }, no_limit = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit no_core = { 0, 0 };
 
 	open_std_fds();
 	close_other_fds();
@@ -200,12 +211,18 @@ int main(int argc, char **argv)
 		die(126, "cannot become group root", strerror(errno));
 	if (setresuid(0, 0, 0) != 0)
 		die(126, "cannot become root", strerror(errno));
-	/* A caller-lowered file size limit would truncate files root writes;
-	 * lift it, or refuse when that needs a CAP_SYS_RESOURCE we lack. */
-	struct rlimit fsize;
-	if ((getrlimit(RLIMIT_FSIZE, &fsize) != 0 || fsize.rlim_cur != RLIM_INFINITY) &&
-	    setrlimit(RLIMIT_FSIZE, &no_limit) != 0)
-		die(126, "cannot lift the file size limit", strerror(errno));
+	/* A caller-lowered limit would make root's work fail midway (a file cut
+	 * short, no fd or memory for the runtime): lift each to its floor, or
+	 * refuse when that needs a CAP_SYS_RESOURCE we lack. */
+	for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++) {
+		struct rlimit limit = { floors[i].floor, floors[i].floor };
+		if (getrlimit(floors[i].resource, &limit) == 0 && limit.rlim_cur >= floors[i].floor)
+			continue;
+		limit.rlim_cur = floors[i].floor;
+		limit.rlim_max = limit.rlim_max > floors[i].floor ? limit.rlim_max : floors[i].floor;
+		if (setrlimit(floors[i].resource, &limit) != 0)
+			die(126, floors[i].refusal, strerror(errno));
+	}
 	/* The caller's cwd may be a directory the user controls. */
 	if (chdir("/") != 0)
 		die(126, "cannot change to /", strerror(errno));

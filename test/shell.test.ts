@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { scrubEnvironment } from '../src/cli/environment';
-import { callerUid, checkJailable, jailArgv, parseShellArgs, sessionToken, whitelistedEnv } from '../src/cli/shell';
+import { callerUid, checkJailable, checkTextArguments, jailArgv, parseShellArgs, sessionToken, whitelistedEnv } from '../src/cli/shell';
 import { renderSshdPolicy } from '../src/cli/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
-import { JailError } from '../src/errors';
+import { ExitCode, JailError } from '../src/errors';
 import type { Identity } from '../src/identity/nss';
 
 const alice: Identity = {
@@ -68,6 +68,16 @@ describe('shell mode: the jailed process', () => {
   it('passes only whitelisted variables, with prefix patterns', () => {
     const env = { TERM: 'xterm', LANG: 'C.UTF-8', LC_ALL: 'C', LCX: 'no', PATH: '/x', DOCKER_JAIL_UID: '1001', SSH_CONNECTION: '1 2 3 4' };
     assert.deepEqual(whitelistedEnv(env, ['TERM', 'LANG', 'LC_*']).sort(), ['LANG=C.UTF-8', 'LC_ALL=C', 'TERM=xterm']);
+  });
+
+  it('refuses a command that is not UTF-8, which the engine would get changed', () => {
+    const cmdline = (...args: Buffer[]) => Buffer.concat(args.flatMap((a) => [a, Buffer.from([0])]));
+    const text = (t: string) => Buffer.from(t);
+    checkTextArguments(cmdline(text('docker-jail'), text('shell'), text('--'), text('-c'), text('echo héllo ✓')));
+    for (const bad of [Buffer.from([0xff, 0xfe]), Buffer.from('caf\xe9', 'latin1'), Buffer.from([0xed, 0xa0, 0x80])]) {
+      assert.throws(() => checkTextArguments(cmdline(text('docker-jail'), text('-c'), bad)), (error: unknown) =>
+        error instanceof JailError && error.exitCode === ExitCode.usage && /not valid UTF-8/.test(error.message));
+    }
   });
 
   it('marks each session with its own 96-bit random token', () => {

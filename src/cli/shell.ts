@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
@@ -28,6 +28,24 @@ export function parseShellArgs(args: string[]): ShellArgs {
   if (rest.length === 0) return { login: loginFlag === '--login', command: null };
   if (rest.length === 2 && rest[0] === '-c') return { login: loginFlag === '--login', command: rest[1] };
   throw new JailError('usage: jailsh [-c command]', ExitCode.usage);
+}
+
+/**
+ * The command reaches the engine as JSON text, so bytes that are not UTF-8
+ * would arrive changed (each as U+FFFD): refused instead. Node decodes argv
+ * before we see it, so the kernel's copy of the arguments is checked.
+ */
+export function checkTextArguments(cmdline: Buffer = readFileSync('/proc/self/cmdline')): void {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let start = 0; start < cmdline.length; ) {
+    const end = cmdline.indexOf(0, start) < 0 ? cmdline.length : cmdline.indexOf(0, start);
+    try {
+      decoder.decode(cmdline.subarray(start, end));
+    } catch {
+      throw new JailError('the command is not valid UTF-8 text; the Docker engine can only be given text', ExitCode.usage);
+    }
+    start = end + 1;
+  }
 }
 
 /** The caller's real uid, as the setuid launcher recorded it before becoming root. */
@@ -98,6 +116,7 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
     throw new JailError('jailsh must be started through /usr/bin/jailsh (setuid root)', ExitCode.refused);
   }
   const shellArgs = parseShellArgs(args);
+  checkTextArguments();
   const uid = callerUid(process.env);
   try {
     return await runSession(uid, shellArgs, io);

@@ -83,6 +83,11 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
     to: 'again = 0;',
   },
   {
+    name: 'leaves a caller-lowered open files limit to the runtime',
+    from: '{ RLIMIT_NOFILE, 1024, "cannot lift the open files limit" },',
+    to: '{ RLIMIT_NOFILE, 0, "cannot lift the open files limit" },',
+  },
+  {
     name: 'lets a non-root caller run the PAM hook',
     from: 'if (pam && caller != 0)',
     to: 'if (pam && caller == 1)',

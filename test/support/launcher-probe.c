@@ -12,6 +12,7 @@
  * execs PROGRAM with exactly that environment (duplicates allowed) and
  * exactly that argv (possibly empty). -hostile first ignores and blocks
  * signals, sets umask 0, raises RLIMIT_CORE, lowers the soft RLIMIT_FSIZE,
+ * RLIMIT_NOFILE, RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK and RLIMIT_CPU,
  * and leaves /etc/hostname open on fd 700; -fsize lowers both FSIZE limits.
  */
 #include <fcntl.h>
@@ -53,6 +54,18 @@ static void hostile(void)
 		exit(99);
 	}
 	close(fd);
+	/* After fd 700 is open: soft limits too low for the runtime the launcher starts; both programs here are small and static. */
+	struct { int resource; rlim_t soft; } low[] = {
+		{ RLIMIT_NOFILE, 64 }, { RLIMIT_AS, 256 << 20 }, { RLIMIT_DATA, 128 << 20 },
+		{ RLIMIT_STACK, 256 << 10 }, { RLIMIT_CPU, 100 },
+	};
+	for (size_t i = 0; i < sizeof low / sizeof low[0]; i++) {
+		struct rlimit limit;
+		if (getrlimit(low[i].resource, &limit) == 0) {
+			limit.rlim_cur = low[i].soft;
+			setrlimit(low[i].resource, &limit);
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -194,6 +207,11 @@ int main(int argc, char **argv)
 	put(out, "umask", buf);
 	put_limit(out, "core", RLIMIT_CORE);
 	put_limit(out, "fsize", RLIMIT_FSIZE);
+	put_limit(out, "nofile", RLIMIT_NOFILE);
+	put_limit(out, "as", RLIMIT_AS);
+	put_limit(out, "data", RLIMIT_DATA);
+	put_limit(out, "stack", RLIMIT_STACK);
+	put_limit(out, "cpu", RLIMIT_CPU);
 	put(out, "cwd", getcwd(buf, sizeof buf) ? buf : "?");
 	return fclose(out) == 0 ? 0 : 98;
 }

@@ -28,7 +28,8 @@
  *   h[2] 2 bits per fd 0, 1, 2: 0 open pipe, 1 closed,
  *        2 glibc's /dev/full placeholder (1:7), 3 its /dev/null one (1:3)
  *   h[3] >= 0x80: the call numbered h[3] & 15 fails (enum failure)
- *   h[4] reserved
+ *   h[4] bits 0-4: lowered limits (see LIMITS): open files, address space,
+ *        data size, stack size, CPU time
  *   h[5] bit 0: RLIMIT_FSIZE lowered to 4096; bit 1: environ NULL if empty
  *   h[6] number of argv fields
  *   h[7] bit k (0-2): fd k is another character device (5:0, a tty) if open
@@ -59,7 +60,7 @@
 #endif
 
 enum failure { F_NONE, F_OPEN, F_DUP2, F_CLOSE, F_SIGPROCMASK, F_CORE, F_SETGROUPS, F_SETRESGID,
-	       F_SETRESUID, F_GETRLIMIT, F_SETRLIMIT_FSIZE, F_CHDIR, F_EXECVE, F_WRITE, F_COUNT };
+	       F_SETRESUID, F_GETRLIMIT, F_SETRLIMIT, F_CHDIR, F_EXECVE, F_WRITE, F_COUNT };
 enum fd_kind { FD_PIPE, FD_CLOSED, FD_DEV_FULL, FD_DEV_NULL_RO, FD_TTY, FD_DEV_NULL_RW };
 
 #define CLOSE_LIMIT (1 << 20) /* the fallback loop closes fds 3 .. 2^20 - 1 */
@@ -78,7 +79,7 @@ static struct {
 	mode_t umask;
 	int core_zero;
 	int groups_dropped, gid_root, uid_root;
-	rlim_t fsize_cur, fsize_max;
+	rlim_t cur[RLIM_NLIMITS], max[RLIM_NLIMITS];
 	int cwd_root;
 	int critical_failed; /* a call failed that the launcher must not get past */
 	const char *exec_path;
@@ -88,6 +89,27 @@ static struct {
 	int status;
 	int ended; /* 1: exec'd (the process image replaced), 2: exited */
 } S;
+
+/* The limits a caller can lower that the launcher must lift: the least root's
+ * run needs, the refusal when it cannot, and the lowered values (soft, hard)
+ * the fuzzer can choose, from h[5] bit 0 (file size) and h[4] bits 0-4. */
+static const struct { int resource; rlim_t floor; const char *refusal; rlim_t low_cur, low_max, cur, max; } LIMITS[] = {
+	{ RLIMIT_FSIZE, RLIM_INFINITY, "cannot lift the file size limit", 4096, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_NOFILE, 1024, "cannot lift the open files limit", 12, 12, 1024, 1048576 },
+	{ RLIMIT_AS, RLIM_INFINITY, "cannot lift the address space limit", 100 << 20, RLIM_INFINITY, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_DATA, RLIM_INFINITY, "cannot lift the data size limit", 64 << 20, 64 << 20, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_STACK, 8 << 20, "cannot lift the stack size limit", 128 << 10, RLIM_INFINITY, 8 << 20, RLIM_INFINITY },
+	{ RLIMIT_CPU, RLIM_INFINITY, "cannot lift the CPU time limit", 1, 1, RLIM_INFINITY, RLIM_INFINITY },
+};
+#define LIMIT_COUNT (sizeof LIMITS / sizeof LIMITS[0])
+
+static int modelled_limit(int resource)
+{
+	for (size_t i = 0; i < LIMIT_COUNT; i++)
+		if (LIMITS[i].resource == resource)
+			return 1;
+	return 0;
+}
 
 static jmp_buf finished;
 static char **fuzz_environ;
@@ -219,12 +241,12 @@ static mode_t fuzz_umask(mode_t mask)
 
 static int fuzz_getrlimit(int resource, struct rlimit *limit)
 {
-	if (resource != RLIMIT_FSIZE)
+	if (!modelled_limit(resource))
 		abort();
 	if (failing(F_GETRLIMIT, EFAULT))
 		return -1; /* jailsh then sets the limit anyway: not critical */
-	limit->rlim_cur = S.fsize_cur;
-	limit->rlim_max = S.fsize_max;
+	limit->rlim_cur = S.cur[resource];
+	limit->rlim_max = S.max[resource];
 	return 0;
 }
 
@@ -238,14 +260,16 @@ static int fuzz_setrlimit(int resource, const struct rlimit *limit)
 		S.core_zero = limit->rlim_cur == 0 && limit->rlim_max == 0;
 		return 0;
 	}
-	if (resource != RLIMIT_FSIZE)
+	if (!modelled_limit(resource))
 		abort();
-	if (failing(F_SETRLIMIT_FSIZE, EPERM)) {
+	if (limit->rlim_cur > limit->rlim_max)
+		abort(); /* EINVAL in the kernel: a launcher bug */
+	if (failing(F_SETRLIMIT, EPERM)) {
 		S.critical_failed = 1;
 		return -1;
 	}
-	S.fsize_cur = limit->rlim_cur;
-	S.fsize_max = limit->rlim_max;
+	S.cur[resource] = limit->rlim_cur;
+	S.max[resource] = limit->rlim_max;
 	return 0;
 }
 
@@ -494,7 +518,8 @@ static void check_exec(char **env, size_t env_count, int pam, const char *comman
 	check(S.umask == 022, "umask 022");
 	check(S.core_zero, "core dumps off");
 	check(S.groups_dropped && S.gid_root && S.uid_root, "fully root: no groups, gid 0, uid 0");
-	check(S.fsize_cur == RLIM_INFINITY, "no file size limit");
+	for (size_t i = 0; i < LIMIT_COUNT; i++)
+		check(S.cur[LIMITS[i].resource] >= LIMITS[i].floor, "every limit lifted to its floor");
 	check(S.cwd_root, "cwd /");
 	check(S.msg_len == 0 || S.fail == F_EXECVE, "nothing on stderr before the exec");
 	char *const *a = S.exec_argv;
@@ -534,7 +559,7 @@ static void expect_exit(int status, const char *what, int err)
 }
 
 /* Which step must stop the launcher, in the order DESIGN.md gives: clean up, check argv, become root, exec. */
-static void check_outcome(int ended, int argc, char **argv, char **env, size_t env_count, const enum fd_kind initial[3], int fsize_lowered)
+static void check_outcome(int ended, int argc, char **argv, char **env, size_t env_count, const enum fd_kind initial[3], unsigned lowered)
 {
 	/* fds 0-2: a closed one or a glibc placeholder gets /dev/null read-write, opened on the lowest free fd. */
 	int free_fd[3], needs_open = 0, needs_dup = 0;
@@ -582,14 +607,19 @@ static void check_outcome(int ended, int argc, char **argv, char **env, size_t e
 		{ F_SETGROUPS, "cannot drop supplementary groups", EPERM },
 		{ F_SETRESGID, "cannot become group root", EPERM },
 		{ F_SETRESUID, "cannot become root", EPERM },
-		{ F_SETRLIMIT_FSIZE, "cannot lift the file size limit", EPERM }, /* only when it needs lifting */
+		{ F_SETRLIMIT, NULL, EPERM }, /* at the first limit that needs lifting, if any */
 		{ F_CHDIR, "cannot change to /", ENOENT },
 	};
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-		if (S.fail == steps[i].fail && (steps[i].fail != F_SETRLIMIT_FSIZE || fsize_lowered)) {
-			expect_exit(126, steps[i].what, steps[i].err);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		const char *what = steps[i].what;
+		for (size_t l = 0; !what && l < LIMIT_COUNT; l++)
+			if (lowered & (1u << l))
+				what = LIMITS[l].refusal;
+		if (S.fail == steps[i].fail && what) {
+			expect_exit(126, what, steps[i].err);
 			return;
 		}
+	}
 	check_exec(env, env_count, pam, command, login); /* what it exec'd, or tried to, was right */
 	if (S.fail == F_EXECVE) {
 		check(ended == 2, "a failed execve ends in an exit");
@@ -621,9 +651,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	S.fail = h[3] >= 0x80 && (h[3] & 15) < F_COUNT ? (enum failure)(h[3] & 15) : F_NONE;
 	S.close_range_fails = close_range_fails;
-	int fsize_lowered = h[5] & 1;
-	S.fsize_cur = fsize_lowered ? 4096 : RLIM_INFINITY;
-	S.fsize_max = RLIM_INFINITY;
+	unsigned lowered = (h[5] & 1) | (unsigned)(h[4] & 31) << 1; /* bit i: LIMITS[i] lowered */
+	for (size_t l = 0; l < LIMIT_COUNT; l++) {
+		int low = (lowered >> l) & 1;
+		S.cur[LIMITS[l].resource] = low ? LIMITS[l].low_cur : LIMITS[l].cur;
+		S.max[LIMITS[l].resource] = low ? LIMITS[l].low_max : LIMITS[l].max;
+	}
 	S.umask = 0;
 
 	/* Fields: each its own allocation of exactly its length, as ASan watches them. */
@@ -655,7 +688,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jailsh_main((int)argc, argv);
 		check(0, "jailsh_main returned");
 	}
-	check_outcome(S.ended, (int)argc, argv, env, env_count, initial, fsize_lowered);
+	check_outcome(S.ended, (int)argc, argv, env, env_count, initial, lowered);
 
 	for (size_t i = 0; i < fields; i++)
 		free(field[i]);
