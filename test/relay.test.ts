@@ -29,6 +29,18 @@ describe('relay of a non-tty session', () => {
     assert.deepEqual(seen, { stdout: 'out', stderr: 'err' });
   });
 
+  it('ends when the jail side ended and closed before the relay began (an exec with no output)', async () => {
+    const { io, seen } = loginIo();
+    const connection = new PassThrough();
+    connection.end();
+    connection.resume(); // read to the end by no one in particular, as a socket's own read-ahead does
+    await new Promise((resolve) => connection.once('close', resolve));
+    const { done } = relayPipes(connection, new PassThrough(), io);
+    const ended = await Promise.race([done.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 1000))]);
+    assert.equal(ended, true, 'the relay never ended');
+    assert.deepEqual(seen, { stdout: '', stderr: '' });
+  });
+
   it('ends, keeping what came before, when the connection is reset instead of ended', async () => {
     const { io, seen } = loginIo();
     const connection = new PassThrough();

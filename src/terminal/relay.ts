@@ -75,7 +75,13 @@ export function relayPipes(output: Readable, input: Writable, io: LoginIo): { do
   return { done };
 }
 
+/**
+ * Resolves once the stream has ended or closed, also when that happened before
+ * the relay began: an exec with no output that ends while the login still
+ * waits for it ends its connection at once, with no one reading.
+ */
 function streamClosed(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     let settled = false;
     const finish = () => {
