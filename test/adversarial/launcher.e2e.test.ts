@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { requireHost, run } from '../support/host';
 import { createUser, removeUser, type TestUser } from '../support/users';
 
@@ -26,10 +26,25 @@ describe('adversarial: the installed jailsh started in a hostile state @docker @
   });
   after(() => removeUser(user));
 
-  it('works normally when the caller lowered the limits on open files, address space, stack and CPU time', () => {
+  it('works normally when the caller lowered the soft limits on open files, address space, stack and CPU time', () => {
     // Before the launcher lifted them, node aborted at start (12 open files) or crashed (100 MB of address space).
-    const result = asUser('exec prlimit --nofile=12:12 --as=100000000:100000000 --stack=131072 --cpu=1:1 /usr/bin/jailsh -c "echo ok-$(id -u)"');
+    const result = asUser('exec prlimit --nofile=12: --as=100000000: --stack=131072: --cpu=1: /usr/bin/jailsh -c "echo ok-$(id -u)"');
     assert.deepEqual({ status: result.status, stdout: result.stdout, stderr: result.stderr }, { status: 0, stdout: `ok-${user.uid}\n`, stderr: '' });
+  });
+
+  it('lifts lowered hard limits too, or refuses with one line when root lacks CAP_SYS_RESOURCE, nothing started', () => {
+    const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    assert.ok(bounding, 'no CapBnd in /proc/self/status');
+    const canLift = (BigInt(`0x${bounding[1]}`) & (1n << 24n)) !== 0n;
+    for (const [limit, what] of [['--nofile=12:12', 'open files'], ['--as=100000000:100000000', 'address space'], ['--stack=131072:131072', 'stack size'], ['--cpu=1:1', 'CPU time']]) {
+      const result = asUser(`exec prlimit ${limit} /usr/bin/jailsh -c "touch ~/ran; echo ok"`);
+      const expected = canLift
+        ? { status: 0, stdout: 'ok\n', stderr: '' }
+        : { status: 126, stdout: '', stderr: `jailsh: cannot lift the ${what} limit: Operation not permitted\n` };
+      assert.deepEqual({ status: result.status, stdout: result.stdout, stderr: result.stderr }, expected, limit);
+      assert.equal(existsSync(`${user.home}/ran`), canLift, limit);
+      rmSync(`${user.home}/ran`, { force: true });
+    }
   });
 
   it('refuses 200,000 arguments with its usage line, nothing started', () => {
