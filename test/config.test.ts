@@ -487,6 +487,17 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
+    section: 'jail', key: 'tmp_size', read: (c) => c.jail.tmpBytes,
+    good: [['0', 0], ['256m', 256 * 2 ** 20], ['1G', 2 ** 30], ['4096', 4096], ['1k', 1024]],
+    bad: [
+      ['12x', '"12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)'],
+      ['-1m', 'is not a size'],
+      ['0.5g', 'is not a size'],
+      ['', 'is not a size'],
+      ['99999999999t', 'is too large'],
+    ],
+  },
+  {
     section: 'jail', key: 'memory_limit', read: (c) => c.jail.memoryBytes,
     good: [
       ['0', 0], ['512m', 512 * 2 ** 20], ['2G', 2 * 2 ** 30], ['1gb', 2 ** 30], ['6MB', 6 * 2 ** 20],
@@ -715,7 +726,7 @@ describe('config: checks between keys', () => {
       '[access]', 'jail_group = students', 'exempt_group = staff',
       '[jail]', 'image = localhost:5000/jail:1', 'mode = shared', 'name_template = jail-shared',
       'hostname_template = jail', 'home_mount = /home/{user}', 'network = jails', 'cap_drop = all',
-      'cap_add = net_bind_service', 'no_new_privileges = on', 'pids_limit = 0', 'memory_limit = 0', 'cpu_limit = 0',
+      'cap_add = net_bind_service', 'no_new_privileges = on', 'pids_limit = 0', 'memory_limit = 0', 'cpu_limit = 0', 'tmp_size = 64m',
       '[session]', 'shell = /bin/zsh', 'workdir = /', 'env_whitelist = TERM,LANG', 'kill_on_logout = yes', 'idle_stop = 1h',
       '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students',
       '[pam]', 'timeout = 5s',
@@ -729,7 +740,7 @@ describe('config: checks between keys', () => {
       jail: {
         image: 'localhost:5000/jail:1', mode: 'shared', nameTemplate: 'jail-shared', hostnameTemplate: 'jail',
         homeMount: '/home/{user}', network: 'jails', capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
-        noNewPrivileges: true, pidsLimit: 0, memoryBytes: 0, cpus: 0,
+        noNewPrivileges: true, pidsLimit: 0, memoryBytes: 0, cpus: 0, tmpBytes: 64 * 2 ** 20,
       },
       session: { shell: '/bin/zsh', workdir: '/', envWhitelist: ['TERM', 'LANG'], killOnLogout: true, idleStopSeconds: 3600 },
       home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students' },

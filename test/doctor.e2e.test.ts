@@ -33,7 +33,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
     const { status, findings } = doctor();
     assert.deepEqual(failed(findings), []);
     assert.equal(status, 0);
-    for (const check of ['config', 'engine', 'image', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users']) {
+    for (const check of ['config', 'engine', 'image', 'network', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users']) {
       assert.ok(findings.some((f) => f.check === check && f.ok), `no passing ${check} check`);
     }
   });
@@ -45,6 +45,15 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
       assert.deepEqual(failed(findings), ['config']);
       assert.match(text, /^FAIL config: \/etc\/docker-jail.ini: refused: writable by group or others \(mode 0666\)/m);
     }, 0o666);
+  });
+
+  it('names a jail network other than none, with what it opens (host services on every address, the other jails) and how to close it', async () => {
+    await withConfig('[jail]\nnetwork = bridge\n', () => {
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings), ['network']);
+      assert.match(text, /^FAIL network: jails are on the network bridge: they reach every service the host listens with on all its addresses .* and the other jails on it\n {5}fix: network = none in \[jail\]; or firewall bridge: .*enable_icc=false/m);
+    });
   });
 
   it('names a missing PAM profile, with the command that fixes it', () => {

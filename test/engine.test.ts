@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import { DemuxStream } from '../src/engine/demux';
 import { findMirror } from '../src/engine/image';
 import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
@@ -64,7 +65,19 @@ describe('engine: names of jails', () => {
     assert.equal(expandTemplate('{home}/x-{uid}-{user}', vars), '/home/jo/x-1234-Jo.Smith@CORP');
   });
   it('makes a container name Docker accepts', () => {
-    assert.equal(containerNameFrom('jail-{user}', vars), 'jail-Jo.Smith_CORP');
+    assert.equal(containerNameFrom('jail-{user}', vars), 'jail-Jo.Smith_40CORP');
+    assert.equal(containerNameFrom('jail-{user}', { ...vars, user: 'a_b-c.d' }), 'jail-a__b-c.d');
+    assert.equal(containerNameFrom('jail-{user}', { ...vars, user: 'é' }), 'jail-_c3a9');
+    assert.match(containerNameFrom('jail-{user}', { ...vars, user: 'a b/c:d\u{1f600}' }), /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/);
+  });
+  it('gives two user names two container names, whatever they hold (a@z and a_z were one)', () => {
+    assert.notEqual(containerNameFrom('jail-{user}', { ...vars, user: 'a@z' }), containerNameFrom('jail-{user}', { ...vars, user: 'a_z' }));
+    // Names from an alphabet rich in what is escaped, and in what escapes look like.
+    const name = fc.string({ unit: fc.constantFrom('_', '@', 'a', '4', '0', '.', '-', 'é', '\u{1f600}'), maxLength: 8 });
+    fc.assert(
+      fc.property(name, name, (a, b) => a === b || containerNameFrom('jail-{user}', { ...vars, user: a }) !== containerNameFrom('jail-{user}', { ...vars, user: b })),
+      { numRuns: 20_000 },
+    );
   });
   it('makes an RFC 1123 host name', () => {
     assert.equal(hostnameFrom('{user}-jail', vars), 'jo-smith-corp-jail');

@@ -2,7 +2,7 @@ import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
-import { findJailOf } from '../engine/jail';
+import { findJailOf, madeFor } from '../engine/jail';
 import { openSession } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { uidOfUser } from '../identity/nss';
@@ -26,6 +26,9 @@ export async function runAdminShell(args: string[], io: LoginIo): Promise<number
   const config = loadConfig();
   const engine = connectEngine(config.engine.socket);
   const jail = await findJailOf(engine, config, uid);
+  if (jail !== null && !madeFor(jail, config, name)) {
+    throw new JailError(`the jail ${jail.name} of uid ${uid} was made for ${jail.user ?? 'an unnamed user'}, not ${name}: the uid was reused; refusing`);
+  }
   if (jail === null || jail.state !== 'running') {
     throw new JailError(`${name} has no running jail (it starts at their next login, or now with: docker-jail enable --now ${name})`);
   }

@@ -43,6 +43,17 @@ export async function diagnose(): Promise<Finding[]> {
     add('engine', false, (error as Error).message, 'start the Docker engine (dockerd) or fix [engine] socket');
   }
 
+  // Not a config error (an administrator may want it), but what it opens must be said: tested in test/adversarial.
+  const network = config.jail.network;
+  add(
+    'network',
+    network === 'none',
+    network === 'none'
+      ? 'jails have no network (network = none)'
+      : `jails are on the network ${network}: they reach every service the host listens with on all its addresses (a Docker API on TCP too) and the other jails on it`,
+    `network = none in [jail]; or firewall ${network}: docker network create -o com.docker.network.bridge.enable_icc=false, and drop what comes in from its bridge on the host (iptables -I INPUT -i BRIDGE -j DROP)`,
+  );
+
   const jailGid = groupIdByName(config.access.jailGroup);
   add('jail group', jailGid !== null, `group ${config.access.jailGroup} ${jailGid === null ? 'does not exist' : `exists (gid ${jailGid})`}`, `groupadd --system ${config.access.jailGroup}`);
   const exemptGid = groupIdByName(config.access.exemptGroup);

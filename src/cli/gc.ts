@@ -5,7 +5,7 @@ import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../engine/jail';
+import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
 import { jailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
@@ -53,6 +53,8 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
       }
     }))) && ok;
   }
+  // A container made after this listing only has its passwd and group written once more at its next login.
+  pruneIdentityCache(new Set((await managedJails(engine)).map((jail) => jail.Id)));
   const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
   for (const image of dangling) {
     const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept

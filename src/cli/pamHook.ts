@@ -3,7 +3,7 @@ import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
-import { findJailOf } from '../engine/jail';
+import { findJailOf, madeFor } from '../engine/jail';
 import { signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
@@ -75,7 +75,8 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   // A record left means the session's own process could not hang up (it was killed): do it here.
   const orphans = sessionsOf(process.ppid, identity.uid);
   for (const { record, remove } of orphans) {
-    const tree = hangUp(record.jailId, stillRunning(record.exec), identity.uid);
+    // Killed before it knew its exec's pid: the session's processes are found by their mark instead.
+    const tree = hangUp(record.jailId, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
     if (config.session.killOnLogout) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       signalJailProcesses(record.jailId, tree, 'SIGKILL');
@@ -92,7 +93,7 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   // jail being stopped or removed.
   await withHostLock(jailLockPath(config, identity.uid), async () => {
     const jail = await findJailOf(engine, config, identity.uid);
-    if (jail === null || jail.state !== 'running') return;
+    if (jail === null || jail.state !== 'running' || !madeFor(jail, config, identity.user)) return;
     // `image update` left this jail on the old image while it was busy: its last session has ended now.
     const uid = config.jail.mode === 'shared' ? null : identity.uid;
     if (await removeIfOutdatedAndIdle(engine, config, jail, uid)) return;

@@ -146,33 +146,49 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     marker,
   ];
 
+  // The PAM session's process is our parent (su) or grandparent (sshd's monitor).
+  const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
-  const { jail, session, pid } = await withHostLock(jailLockPath(config, uid), async () => {
+  const { jail, session, pid, record: sessionRecord } = await withHostLock(jailLockPath(config, uid), async () => {
     const jail = await enterJail(engine, config, identity, vars, homeTarget);
-    const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
-    return { jail, session, pid: await session.started() };
+    // Recorded before the session can start, for the PAM hook's close_session: were this process killed from
+    // here on, what it started is still found (by its mark) and hung up. No record, no session.
+    const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: null, marker });
+    try {
+      const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
+      try {
+        return { jail, session, pid: await session.started(), record };
+      } catch (error) {
+        session.close();
+        throw error;
+      }
+    } catch (error) {
+      // Whatever did start carries the mark: a failed login leaves nothing running.
+      signalJailProcesses(jail.id, markedProcesses(jail.id, uid, marker), 'SIGKILL');
+      record.forget();
+      throw error;
+    }
   });
   if (pid !== null) checkCredentials(pid, identity, session, jail.id);
+  // The exec's own pid finds, too, what it started after dropping the mark; the mark alone still works without it.
+  sessionRecord.update({ exec: processId(pid) });
 
   const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
   const started = Date.now();
   // logger(1) is running once auditLog returns; the session need not wait for it to finish.
   const startLogged = auditLog(formatRecord('start', record));
-  // Left for the PAM hook's close_session, in case this process is killed before it can hang up itself.
-  const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
-  const forgetSession = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: processId(pid), marker });
   recordLogin(uid, new Date(started));
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
-    hungUp = hangUp(jail.id, pid, uid);
+    hungUp = hangUp(jail.id, pid, uid, null);
   });
   if (config.session.killOnLogout) {
     // The shell is gone (or had its hangup and a moment to go): so is whatever the session left behind.
     signalJailProcesses(jail.id, hungUp, 'SIGKILL');
     await killLeftovers(engine, jail.id, session.execId, uid, marker);
   }
-  forgetSession();
+  sessionRecord.forget();
   recordLogout(uid, new Date());
   await Promise.all([startLogged, auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }))]);
   return status;
@@ -247,13 +263,18 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
 /**
  * A real terminal's hangup, which `docker exec` never delivers: SIGHUP (and
  * SIGCONT, for stopped jobs) to the session's process and everything it
- * started. Returns those processes.
+ * started, plus, given a marker, what carries it. Returns those processes.
  */
-export function hangUp(jailId: string, rootPid: number | null, uid: number): number[] {
-  const tree = sessionProcesses(jailProcesses(jailId, null).filter((p) => p.uid === uid), rootPid);
+export function hangUp(jailId: string, rootPid: number | null, uid: number, marker: string | null): number[] {
+  const tree = sessionProcesses(jailProcesses(jailId, marker).filter((p) => p.uid === uid), rootPid);
   signalJailProcesses(jailId, tree, 'SIGHUP');
   signalJailProcesses(jailId, tree, 'SIGCONT');
   return tree;
+}
+
+/** The user's processes in the jail carrying the session's mark, and all they started. */
+function markedProcesses(jailId: string, uid: number, marker: string): number[] {
+  return sessionProcesses(jailProcesses(jailId, marker).filter((p) => p.uid === uid), null);
 }
 
 /**

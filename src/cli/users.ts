@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
-import { findJailOf } from '../engine/jail';
+import { findJailOf, madeFor } from '../engine/jail';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
@@ -90,6 +90,7 @@ async function stopJail(config: Config, uid: number, remove: boolean, name: stri
   await withHostLock(jailLockPath(config, uid), async () => {
     const jail = await findJailOf(engine, config, uid);
     if (jail === null) return;
+    if (!madeFor(jail, config, name)) return report(`${name}: jail ${jail.name} of uid ${uid} was made for ${jail.user ?? 'an unnamed user'}; left for gc`);
     const container = engine.control.getContainer(jail.id);
     try {
       if (jail.state === 'running') {

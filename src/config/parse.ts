@@ -40,6 +40,7 @@ const KEYS = new Map<string, Map<string, Setter>>([
     ['pids_limit', (c, v) => { c.jail.pidsLimit = value.parsePidsLimit(v); }],
     ['memory_limit', (c, v) => { c.jail.memoryBytes = value.parseMemorySize(v); }],
     ['cpu_limit', (c, v) => { c.jail.cpus = value.parseCpus(v); }],
+    ['tmp_size', (c, v) => { c.jail.tmpBytes = value.parseSize(v); }],
   ])],
   ['session', new Map<string, Setter>([
     ['shell', (c, v) => { c.session.shell = value.parseShell(v); }],

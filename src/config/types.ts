@@ -32,6 +32,8 @@ export interface Config {
     memoryBytes: number;
     /** CPUs (may be fractional); 0 means no limit. */
     cpus: number;
+    /** Bytes of each of the jail's /tmp and /var/tmp (tmpfs, counted in its memory); 0 leaves them on the engine's disk. */
+    tmpBytes: number;
   };
   session: {
     /** The shell inside the jail; /bin/sh is used when it does not exist there. */

@@ -62,12 +62,17 @@ const SIZE_UNITS: Record<string, bigint> = { '': 1n, k: 1n << 10n, m: 1n << 20n,
 export const MIN_MEMORY_BYTES = 6 * 1024 * 1024; // Docker refuses smaller memory limits
 
 /** Bytes from e.g. 512m, 2G, 1gb, 1048576; binary units; 0 means no limit. */
-export function parseMemorySize(value: string): number {
+export function parseSize(value: string): number {
   const match = /^(\d{1,16})(?:([kmgt])b?|b)?$/i.exec(value);
   if (match === null) problem(`${show(value)} is not a size (use e.g. 512m, 2g, or 0 for no limit)`);
   const bytes = BigInt(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()];
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) problem(`${show(value)} is too large`);
-  const result = Number(bytes);
+  return Number(bytes);
+}
+
+/** A memory limit: a size Docker accepts. */
+export function parseMemorySize(value: string): number {
+  const result = parseSize(value);
   if (result !== 0 && result < MIN_MEMORY_BYTES) {
     problem(`${show(value)} is below Docker's minimum of 6m (use at least 6m, or 0 for no limit)`);
   }

@@ -4,13 +4,13 @@ import { ExitCode, JailError } from '../errors';
 import { EngineApi } from './api';
 
 /** Control calls must answer within this time; a stopped or frozen engine must not hang a login. */
-const CONTROL_TIMEOUT_MS = 20_000;
+export const CONTROL_TIMEOUT_MS = 20_000;
 
 /** The two connections to one engine: control calls with a timeout, and session streams without one. */
 export interface Engine {
   socket: string;
   control: EngineApi;
-  /** No timeout: an idle interactive session may stay silent for hours. */
+  /** No timeout: an image import may take minutes. (A session's stream is the control client's: its timeout ends at the upgrade.) */
   streams: EngineApi;
 }
 

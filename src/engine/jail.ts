@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
@@ -77,6 +77,14 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     }
   }
 
+  if (!madeFor(found, config, request.user)) {
+    // The uid was given to a new account after the old one was removed (gc removes such jails after their grace).
+    throw new JailError(
+      `uid ${request.uid} belongs to ${request.user} now, but its jail ${found.name} was made for ${found.user ?? 'an unnamed user'}; ` +
+        `refusing to use it: an administrator must remove it (docker rm -f ${found.name}), or docker-jail gc will once its grace has passed`,
+      ExitCode.refused,
+    );
+  }
   const container = docker.getContainer(found.id);
   if (found.state !== 'running') {
     await attempt('starting the jail', async () => {
@@ -98,18 +106,45 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   const written = `${IDENTITY_CACHE}/${found.id}`;
   if (!archive.equals(readOr(written))) {
     await attempt("writing the jail's passwd and group", () => container.putArchive(archive, '/'));
-    mkdirSync(IDENTITY_CACHE, { recursive: true, mode: 0o700 });
-    writeFileSync(written, archive, { mode: 0o600 });
+    try {
+      mkdirSync(IDENTITY_CACHE, { recursive: true, mode: 0o700 });
+      writeFileSync(written, archive, { mode: 0o600 });
+    } catch {
+      // A full /run: the files are written each login instead (the lock keeps sessions out of the gap).
+      rmSync(written, { force: true });
+    }
   }
   return { id: found.id, name: found.name };
+}
+
+/** Forgets what was written into containers that no longer exist (gc, knowing every jail's id). */
+export function pruneIdentityCache(existing: Set<string>): void {
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(IDENTITY_CACHE);
+  } catch {
+    return; // nothing written yet
+  }
+  for (const id of ids) if (!existing.has(id)) rmSync(`${IDENTITY_CACHE}/${id}`, { force: true });
 }
 
 /** A jail as its labels find it: the engine's state ("running", "exited", ...) and the image it was created from. */
 export interface FoundJail {
   id: string;
   name: string;
+  /** The user name it was made for (per-user mode): a uid may have been given to a new account since. */
+  user: string | null;
   state: string;
   imageId: string;
+}
+
+/**
+ * Whether a jail found by uid was made for this user name: after userdel and a
+ * useradd that reuses the uid, it was made for someone else (the shared jail
+ * is everyone's).
+ */
+export function madeFor(jail: FoundJail, config: Config, user: string): boolean {
+  return config.jail.mode === 'shared' || jail.user === user;
 }
 
 /** The user's jail (in shared mode, the shared one), found by its labels, or null. */
@@ -129,7 +164,8 @@ async function findJail(engine: Engine, owner: Record<string, string>): Promise<
   const mine = list.filter((c) => Object.entries(wanted).every(([k, v]) => c.Labels?.[k] === v));
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
-  return { id: mine[0].Id, name: (mine[0].Names?.[0] ?? '').replace(/^\//, ''), state: mine[0].State, imageId: mine[0].ImageID };
+  const [jail] = mine;
+  return { id: jail.Id, name: (jail.Names?.[0] ?? '').replace(/^\//, ''), user: jail.Labels?.[LABEL_USER] ?? null, state: jail.State, imageId: jail.ImageID };
 }
 
 /** Tar entries making path (with its missing parents) a symbolic link to target. */
@@ -171,6 +207,9 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',
+      // The only places of its system a jailed user can write (/dev/shm is the engine's tmpfs already): in the
+      // jail's memory, so filling them is that jail's problem, never the engine's disk.
+      Tmpfs: jail.tmpBytes > 0 ? Object.fromEntries(['/tmp', '/var/tmp'].map((dir) => [dir, `rw,nosuid,nodev,mode=1777,size=${jail.tmpBytes}`])) : {},
     },
   };
 }

@@ -6,9 +6,14 @@ export function expandTemplate(template: string, vars: TemplateVars): string {
   return template.replace(/\{(user|uid|home)\}/g, (_, key: keyof TemplateVars) => vars[key]);
 }
 
-/** A Docker container name: characters Docker refuses (e.g. the @ of LDAP names) become _. */
+/**
+ * A Docker container name. Characters Docker refuses (the @ of LDAP names, say)
+ * become _ and their UTF-8 bytes in hex, and _ itself becomes __, so two user
+ * names never share a container name (a@z is jail-a_40z, a_z is jail-a__z).
+ */
 export function containerNameFrom(template: string, vars: TemplateVars): string {
-  return expandTemplate(template, { ...vars, user: vars.user.replace(/[^a-zA-Z0-9_.-]/g, '_') });
+  const escape = (char: string) => (char === '_' ? '__' : `_${Buffer.from(char).toString('hex')}`);
+  return expandTemplate(template, { ...vars, user: vars.user.replace(/[^a-zA-Z0-9.-]/gu, escape) });
 }
 
 /** An RFC 1123 host name label: lower case letters, digits and inner hyphens, at most 63 characters. */

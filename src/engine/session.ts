@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { type Engine, engineError } from './client';
+import { ExitCode, JailError } from '../errors';
+import { CONTROL_TIMEOUT_MS, type Engine, engineError } from './client';
 
 export interface SessionRequest {
   jailId: string;
@@ -51,7 +52,9 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
       AttachStdout: true,
       AttachStderr: true,
     }));
-    stream = await engine.streams.getExec(execId).start(request.tty);
+    // Through the control client: a frozen engine must answer the start within its timeout, which ends once
+    // the engine has handed the connection over (an idle session may then stay silent for hours).
+    stream = await engine.control.getExec(execId).start(request.tty);
   } catch (error) {
     throw engineError(engine.socket, error, 'starting the session');
   }
@@ -66,6 +69,20 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
   // The connection itself holds what the jail sends until it is read (the engine waits meanwhile), even
   // when the exec has ended while the login still held its lock. A reset ends the relay through 'close'.
   stream.on('error', () => undefined);
+  /**
+   * Polls the exec's state until `done` says what it waited for, briefly and often (a doubling delay would
+   * overshoot a short command's end by tens of milliseconds), and gives up after the control timeout: a
+   * frozen containerd leaves the engine answering while the exec never starts or ends.
+   */
+  const poll = async <T>(doing: string, done: (state: Awaited<ReturnType<typeof inspect>>) => T | undefined): Promise<T> => {
+    const deadline = Date.now() + CONTROL_TIMEOUT_MS;
+    for (let delay = 2, waited = 0; Date.now() < deadline; waited += delay, delay = waited < 500 ? 5 : 100) {
+      const result = done(await inspect());
+      if (result !== undefined) return result;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    throw new JailError(`the Docker engine at ${engine.socket} did not answer in time while ${doing}`, ExitCode.unavailable);
+  };
   return {
     execId,
     output: stream,
@@ -76,23 +93,14 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
     async resize(columns, rows) {
       await engine.control.getExec(execId).resize(columns, rows);
     },
-    async exitStatus() {
-      // The stream can close a moment before the engine has recorded the exit: poll briefly and often (a
-      // doubling delay would overshoot the exit by tens of milliseconds on every short command).
-      for (let delay = 2, waited = 0; ; waited += delay, delay = waited < 500 ? 5 : 100) {
-        const state = await inspect();
-        if (!state.Running) return state.ExitCode ?? 255;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    },
-    async started() {
-      for (let delay = 2, waited = 0; ; waited += delay, delay = waited < 500 ? 5 : 100) {
-        const state = await inspect();
+    // The stream can close a moment before the engine has recorded the exit.
+    exitStatus: () => poll('reading the session\'s exit status', (state) => (state.Running ? undefined : (state.ExitCode ?? 255))),
+    started: () =>
+      poll('starting the session', (state): number | null | undefined => {
         if (state.Running && state.Pid > 0) return state.Pid;
         if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    },
+        return undefined;
+      }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { startTimeOf } from '../engine/processes';
+import { JailError } from '../errors';
 
 /**
  * What a running session leaves for the PAM hook's close_session: enough to
@@ -37,12 +38,37 @@ export function processId(pid: number | null): ProcessId | null {
   return pid === null || start === null ? null : { pid, start };
 }
 
-export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+/** A session's record on disk: updated once the exec's pid is known, removed when the session ends. */
+export interface RecordedSession {
+  /** Best effort: the record as first written still finds the session by its mark. */
+  update(change: Partial<SessionRecord>): void;
+  forget(): void;
+}
+
+/** Writes the record, or refuses the session with one line naming the file (a full /run, say). */
+export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): RecordedSession {
   const path = `${dir}/${record.pid}.json`;
-  writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
-  return () => rmSync(path, { force: true });
+  const write = (content: SessionRecord) => {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(`${path}.tmp`, JSON.stringify(content), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    } catch (error) {
+      rmSync(`${path}.tmp`, { force: true });
+      throw new JailError(`cannot record the session in ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); refusing to start it`);
+    }
+  };
+  write(record);
+  return {
+    update(change) {
+      try {
+        write({ ...record, ...change });
+      } catch {
+        // kept as it was
+      }
+    },
+    forget: () => rmSync(path, { force: true }),
+  };
 }
 
 /**
@@ -87,9 +113,18 @@ export function parentOf(pid: number): number | null {
 export const LAST_LOGIN_DIR = '/var/lib/docker-jail/last-login';
 export const LAST_LOGOUT_DIR = '/var/lib/docker-jail/last-logout';
 
+/**
+ * Best effort: a full /var/lib must not end a session that has started. A time
+ * not recorded only makes gc count the jail idle from an earlier one; a busy
+ * jail is never stopped.
+ */
 export function recordLogin(uid: number, when: Date, dir = LAST_LOGIN_DIR): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(`${dir}/${uid}`, when.toISOString(), { mode: 0o600 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(`${dir}/${uid}`, when.toISOString(), { mode: 0o600 });
+  } catch {
+    // see above
+  }
 }
 
 export function recordLogout(uid: number, when: Date): void {

@@ -146,6 +146,7 @@ function assertSafeConfig(config: Config): void {
   for (const name of jail.capAdd) assert.ok(!jail.capDrop.includes(name), `${name} both added and dropped`);
   assert.ok(Number.isInteger(jail.pidsLimit) && jail.pidsLimit >= 0 && jail.pidsLimit <= 4194304, String(jail.pidsLimit));
   assert.ok(Number.isSafeInteger(jail.memoryBytes) && (jail.memoryBytes === 0 || jail.memoryBytes >= 6 * 1024 * 1024), String(jail.memoryBytes));
+  assert.ok(Number.isSafeInteger(jail.tmpBytes) && jail.tmpBytes >= 0, String(jail.tmpBytes));
   assert.ok(Number.isFinite(jail.cpus) && (jail.cpus === 0 || (jail.cpus >= 0.01 && jail.cpus <= 1024)), String(jail.cpus));
   for (const template of [jail.homeMount, session.workdir]) {
     assert.ok((template.startsWith('/') || template.startsWith('{home}')) && isDotDotFree(template) && !/\s/.test(template), template);
@@ -209,6 +210,7 @@ function serialize(config: Config): string {
       hostname_template: config.jail.hostnameTemplate, home_mount: config.jail.homeMount, network: config.jail.network,
       cap_drop: list(config.jail.capDrop), cap_add: list(config.jail.capAdd), no_new_privileges: yes(config.jail.noNewPrivileges),
       pids_limit: String(config.jail.pidsLimit), memory_limit: String(config.jail.memoryBytes), cpu_limit: String(config.jail.cpus),
+      tmp_size: String(config.jail.tmpBytes),
     },
     session: {
       shell: config.session.shell, workdir: config.session.workdir, env_whitelist: list(config.session.envWhitelist),
@@ -277,6 +279,10 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
   'jail.memory_limit': fc.oneof(
     fc.tuple(fc.stringMatching(/^\d{1,17}$/), fc.constantFrom('', 'k', 'm', 'g', 't', 'kb', 'MB', 'b', 'p', ' m')).map(([digits, unit]) => digits + unit),
     fc.constantFrom('6m', '5m', '6291455', '6291456', '6143k', '6144k', '8191t', '8192t', '9007199254740991', '9007199254740992', '0k', '0.5g'),
+  ),
+  'jail.tmp_size': fc.oneof(
+    fc.tuple(fc.stringMatching(/^\d{1,17}$/), fc.constantFrom('', 'k', 'm', 'g', 't', 'kb', 'MB', 'b', 'p', ' m')).map(([digits, unit]) => digits + unit),
+    fc.constantFrom('0', '1', '256m', '8191t', '8192t', '9007199254740991', '9007199254740992', '0.5g', '-1'),
   ),
   'jail.cpu_limit': fc.oneof(
     fc.stringMatching(/^\d{1,5}(\.\d{1,10})?$/),
@@ -370,6 +376,7 @@ const GOOD: Record<string, string[]> = {
   'jail.pids_limit': ['0', '512', '4194304', '00000001'],
   'jail.memory_limit': ['0', '6m', '1g', '512MB', '1048576000', '2T', '8388608b'],
   'jail.cpu_limit': ['0', '1', '0.5', '0.01', '1024', '2.123456789', '1023.999999999'],
+  'jail.tmp_size': ['0', '256m', '1g', '4096', '64MB'],
   'session.shell': ['/bin/bash', '/bin/zsh', '/usr/bin/fish'],
   'session.workdir': ['{home}', '/', '/tmp/{uid}', '{home}/work'],
   'session.env_whitelist': ['TERM LANG LC_* SSH_CONNECTION', '', 'TERM', 'MY_VAR, LC_*', 'ENVX USERS SHELLX'],
