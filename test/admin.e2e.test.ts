@@ -76,7 +76,7 @@ describe('the admin CLI: enable, disable, list, status, shell, config check @doc
   });
 
   it('answers --help for each command and refuses bad usage', () => {
-    for (const command of ['enable', 'disable', 'list', 'status', 'shell', 'config', 'doctor', 'image', 'gc', 'sshd-policy']) {
+    for (const command of ['enable', 'disable', 'list', 'status', 'shell', 'config', 'doctor', 'image', 'gc', 'sshd-policy', 'user-manager']) {
       const help = cli(command, '--help');
       assert.equal(help.status, 0);
       assert.match(help.stdout, new RegExp(`^usage: docker-jail ${command}`));

@@ -9,7 +9,7 @@ import { progressFor } from './progress';
 import { runAdminShell } from './adminShell';
 import { collectGarbage, rollJails } from './gc';
 import { formatJailTable, listJails } from './jails';
-import { runShell } from './shell';
+import { jailableIdentity, runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
 import { disableUsers, enableUsers } from './users';
 
@@ -24,6 +24,7 @@ const USAGE = `usage: docker-jail COMMAND
   image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
   gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
   sshd-policy                            print the sshd drop-in for the configured jail group
+  user-manager UID                       (systemd's ExecCondition of user@.service: fails for jailed users)
   shell --login|--no-login -- [-c CMD]   (the jailed login: started by /usr/bin/jailsh only)
   pam-hook                               (started by pam_exec through the launcher only)
   --version
@@ -39,6 +40,7 @@ const HELP: Record<string, string> = {
   doctor: 'usage: docker-jail doctor [--json]\nChecks the engine, the image, the config, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
   image: 'usage: docker-jail image build [--rebuild] | image update\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.',
   gc: 'usage: docker-jail gc\nStops jails idle longer than idle_stop, removes jails of users who are gone or no longer jailed once [gc] grace has passed\n(never their homes), and removes dangling images of docker-jail. Safe to run from a timer.',
+  'user-manager': 'usage: docker-jail user-manager UID\nExits 0 when uid may have a systemd user manager on the host; fails for a jailed user, whose manager would run units from their home.\nThe ExecCondition of user@.service (installed as a drop-in).',
   'sshd-policy': 'usage: docker-jail sshd-policy\nPrints the sshd drop-in (no forwarding, no tunnels, no ~/.ssh/rc) for the configured jail group.',
 };
 
@@ -122,6 +124,12 @@ export async function main(args: string[]): Promise<number> {
       if (rest.length > 0) throw new JailError('usage: docker-jail sshd-policy', ExitCode.usage);
       process.stdout.write(renderSshdPolicy(loadConfig().access.jailGroup));
       return 0;
+    case 'user-manager': {
+      requireRoot();
+      if (rest.length !== 1 || !/^\d{1,10}$/.test(rest[0])) throw new JailError(HELP['user-manager'], ExitCode.usage);
+      mayHaveUserManager(Number(rest[0]));
+      return 0;
+    }
     case '--version':
       process.stdout.write(`docker-jail ${typeof DOCKER_JAIL_VERSION === 'string' ? DOCKER_JAIL_VERSION : 'dev'}\n`);
       return 0;
@@ -150,6 +158,17 @@ async function runImage(args: string[]): Promise<number> {
   }
   if (update && !(await rollJails(engine, config, (line) => process.stdout.write(`${line}\n`)))) return 1;
   return 0;
+}
+
+/** Refuses a jailed uid: only those jailsh would refuse (root, administrators, users outside the jail group) pass. */
+function mayHaveUserManager(uid: number): void {
+  try {
+    jailableIdentity(uid, loadConfig());
+  } catch (error) {
+    if (error instanceof JailError && error.exitCode === ExitCode.refused) return;
+    throw error; // an unknown uid, an unsafe config: no manager either
+  }
+  throw new JailError(`uid ${uid} is jailed: no systemd user manager on the host for it (it would run units from its home)`, ExitCode.refused);
 }
 
 function requireRoot(): void {

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { withConfig } from './support/config';
+import { requireHost, run } from './support/host';
+import { createUser, removeUser, type TestUser } from './support/users';
+
+/**
+ * On a systemd host, pam_systemd starts `systemd --user` (user@UID.service) at
+ * every login, and that manager would run, on the host, the units a jailed
+ * user writes in ~/.config/systemd/user. The package's drop-in makes the
+ * manager's start depend on `docker-jail user-manager UID`. PID 1 is not
+ * systemd here: the drop-in is checked by systemd's own parser, and the
+ * condition by running it for each kind of user.
+ */
+const DROP_IN = '/lib/systemd/system/user@.service.d/docker-jail.conf';
+const CLI = '/usr/sbin/docker-jail';
+
+/** systemd's verdict on user@UID.service with the given drop-in beside the installed unit: its complaints. */
+function verify(dropIn: string): string {
+  const dir = mkdtempSync('/tmp/djt-units-');
+  try {
+    cpSync('/lib/systemd/system/user@.service', `${dir}/user@.service`);
+    mkdirSync(`${dir}/user@.service.d`);
+    cpSync(dropIn, `${dir}/user@.service.d/docker-jail.conf`);
+    const result = run('/usr/bin/systemd-analyze', ['verify', 'user@1000.service'], { env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` }, timeout: 30_000 });
+    return (result.stdout + result.stderr).split('\n').filter((line) => line.includes('docker-jail.conf')).join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('no systemd user manager for jailed users (pam_systemd on a systemd host) @root', function () {
+  this.timeout(60_000);
+  let jailed: TestUser;
+  let admin: TestUser;
+  let plain: TestUser;
+
+  before(() => {
+    requireHost('systemd-analyze');
+    jailed = createUser({ groups: ['jailed'] });
+    admin = createUser({ groups: ['jailed', 'admins'] });
+    plain = createUser({ groups: [] });
+  });
+  after(() => {
+    for (const user of [jailed, admin, plain]) if (user) removeUser(user);
+  });
+
+  it('installs a drop-in for user@.service whose ExecCondition, run as root, is docker-jail user-manager', () => {
+    assert.match(readFileSync(DROP_IN, 'utf8'), /^\[Service\]\nExecCondition=\+\/usr\/sbin\/docker-jail user-manager %i\n$/m);
+  });
+
+  it('systemd reads the drop-in without a complaint; control: a broken one is named', () => {
+    assert.equal(verify(DROP_IN), '');
+    const broken = `${mkdtempSync('/tmp/djt-dropin-')}/docker-jail.conf`;
+    writeFileSync(broken, '[Service]\nExecCondition=+docker-jail user-manager %i\n');
+    assert.match(verify(broken), /docker-jail\.conf:2: Neither a valid executable name nor an absolute path/);
+  });
+
+  it('fails for a jailed user with one line (the manager is skipped), and passes root, an administrator and a user outside the jail group', () => {
+    const refused = run(CLI, ['user-manager', String(jailed.uid)]);
+    assert.equal(refused.status, 77);
+    assert.equal(refused.stdout, '');
+    assert.equal(refused.stderr, `docker-jail: uid ${jailed.uid} is jailed: no systemd user manager on the host for it (it would run units from its home)\n`);
+    for (const uid of [0, admin.uid, plain.uid]) {
+      const passed = run(CLI, ['user-manager', String(uid)]);
+      assert.deepEqual({ status: passed.status, out: passed.stdout + passed.stderr }, { status: 0, out: '' }, `uid ${uid}`);
+    }
+  });
+
+  it('fails, skipping the manager, for an unknown uid, a config it cannot trust, and bad usage', async () => {
+    assert.notEqual(run(CLI, ['user-manager', '4000000000']).status, 0);
+    await withConfig('[jail]\npids_limit = 1\n', () => {
+      const unsafe = run(CLI, ['user-manager', String(plain.uid)]);
+      assert.equal(unsafe.status, 78, unsafe.stderr);
+      assert.match(unsafe.stderr, /^docker-jail: \/etc\/docker-jail.ini: refused: writable by group or others/);
+    }, 0o666);
+    for (const args of [[], ['x'], ['1', '2'], ['-1']]) assert.equal(run(CLI, ['user-manager', ...args]).status, 2, args.join(' '));
+  });
+
+  it('cannot be run by a jailed user: administration commands are root\'s', () => {
+    const result = run('/usr/bin/setpriv', ['--reuid', String(jailed.uid), '--regid', String(jailed.gid), '--clear-groups', CLI, 'user-manager', String(jailed.uid)]);
+    assert.notEqual(result.status, 0);
+  });
+});
