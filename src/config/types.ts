@@ -32,7 +32,7 @@ export interface Config {
     memoryBytes: number;
     /** CPUs (may be fractional); 0 means no limit. */
     cpus: number;
-    /** Bytes of each of the jail's /tmp and /var/tmp (tmpfs, counted in its memory); 0 leaves them on the engine's disk. */
+    /** Bytes of the jail's /tmp (a tmpfs, counted in its memory); 0 leaves it on the engine's disk. */
     tmpBytes: number;
   };
   session: {

@@ -45,7 +45,7 @@ export interface Jail {
  * the right name is never used.
  */
 export async function ensureJail(engine: Engine, config: Config, request: JailRequest): Promise<Jail> {
-  const docker = engine.control;
+  const docker = engine.provision;
   const attempt = async (doing: string, call: () => Promise<unknown>) => {
     try {
       return await call();
@@ -207,9 +207,14 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',
-      // The only places of its system a jailed user can write (/dev/shm is the engine's tmpfs already): in the
-      // jail's memory, so filling them is that jail's problem, never the engine's disk.
-      Tmpfs: jail.tmpBytes > 0 ? Object.fromEntries(['/tmp', '/var/tmp'].map((dir) => [dir, `rw,nosuid,nodev,mode=1777,size=${jail.tmpBytes}`])) : {},
+      // In the jail's memory, so filling them is that jail's problem, never the engine's disk; emptied when the
+      // jail stops, like a host's /tmp and /run at boot. (/var/tmp is kept across stops, on the engine's disk.)
+      Tmpfs: {
+        ...(jail.tmpBytes > 0 ? { '/tmp': `rw,nosuid,nodev,mode=1777,size=${jail.tmpBytes}` } : {}),
+        // The image's other directories anyone may write (screen's sockets, lock files).
+        '/run/lock': 'rw,nosuid,nodev,noexec,mode=1777,size=1m',
+        '/run/screen': 'rw,nosuid,nodev,noexec,mode=1777,size=1m',
+      },
     },
   };
 }
