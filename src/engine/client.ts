@@ -6,10 +6,19 @@ import { EngineApi } from './api';
 /** Control calls must answer within this time; a stopped or frozen engine must not hang a login. */
 export const CONTROL_TIMEOUT_MS = 20_000;
 
-/** The two connections to one engine: control calls with a timeout, and session streams without one. */
+/**
+ * Making, starting and writing into a jail: the engine's heaviest calls, which
+ * queue behind one another when many users log in at once (50 first logins on
+ * 2 CPUs: 40 s for the slowest). Longer than the control timeout, which a
+ * frozen engine is found by first: finding the jail comes before these.
+ */
+export const PROVISION_TIMEOUT_MS = 90_000;
+
+/** The connections to one engine: control calls with a timeout, jail provisioning with a longer one, and streams without. */
 export interface Engine {
   socket: string;
   control: EngineApi;
+  provision: EngineApi;
   /** No timeout: an image import may take minutes. (A session's stream is the control client's: its timeout ends at the upgrade.) */
   streams: EngineApi;
 }
@@ -22,7 +31,12 @@ export interface Engine {
 export function connectEngine(socket: string): Engine {
   assertRootOwned(socket, 'socket');
   assertRootOwned(dirname(socket), 'directory');
-  return { socket, control: new EngineApi(socket, CONTROL_TIMEOUT_MS), streams: new EngineApi(socket, null) };
+  return {
+    socket,
+    control: new EngineApi(socket, CONTROL_TIMEOUT_MS),
+    provision: new EngineApi(socket, PROVISION_TIMEOUT_MS),
+    streams: new EngineApi(socket, null),
+  };
 }
 
 function assertRootOwned(path: string, what: string): void {
