@@ -61,8 +61,8 @@ export class SmallEngine {
   private buildImage(): void {
     const root = mkdtempSync('/tmp/djt-faults-rootfs-');
     try {
-      for (const sub of ['bin', 'etc', 'tmp', 'home', 'root']) mkdirSync(`${root}/${sub}`);
-      chmodSync(`${root}/tmp`, 0o1777);
+      for (const sub of ['bin', 'etc', 'tmp', 'var', 'var/tmp', 'home', 'root']) mkdirSync(`${root}/${sub}`);
+      for (const sub of ['tmp', 'var/tmp']) chmodSync(`${root}/${sub}`, 0o1777);
       sh(`cp /bin/busybox ${root}/bin/busybox && for a in $(${root}/bin/busybox --list); do [ -e ${root}/bin/$a ] || ln -s busybox ${root}/bin/$a; done`);
       writeFileSync(`${root}/etc/passwd`, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
       writeFileSync(`${root}/etc/group`, 'root:x:0:\nnogroup:x:65534:\n');
