@@ -54,7 +54,11 @@ export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): Record
       writeFileSync(`${path}.tmp`, JSON.stringify(content), { mode: 0o600 });
       renameSync(`${path}.tmp`, path);
     } catch (error) {
-      rmSync(`${path}.tmp`, { force: true });
+      try {
+        rmSync(`${path}.tmp`, { force: true });
+      } catch {
+        // nothing was written
+      }
       throw new JailError(`cannot record the session in ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); refusing to start it`);
     }
   };
