@@ -120,6 +120,21 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
     assert.equal(login(idle, 'echo back').stdout, 'back\n');
   });
 
+  it('forgets the passwd and group it wrote into containers that are gone, and keeps those of jails that exist', () => {
+    const [kept, removed] = [make(), make()];
+    for (const user of [kept, removed]) assert.equal(login(user).status, 0);
+    const cacheOf = (id: string) => `/run/docker-jail/identity/${id}`;
+    const [keptId, removedId] = [kept, removed].map((user) => sh(`docker inspect -f '{{.Id}}' ${jailOf(user)}`).trim());
+    for (const id of [keptId, removedId]) assert.ok(existsSync(cacheOf(id)), `no identity cache for ${id}`);
+    sh(`docker rm -f ${removedId} >/dev/null`);
+    const result = gc();
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!existsSync(cacheOf(removedId)), 'the cache of a removed container was kept');
+    assert.ok(existsSync(cacheOf(keptId)), 'the cache of an existing jail was removed');
+    // The next login of each works; the removed one's jail is made anew and written again.
+    for (const user of [kept, removed]) assert.equal(login(user, 'id -un').stdout, `${user.name}\n`);
+  });
+
   it('removes dangling images of docker-jail and nothing else', () => {
     const base = 'docker-jail/base:bookworm';
     sh(`docker tag ${base} djtest/gc:1`);

@@ -9,7 +9,7 @@ export const CONTROL_TIMEOUT_MS = 20_000;
 /**
  * Making, starting and writing into a jail: the engine's heaviest calls, which
  * queue behind one another when many users log in at once (50 first logins on
- * 2 CPUs: 40 s for the slowest). Longer than the control timeout, which a
+ * 2 CPUs: up to 55 s for the slowest login). Longer than the control timeout, which a
  * frozen engine is found by first: finding the jail comes before these.
  */
 export const PROVISION_TIMEOUT_MS = 90_000;
