@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { basename } from 'node:path';
 import { run, sh, waitFor } from '../support/host';
 
+const SMALL_BRIDGE = 'djt-small0';
+
 /**
  * A second Docker engine of its own, beside the shared one, whose data root is
  * a small ext4 filesystem (a loop-mounted file): the only honest way to fill an
@@ -28,11 +30,13 @@ export class SmallEngine {
     const disk = `/var/tmp/${basename(dir)}.img`;
     sh(`truncate -s ${sizeMiB}M ${disk} && mkfs.ext4 -q -F ${disk} && mkdir ${dir}/data ${dir}/exec && mount -o loop ${disk} ${dir}/data`);
     writeFileSync(`${dir}/daemon.json`, '{}\n');
+    // A bridge of its own: with --bridge=none a dockerd deletes docker0, the shared engine's bridge, at its start.
+    sh(`ip link add name ${SMALL_BRIDGE} type bridge 2>/dev/null || ip link show ${SMALL_BRIDGE} >/dev/null`);
     const daemon = spawn(
       '/usr/sbin/dockerd',
       [
         `--data-root=${dir}/data`, `--exec-root=${dir}/exec`, `--pidfile=${dir}/docker.pid`, `--host=unix://${dir}/docker.sock`,
-        `--config-file=${dir}/daemon.json`, '--storage-driver=overlay2', '--bridge=none', '--iptables=false', '--ip-masq=false', '--log-level=error',
+        `--config-file=${dir}/daemon.json`, '--storage-driver=overlay2', `--bridge=${SMALL_BRIDGE}`, '--iptables=false', '--ip-masq=false', '--log-level=error',
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );
@@ -82,5 +86,6 @@ export class SmallEngine {
     run('/bin/sh', ['-c', `umount ${this.dir}/data 2>/dev/null || umount -l ${this.dir}/data`]);
     if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
     rmSync(`/var/tmp/${basename(this.dir)}.img`, { force: true });
+    run('/bin/sh', ['-c', `ip link del ${SMALL_BRIDGE} 2>/dev/null || true`]);
   }
 }
