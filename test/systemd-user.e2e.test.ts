@@ -52,7 +52,7 @@ describe('no systemd user manager for jailed users (pam_systemd on a systemd hos
   it('systemd reads the drop-in without a complaint; control: a broken one is named', () => {
     assert.equal(verify(DROP_IN), '');
     const broken = `${mkdtempSync('/tmp/djt-dropin-')}/docker-jail.conf`;
-    writeFileSync(broken, '[Service]\nExecCondition=+docker-jail user-manager %i\n');
+    writeFileSync(broken, '[Service]\nExecCondition=+sbin/docker-jail user-manager %i\n');
     assert.match(verify(broken), /docker-jail\.conf:2: Neither a valid executable name nor an absolute path/);
   });
 
