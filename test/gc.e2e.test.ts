@@ -33,9 +33,10 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
       assert.notEqual(jailOf(user), '');
     });
     await withConfig('[gc]\ngrace = 0\n', () => {
-      assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
+      assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
     });
     assert.equal(jailOf(user), '');
+    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/jail-${user.name}.img`), 'the jail\'s /tmp filesystem was kept');
     assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
     sh(`rm -rf ${user.home}`);
   });
@@ -60,7 +61,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
     sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}; useradd --uid ${user.uid} --no-create-home --groups jailed --shell /usr/bin/jailsh ${user.name}x`);
     try {
       await withConfig('[gc]\ngrace = 0\n', () => {
-        assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed \\(owner uid ${user.uid} is gone or no longer jailed`));
+        assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed`));
       });
       assert.equal(jailOf(user), '');
     } finally {

@@ -166,15 +166,20 @@ describe('isolation of jailed users from each other and from the host @docker @s
       assert.equal(jailOutput(alice, 'find / -xdev -name "docker*.sock" 2>/dev/null; true'), '');
     });
 
-    it('mounts no host directory but the user\'s home', () => {
+    it('mounts no host directory but the user\'s home, and its own /tmp and /var/tmp filesystem', () => {
       // Host file systems show up with a /dev source; Docker adds only its init and per-container files.
+      // /tmp and /var/tmp are the jail's own ext4 (a loop device), made for it alone (test/scratch.e2e.test.ts).
       const dockerOwn = new Set(['/usr/sbin/docker-init', '/sbin/docker-init', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
       const hostMounts = jailOutput(alice, 'cat /proc/self/mounts')
         .split('\n')
         .map((line) => line.split(' '))
         .filter(([source, target]) => source?.startsWith('/dev/') && !dockerOwn.has(target))
         .map(([, target]) => target);
-      assert.deepEqual(hostMounts, [alice.home]);
+      assert.deepEqual(hostMounts.filter((target) => target !== '/tmp' && target !== '/var/tmp'), [alice.home]);
+      const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts').trim().split('\n').map((line) => line.split(' ')).sort((a, b) => a[1].localeCompare(b[1]));
+      assert.deepEqual(scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]), [[true, '/tmp', 'ext4'], [true, '/var/tmp', 'ext4']]);
+      const image = sh(`losetup --list --noheadings --output BACK-FILE ${scratch[0][0]}`).trim();
+      assert.equal(image, `/var/lib/docker-jail/scratch/jail-${alice.name}.img`);
       assertAllFailed(exitStatuses(alice, {
         hostname: 'echo x >> /etc/hostname',
         init: 'echo x >> /usr/sbin/docker-init',
@@ -385,19 +390,22 @@ describe('isolation of jailed users from each other and from the host @docker @s
 
     const stops: { how: string; also: (user: TestUser) => void }[] = [
       { how: 'a stopped jail', also: () => undefined },
-      // /run is a tmpfs: after a reboot the jail is stopped and the home's staging mount is gone.
-      { how: 'a stopped jail whose home staging mount is gone (as after a reboot)', also: (user) => sh(`umount -l /run/docker-jail/homes/${user.uid} && rmdir /run/docker-jail/homes/${user.uid}`) },
+      // /run is a tmpfs: after a reboot the jail is stopped, and the home's staging mount and its /tmp's mount are gone.
+      {
+        how: 'a stopped jail whose home staging mount and /tmp filesystem mount are gone (as after a reboot)',
+        also: (user) => sh(`umount -l /run/docker-jail/homes/${user.uid} && rmdir /run/docker-jail/homes/${user.uid} && umount /run/docker-jail/scratch/jail-${user.name} && rmdir /run/docker-jail/scratch/jail-${user.name}`),
+      },
     ];
     for (const stop of stops) {
       it(`starts ${stop.how} again at the next login, with the user's files still there`, () => {
         const jail = labelledJail(alice);
         const marker = unique('persist');
-        jailOutput(alice, `echo ${marker} > ~/persist; echo ${marker} > /tmp/persist`);
+        jailOutput(alice, `echo ${marker} > ~/persist; echo ${marker} > /tmp/persist; echo ${marker} > /var/tmp/persist`);
         sh(`docker stop -t 2 ${jail}`);
         assert.equal(containerState(jail), 'exited');
         stop.also(alice);
 
-        assert.equal(jailOutput(alice, 'cat ~/persist /tmp/persist'), `${marker}\n${marker}\n`);
+        assert.equal(jailOutput(alice, 'cat ~/persist /tmp/persist /var/tmp/persist'), `${marker}\n${marker}\n${marker}\n`);
         assert.equal(containerSeenBy(alice), jail);
         assert.equal(containerState(jail), 'running');
         assertHomeNosuidNodev(alice);

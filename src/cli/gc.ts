@@ -7,6 +7,7 @@ import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
 import { jailProcesses } from '../engine/processes';
+import { removeScratch } from '../engine/scratch';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
 import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
@@ -136,8 +137,9 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   if (waited < config.gc.graceSeconds) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${config.gc.graceSeconds - waited} s left)`);
   await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
   spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
+  removeScratch(jail.name);
   rmSync(marked, { force: true });
-  report(`${jail.name}: removed (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+  report(`${jail.name}: removed with its /tmp and /var/tmp (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
 }
 
 async function managedJails(engine: Engine): Promise<ContainerSummary[]> {

@@ -5,6 +5,7 @@ import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf, madeFor } from '../engine/jail';
 import { STAGING_ROOT } from '../engine/homeMount';
+import { removeScratch } from '../engine/scratch';
 import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
@@ -100,7 +101,8 @@ async function stopJail(config: Config, uid: number, remove: boolean, name: stri
       if (remove) {
         await container.remove();
         spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${uid}`], { env: {}, stdio: 'ignore' });
-        report(`${name}: jail ${jail.name} removed (the home is kept)`);
+        removeScratch(jail.name);
+        report(`${name}: jail ${jail.name} removed with its /tmp and /var/tmp (the home is kept)`);
       }
     } catch (error) {
       throw engineError(engine.socket, error, `stopping the jail of ${name}`);

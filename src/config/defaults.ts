@@ -36,7 +36,7 @@ export const defaultConfig: Config = deepFreeze<Config>({
     pidsLimit: 512,
     memoryBytes: 1024 * 1024 * 1024,
     cpus: 1,
-    tmpBytes: 256 * 1024 * 1024,
+    tmpBytes: 1024 * 1024 * 1024,
   },
   session: {
     shell: '/bin/bash',

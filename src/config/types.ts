@@ -32,7 +32,7 @@ export interface Config {
     memoryBytes: number;
     /** CPUs (may be fractional); 0 means no limit. */
     cpus: number;
-    /** Bytes of the jail's /tmp (a tmpfs, counted in its memory); 0 leaves it on the engine's disk. */
+    /** Bytes of the filesystem of its own that holds the jail's /tmp and /var/tmp; 0 leaves them in its writable layer. */
     tmpBytes: number;
   };
   session: {

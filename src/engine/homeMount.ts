@@ -36,11 +36,11 @@ export function ensureHomeStaging(home: string, uid: number, root: string = STAG
 
     mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
-    if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging]);
+    if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging], 'the home for the jail');
     // The source is the directory we opened, not its path: nothing can be swapped in between
     // (--no-canonicalize, or mount(8) would turn /proc/self/fd/3 back into the path).
-    runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', staging], fd);
-    runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', staging]);
+    runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', staging], 'the home for the jail', fd);
+    runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', staging], 'the home for the jail');
     if (!isStagedCopyOf(staging, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
     return staging;
   } finally {
@@ -53,8 +53,8 @@ export function ensureSharedRoot(): void {
   mkdirSync(SHARED_ROOT, { recursive: true, mode: 0o711 });
   chmodSync(SHARED_ROOT, 0o711);
   if (optionalFieldsOf(SHARED_ROOT)?.some((field) => field.startsWith('shared:'))) return;
-  if (mountOptionsOf(SHARED_ROOT) === null) runMount(['mount', '--bind', '--', SHARED_ROOT, SHARED_ROOT]);
-  runMount(['mount', '--make-shared', '--', SHARED_ROOT]);
+  if (mountOptionsOf(SHARED_ROOT) === null) runMount(['mount', '--bind', '--', SHARED_ROOT, SHARED_ROOT], 'the homes for the shared jail');
+  runMount(['mount', '--make-shared', '--', SHARED_ROOT], 'the homes for the shared jail');
 }
 
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {
@@ -65,7 +65,7 @@ function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): bo
 }
 
 /** The per-mount options of the mount at exactly this path, or null when nothing is mounted there. */
-function mountOptionsOf(path: string): string[] | null {
+export function mountOptionsOf(path: string): string[] | null {
   return mountInfoOf(path)?.[5].split(',') ?? null;
 }
 
@@ -88,12 +88,13 @@ function unescapeMountPath(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, code: string) => String.fromCharCode(parseInt(code, 8)));
 }
 
-function runMount(argv: string[], passFd?: number): void {
+/** Runs mount(8) or umount(8) with an empty environment; `what` names what was being mounted in the error. */
+export function runMount(argv: string[], what: string, passFd?: number): void {
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe'];
   if (passFd !== undefined) stdio.push(passFd);
   const result = spawnSync(`/usr/bin/${argv[0]}`, argv.slice(1), { env: {}, stdio, encoding: 'utf8', timeout: 10_000 });
   if (result.error || result.status !== 0) {
     const why = result.error?.message ?? String(result.stderr).trim();
-    throw new JailError(`${argv[0]} of the home for the jail failed: ${why.split('\n')[0]}`);
+    throw new JailError(`${argv[0]} of ${what} failed: ${why.split('\n')[0]}`);
   }
 }

@@ -5,6 +5,7 @@ import type { JailIdentityFiles } from '../identity/jailFiles';
 import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
 import { SHARED_ROOT } from './homeMount';
+import { SCRATCH_DIRS } from './scratch';
 import { type TarEntry, tarArchive } from './tar';
 
 export const LABEL_MANAGED = 'io.docker-jail.managed';
@@ -30,6 +31,8 @@ export interface JailRequest {
    */
   homeSource: string;
   homeTarget: string;
+  /** Where the jail's own /tmp and /var/tmp filesystem is mounted (ensureScratch), or null to leave them in its writable layer. */
+  scratch: string | null;
   identityFiles: JailIdentityFiles;
 }
 
@@ -181,6 +184,13 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
   const home = shared
     ? { Type: 'bind', Source: SHARED_ROOT, Target: SHARED_ROOT, ReadOnly: false, BindOptions: { Propagation: 'rslave' } }
     : { Type: 'bind', Source: request.homeSource, Target: request.homeTarget, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } };
+  const scratch = Object.entries(SCRATCH_DIRS).map(([target, dir]) => ({
+    Type: 'bind',
+    Source: `${request.scratch}/${dir}`,
+    Target: target,
+    ReadOnly: false,
+    BindOptions: { Propagation: 'rprivate' },
+  }));
   return {
     Hostname: request.hostname,
     Image: jail.image,
@@ -203,15 +213,14 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
       MemorySwap: jail.memoryBytes > 0 ? jail.memoryBytes : 0,
       NanoCpus: Math.round(jail.cpus * 1e9),
       NetworkMode: jail.network,
-      Mounts: [home],
+      // The home and the jail's /tmp and /var/tmp are its only host mounts, nosuid,nodev from their host mounts.
+      Mounts: [home, ...(request.scratch === null ? [] : scratch)],
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',
-      // In the jail's memory, so filling them is that jail's problem, never the engine's disk; emptied when the
-      // jail stops, like a host's /tmp and /run at boot. (/var/tmp is kept across stops, on the engine's disk.)
+      // The image's other directories anyone may write hold screen's sockets and lock files: run-time files,
+      // in memory and emptied when the jail stops, as a host's /run is at boot, so they cannot fill the disk.
       Tmpfs: {
-        ...(jail.tmpBytes > 0 ? { '/tmp': `rw,nosuid,nodev,mode=1777,size=${jail.tmpBytes}` } : {}),
-        // The image's other directories anyone may write (screen's sockets, lock files).
         '/run/lock': 'rw,nosuid,nodev,noexec,mode=1777,size=1m',
         '/run/screen': 'rw,nosuid,nodev,noexec,mode=1777,size=1m',
       },

@@ -411,7 +411,7 @@ describe('faults: the engine stopped, restarted or frozen during a session or a 
   it('dockerd stopped (live-restore off) under an interactive and a non-interactive session: the jail stops, both sessions end non-zero with at most one line; restarted, the next login finds home and jail state intact', async () => {
     const user = victim();
     const term = await interactiveLogin(user);
-    await term.command('echo in-home > ~/written-before-stop; echo in-jail > /var/tmp/written-before-stop; echo gone > /tmp/written-before-stop');
+    await term.command('echo in-home > ~/written-before-stop; echo in-jail > /tmp/written-before-stop; echo kept > /var/tmp/written-before-stop');
     const pipe = new PipeSession(user, 'cat');
     pipe.send('before\n');
     await pipe.expect('before\n');
@@ -429,9 +429,7 @@ describe('faults: the engine stopped, restarted or frozen during a session or a 
     assert.equal(jailOf(user), jail);
     assert.equal(stateOf(jail), 'exited', 'with live-restore off the engine stops its containers');
     await assertNothingLostAndNextLoginWorks(user);
-    assert.equal((await su(user, 'cat ~/written-before-stop /var/tmp/written-before-stop')).stdout, 'in-home\nin-jail\n');
-    // /tmp is a tmpfs (tmp_size): emptied when the jail stops, like a host's /tmp at boot.
-    assert.equal((await su(user, 'ls /tmp')).stdout, '');
+    assert.equal((await su(user, 'cat ~/written-before-stop /tmp/written-before-stop /var/tmp/written-before-stop')).stdout, 'in-home\nin-jail\nkept\n');
   });
 
   it('dockerd stopped in the middle of a first login (right after the jail is created): the login fails with one line; restarted, the next login works in the one jail', async () => {
@@ -604,7 +602,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
 
     before(async () => {
       engine = await SmallEngine.start(64);
-      config = `[engine]\nsocket = ${engine.socket}\n[jail]\nimage = ${engine.image}\n[session]\nshell = /bin/sh\n`;
+      config = `[engine]\nsocket = ${engine.socket}\n[jail]\nimage = ${engine.image}\ntmp_size = 16m\n[session]\nshell = /bin/sh\n`;
     });
     after(async () => {
       for (const user of [...everyone]) engine.docker(`ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker -H unix://${engine.socket} rm -f`);
@@ -619,14 +617,15 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
       return fill;
     }
 
-    it('the data root full (FINDING: by a jailed user, through /var/tmp): users with a running jail still log in, a first login gets one line, no home loses a file, and with room again every login works', async () => {
+    it('the data root full: users with a running jail still log in, a first login gets one line, no home loses a file, and with room again every login works', async () => {
       const filler = victim();
       const resident = victim();
       const newcomer = victim();
       await withConfig(config, async () => {
         for (const user of [filler, resident]) assert.equal((await su(user, 'true')).status, 0, `first login of ${user.name}`);
-        // FINDING (open, SECURITY.md): /var/tmp is kept on the engine's disk, unbounded; a jailed user fills it.
-        await fillTmp(filler, '/var/tmp');
+        // Filled from the host: a jailed user cannot fill it (test below).
+        const filled = `${engine.dataRoot}/djt-faults-filler`;
+        sh(`cat /dev/zero > ${filled} 2>/dev/null || true`);
         assert.equal(engine.freeBytes(), 0, 'the data root is not full');
 
         for (const user of [filler, resident]) {
@@ -637,7 +636,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
         const first = await su(newcomer, 'cat faults-marker; echo');
         assertOneCleanLine(first, /^jailsh: the Docker engine failed while (creating|starting) the jail: .*no space left on device/);
 
-        assert.equal((await su(filler, 'rm /var/tmp/fill')).status, 0);
+        rmSync(filled);
         for (const user of [filler, resident, newcomer]) {
           const next = await su(user, 'cat faults-marker; echo; id -gn');
           assert.equal(next.status, 0, `${user.name}: ${next.stderr}`);
@@ -648,7 +647,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
       });
     });
 
-    it('filling /tmp in one jail is that jail\'s problem (a tmpfs in its memory): it cannot take the engine\'s disk, and another user\'s first login still works', async () => {
+    it('filling /tmp and /var/tmp in one jail is that jail\'s problem (a filesystem of tmp_size): it cannot take the engine\'s disk, and another user\'s first login still works', async () => {
       const filler = victim();
       const newcomer = victim();
       await withConfig(config, async () => {
@@ -656,6 +655,8 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
         const before = engine.freeBytes();
         try {
           await fillTmp(filler, '/tmp');
+          assert.equal((await su(filler, 'rm /tmp/fill')).status, 0);
+          await fillTmp(filler, '/var/tmp');
           const left = engine.freeBytes();
           const first = await su(newcomer, 'cat faults-marker; echo');
           assert.deepEqual(
@@ -664,7 +665,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
             `one jail's /tmp took ${before - left} of the ${before} bytes free on the engine's data root`,
           );
         } finally {
-          await su(filler, 'rm -f /tmp/fill');
+          await su(filler, 'rm -f /tmp/fill /var/tmp/fill');
         }
       });
     });
@@ -745,7 +746,8 @@ describe('faults: one jail abuses its resources while another user logs in and w
     sshd = await startSshd();
     abuser = victim();
     worker = victim();
-    assert.equal((await su(abuser, 'true')).status, 0);
+    // tmp_size shapes the jail when it is made: a small /tmp fills fast.
+    await withConfig('[jail]\ntmp_size = 64m\n', async () => assert.equal((await su(abuser, 'true')).status, 0));
   });
   after(async () => {
     // Stops the abuse: the jail goes, and its sessions with it.
@@ -763,8 +765,7 @@ describe('faults: one jail abuses its resources while another user logs in and w
       child.stderr?.resume();
       abuses.push(child);
     };
-    // /tmp is a tmpfs of tmp_size (256 MiB) in the jail's memory: the filler fills it and keeps it full (refilling
-    // in a loop would only take the jail's one CPU from the memory hog, which must reach the limit).
+    // /tmp is a filesystem of tmp_size (64 MiB) of the jail's own: the filler fills it and keeps it full.
     start('cat /dev/zero > /tmp/fill; exec sleep 600');
     start('while :; do head -c 3G /dev/zero | tail -c 2G > /dev/null; done');
     const pids = jailCgroupFile(jail, 'pids', 'pids.current', 'pids.current');

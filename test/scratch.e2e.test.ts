@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { withConfig } from './support/config';
+import { requireHost, run, sh, waitFor } from './support/host';
+import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+
+/**
+ * A jail's /tmp and /var/tmp, the only places of its own system a jailed user
+ * can write, are a filesystem of the jail's own ([jail] tmp_size): bounded, so
+ * a user filling them never fills the engine's disk, and kept like the rest of
+ * the jail's state (stops, engine restarts and reboots: test/isolation.e2e.test.ts
+ * and test/adversarial/faults.e2e.test.ts).
+ */
+const IMAGES = '/var/lib/docker-jail/scratch';
+
+function inJail(user: TestUser, command: string): { status: number | null; stdout: string; stderr: string } {
+  return run('/bin/su', ['-l', user.name, '-c', command], { timeout: 120_000 });
+}
+
+function jailSays(user: TestUser, command: string): string {
+  const result = inJail(user, command);
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
+
+/** Blocks the image takes on the host's disk, in KiB. */
+const allocatedKiB = (image: string) => Number(sh(`du -k ${image} | cut -f1`));
+
+describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docker @root', function () {
+  this.timeout(180_000);
+  const users: TestUser[] = [];
+  const make = () => {
+    const user = createUser();
+    users.push(user);
+    return user;
+  };
+
+  before(() => requireHost('docker', 'su', 'losetup', 'mkfs.ext4'));
+  after(() => users.forEach(removeUser));
+
+  it('is made at the first login: a root-only sparse image, mounted nosuid,nodev, both directories on it, 1777 and root\'s', async () => {
+    const user = make();
+    await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
+    const image = `${IMAGES}/jail-${user.name}.img`;
+    assert.equal(statSync(image).size, 32 * 2 ** 20);
+    assert.equal(statSync(image).mode & 0o777, 0o600);
+    assert.equal(statSync(IMAGES).mode & 0o777, 0o700);
+    assert.ok(allocatedKiB(image) < 4096, `a new image takes ${allocatedKiB(image)} KiB`);
+    const seen = jailSays(user, 'stat -c "%a %U" /tmp /var/tmp; df -B1M --output=size /tmp | tail -1; [ "$(stat -c %d /tmp)" = "$(stat -c %d /var/tmp)" ] && echo one-fs; grep -E " /(var/)?tmp " /proc/self/mountinfo | grep -c "nosuid,nodev"');
+    const [modes, size, same, flagged] = [seen.split('\n').slice(0, 2), Number(seen.split('\n')[2]), seen.split('\n')[3], seen.split('\n')[4]];
+    assert.deepEqual(modes, ['1777 root', '1777 root']);
+    assert.ok(size > 24 && size <= 32, `/tmp is ${size} MiB`);
+    assert.equal(same, 'one-fs');
+    assert.equal(flagged, '2');
+  });
+
+  it('a user filling it gets ENOSPC at tmp_size; the host\'s disk gives at most that, and gets it back when the files go', async () => {
+    const user = make();
+    await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
+    const image = `${IMAGES}/jail-${user.name}.img`;
+    const filled = inJail(user, 'cat /dev/zero > /tmp/fill; echo "status=$?"; cat /dev/zero > /var/tmp/more; echo "status=$?"; sync');
+    assert.match(filled.stdout, /^status=1\nstatus=1\n$/);
+    assert.match(filled.stderr, /No space left on device/);
+    assert.ok(allocatedKiB(image) <= 32 * 1024, `the image takes ${allocatedKiB(image)} KiB of the host's disk`);
+    assert.ok(allocatedKiB(image) > 24 * 1024, 'the filler wrote nothing');
+    jailSays(user, 'rm /tmp/fill /var/tmp/more; sync; echo ok > /tmp/after');
+    // Mounted with discard: what the jail deletes is given back to the host's disk.
+    assert.ok(allocatedKiB(image) < 8 * 1024, `the image still takes ${allocatedKiB(image)} KiB after the files went`);
+    assert.equal(jailSays(user, 'cat /tmp/after'), 'ok\n');
+  });
+
+  it('with tmp_size = 0, /tmp and /var/tmp stay in the jail\'s writable layer and no image is made', async () => {
+    const user = make();
+    await withConfig('[jail]\ntmp_size = 0\n', () => jailSays(user, 'echo layer > /tmp/where'));
+    assert.ok(!existsSync(`${IMAGES}/jail-${user.name}.img`));
+    const upper = sh(`docker inspect -f '{{.GraphDriver.Data.UpperDir}}' ${jailOf(user)}`).trim();
+    assert.equal(sh(`cat ${upper}/tmp/where`), 'layer\n');
+  });
+
+  it('refuses a login with one line, never mounting it twice, when its image is attached but not mounted where it belongs', async () => {
+    const user = make();
+    jailSays(user, 'echo kept > /tmp/kept');
+    const image = `${IMAGES}/jail-${user.name}.img`;
+    const mounted = `/run/docker-jail/scratch/jail-${user.name}`;
+    // An administrator unmounted it by hand while the jail kept it in use.
+    sh(`umount -l ${mounted}`);
+    const refused = inJail(user, 'echo ran');
+    assert.notEqual(refused.status, 0);
+    assert.equal(refused.stdout, '');
+    assert.equal(refused.stderr, `jailsh: the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail\n`);
+    // Stopped, the jail lets go of it: the next login mounts it again, its files there.
+    sh(`docker stop -t 1 ${jailOf(user)} >/dev/null`);
+    await waitFor('the loop device to be let go', () => sh(`losetup --associated ${image}`).trim() === '');
+    assert.equal(jailSays(user, 'cat /tmp/kept'), 'kept\n');
+  });
+});
