@@ -53,8 +53,8 @@ describe('the admin CLI: enable, disable, list, status, shell, config check @doc
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /removed with its \/tmp and \/var\/tmp \(the home is kept\)/);
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/jail-${user.name}.img`), 'the jail\'s /tmp filesystem was kept');
-    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`/run/docker-jail/scratch/jail-${user.name} `));
+    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`/run/docker-jail/scratch/${user.uid} `));
     assert.equal(readFileSync(`${user.home}/file`, 'utf8'), 'keep-me\n');
     assert.equal(shellOf(user), '/bin/zsh-not-installed');
   });

@@ -36,7 +36,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle @docker @root',
       assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
     });
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/jail-${user.name}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
     assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
     sh(`rm -rf ${user.home}`);
   });

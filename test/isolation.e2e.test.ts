@@ -179,7 +179,7 @@ describe('isolation of jailed users from each other and from the host @docker @s
       const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts').trim().split('\n').map((line) => line.split(' ')).sort((a, b) => a[1].localeCompare(b[1]));
       assert.deepEqual(scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]), [[true, '/tmp', 'ext4'], [true, '/var/tmp', 'ext4']]);
       const image = sh(`losetup --list --noheadings --output BACK-FILE ${scratch[0][0]}`).trim();
-      assert.equal(image, `/var/lib/docker-jail/scratch/jail-${alice.name}.img`);
+      assert.equal(image, `/var/lib/docker-jail/scratch/${alice.uid}.img`);
       assertAllFailed(exitStatuses(alice, {
         hostname: 'echo x >> /etc/hostname',
         init: 'echo x >> /usr/sbin/docker-init',
@@ -393,7 +393,7 @@ describe('isolation of jailed users from each other and from the host @docker @s
       // /run is a tmpfs: after a reboot the jail is stopped, and the home's staging mount and its /tmp's mount are gone.
       {
         how: 'a stopped jail whose home staging mount and /tmp filesystem mount are gone (as after a reboot)',
-        also: (user) => sh(`umount -l /run/docker-jail/homes/${user.uid} && rmdir /run/docker-jail/homes/${user.uid} && umount /run/docker-jail/scratch/jail-${user.name} && rmdir /run/docker-jail/scratch/jail-${user.name}`),
+        also: (user) => sh(`umount -l /run/docker-jail/homes/${user.uid} && rmdir /run/docker-jail/homes/${user.uid} && umount /run/docker-jail/scratch/${user.uid} && rmdir /run/docker-jail/scratch/${user.uid}`),
       },
     ];
     for (const stop of stops) {

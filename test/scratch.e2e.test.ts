@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, waitFor } from './support/host';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
@@ -41,7 +41,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docke
   it('is made at the first login: a root-only sparse image, mounted nosuid,nodev, both directories on it, 1777 and root\'s', async () => {
     const user = make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
-    const image = `${IMAGES}/jail-${user.name}.img`;
+    const image = `${IMAGES}/${user.uid}.img`;
     assert.equal(statSync(image).size, 32 * 2 ** 20);
     assert.equal(statSync(image).mode & 0o777, 0o600);
     assert.equal(statSync(IMAGES).mode & 0o777, 0o700);
@@ -57,7 +57,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docke
   it('a user filling it gets ENOSPC at tmp_size; the host\'s disk gives at most that, and gets it back when the files go', async () => {
     const user = make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
-    const image = `${IMAGES}/jail-${user.name}.img`;
+    const image = `${IMAGES}/${user.uid}.img`;
     const filled = inJail(user, 'cat /dev/zero > /tmp/fill; echo "status=$?"; cat /dev/zero > /var/tmp/more; echo "status=$?"; sync');
     assert.match(filled.stdout, /^status=1\nstatus=1\n$/);
     assert.match(filled.stderr, /No space left on device/);
@@ -72,25 +72,69 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docke
   it('with tmp_size = 0, /tmp and /var/tmp stay in the jail\'s writable layer and no image is made', async () => {
     const user = make();
     await withConfig('[jail]\ntmp_size = 0\n', () => jailSays(user, 'echo layer > /tmp/where'));
-    assert.ok(!existsSync(`${IMAGES}/jail-${user.name}.img`));
+    assert.ok(!existsSync(`${IMAGES}/${user.uid}.img`));
     const upper = sh(`docker inspect -f '{{.GraphDriver.Data.UpperDir}}' ${jailOf(user)}`).trim();
     assert.equal(sh(`cat ${upper}/tmp/where`), 'layer\n');
   });
 
-  it('refuses a login with one line, never mounting it twice, when its image is attached but not mounted where it belongs', async () => {
+  it('is never mounted twice: unmounted by hand under a running jail, logins go on; attached elsewhere, a login is refused with one line', async () => {
     const user = make();
     jailSays(user, 'echo kept > /tmp/kept');
-    const image = `${IMAGES}/jail-${user.name}.img`;
-    const mounted = `/run/docker-jail/scratch/jail-${user.name}`;
-    // An administrator unmounted it by hand while the jail kept it in use.
+    const image = `${IMAGES}/${user.uid}.img`;
+    const mounted = `/run/docker-jail/scratch/${user.uid}`;
+    // An administrator unmounts it by hand: the running jail keeps its own view, and its logins go on.
     sh(`umount -l ${mounted}`);
-    const refused = inJail(user, 'echo ran');
-    assert.notEqual(refused.status, 0);
-    assert.equal(refused.stdout, '');
-    assert.equal(refused.stderr, `jailsh: the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail\n`);
-    // Stopped, the jail lets go of it: the next login mounts it again, its files there.
+    assert.equal(jailSays(user, 'cat /tmp/kept'), 'kept\n');
+    // Stopped, the jail lets go of it; something else attaches it (a second mount would corrupt it).
     sh(`docker stop -t 1 ${jailOf(user)} >/dev/null`);
     await waitFor('the loop device to be let go', () => sh(`losetup --associated ${image}`).trim() === '');
+    const loop = sh(`losetup --find --show ${image}`).trim();
+    try {
+      const refused = inJail(user, 'echo ran');
+      assert.notEqual(refused.status, 0);
+      assert.equal(refused.stdout, '');
+      assert.equal(refused.stderr, `jailsh: the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail\n`);
+    } finally {
+      sh(`losetup --detach ${loop}`);
+    }
+    // Let go, it is mounted again at the next login, its files there.
     assert.equal(jailSays(user, 'cat /tmp/kept'), 'kept\n');
+  });
+
+  it('is made for its user alone: after userdel and useradd with the uid under another name, refused; gc removes it once no jail is left', async () => {
+    const old = make();
+    jailSays(old, 'echo old-secret > /tmp/secret');
+    const image = `${IMAGES}/${old.uid}.img`;
+    assert.equal(readFileSync(`${image}.owner`, 'utf8'), old.name);
+    // The old account goes, its jail with it (by hand), its /tmp image stays; a new account gets the uid.
+    sh(`docker rm -f ${jailOf(old)} >/dev/null; pkill -KILL -u ${old.uid} || true; userdel ${old.name}`);
+    const name = `${old.name}n`;
+    sh(`useradd --uid ${old.uid} --create-home --groups jailed --shell /usr/bin/jailsh ${name}`);
+    try {
+      const refused = run('/bin/su', ['-l', name, '-c', 'cat /tmp/secret; echo ran'], { timeout: 60_000 });
+      assert.notEqual(refused.status, 0);
+      assert.equal(refused.stdout, '');
+      assert.match(refused.stderr, new RegExp(`^jailsh: the jail's /tmp of uid ${old.uid} \\(${image}\\) was made for ${old.name}, not ${name}; refusing it`));
+      assert.equal(sh(`docker ps -aq --filter label=io.docker-jail.uid=${old.uid}`).trim(), '', 'a jail was made');
+      const collected = run('/usr/sbin/docker-jail', ['gc']);
+      assert.equal(collected.status, 0, collected.stderr);
+      assert.match(collected.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid} \\(made for ${old.name}\\): removed \\(no jail and no jailed owner left\\)`));
+      assert.ok(!existsSync(image));
+      const fresh = run('/bin/su', ['-l', name, '-c', 'ls -A /tmp; id -un'], { timeout: 60_000 });
+      assert.equal(fresh.stdout, `${name}\n`, fresh.stderr);
+      assert.equal(readFileSync(`${image}.owner`, 'utf8'), name);
+    } finally {
+      sh(`docker ps -aq --filter label=io.docker-jail.uid=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`);
+    }
+  });
+
+  it('gc keeps the image of a jailed user whose jail is gone (removed by hand, or by image update until the next login)', () => {
+    const user = make();
+    jailSays(user, 'echo kept > /var/tmp/kept');
+    sh(`docker rm -f ${jailOf(user)} >/dev/null`);
+    const collected = run('/usr/sbin/docker-jail', ['gc']);
+    assert.equal(collected.status, 0, collected.stderr);
+    assert.doesNotMatch(collected.stdout, new RegExp(`of uid ${user.uid} `));
+    assert.equal(jailSays(user, 'cat /var/tmp/kept'), 'kept\n');
   });
 });

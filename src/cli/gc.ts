@@ -5,9 +5,9 @@ import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { type FoundJail, LABEL_MANAGED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
+import { type FoundJail, LABEL_MANAGED, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
 import { jailProcesses } from '../engine/processes';
-import { removeScratch } from '../engine/scratch';
+import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
 import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
@@ -54,6 +54,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
       }
     }))) && ok;
   }
+  ok = (await collectScratch(engine, config, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
   pruneIdentityCache(new Set((await managedJails(engine)).map((jail) => jail.Id)));
   const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
@@ -137,9 +138,38 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   if (waited < config.gc.graceSeconds) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${config.gc.graceSeconds - waited} s left)`);
   await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
   spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
-  removeScratch(jail.name);
+  removeScratch(jail.uid === null ? 'shared' : String(jail.uid));
   rmSync(marked, { force: true });
   report(`${jail.name}: removed with its /tmp and /var/tmp (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+}
+
+/**
+ * The /tmp images of users who are gone or no longer jailed (or whose uid was
+ * given to someone else) and have no jail left, removed by hand, say: a jail
+ * removed with its owner still jailed keeps its image for the next one, as
+ * after image update. The shared jail's goes when per-user mode has replaced it.
+ */
+async function collectScratch(engine: Engine, config: Config, report: Report): Promise<boolean> {
+  let ok = true;
+  for (const key of scratchKeys()) {
+    const uid = key === 'shared' ? null : Number(key);
+    try {
+      await withHostLock(jailLockPath(config, uid ?? 0), async () => {
+        const label = uid === null ? `${LABEL_SHARED}=true` : `${LABEL_UID}=${uid}`;
+        const jails = await attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
+        if (jails.length > 0) return;
+        const owner = scratchOwner(key);
+        const stale = uid === null ? config.jail.mode !== 'shared' : owner === null || jailedOwner(config, uid, owner) === null;
+        if (!stale) return;
+        removeScratch(key);
+        report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid} (made for ${owner ?? 'an unknown user'})`}: removed (no jail and no jailed owner left)`);
+      });
+    } catch (error) {
+      report(`/tmp and /var/tmp of ${key}: not handled: ${error instanceof Error ? error.message : String(error)}`);
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 async function managedJails(engine: Engine): Promise<ContainerSummary[]> {

@@ -164,9 +164,9 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
         throw error;
       }
     } catch (error) {
-      // Whatever did start carries the mark: a failed login leaves nothing running.
+      // Whatever did start carries the mark: a failed login leaves nothing running. The record stays for
+      // close_session, which sweeps by the mark again: an engine that gave up answering may start it yet.
       signalJailProcesses(jail.id, markedProcesses(jail.id, uid, marker), 'SIGKILL');
-      record.forget();
       throw error;
     }
   });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
@@ -48,9 +48,23 @@ export async function enableUsers(config: Config, names: string[], now: boolean,
       setLoginShell(name, JAILSH, report);
     }
     const identity = jailableIdentity(uid, config);
+    stopUserManager(uid, name, report);
     if (now) await prepareNow(config, identity, report);
     report(`${name}: enabled`);
   }
+}
+
+/**
+ * On a systemd host, a user manager (systemd --user) started before the user
+ * was jailed would go on running the units in their home on the host: stopped.
+ * The package's drop-in for user@.service keeps new ones from starting.
+ */
+function stopUserManager(uid: number, name: string, report: Report): void {
+  if (!existsSync('/run/systemd/system')) return; // systemd is not PID 1: there are none
+  const systemctl = (...args: string[]) => spawnSync('/usr/bin/systemctl', args, { env: {}, stdio: 'ignore', timeout: 30_000 }).status;
+  if (systemctl('is-active', '--quiet', `user@${uid}.service`) !== 0) return;
+  if (systemctl('stop', `user@${uid}.service`) === 0) report(`${name}: their systemd user manager stopped`);
+  else throw new JailError(`${name}: their systemd user manager still runs; stop it: systemctl stop user@${uid}.service`);
 }
 
 /**
@@ -101,7 +115,7 @@ async function stopJail(config: Config, uid: number, remove: boolean, name: stri
       if (remove) {
         await container.remove();
         spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${uid}`], { env: {}, stdio: 'ignore' });
-        removeScratch(jail.name);
+        removeScratch(String(uid));
         report(`${name}: jail ${jail.name} removed with its /tmp and /var/tmp (the home is kept)`);
       }
     } catch (error) {

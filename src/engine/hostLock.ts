@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JailError } from '../errors';
 
-const WAIT_SECONDS = 15;
+const WAIT_SECONDS = 120;
 
 /**
  * Runs fn while holding a host-wide lock: flock(2) on a root-only file. Node

@@ -31,8 +31,12 @@ export interface JailRequest {
    */
   homeSource: string;
   homeTarget: string;
-  /** Where the jail's own /tmp and /var/tmp filesystem is mounted (ensureScratch), or null to leave them in its writable layer. */
-  scratch: string | null;
+  /**
+   * Mounts the jail's own /tmp and /var/tmp filesystem (ensureScratch) and says
+   * where; called before the jail is made or started. Null leaves them in its
+   * writable layer.
+   */
+  scratch: (() => string) | null;
   identityFiles: JailIdentityFiles;
 }
 
@@ -62,7 +66,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   let found = await find();
   if (found === null) {
     try {
-      await docker.createContainer(request.name, containerSpec(config, request));
+      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.() ?? null));
     } catch (error) {
       if (statusOf(error) === 404) {
         throw new JailError(`the jail image ${config.jail.image} is not built; an administrator must run: docker-jail image build`, ExitCode.unavailable);
@@ -90,6 +94,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   }
   const container = docker.getContainer(found.id);
   if (found.state !== 'running') {
+    request.scratch?.(); // after a reboot, mounted again before the jail binds it
     await attempt('starting the jail', async () => {
       try {
         await container.start();
@@ -178,7 +183,7 @@ function linkPath(path: string, target: string): TarEntry[] {
   return [...parents, { type: 'symlink', name: parts.join('/'), target }];
 }
 
-function containerSpec(config: Config, request: JailRequest): ContainerSpec {
+function containerSpec(config: Config, request: JailRequest, scratchAt: string | null): ContainerSpec {
   const jail = config.jail;
   const shared = jail.mode === 'shared';
   const home = shared
@@ -186,7 +191,7 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
     : { Type: 'bind', Source: request.homeSource, Target: request.homeTarget, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } };
   const scratch = Object.entries(SCRATCH_DIRS).map(([target, dir]) => ({
     Type: 'bind',
-    Source: `${request.scratch}/${dir}`,
+    Source: `${scratchAt}/${dir}`,
     Target: target,
     ReadOnly: false,
     BindOptions: { Propagation: 'rprivate' },
@@ -214,7 +219,7 @@ function containerSpec(config: Config, request: JailRequest): ContainerSpec {
       NanoCpus: Math.round(jail.cpus * 1e9),
       NetworkMode: jail.network,
       // The home and the jail's /tmp and /var/tmp are its only host mounts, nosuid,nodev from their host mounts.
-      Mounts: [home, ...(request.scratch === null ? [] : scratch)],
+      Mounts: [home, ...(scratchAt === null ? [] : scratch)],
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',

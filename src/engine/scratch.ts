@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { JailError } from '../errors';
 import { mountOptionsOf, runMount } from './homeMount';
 
@@ -9,7 +9,8 @@ import { mountOptionsOf, runMount } from './homeMount';
  * the engine's disk (overlay2 only takes a size on XFS with project quotas), so
  * each jail gets a filesystem of its own instead: an ext4 image of [jail]
  * tmp_size, sparse, kept across the jail's stops, its image updates and the
- * host's reboots, and removed with the jail.
+ * host's reboots, and removed with the jail. One per uid (`shared` for the
+ * shared jail), beside a file naming the user it was made for.
  */
 export const SCRATCH_IMAGES = '/var/lib/docker-jail/scratch';
 /** Where the images are mounted; /run is a tmpfs, so the next login after a reboot mounts them again. */
@@ -17,23 +18,42 @@ export const SCRATCH_MOUNTS = '/run/docker-jail/scratch';
 /** The jail's directories and where each lives in its scratch filesystem (whose root is root's, 0755). */
 export const SCRATCH_DIRS: Record<string, string> = { '/tmp': 'tmp', '/var/tmp': 'var-tmp' };
 
-/** Mounts the scratch filesystem of the container `name`, making it first if there is none; returns where it is mounted. */
-export function ensureScratch(name: string, bytes: number): string {
-  const image = `${SCRATCH_IMAGES}/${name}.img`;
-  const mounted = `${SCRATCH_MOUNTS}/${name}`;
-  if (mountOptionsOf(mounted) !== null) return mounted;
-  mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
-  mkdirSync(mounted, { recursive: true, mode: 0o700 });
-  if (!existsSync(image)) makeImage(image, bytes);
-  // Attached but not mounted here (unmounted by hand while its jail still holds it): a second mount of the
-  // same image would corrupt it.
-  const attached = spawnSync('/sbin/losetup', ['--associated', image], { env: {}, encoding: 'utf8', timeout: 10_000 });
-  if (attached.status !== 0) throw new JailError(`losetup failed on ${image}: ${String(attached.stderr).trim().split('\n')[0]}`);
-  if (attached.stdout.trim() !== '') {
-    throw new JailError(`the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail`);
+/** The image of a uid's jail (or `shared`), if one was made. */
+export function scratchExists(key: string): boolean {
+  return existsSync(`${SCRATCH_IMAGES}/${key}.img`);
+}
+
+/**
+ * Mounts the scratch filesystem of the jail `key` (a uid, or `shared`), made
+ * for `owner`, making it first if there is none; returns where it is mounted.
+ * Callers hold the jail's lock.
+ */
+export function ensureScratch(key: string, owner: string, bytes: number): string {
+  const image = `${SCRATCH_IMAGES}/${key}.img`;
+  const mounted = `${SCRATCH_MOUNTS}/${key}`;
+  if (mountOptionsOf(mounted) === null) {
+    mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
+    if (!existsSync(image)) makeImage(image, owner, bytes);
+    const madeFor = readFileSync(`${image}.owner`, 'utf8');
+    if (madeFor !== owner) {
+      // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).
+      throw new JailError(`the jail's /tmp of uid ${key} (${image}) was made for ${madeFor}, not ${owner}; refusing it: an administrator must remove it, or docker-jail gc will once the old jail is gone`);
+    }
+    // Attached but not mounted here (unmounted by hand while its jail still holds it): a second mount of the
+    // same image would corrupt it.
+    if (tool('/sbin/losetup', ['--associated', image], image).trim() !== '') {
+      throw new JailError(`the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail`);
+    }
+    // No journal: after a crash it is checked before it is mounted (-p repairs what is safe; 2 and 3 mean fixed).
+    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', timeout: 120_000 });
+    if (checked.error || (checked.status ?? 8) > 3) {
+      throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
+    }
+    mkdirSync(mounted, { recursive: true, mode: 0o700 });
+    // discard: what the jail deletes is given back to the host's disk (the image is sparse).
+    runMount(['mount', '-o', 'loop,nosuid,nodev,noatime,discard,errors=remount-ro', '--', image, mounted], "the jail's /tmp");
   }
-  // discard: what the jail deletes is given back to the host's disk (the image is sparse).
-  runMount(['mount', '-o', 'loop,nosuid,nodev,noatime,discard', '--', image, mounted], "the jail's /tmp");
+  // Every time, not only after mounting: a login killed right after the mount leaves them for the next one.
   // The filesystem's root is root's and 0755: nothing in it can have been replaced by a user.
   for (const dir of Object.values(SCRATCH_DIRS)) {
     mkdirSync(`${mounted}/${dir}`, { recursive: true });
@@ -42,12 +62,13 @@ export function ensureScratch(name: string, bytes: number): string {
   return mounted;
 }
 
-/** Unmounts and deletes the scratch filesystem of a container that is removed for good; nothing when there is none. */
-export function removeScratch(name: string): void {
-  const mounted = `${SCRATCH_MOUNTS}/${name}`;
+/** Unmounts and deletes the scratch filesystem of a jail removed for good; nothing when there is none. Callers hold its lock. */
+export function removeScratch(key: string): void {
+  const mounted = `${SCRATCH_MOUNTS}/${key}`;
   // Lazily: a process of the removed jail may still be leaving it; the loop device goes with the last one.
   if (mountOptionsOf(mounted) !== null) runMount(['umount', '-l', '--', mounted], "the jail's /tmp");
-  rmSync(`${SCRATCH_IMAGES}/${name}.img`, { force: true });
+  rmSync(`${SCRATCH_IMAGES}/${key}.img`, { force: true });
+  rmSync(`${SCRATCH_IMAGES}/${key}.img.owner`, { force: true });
   try {
     rmdirSync(mounted);
   } catch {
@@ -55,20 +76,46 @@ export function removeScratch(name: string): void {
   }
 }
 
+/** Whom the image of `key` was made for, or null when it has no owner file. */
+export function scratchOwner(key: string): string | null {
+  try {
+    return readFileSync(`${SCRATCH_IMAGES}/${key}.img.owner`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The keys (uids, `shared`) that have an image. */
+export function scratchKeys(): string[] {
+  try {
+    return readdirSync(SCRATCH_IMAGES).flatMap((entry) => /^(\d+|shared)\.img$/.exec(entry)?.[1] ?? []);
+  } catch {
+    return [];
+  }
+}
+
 /** A sparse file holding an empty ext4 of `bytes`, made aside and renamed, so a login killed midway leaves no half-made one. */
-function makeImage(image: string, bytes: number): void {
+function makeImage(image: string, owner: string, bytes: number): void {
   const aside = `${image}.new`;
   writeFileSync(aside, '', { mode: 0o600 });
   truncateSync(aside, bytes);
   // No journal (a scratch area: one kernel thread less per jail), no blocks reserved for root, root's root directory.
-  const made = spawnSync('/sbin/mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'root_owner=0:0', '--', aside], {
-    env: {},
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (made.error || made.status !== 0) {
+  try {
+    tool('/sbin/mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'root_owner=0:0', '--', aside], image);
+  } catch (error) {
     rmSync(aside, { force: true });
-    throw new JailError(`making the jail's /tmp (${image}) failed: ${(made.error?.message ?? String(made.stderr).trim()).split('\n')[0]}`);
+    throw error;
   }
+  writeFileSync(`${image}.owner`, owner, { mode: 0o600 });
   renameSync(aside, image);
+}
+
+/** Runs an e2fsprogs or util-linux tool on an image, with an empty environment; its output, or one line naming it. */
+function tool(path: string, args: string[], image: string): string {
+  const result = spawnSync(path, args, { env: {}, encoding: 'utf8', timeout: 30_000 });
+  if (result.error || result.status !== 0) {
+    const why = (result.error?.message ?? String(result.stderr).trim()).split('\n')[0];
+    throw new JailError(`${path.split('/').pop()} failed on the jail's /tmp (${image}): ${why}`);
+  }
+  return result.stdout;
 }

@@ -71,12 +71,13 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
   stream.on('error', () => undefined);
   /**
    * Polls the exec's state until `done` says what it waited for, briefly and often (a doubling delay would
-   * overshoot a short command's end by tens of milliseconds), and gives up after the control timeout: a
-   * frozen containerd leaves the engine answering while the exec never starts or ends.
+   * overshoot a short command's end by tens of milliseconds). Each answer must come within the control
+   * timeout; with `deadline`, so must the outcome: a frozen containerd leaves the engine answering while
+   * the exec never starts.
    */
-  const poll = async <T>(doing: string, done: (state: Awaited<ReturnType<typeof inspect>>) => T | undefined): Promise<T> => {
-    const deadline = Date.now() + CONTROL_TIMEOUT_MS;
-    for (let delay = 2, waited = 0; Date.now() < deadline; waited += delay, delay = waited < 500 ? 5 : 100) {
+  const poll = async <T>(doing: string, done: (state: Awaited<ReturnType<typeof inspect>>) => T | undefined, deadline: boolean): Promise<T> => {
+    const giveUp = deadline ? Date.now() + CONTROL_TIMEOUT_MS : Number.POSITIVE_INFINITY;
+    for (let delay = 2, waited = 0; Date.now() < giveUp; waited += delay, delay = waited < 500 ? 5 : 100) {
       const result = done(await inspect());
       if (result !== undefined) return result;
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -93,14 +94,15 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
     async resize(columns, rows) {
       await engine.control.getExec(execId).resize(columns, rows);
     },
-    // The stream can close a moment before the engine has recorded the exit.
-    exitStatus: () => poll('reading the session\'s exit status', (state) => (state.Running ? undefined : (state.ExitCode ?? 255))),
+    // The stream can close a moment before the engine has recorded the exit, or long before it: a command that
+    // closed its output and runs on (`exec >&- 2>&-; sleep 60`) is waited for, as a terminal would.
+    exitStatus: () => poll('reading the session\'s exit status', (state) => (state.Running ? undefined : (state.ExitCode ?? 255)), false),
     started: () =>
       poll('starting the session', (state): number | null | undefined => {
         if (state.Running && state.Pid > 0) return state.Pid;
         if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
         return undefined;
-      }),
+      }, true),
   };
 }
 

@@ -5,7 +5,7 @@ import { ensureJail, type Jail } from '../engine/jail';
 import { checkHomeTarget, ValueProblem } from '../config/values';
 import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
 import { ExitCode, JailError } from '../errors';
-import { ensureScratch } from '../engine/scratch';
+import { ensureScratch, scratchExists } from '../engine/scratch';
 import { registerSharedUser } from '../engine/sharedUsers';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
@@ -40,15 +40,16 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
   const jailUser = { identity, home: homeTarget };
   // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
   const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
-  const name = containerNameFrom(config.jail.nameTemplate, jailVars);
+  const shared = config.jail.mode === 'shared';
+  const scratchKey = shared ? 'shared' : String(identity.uid);
   const request = {
     uid: identity.uid,
     user: identity.user,
-    name,
+    name: containerNameFrom(config.jail.nameTemplate, jailVars),
     hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
     homeTarget,
-    // Before the jail is made or started: it binds this, and after a reboot it is mounted again here.
-    scratch: config.jail.tmpBytes > 0 ? ensureScratch(name, config.jail.tmpBytes) : null,
+    // Also once tmp_size is 0, when there is an image: a jail made before binds it still.
+    scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? () => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes) : null,
   };
   if (config.jail.mode === 'per-user') {
     const homeSource = ensureHomeStaging(identity.home, identity.uid);

@@ -140,6 +140,9 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
      */
     function writableByUsers(accesses: PathAccess[], user: TestUser): string[] {
       const staging = `/run/docker-jail/homes/${user.uid}`;
+      // The jail's /tmp and /var/tmp (root sets their mode 1777 and opens nothing in them), judged like the home:
+      // by what leads to them, the scratch filesystem's root (root's, 0755) and above.
+      const scratch = ['tmp', 'var-tmp'].map((dir) => `/run/docker-jail/scratch/${user.uid}/${dir}`);
       const wiring = /^\/etc\/(pam\.d|security|ssh)\/|\/security\/pam_[a-z_]+\.so$|^\/etc\/shells$/;
       const judged = new Map<string, Set<string>>();
       const judge = (path: string, why: string) => judged.set(path, (judged.get(path) ?? new Set()).add(why));
@@ -147,7 +150,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
         if (access.fsuid !== 0 || !(access.dockerJail || wiring.test(access.path))) continue;
         let path = access.path;
         if (/^\/(proc|sys)(\/|$)/.test(path)) continue;
-        for (const own of [user.home, staging]) if (path === own || path.startsWith(`${own}/`)) path = own.slice(0, own.lastIndexOf('/')) || '/';
+        for (const own of [user.home, staging, ...scratch]) if (path === own || path.startsWith(`${own}/`)) path = own.slice(0, own.lastIndexOf('/')) || '/';
         if (/^\/dev\/pts\/\d+$/.test(path)) path = '/dev/pts';
         judge(path, access.syscall);
         if (access.syscall.startsWith('execve')) {

@@ -36,9 +36,8 @@ export function createUser(options: { groups?: string[]; shell?: string; prefix?
 
 /** Removes the user's jail (found by label) with its /tmp and /var/tmp filesystem, the user, and their home. */
 export function removeUser(user: TestUser): void {
-  const names = new Set([`jail-${user.name}`, ...sh(`docker ps -a --filter label=io.docker-jail.uid=${user.uid} --format '{{.Names}}'`).split('\n').filter(Boolean)]);
   sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null`);
-  for (const name of names) removeScratchOf(name);
+  removeScratchOf(String(user.uid));
   sh(`umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; rmdir /run/docker-jail/homes/${user.uid} 2>/dev/null || true`);
   sh(`pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
   rmSync(`${ROOT_KEYS}/${user.name}`, { force: true });
@@ -46,9 +45,9 @@ export function removeUser(user: TestUser): void {
   rmSync(`${user.key}.pub`, { force: true });
 }
 
-/** Unmounts and deletes the /tmp and /var/tmp filesystem of the jail named `name`, if it has one. */
-export function removeScratchOf(name: string): void {
-  sh(`umount -l /run/docker-jail/scratch/${name} 2>/dev/null || true; rmdir /run/docker-jail/scratch/${name} 2>/dev/null || true; rm -f /var/lib/docker-jail/scratch/${name}.img`);
+/** Unmounts and deletes the /tmp and /var/tmp filesystem of a uid's jail (or `shared`), if it has one. */
+export function removeScratchOf(key: string): void {
+  sh(`umount -l /run/docker-jail/scratch/${key} 2>/dev/null || true; rmdir /run/docker-jail/scratch/${key} 2>/dev/null || true; rm -f /var/lib/docker-jail/scratch/${key}.img /var/lib/docker-jail/scratch/${key}.img.owner`);
 }
 
 /** The id of the user's jail container, found by its labels; '' when there is none. */
