@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, waitFor } from './support/host';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from './support/users';
 
 /**
  * A jail's /tmp and /var/tmp, the only places of its own system a jailed user
@@ -125,6 +125,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docke
       assert.equal(readFileSync(`${image}.owner`, 'utf8'), name);
     } finally {
       sh(`docker ps -aq --filter label=io.docker-jail.uid=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`);
+      removeScratchOf(String(old.uid));
     }
   });
 

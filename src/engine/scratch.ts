@@ -31,14 +31,15 @@ export function scratchExists(key: string): boolean {
 export function ensureScratch(key: string, owner: string, bytes: number): string {
   const image = `${SCRATCH_IMAGES}/${key}.img`;
   const mounted = `${SCRATCH_MOUNTS}/${key}`;
+  mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
+  if (!existsSync(image)) makeImage(image, owner, bytes);
+  // Checked whether or not it is mounted already (its old jail removed by hand leaves it mounted).
+  const madeFor = scratchOwner(key);
+  if (madeFor !== owner) {
+    // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).
+    throw new JailError(`the jail's /tmp of uid ${key} (${image}) was made for ${madeFor ?? 'an unknown user'}, not ${owner}; refusing it: an administrator must remove it, or docker-jail gc will once the old jail is gone`);
+  }
   if (mountOptionsOf(mounted) === null) {
-    mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
-    if (!existsSync(image)) makeImage(image, owner, bytes);
-    const madeFor = readFileSync(`${image}.owner`, 'utf8');
-    if (madeFor !== owner) {
-      // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).
-      throw new JailError(`the jail's /tmp of uid ${key} (${image}) was made for ${madeFor}, not ${owner}; refusing it: an administrator must remove it, or docker-jail gc will once the old jail is gone`);
-    }
     // Attached but not mounted here (unmounted by hand while its jail still holds it): a second mount of the
     // same image would corrupt it.
     if (tool('/sbin/losetup', ['--associated', image], image).trim() !== '') {
