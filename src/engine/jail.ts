@@ -36,7 +36,7 @@ export interface JailRequest {
    * where; called before the jail is made or started. Null leaves them in its
    * writable layer.
    */
-  scratch: (() => string) | null;
+  scratch: ((noJail: boolean) => string) | null;
   identityFiles: JailIdentityFiles;
 }
 
@@ -66,7 +66,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   let found = await find();
   if (found === null) {
     try {
-      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.() ?? null));
+      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.(true) ?? null));
     } catch (error) {
       if (statusOf(error) === 404) {
         throw new JailError(`the jail image ${config.jail.image} is not built; an administrator must run: docker-jail image build`, ExitCode.unavailable);
@@ -94,7 +94,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   }
   const container = docker.getContainer(found.id);
   if (found.state !== 'running') {
-    request.scratch?.(); // after a reboot, mounted again before the jail binds it
+    request.scratch?.(false); // after a reboot, mounted again before the jail binds it
     await attempt('starting the jail', async () => {
       try {
         await container.start();

@@ -26,14 +26,17 @@ export function scratchExists(key: string): boolean {
 /**
  * Mounts the scratch filesystem of the jail `key` (a uid, or `shared`), made
  * for `owner`, making it first if there is none; returns where it is mounted.
+ * `noJail`: the uid has no jail, so an image made for another user is what a
+ * removed account left (its uid since reused) and is replaced, as gc would.
  * Callers hold the jail's lock.
  */
-export function ensureScratch(key: string, owner: string, bytes: number): string {
+export function ensureScratch(key: string, owner: string, bytes: number, noJail: boolean): string {
   const image = `${SCRATCH_IMAGES}/${key}.img`;
   const mounted = `${SCRATCH_MOUNTS}/${key}`;
   mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
-  if (!existsSync(image)) makeImage(image, owner, bytes);
   // Checked whether or not it is mounted already (its old jail removed by hand leaves it mounted).
+  if (noJail && existsSync(image) && scratchOwner(key) !== owner) removeScratch(key);
+  if (!existsSync(image)) makeImage(image, owner, bytes);
   const madeFor = scratchOwner(key);
   if (madeFor !== owner) {
     // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).

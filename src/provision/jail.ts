@@ -49,7 +49,7 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
     hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
     homeTarget,
     // Also once tmp_size is 0, when there is an image: a jail made before binds it still.
-    scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? () => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes) : null,
+    scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? (noJail: boolean) => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes, noJail) : null,
   };
   if (config.jail.mode === 'per-user') {
     const homeSource = ensureHomeStaging(identity.home, identity.uid);

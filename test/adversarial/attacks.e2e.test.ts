@@ -447,7 +447,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       assert.equal(labelledJail(reused.uid), oldJail);
       assert.equal(sh(`docker exec ${oldJail} cat /etc/passwd`), passwdBefore);
       assert.doesNotMatch(passwdBefore, new RegExp(`^${reused.name}:`, 'm'));
-      // Once an administrator removed it, B gets a jail of their own, without A's files.
+      // Once an administrator removed it, B gets a jail of their own, without A's files (A's /tmp image is replaced).
       sh(`docker rm -f ${oldJail} >/dev/null`);
       const fresh = login(reused, `cat /tmp/secret 2>/dev/null; id -un; ${CONTAINER_PROBE}`);
       assert.equal(fresh.status, 0, fresh.stderr);
