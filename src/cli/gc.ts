@@ -16,6 +16,9 @@ import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/se
 import { checkJailable } from './shell';
 import type { Report } from './users';
 
+/** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
+const GC_LOCK_WAIT_SECONDS = 15;
+
 /** When gc first found each jail without a jailed owner: one file per container id. */
 const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
@@ -52,7 +55,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
         await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
         report(`${jail.name}: stopped (idle for ${idleFor} s)`);
       }
-    }))) && ok;
+    }, GC_LOCK_WAIT_SECONDS))) && ok;
   }
   ok = (await collectScratch(engine, config, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
@@ -103,7 +106,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
       await enterJail(engine, config, identity, vars, homeTargetFor(config, vars));
       report(`${jail.name}: recreated on ${config.jail.image}`);
-    }))) && ok;
+    }, GC_LOCK_WAIT_SECONDS))) && ok;
   }
   return ok;
 }
@@ -163,7 +166,7 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
         if (!stale) return;
         removeScratch(key);
         report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid} (made for ${owner ?? 'an unknown user'})`}: removed (no jail and no jailed owner left)`);
-      });
+      }, GC_LOCK_WAIT_SECONDS);
     } catch (error) {
       report(`/tmp and /var/tmp of ${key}: not handled: ${error instanceof Error ? error.message : String(error)}`);
       ok = false;

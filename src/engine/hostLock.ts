@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JailError } from '../errors';
 
+/** A login waits out another's provisioning (up to 90 s a call under a login storm). */
 const WAIT_SECONDS = 120;
 
 /**
@@ -11,16 +12,16 @@ const WAIT_SECONDS = 120;
  * after flock(1) exits; closing the file (or dying) releases it, so a login
  * killed midway never leaves a stale lock.
  */
-export async function withHostLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+export async function withHostLock<T>(path: string, fn: () => Promise<T>, waitSeconds = WAIT_SECONDS): Promise<T> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const fd = openSync(path, 'a', 0o600);
   try {
     const status = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('/usr/bin/flock', ['--exclusive', '--wait', String(WAIT_SECONDS), '3'], { env: {}, stdio: ['ignore', 'ignore', 'ignore', fd] });
+      const child = spawn('/usr/bin/flock', ['--exclusive', '--wait', String(waitSeconds), '3'], { env: {}, stdio: ['ignore', 'ignore', 'ignore', fd] });
       child.on('error', (error) => reject(new JailError(`cannot run /usr/bin/flock: ${error.message}`)));
       child.on('close', resolve);
     });
-    if (status !== 0) throw new JailError(`timed out after ${WAIT_SECONDS} s waiting for the lock ${path}`);
+    if (status !== 0) throw new JailError(`timed out after ${waitSeconds} s waiting for the lock ${path}`);
     return await fn();
   } finally {
     closeSync(fd);
