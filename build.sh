@@ -19,7 +19,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap tmux screen rsync strace rsyslog libpam-runtime
-                  gcc libc6-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd
+                  gcc libc6-dev libpam0g-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd
                   debhelper dpkg-dev fakeroot lintian man-db
                   clang libclang-rt-dev)  # the launcher's fuzzer (libFuzzer, ASan, UBSan)
   local missing=()
@@ -59,9 +59,11 @@ build() {
   log "packaging the single executable ($("$SEA_NODE" --version))"
   cat >build/sea-config.json <<JSON
 { "main": "build/docker-jail.js", "output": "build/docker-jail.blob",
-  "disableExperimentalSEAWarning": true, "useCodeCache": true, "execArgvExtension": "none" }
+  "disableExperimentalSEAWarning": true, "useCodeCache": true, "execArgvExtension": "none",
+  "execArgv": ["--disable-sigusr1"] }
 JSON
   # execArgvExtension none: the executable ignores NODE_OPTIONS, even when started without the launcher.
+  # --disable-sigusr1: SIGUSR1 never opens the inspector (a root debugger on 127.0.0.1:9229 any local user could use).
   "$SEA_NODE" --experimental-sea-config build/sea-config.json
   # Stripped before the blob goes in (stripping afterwards would remove it): 17 MB smaller, same code.
   strip --strip-all -o build/docker-jail.tmp "$SEA_NODE"
