@@ -216,6 +216,9 @@ function checkCredentials(pid: number, identity: Identity, session: Session, jai
   }
 }
 
+/** How long a hung-up session's exit is waited for before its host process goes anyway. */
+const HANGUP_WAIT_MS = 3000;
+
 /**
  * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
  * parent (sshd, su) gone, or a terminal that can no longer be written.
@@ -240,7 +243,7 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
   if (tty) io.stdin.on('error', triggerHangup);
 
   const relay = tty
-    ? relayTerminal(session.output, session.input, io, { resize: (columns, rows) => void session.resize(columns, rows).catch(() => undefined) })
+    ? relayTerminal(session.output, session.input, io, { resize: (columns, rows) => session.resize(columns, rows) })
     : { ...relayPipes(session.output, session.input, io), restore: () => undefined };
   await Promise.race([relay.done, hungUp]);
   clearInterval(watchParent);
@@ -252,9 +255,11 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
   if (hangup) {
     await hangupDone;
     session.close();
-    status = await withTimeout(session.exitStatus(), 3000, 129);
+    // A job that ignores the hangup may run on in the jail, as on any host; nothing of ours waits for it
+    // on the host, nor keeps asking the engine about it (invariant 10).
+    status = (await session.exitStatus(HANGUP_WAIT_MS).catch(() => null)) ?? 129;
   } else {
-    status = await session.exitStatus();
+    status = (await session.exitStatus()) ?? 255;
   }
   for (const signal of signals) process.removeListener(signal, triggerHangup);
   return { status, hangup };
@@ -287,20 +292,4 @@ export async function killLeftovers(engine: Engine, jailId: string, ownExecId: s
   const last = (await otherSessions(engine, jailId, uid, ownExecId)) === 0;
   const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
   signalJailProcesses(jailId, doomed, 'SIGKILL');
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(fallback);
-      },
-    );
-  });
 }

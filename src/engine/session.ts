@@ -21,9 +21,18 @@ export interface Session {
   input: Writable;
   /** Drops the connection to the exec. */
   close(): void;
-  resize(columns: number, rows: number): Promise<void>;
-  /** The exec's exit status, once it has ended. */
-  exitStatus(): Promise<number>;
+  /**
+   * Asks the engine for this window size. At most one request is in flight:
+   * sizes asked for meanwhile collapse into the latest, sent when it answers
+   * (sshd turns each of a client's window changes into a SIGWINCH, as fast as
+   * the client sends them).
+   */
+  resize(columns: number, rows: number): void;
+  /**
+   * The exec's exit status, once it has ended; with waitMs, null when it still
+   * runs by then, and the engine is asked nothing more.
+   */
+  exitStatus(waitMs?: number): Promise<number | null>;
   /**
    * Waits until the engine has started the exec's process (the stream is
    * attached a moment before) and returns its host pid, or null when it has
@@ -72,17 +81,30 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
   /**
    * Polls the exec's state until `done` says what it waited for, briefly and often (a doubling delay would
    * overshoot a short command's end by tens of milliseconds). Each answer must come within the control
-   * timeout; with `deadline`, so must the outcome: a frozen containerd leaves the engine answering while
-   * the exec never starts.
+   * timeout; the outcome must come by `giveUp` (a frozen containerd leaves the engine answering while the
+   * exec never starts), else `timedOut` is what it gives.
    */
-  const poll = async <T>(doing: string, done: (state: Awaited<ReturnType<typeof inspect>>) => T | undefined, deadline: boolean): Promise<T> => {
-    const giveUp = deadline ? Date.now() + CONTROL_TIMEOUT_MS : Number.POSITIVE_INFINITY;
+  const poll = async <T>(done: (state: Awaited<ReturnType<typeof inspect>>) => T | undefined, giveUp: number, timedOut: () => T): Promise<T> => {
     for (let delay = 2, waited = 0; Date.now() < giveUp; waited += delay, delay = waited < 500 ? 5 : 100) {
       const result = done(await inspect());
       if (result !== undefined) return result;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+    return timedOut();
+  };
+  const unanswered = (doing: string) => (): never => {
     throw new JailError(`the Docker engine at ${engine.socket} did not answer in time while ${doing}`, ExitCode.unavailable);
+  };
+  let resizing = false;
+  let wantedSize: [number, number] | null = null;
+  const sendLatestSize = async () => {
+    resizing = true;
+    while (wantedSize !== null) {
+      const [columns, rows] = wantedSize;
+      wantedSize = null;
+      await engine.control.getExec(execId).resize(columns, rows).catch(() => undefined);
+    }
+    resizing = false;
   };
   return {
     execId,
@@ -91,18 +113,24 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
     close() {
       stream.destroy();
     },
-    async resize(columns, rows) {
-      await engine.control.getExec(execId).resize(columns, rows);
+    resize(columns, rows) {
+      wantedSize = [columns, rows];
+      if (!resizing) void sendLatestSize();
     },
     // The stream can close a moment before the engine has recorded the exit, or long before it: a command that
     // closed its output and runs on (`exec >&- 2>&-; sleep 60`) is waited for, as a terminal would.
-    exitStatus: () => poll('reading the session\'s exit status', (state) => (state.Running ? undefined : (state.ExitCode ?? 255)), false),
+    exitStatus: (waitMs) =>
+      poll(
+        (state) => (state.Running ? undefined : (state.ExitCode ?? 255)),
+        waitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + waitMs,
+        () => null,
+      ),
     started: () =>
-      poll('starting the session', (state): number | null | undefined => {
+      poll((state): number | null | undefined => {
         if (state.Running && state.Pid > 0) return state.Pid;
         if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
         return undefined;
-      }, true),
+      }, Date.now() + CONTROL_TIMEOUT_MS, unanswered('starting the session')),
   };
 }
 
