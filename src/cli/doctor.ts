@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
 import { imageExists } from '../engine/image';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
+import { effectiveSshd, openSshdDoors, runningSshds } from './sshdChecks';
 import { renderSshdPolicy } from './sshdPolicy';
 import { JAILSH } from './users';
 
@@ -19,6 +19,8 @@ export interface Finding {
 
 const PAM_HOOK = '/usr/lib/docker-jail/docker-jail-pam-hook';
 const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/docker-jail.conf';
+/** sshd runs it through /bin/sh, as the user, in the session's environment, before the login shell (session.c do_rc_files). */
+const SSHRC = '/etc/ssh/sshrc';
 
 /** Checks the host the way an administrator would before letting jailed users in. */
 export async function diagnose(): Promise<Finding[]> {
@@ -75,16 +77,34 @@ export async function diagnose(): Promise<Finding[]> {
   const dropIn = readOr(SSHD_DROP_IN);
   add('sshd policy', dropIn === policy, dropIn === policy ? `${SSHD_DROP_IN} is current` : `${SSHD_DROP_IN} is ${dropIn === '' ? 'missing' : 'not what docker-jail sshd-policy prints'}`, `docker-jail sshd-policy > ${SSHD_DROP_IN}`);
 
+  const sshrc = statSync(SSHRC, { throwIfNoEntry: false }) !== undefined;
+  add(
+    'sshrc',
+    !sshrc,
+    sshrc
+      ? `sshd runs ${SSHRC} on the host as every user who logs in, jailed users included, in an environment they fill (~/.pam_environment): their code would run on the host`
+      : `no ${SSHRC}`,
+    `rm ${SSHRC} (log logins from PAM instead, e.g. pam_exec in a session stack)`,
+  );
+
   const members = jailGid === null ? [] : groupMembers(config.access.jailGroup);
+  const whitelist = config.session.envWhitelist;
   const sshd = effectiveSshd(members[0]);
   if (sshd === null) add('sshd', false, 'sshd -T failed: cannot read the effective sshd configuration', 'install openssh-server; check sshd -t');
   else {
-    const internal = /^subsystem sftp internal-sftp/im.test(sshd);
+    const internal = /^subsystem \S+ internal-sftp/im.test(sshd);
     add('sftp', !internal, internal ? 'sshd serves sftp in-process (internal-sftp): jailed users would see the host\'s files' : 'sftp runs through the login shell', 'Subsystem sftp /usr/lib/openssh/sftp-server');
     if (members[0] !== undefined) {
-      const open = ['permituserrc yes', 'allowtcpforwarding yes', 'x11forwarding yes', 'allowagentforwarding yes'].filter((line) => sshd.includes(`\n${line}\n`));
-      add('sshd for jailed users', open.length === 0, open.length === 0 ? `no forwarding and no ~/.ssh/rc for ${members[0]}` : `sshd allows ${members[0]}: ${open.join(', ')}`, `docker-jail sshd-policy > ${SSHD_DROP_IN}`);
+      const open = openSshdDoors(sshd, whitelist);
+      add('sshd for jailed users', open.length === 0, open.length === 0 ? `no forwarding, no ~/.ssh/rc or ~/.ssh/environment, no variable beyond the whitelist, for ${members[0]}` : `sshd allows ${members[0]}: ${open.join('; ')}`, `docker-jail sshd-policy > ${SSHD_DROP_IN}; PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`);
     }
+  }
+  // A daemon started with its own -f or -o serves those, not what the files say: checked as it runs.
+  for (const daemon of runningSshds().filter((d) => d.configArgs.length > 0)) {
+    const what = `the running sshd (pid ${daemon.pid}, ${daemon.configArgs.join(' ')})`;
+    const effective = members[0] === undefined ? null : effectiveSshd(members[0], daemon.configArgs);
+    const open = effective === null ? [] : openSshdDoors(effective, whitelist);
+    add(`sshd pid ${daemon.pid}`, open.length === 0, open.length === 0 ? `${what} keeps the jailed users' policy` : `${what} allows ${members[0]}: ${open.join('; ')}`, 'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it');
   }
   for (const member of members) {
     const shell = (hostNss.passwdByName(member) ?? '').split(':')[6] ?? '';
@@ -96,13 +116,6 @@ export async function diagnose(): Promise<Finding[]> {
 function groupMembers(group: string): string[] {
   const line = hostNss.groupLines([group])[0];
   return line === undefined ? [] : parseGroupLine(line).members;
-}
-
-/** sshd's effective configuration, for a jailed user when there is one. */
-function effectiveSshd(user: string | undefined): string | null {
-  const args = ['-T', ...(user ? ['-C', `user=${user},host=localhost,addr=127.0.0.1`] : [])];
-  const result = spawnSync('/usr/sbin/sshd', args, { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? `\n${result.stdout}` : null;
 }
 
 function readOr(path: string): string {

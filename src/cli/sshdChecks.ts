@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+
+/**
+ * What doctor checks in sshd's effective configuration (`sshd -T`, lower-case
+ * keywords, one value per line) for a jailed user: everything sshd itself
+ * would run or accept on the host, beside the jail (SECURITY.md, invariant 8).
+ * Returns what is open; [] when nothing is.
+ */
+export function openSshdDoors(effective: string, envWhitelist: string[]): string[] {
+  const lines = effective.split('\n').map((line) => line.trim());
+  const values = (keyword: string) => lines.filter((line) => line.startsWith(`${keyword} `)).map((line) => line.slice(keyword.length + 1));
+  const open: string[] = [];
+  for (const keyword of ['permituserrc', 'allowtcpforwarding', 'x11forwarding', 'allowagentforwarding', 'allowstreamlocalforwarding']) {
+    if (values(keyword).some((value) => value !== 'no')) open.push(`${keyword} ${values(keyword).join(' ')}`);
+  }
+  if (values('permituserenvironment').some((value) => value !== 'no')) {
+    open.push(`permituserenvironment ${values('permituserenvironment').join(' ')} (~/.ssh/environment reaches host programs)`);
+  }
+  const wide = values('acceptenv').flatMap((value) => value.split(/\s+/)).filter((pattern) => !coveredBy(pattern, envWhitelist));
+  if (wide.length > 0) open.push(`acceptenv ${wide.join(' ')} (wider than [session] env_whitelist ${envWhitelist.join(' ')})`);
+  for (const subsystem of values('subsystem')) {
+    if (/^\S+\s+internal-sftp(\s|$)/.test(subsystem)) open.push(`subsystem ${subsystem} (an in-process sftp server serves the host's files)`);
+  }
+  if (values('forcecommand').some((value) => /^internal-sftp(\s|$)/.test(value))) open.push('forcecommand internal-sftp (serves the host\'s files)');
+  return open;
+}
+
+/** An AcceptEnv pattern lets in nothing the whitelist would not: the same name, or inside one of its prefixes. */
+function coveredBy(pattern: string, whitelist: string[]): boolean {
+  return whitelist.some((allowed) => {
+    if (allowed === pattern) return true;
+    if (!allowed.endsWith('*')) return false;
+    const prefix = allowed.slice(0, -1);
+    return pattern.startsWith(prefix) && !/[*?]/.test(prefix);
+  });
+}
+
+/** sshd's effective configuration for a user, from the files or from a daemon's own options (-f, -o). */
+export function effectiveSshd(user: string | undefined, daemonArgs: string[] = []): string | null {
+  const args = ['-T', ...daemonArgs, ...(user ? ['-C', `user=${user},host=localhost,addr=127.0.0.1`] : [])];
+  const result = spawnSync('/usr/sbin/sshd', args, { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000 });
+  return result.status === 0 ? `\n${result.stdout}` : null;
+}
+
+/** A running sshd daemon: its pid and the options that decide its configuration. */
+export interface RunningSshd {
+  pid: number;
+  configArgs: string[];
+}
+
+/**
+ * The sshd daemons running as root on this host (not their per-connection
+ * children), each with its own -f and -o: with those it serves something else
+ * than what the files say.
+ */
+export function runningSshds(): RunningSshd[] {
+  const found: RunningSshd[] = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) !== '/usr/sbin/sshd' || statSync(`/proc/${entry}`).uid !== 0) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const parent = fields[1];
+      if (readlinkSync(`/proc/${parent}/exe`) === '/usr/sbin/sshd') continue; // a connection's process
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(1, -1);
+      const configArgs: string[] = [];
+      for (let i = 0; i < argv.length; i++) {
+        if ((argv[i] === '-f' || argv[i] === '-o') && i + 1 < argv.length) configArgs.push(argv[i], argv[++i]);
+      }
+      found.push({ pid: Number(entry), configArgs });
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return found;
+}
