@@ -8,17 +8,21 @@
  * NODE_OPTIONS or PKG_EXECPATH as root. So this static program trusts nothing
  * it inherits: it cleans up, becomes root completely and execs the main
  * program with a fixed argv and a new environment (the caller's uid, or for
- * PAM only checked PAM_* variables). No NSS calls, no file but /dev/null.
+ * PAM only checked PAM_* variables), in the host's mount namespace. No NSS
+ * calls, no file but /dev/null and the host's mount namespace.
  * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path].
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -111,6 +115,25 @@ static void reset_signals(void)
 		sigaction(sig, &dfl, NULL); /* SIGSTOP and glibc's 2 internal ones */
 	if (sigprocmask(SIG_SETMASK, &dfl.sa_mask, NULL) != 0)
 		die(126, "cannot reset the signal mask", strerror(errno));
+}
+
+/* A jailed login's session runs in a mount namespace of its own, in which
+ * pam_docker_jail.so hid the home from sshd's programs and bound the host's
+ * mount namespace here. Root's work (the home, mounts the engine must see)
+ * belongs in the host's. Elsewhere this is a plain file, or nothing. */
+#define HOST_MOUNT_NS "/run/docker-jail/host-mount-ns"
+
+static void enter_host_mounts(void)
+{
+	struct statfs fs;
+	int fd = open(HOST_MOUNT_NS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return;
+	if (fd < 0 || fstatfs(fd, &fs) != 0)
+		die(126, "cannot read " HOST_MOUNT_NS, strerror(errno));
+	if (fs.f_type == NSFS_MAGIC && setns(fd, CLONE_NEWNS) != 0)
+		die(126, "cannot enter the host's mount namespace", strerror(errno));
+	close(fd);
 }
 
 /* s[0..len) has min..max characters, all from set; s[len] is '=', NUL or
@@ -223,6 +246,7 @@ int main(int argc, char **argv)
 		if (setrlimit(floors[i].resource, &limit) != 0)
 			die(126, floors[i].refusal, strerror(errno));
 	}
+	enter_host_mounts();
 	/* The caller's cwd may be a directory the user controls. */
 	if (chdir("/") != 0)
 		die(126, "cannot change to /", strerror(errno));

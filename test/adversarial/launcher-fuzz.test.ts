@@ -93,6 +93,11 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
     to: 'if (pam && caller == 1)',
   },
   {
+    name: 'stays in the session\'s mount namespace, where the home is hidden (root\'s mounts would not reach the engine)',
+    from: '\tenter_host_mounts();',
+    to: '\t(void)enter_host_mounts;',
+  },
+  {
     name: 'keeps the first PAM_* occurrence (the one ~/.pam_environment sets) instead of the last',
     from: 'char *e = environ[pam ? count - 1 - k : k];',
     to: 'char *e = environ[k];',

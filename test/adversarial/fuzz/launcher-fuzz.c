@@ -27,12 +27,15 @@
  *   h[1] (h[1] & 3) == 3: not setuid (effective uid = caller), else euid 0
  *   h[2] 2 bits per fd 0, 1, 2: 0 open pipe, 1 closed,
  *        2 glibc's /dev/full placeholder (1:7), 3 its /dev/null one (1:3)
- *   h[3] >= 0x80: the call numbered h[3] & 15 fails (enum failure)
+ *   h[3] >= 0x80: the call numbered h[3] & 31 fails (enum failure)
  *   h[4] bits 0-4: lowered limits (see LIMITS): open files, address space,
  *        data size, stack size, CPU time
  *   h[5] bit 0: RLIMIT_FSIZE lowered to 4096; bit 1: environ NULL if empty
  *   h[6] number of argv fields
- *   h[7] bit k (0-2): fd k is another character device (5:0, a tty) if open
+ *   h[7] bit k (0-2): fd k is another character device (5:0, a tty) if open;
+ *        bits 3-4: /run/docker-jail/host-mount-ns is 0 missing, 1 a plain
+ *        file (the host's own view), 2 or 3 the host's mount namespace bound
+ *        there (a jailed session's own namespace, made by pam_docker_jail.so)
  * close_range failing (kernels before 5.9) makes jailsh close 2^20 fds one
  * by one, which would slow every run that hits it a thousandfold; so it is
  * not an input bit: LLVMFuzzerInitialize runs that path once, fully checked.
@@ -41,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,6 +54,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -60,10 +65,12 @@
 #endif
 
 enum failure { F_NONE, F_OPEN, F_DUP2, F_CLOSE, F_SIGPROCMASK, F_CORE, F_SETGROUPS, F_SETRESGID,
-	       F_SETRESUID, F_GETRLIMIT, F_SETRLIMIT, F_CHDIR, F_EXECVE, F_WRITE, F_COUNT };
+	       F_SETRESUID, F_GETRLIMIT, F_SETRLIMIT, F_CHDIR, F_EXECVE, F_WRITE, F_NSOPEN, F_SETNS, F_COUNT };
 enum fd_kind { FD_PIPE, FD_CLOSED, FD_DEV_FULL, FD_DEV_NULL_RO, FD_TTY, FD_DEV_NULL_RW };
 
 #define CLOSE_LIMIT (1 << 20) /* the fallback loop closes fds 3 .. 2^20 - 1 */
+#define NS_FD 7 /* what the model hands out for the host's mount namespace */
+#define NSFS_TYPE 0x6e736673 /* NSFS_MAGIC */
 
 /* The simulated process: what the fuzzer set up, and what the launcher did to it. */
 static struct {
@@ -81,6 +88,8 @@ static struct {
 	int groups_dropped, gid_root, uid_root;
 	rlim_t cur[RLIM_NLIMITS], max[RLIM_NLIMITS];
 	int cwd_root;
+	int ns_file; /* 0 missing, 1 a plain file, 2 the host's namespace bound in the session's */
+	int ns_fd_open, in_host_ns;
 	int critical_failed; /* a call failed that the launcher must not get past */
 	const char *exec_path;
 	char *exec_argv[16], *exec_env[128]; /* copies: execve's arrays live in the launcher's stack frame */
@@ -114,6 +123,13 @@ static int modelled_limit(int resource)
 static jmp_buf finished;
 static char **fuzz_environ;
 
+/* A rule broken inside a system call's model (the checks after a run come later). */
+__attribute__((noreturn)) static void violated(const char *what)
+{
+	fprintf(stderr, "launcher-fuzz: violated: %s\n", what);
+	abort();
+}
+
 static int failing(enum failure f, int err)
 {
 	if (S.fail != f)
@@ -140,6 +156,22 @@ static int fuzz_fstat(int fd, struct stat *st)
 /* The kernel hands out the lowest free fd. */
 static int fuzz_open(const char *path, int flags, ...)
 {
+	if (strcmp(path, "/run/docker-jail/host-mount-ns") == 0) {
+		if (flags != (O_RDONLY | O_NOFOLLOW | O_CLOEXEC) || S.ns_fd_open)
+			abort(); /* read-only, never through a symlink, once */
+		if (!S.uid_root)
+			violated("reads the host's mount namespace before it is root");
+		if (S.ns_file == 0) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (failing(F_NSOPEN, EACCES)) {
+			S.critical_failed = 1;
+			return -1;
+		}
+		S.ns_fd_open = 1;
+		return NS_FD;
+	}
 	if (strcmp(path, "/dev/null") != 0 || (flags & O_ACCMODE) != O_RDWR || !(flags & O_NOCTTY))
 		abort(); /* jailsh opens nothing but /dev/null read-write, never as a controlling tty */
 	if (failing(F_OPEN, EMFILE)) {
@@ -170,6 +202,10 @@ static int fuzz_dup2(int from, int to)
 
 static int fuzz_close(int fd)
 {
+	if (fd == NS_FD && S.ns_fd_open) {
+		S.ns_fd_open = 0;
+		return 0;
+	}
 	if (S.close_range_done) { /* the fallback loop: fds above 2 only, in order */
 		if (fd != S.loop_next)
 			abort();
@@ -307,6 +343,31 @@ static int fuzz_setresuid(uid_t r, uid_t e, uid_t s)
 	return 0;
 }
 
+static int fuzz_fstatfs(int fd, struct statfs *fs)
+{
+	if (fd != NS_FD || !S.ns_fd_open)
+		abort();
+	memset(fs, 0, sizeof *fs);
+	fs->f_type = S.ns_file == 2 ? NSFS_TYPE : 0x01021994 /* tmpfs */;
+	return 0;
+}
+
+static int fuzz_setns(int fd, int type)
+{
+	if (fd != NS_FD || !S.ns_fd_open || type != CLONE_NEWNS)
+		abort();
+	if (S.ns_file != 2)
+		violated("enters something that is not the host's mount namespace");
+	if (!S.uid_root)
+		violated("changes mount namespace before it is root");
+	if (failing(F_SETNS, EPERM)) {
+		S.critical_failed = 1;
+		return -1;
+	}
+	S.in_host_ns = 1;
+	return 0;
+}
+
 static int fuzz_chdir(const char *path)
 {
 	if (failing(F_CHDIR, ENOENT)) {
@@ -374,6 +435,8 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #define setresgid(r, e, s) fuzz_setresgid(r, e, s)
 #define setresuid(r, e, s) fuzz_setresuid(r, e, s)
 #define chdir(path) fuzz_chdir(path)
+#define fstatfs(fd, fs) fuzz_fstatfs(fd, fs)
+#define setns(fd, type) fuzz_setns(fd, type)
 #define execve(path, argv, envp) fuzz_execve(path, argv, envp)
 #define write(fd, buffer, count) fuzz_write(fd, buffer, count)
 #define _exit(status) fuzz_exit(status)
@@ -400,6 +463,8 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #undef setresgid
 #undef setresuid
 #undef chdir
+#undef fstatfs
+#undef setns
 #undef execve
 #undef write
 #undef _exit
@@ -521,6 +586,8 @@ static void check_exec(char **env, size_t env_count, int pam, const char *comman
 	for (size_t i = 0; i < LIMIT_COUNT; i++)
 		check(S.cur[LIMITS[i].resource] >= LIMITS[i].floor, "every limit lifted to its floor");
 	check(S.cwd_root, "cwd /");
+	check(S.ns_file != 2 || S.in_host_ns, "in the host's mount namespace, when started in a session's");
+	check(!S.ns_fd_open, "the namespace's fd closed");
 	check(S.msg_len == 0 || S.fail == F_EXECVE, "nothing on stderr before the exec");
 	char *const *a = S.exec_argv;
 	if (pam) {
@@ -608,11 +675,13 @@ static void check_outcome(int ended, int argc, char **argv, char **env, size_t e
 		{ F_SETRESGID, "cannot become group root", EPERM },
 		{ F_SETRESUID, "cannot become root", EPERM },
 		{ F_SETRLIMIT, NULL, EPERM }, /* at the first limit that needs lifting, if any */
+		{ F_NSOPEN, "cannot read /run/docker-jail/host-mount-ns", EACCES }, /* only when it exists */
+		{ F_SETNS, "cannot enter the host's mount namespace", EPERM }, /* only when it is bound there */
 		{ F_CHDIR, "cannot change to /", ENOENT },
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		const char *what = steps[i].what;
-		for (size_t l = 0; !what && l < LIMIT_COUNT; l++)
+		const char *what = (steps[i].fail == F_NSOPEN && S.ns_file == 0) || (steps[i].fail == F_SETNS && S.ns_file != 2) ? NULL : steps[i].what;
+		for (size_t l = 0; !what && steps[i].fail == F_SETRLIMIT && l < LIMIT_COUNT; l++)
 			if (lowered & (1u << l))
 				what = LIMITS[l].refusal;
 		if (S.fail == steps[i].fail && what) {
@@ -649,7 +718,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			initial[fd] = FD_TTY;
 		S.fd[fd] = initial[fd];
 	}
-	S.fail = h[3] >= 0x80 && (h[3] & 15) < F_COUNT ? (enum failure)(h[3] & 15) : F_NONE;
+	S.fail = h[3] >= 0x80 && (h[3] & 31) < F_COUNT ? (enum failure)(h[3] & 31) : F_NONE;
+	S.ns_file = ((h[7] >> 3) & 3) > 2 ? 2 : (h[7] >> 3) & 3;
 	S.close_range_fails = close_range_fails;
 	unsigned lowered = (h[5] & 1) | (unsigned)(h[4] & 31) << 1; /* bit i: LIMITS[i] lowered */
 	for (size_t l = 0; l < LIMIT_COUNT; l++) {
