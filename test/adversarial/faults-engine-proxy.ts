@@ -25,6 +25,8 @@ export class EngineProxy {
   readonly socket: string;
   /** Every request line seen, in order ("POST /containers/create?name=..."). */
   readonly requests: string[] = [];
+  /** The most connections that were open through the proxy at once. */
+  mostOpen = 0;
   private readonly dir: string;
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
@@ -81,6 +83,7 @@ export class EngineProxy {
 
   private relay(client: Socket, path: string): void {
     this.clients.add(client);
+    this.mostOpen = Math.max(this.mostOpen, this.clients.size);
     const upstream = connect({ path, allowHalfOpen: true });
     // Traps waiting for the engine's answer on this connection (requests on one connection are never pipelined).
     let pending: Trap[] = [];
