@@ -77,7 +77,7 @@ export async function main(args: string[]): Promise<number> {
       if (rest.some((a) => a !== '--json')) throw new JailError(HELP.doctor, ExitCode.usage);
       const findings = await diagnose();
       if (json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
-      else for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok ? '' : `\n     fix: ${f.fix}`}\n`);
+      else for (const f of findings) process.stdout.write(`${f.warning ? 'warn' : f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok && !f.warning ? '' : `\n     fix: ${f.fix}`}\n`);
       return findings.every((f) => f.ok) ? 0 : 1;
     }
     case 'gc': {
