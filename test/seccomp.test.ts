@@ -77,6 +77,10 @@ describe('the jails\' seccomp profile: the shipped file, its checks, and what it
     assert.deepEqual(verdict(['name=apparmor', 'name=seccomp,profile=unconfined']), ['seccomp:FAIL', 'apparmor:ok']);
     assert.deepEqual(verdict(['name=apparmor']), ['seccomp:FAIL', 'apparmor:ok']);
     assert.deepEqual(verdict([]), ['seccomp:FAIL', 'apparmor:warn']);
+    // Docker 20.10's way: a default profile file allowing everything.
+    const allowsAll = (path: string) => path === '/etc/docker/allow-all.json';
+    assert.equal(engineSecurityFindings(['name=seccomp,profile=/etc/docker/allow-all.json'], allowsAll)[0].ok, false);
+    assert.equal(engineSecurityFindings(['name=seccomp,profile=/etc/docker/strict.json'], allowsAll)[0].ok, true);
     const [unconfined] = engineSecurityFindings(['name=seccomp,profile=unconfined']);
     assert.match(unconfined.detail, /unconfined/);
     assert.match(unconfined.fix ?? '', /daemon\.json/);

@@ -26,7 +26,7 @@ export interface Finding {
  * has no system call filter but the one we give, and the engine may refuse
  * that: a failure. AppArmor is a second fence that Debian may lack: a warning.
  */
-export function engineSecurityFindings(securityOptions: string[]): Finding[] {
+export function engineSecurityFindings(securityOptions: string[], allowsAll: (profile: string) => boolean = profileAllowsAll): Finding[] {
   const options = securityOptions.map((option) => new Map(option.split(',').map((pair) => [pair.split('=')[0], pair.slice(pair.indexOf('=') + 1)])));
   const seccomp = options.find((option) => option.get('name') === 'seccomp');
   const profile = seccomp?.get('profile') ?? 'default';
@@ -34,13 +34,27 @@ export function engineSecurityFindings(securityOptions: string[]): Finding[] {
   return [
     seccomp === undefined
       ? { check: 'seccomp', ok: false, detail: 'the engine runs containers without seccomp (no name=seccomp in its security options)', fix: "a kernel with CONFIG_SECCOMP_FILTER and a dockerd built with seccomp (Debian's docker.io is)" }
-      : profile === 'unconfined'
-        ? { check: 'seccomp', ok: false, detail: "the engine's default seccomp profile is unconfined: jails still get docker-jail's, but any other container runs unfiltered, and so does a jail made by hand", fix: "remove seccomp-profile from /etc/docker/daemon.json (or --seccomp-profile from dockerd's arguments) and restart dockerd" }
+      : profile === 'unconfined' || allowsAll(profile)
+        ? { check: 'seccomp', ok: false, detail: `the engine's default seccomp profile (${profile}) is unconfined: jails still get docker-jail's, but any other container runs unfiltered, and so does a jail made by hand`, fix: "remove seccomp-profile from /etc/docker/daemon.json (or --seccomp-profile from dockerd's arguments) and restart dockerd" }
         : { check: 'seccomp', ok: true, detail: `the engine filters system calls (default profile: ${profile}); jails get ${SECCOMP_PROFILE_PATH}` },
     apparmor
       ? { check: 'apparmor', ok: true, detail: 'the engine confines containers with AppArmor' }
       : { check: 'apparmor', ok: true, warning: true, detail: 'AppArmor is not available to the engine: jails have no mandatory access control beside seccomp and dropped capabilities', fix: 'apt install apparmor, boot with apparmor=1 security=apparmor, restart dockerd' },
   ];
+}
+
+/**
+ * Docker 20.10 takes no `unconfined` as its default profile: a profile file
+ * allowing every call by default is how it is told. Only read, never used.
+ */
+function profileAllowsAll(profile: string): boolean {
+  if (!profile.startsWith('/')) return false; // `default`, or `unconfined` (told apart above)
+  try {
+    const action: unknown = (JSON.parse(readFileSync(profile, 'utf8')) as { defaultAction?: unknown }).defaultAction;
+    return action === 'SCMP_ACT_ALLOW' || action === 'SCMP_ACT_LOG';
+  } catch {
+    return false; // a file dockerd could not read either: it would not have started
+  }
 }
 
 const PAM_HOOK = '/usr/lib/docker-jail/docker-jail-pam-hook';
