@@ -7,7 +7,7 @@
 // under the engine's default profile.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { STAGING_ROOT } from '../../src/engine/homeMount';
 import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/engine/jail';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/engine/seccomp';
@@ -17,7 +17,11 @@ import { createUser, jailOf, removeUser, type TestUser } from '../support/users'
 import { compileStatic, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
 
-/** Tries io_uring_setup and socket(AF_VSOCK); one line each: "NAME ok" or "NAME ERRNO-NAME". */
+/**
+ * Tries io_uring_setup, socket(AF_VSOCK) and keyctl (which every Docker
+ * default refuses: it tells a filter from none); one line each: "NAME ok" or
+ * "NAME ERRNO-NAME".
+ */
 const IO_URING_PROBE_C = String.raw`
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +41,9 @@ int main(void) {
   int vsock = socket(AF_VSOCK, SOCK_STREAM, 0);
   if (vsock >= 0) printf("socket(AF_VSOCK) ok\n");
   else printf("socket(AF_VSOCK) %s\n", strerrorname_np(errno));
+  long keyring = syscall(__NR_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
+  if (keyring >= 0) printf("keyctl ok\n");
+  else printf("keyctl %s\n", strerrorname_np(errno));
   return 0;
 }
 `;
@@ -66,6 +73,7 @@ function assertFiltered(output: string): void {
   assert.match(output, /^Seccomp:\s+2$/m, output);
   assert.match(output, /^io_uring_setup (EPERM|ENOSYS)$/m, output);
   assert.match(output, /^socket\(AF_VSOCK\) EPERM$/m, output);
+  assert.match(output, /^keyctl EPERM$/m, output);
 }
 
 /**
@@ -141,6 +149,7 @@ describe('seccomp: every jail filters system calls with the shipped profile @doc
     assert.match(onHost, /^io_uring_setup ok$/m, onHost);
     const engineDefault = sh(`docker run --rm --network none --user ${user.uid}:${user.gid} -v ${tools}:/probe:ro docker-jail/base:bookworm /probe/io-uring-probe`);
     assert.match(engineDefault, /^io_uring_setup ok$/m, `the engine's default profile refuses io_uring here: ${engineDefault}`);
+    assert.match(engineDefault, /^keyctl EPERM$/m, engineDefault); // a filter, only a looser one
     assert.doesNotMatch(engineDefault, /^socket\(AF_VSOCK\) EPERM$/m);
   });
 
@@ -252,17 +261,23 @@ describe('seccomp: every jail filters system calls with the shipped profile @doc
       assert.match(text, engineHasAppArmor ? /^ok {3}apparmor: /m : /^warn apparmor: AppArmor is not available .*\n {5}fix: /m);
     });
 
-    it('fails on an engine whose default seccomp profile is unconfined (a second dockerd with --seccomp-profile=unconfined)', async function () {
+    it('fails on an engine whose default seccomp profile allows everything (a second dockerd given one, as Docker 20.10 is told to run unconfined)', async function () {
       this.timeout(120_000);
-      const engine = await SmallEngine.start(64, ['--seccomp-profile=unconfined']);
+      // Docker 20.10 reads `--seccomp-profile=unconfined` as a file name and does not start: a profile allowing all is its way.
+      const allowAll = `${tools}/allow-all.json`;
+      writeFileSync(allowAll, '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}\n');
+      const engine = await SmallEngine.start(64, [`--seccomp-profile=${allowAll}`]);
       try {
-        assert.match(engine.docker(`info --format '{{json .SecurityOptions}}'`).stdout, /name=seccomp,profile=unconfined/);
+        assert.match(engine.docker(`info --format '{{json .SecurityOptions}}'`).stdout, new RegExp(`name=seccomp,profile=${allowAll}`));
+        // The control: a container there really is unfiltered (keyctl, which every default refuses, works).
+        const probed = engine.docker(`run --rm --network none -v ${tools}:/probe:ro ${engine.image} /probe/io-uring-probe`).stdout;
+        assert.match(probed, /^keyctl ok$/m, probed);
         await withConfig(`[engine]\nsocket = ${engine.socket}\n`, () => {
           const { status, findings } = doctor();
           assert.equal(status, 1);
           const seccomp = finding(findings, 'seccomp');
           assert.equal(seccomp.ok, false);
-          assert.match(seccomp.detail, /default seccomp profile is unconfined/);
+          assert.match(seccomp.detail, /default seccomp profile \(.*allow-all\.json\) is unconfined/);
         });
       } finally {
         await engine.stop();
