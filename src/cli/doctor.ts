@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
 import { imageExists } from '../engine/image';
+import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../engine/seccomp';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { effectiveSshd, openSshdDoors, runningSshds } from './sshdChecks';
 import { renderSshdPolicy } from './sshdPolicy';
@@ -15,6 +16,45 @@ export interface Finding {
   ok: boolean;
   detail: string;
   fix?: string;
+  /** Fine to run with, but worth knowing (shown as `warn`; doctor still exits 0). */
+  warning?: boolean;
+}
+
+/**
+ * The engine's confinement, from its /info SecurityOptions. Without seccomp
+ * (a kernel or build without it, or a daemon defaulting to unconfined) a jail
+ * has no system call filter but the one we give, and the engine may refuse
+ * that: a failure. AppArmor is a second fence that Debian may lack: a warning.
+ */
+export function engineSecurityFindings(securityOptions: string[], allowsAll: (profile: string) => boolean = profileAllowsAll): Finding[] {
+  const options = securityOptions.map((option) => new Map(option.split(',').map((pair) => [pair.split('=')[0], pair.slice(pair.indexOf('=') + 1)])));
+  const seccomp = options.find((option) => option.get('name') === 'seccomp');
+  const profile = seccomp?.get('profile') ?? 'default';
+  const apparmor = options.some((option) => option.get('name') === 'apparmor');
+  return [
+    seccomp === undefined
+      ? { check: 'seccomp', ok: false, detail: 'the engine runs containers without seccomp (no name=seccomp in its security options)', fix: "a kernel with CONFIG_SECCOMP_FILTER and a dockerd built with seccomp (Debian's docker.io is)" }
+      : profile === 'unconfined' || allowsAll(profile)
+        ? { check: 'seccomp', ok: false, detail: `the engine's default seccomp profile (${profile}) is unconfined: jails still get docker-jail's, but any other container runs unfiltered, and so does a jail made by hand`, fix: "remove seccomp-profile from /etc/docker/daemon.json (or --seccomp-profile from dockerd's arguments) and restart dockerd" }
+        : { check: 'seccomp', ok: true, detail: `the engine filters system calls (default profile: ${profile}); jails get ${SECCOMP_PROFILE_PATH}` },
+    apparmor
+      ? { check: 'apparmor', ok: true, detail: 'the engine confines containers with AppArmor' }
+      : { check: 'apparmor', ok: true, warning: true, detail: 'AppArmor is not available to the engine: jails have no mandatory access control beside seccomp and dropped capabilities', fix: 'apt install apparmor, boot with apparmor=1 security=apparmor, restart dockerd' },
+  ];
+}
+
+/**
+ * Docker 20.10 takes no `unconfined` as its default profile: a profile file
+ * allowing every call by default is how it is told. Only read, never used.
+ */
+function profileAllowsAll(profile: string): boolean {
+  if (!profile.startsWith('/')) return false; // `default`, or `unconfined` (told apart above)
+  try {
+    const action: unknown = (JSON.parse(readFileSync(profile, 'utf8')) as { defaultAction?: unknown }).defaultAction;
+    return action === 'SCMP_ACT_ALLOW' || action === 'SCMP_ACT_LOG';
+  } catch {
+    return false; // a file dockerd could not read either: it would not have started
+  }
 }
 
 const PAM_HOOK = '/usr/lib/docker-jail/docker-jail-pam-hook';
@@ -39,10 +79,17 @@ export async function diagnose(): Promise<Finding[]> {
     const engine = connectEngine(config.engine.socket);
     const version = await engine.control.version();
     add('engine', true, `Docker ${version.Version} (API ${version.ApiVersion}) at ${config.engine.socket}`);
+    findings.push(...engineSecurityFindings((await engine.control.info()).SecurityOptions ?? []));
     const built = await imageExists(engine, config.jail.image);
     add('image', built, built ? `${config.jail.image} is built` : `${config.jail.image} is not built`, 'docker-jail image build');
   } catch (error) {
     add('engine', false, (error as Error).message, 'start the Docker engine (dockerd) or fix [engine] socket');
+  }
+
+  try {
+    add('seccomp profile', true, `${SECCOMP_PROFILE_PATH} is safely owned (hash ${loadSeccompProfile().hash}, labelled on each jail made with it)`);
+  } catch (error) {
+    add('seccomp profile', false, (error as Error).message, 'apt install --reinstall docker-jail');
   }
 
   // Not a config error (an administrator may want it), but what it opens must be said: tested in test/adversarial.

@@ -5,9 +5,10 @@ import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { type FoundJail, LABEL_MANAGED, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
+import { currentStandard, type FoundJail, isOutdated, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
 import { jailProcesses } from '../engine/processes';
 import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
+import { loadSeccompProfile } from '../engine/seccomp';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
 import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
@@ -29,6 +30,7 @@ interface JailState {
   uid: number | null;
   running: boolean;
   imageId: string;
+  seccomp: string | null;
   startedAt: string;
   /** Sessions running, or processes of its users left (nohup'd jobs): not idle. */
   busy: boolean;
@@ -80,19 +82,21 @@ async function eachJail(info: ContainerSummary, report: Report, handle: () => Pr
 }
 
 /**
- * The second half of `docker-jail image update`: every jail on an older build
- * of the configured image is recreated on the new one when it is idle, at once
+ * The second half of `docker-jail image update`: every outdated jail (on an
+ * older build of the configured image, or made with another seccomp profile
+ * than the shipped one) is recreated on the new one when it is idle, at once
  * (homes are kept: they are bind mounts); busy ones are left for close_session
  * (their last session's end) or a later run.
  */
 export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
-  const current = await attempt(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
+  const image = await attempt(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
+  const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash };
   let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
-      if (jail === null || jail.imageId === current.Id) return;
+      if (jail === null || !isOutdated(jail, current)) return;
       if (jail.busy) return report(`${jail.name}: busy; recreated when its last session ends`);
       const owner = uid === null ? null : jailedOwner(config, uid, info.Labels?.[LABEL_USER]);
       // The jail of an owner who is gone or no longer jailed is gc's, after its grace period: not removed here.
@@ -113,9 +117,8 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
 export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: FoundJail, uid: number | null): Promise<boolean> {
-  // Every logout asks; nearly always the jail is current, and one image inspect tells.
-  const current = await engine.control.getImage(config.jail.image).inspect().catch(() => null);
-  if (current === null || jail.imageId === current.Id) return false;
+  // Every logout asks; nearly always the jail is current, and one image inspect (and the profile's hash) tells.
+  if (!isOutdated(jail, await currentStandard(engine, config))) return false;
   const state = await jailState(engine, jail.id, uid);
   if (state === null || state.busy) return false;
   await engine.control.getContainer(jail.id).remove();
@@ -185,7 +188,8 @@ async function jailState(engine: Engine, id: string, uid: number | null): Promis
   const running = inspected.State.Running;
   const sessions = running ? await otherSessions(engine, id, null, null) : 0;
   const leftovers = running ? jailProcesses(id, null).filter((p) => p.uid !== 65534 && (uid === null || p.uid === uid)).length : 0;
-  return { id, name: inspected.Name.replace(/^\//, ''), uid, running, imageId: inspected.Image, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
+  const seccomp = inspected.Config.Labels?.[LABEL_SECCOMP] ?? null;
+  return { id, name: inspected.Name.replace(/^\//, ''), uid, running, imageId: inspected.Image, seccomp, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
 }
 
 function uidLabelOf(info: ContainerSummary): number | null {

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types';
 import type { ContainerSummary, ContainerStats } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID } from '../engine/jail';
+import { currentStandard, isOutdated, type JailStandard, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID } from '../engine/jail';
 import { otherSessions } from '../engine/session';
 import { hostNss } from '../identity/nss';
 import { lastLoginOf } from '../provision/sessions';
@@ -13,7 +13,7 @@ export interface JailStatus {
   uid: number | null;
   state: string;
   image: string;
-  /** The jail runs an older build of the configured image than the engine now has. */
+  /** The jail runs an older build of the configured image than the engine now has, or another seccomp profile than the shipped one. */
   outdated: boolean;
   startedAt: string | null;
   uptimeSeconds: number | null;
@@ -26,18 +26,17 @@ export interface JailStatus {
 /** Every jail (found by label), with its owner, state, image, uptime, sessions, CPU and memory use and last login. */
 export async function listJails(engine: Engine, config: Config, onlyUid: number | null = null): Promise<JailStatus[]> {
   let containers: ContainerSummary[];
-  let currentImage: string | null = null;
   try {
     containers = await engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] });
-    currentImage = (await engine.control.getImage(config.jail.image).inspect().catch(() => null))?.Id ?? null;
   } catch (error) {
     throw engineError(engine.socket, error, 'listing the jails');
   }
+  const current = await currentStandard(engine, config);
   const wanted = containers.filter((c) => onlyUid === null || c.Labels?.[LABEL_UID] === String(onlyUid) || c.Labels?.[LABEL_SHARED] === 'true');
-  return Promise.all(wanted.map((c) => statusOf(engine, c, currentImage)));
+  return Promise.all(wanted.map((c) => statusOf(engine, c, current)));
 }
 
-async function statusOf(engine: Engine, info: ContainerSummary, currentImage: string | null): Promise<JailStatus> {
+async function statusOf(engine: Engine, info: ContainerSummary, current: JailStandard): Promise<JailStatus> {
   const uid = info.Labels?.[LABEL_UID] === undefined ? null : Number(info.Labels[LABEL_UID]);
   const container = engine.control.getContainer(info.Id);
   const inspected = await container.inspect();
@@ -50,7 +49,7 @@ async function statusOf(engine: Engine, info: ContainerSummary, currentImage: st
     uid,
     state: info.State,
     image: inspected.Config.Image,
-    outdated: currentImage !== null && info.ImageID !== currentImage,
+    outdated: isOutdated({ imageId: info.ImageID, seccomp: info.Labels?.[LABEL_SECCOMP] ?? null }, current),
     startedAt,
     uptimeSeconds: startedAt === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)),
     sessions: running ? await otherSessions(engine, info.Id, null, null) : 0,

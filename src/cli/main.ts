@@ -37,7 +37,7 @@ const HELP: Record<string, string> = {
   list: 'usage: docker-jail list [--json]\nEvery jail with its owner, state, image (and whether it is outdated), uptime, sessions open now, CPU and memory use, and last login.',
   status: 'usage: docker-jail status [USER] [--json]\nLike list, for one user\'s jail (and the shared jail).',
   shell: 'usage: docker-jail shell USER\nOpens a root shell inside USER\'s running jail, for support. Root there has no capabilities; the session is audited.',
-  doctor: 'usage: docker-jail doctor [--json]\nChecks the engine, the image, the config, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
+  doctor: 'usage: docker-jail doctor [--json]\nChecks the engine (seccomp, AppArmor), the image, the config, the seccomp profile, the launcher, /etc/shells, the PAM profile, the sshd policy and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
   image: 'usage: docker-jail image build [--rebuild] | image update\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.',
   gc: 'usage: docker-jail gc\nStops jails idle longer than idle_stop, removes jails of users who are gone or no longer jailed once [gc] grace has passed\n(never their homes), and removes dangling images of docker-jail. Safe to run from a timer.',
   'user-manager': 'usage: docker-jail user-manager UID\nExits 0 when uid may have a systemd user manager on the host; fails for a jailed user, whose manager would run units from their home.\nThe ExecCondition of user@.service (installed as a drop-in).',
@@ -77,7 +77,7 @@ export async function main(args: string[]): Promise<number> {
       if (rest.some((a) => a !== '--json')) throw new JailError(HELP.doctor, ExitCode.usage);
       const findings = await diagnose();
       if (json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
-      else for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok ? '' : `\n     fix: ${f.fix}`}\n`);
+      else for (const f of findings) process.stdout.write(`${f.warning ? 'warn' : f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok && !f.warning ? '' : `\n     fix: ${f.fix}`}\n`);
       return findings.every((f) => f.ok) ? 0 : 1;
     }
     case 'gc': {

@@ -117,14 +117,27 @@ export function loadConfig(path: string = DEFAULT_CONFIG_PATH, fs: ConfigFs = no
   if (!posixPath.isAbsolute(path)) {
     throw new JailError(`${path}: refused: the configuration file must be given as an absolute path`, ExitCode.config);
   }
+  const text = readRootOwnedFile(path, MAX_CONFIG_CHARS, fs);
+  return text === null ? defaultConfig : parseConfig(text.text, text.file);
+}
+
+/**
+ * The text of a file only root can have written (invariant 4): a regular file
+ * owned by root and writable by no one else, in directories that are the same;
+ * null when it does not exist. Refusals name the file and the fix.
+ */
+export function readRootOwnedFile(path: string, maxBytes: number, fs: ConfigFs = nodeFs): { file: string; text: string } | null {
+  if (!posixPath.isAbsolute(path)) {
+    throw new JailError(`${path}: refused: the file must be given as an absolute path`, ExitCode.config);
+  }
   const file = posixPath.resolve(path);
-  if (!checkDirectories(file, fs)) return defaultConfig;
+  if (!checkDirectories(file, fs)) return null;
 
   let stats: ConfigStats;
   try {
     stats = fs.lstat(file);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return defaultConfig;
+    if (errorCode(error) === 'ENOENT') return null;
     throw new JailError(`${file}: cannot check: ${describe(error)}`, ExitCode.config);
   }
   if (stats.isSymbolicLink()) throw refused(file, 'is a symbolic link; make it a regular file owned by root');
@@ -133,13 +146,11 @@ export function loadConfig(path: string = DEFAULT_CONFIG_PATH, fs: ConfigFs = no
   if ((stats.mode & 0o022) !== 0) {
     throw refused(file, `writable by group or others (mode ${octal(stats.mode)}); run: chmod go-w ${file}`);
   }
-  if (stats.size > MAX_CONFIG_CHARS) throw refused(file, `larger than ${MAX_CONFIG_CHARS} bytes`);
+  if (stats.size > maxBytes) throw refused(file, `larger than ${maxBytes} bytes`);
 
-  let text: string;
   try {
-    text = fs.readFile(file);
+    return { file, text: fs.readFile(file) };
   } catch (error) {
     throw new JailError(`${file}: cannot read: ${describe(error)}`, ExitCode.config);
   }
-  return parseConfig(text, file);
 }

@@ -120,6 +120,11 @@ export class EngineApi {
     return this.json('GET', '/version');
   }
 
+  /** The engine's SecurityOptions: `name=seccomp,profile=default`, `name=apparmor`, ... (doctor reads them). */
+  info(): Promise<{ SecurityOptions: string[] | null }> {
+    return this.json('GET', '/info');
+  }
+
   listContainers(filters: Filters): Promise<ContainerSummary[]> {
     return this.json('GET', '/containers/json', { query: { all: true, filters: JSON.stringify(filters) } });
   }

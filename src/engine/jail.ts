@@ -6,12 +6,15 @@ import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
 import { SHARED_ROOT } from './homeMount';
 import { SCRATCH_DIRS } from './scratch';
+import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 import { type TarEntry, tarArchive } from './tar';
 
 export const LABEL_MANAGED = 'io.docker-jail.managed';
 export const LABEL_UID = 'io.docker-jail.uid';
 export const LABEL_USER = 'io.docker-jail.user';
 export const LABEL_SHARED = 'io.docker-jail.shared';
+/** The hash of the seccomp profile the jail was made with (loadSeccompProfile). */
+export const LABEL_SECCOMP = 'io.docker-jail.seccomp';
 
 /** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
 const IDENTITY_CACHE = '/run/docker-jail/identity';
@@ -65,8 +68,9 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   const find = () => findJailOf(engine, config, request.uid);
   let found = await find();
   if (found === null) {
+    const profile = loadSeccompProfile(); // before anything is made: no profile, no jail
     try {
-      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.(true) ?? null));
+      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.(true) ?? null, profile));
     } catch (error) {
       if (statusOf(error) === 404) {
         throw new JailError(`the jail image ${config.jail.image} is not built; an administrator must run: docker-jail image build`, ExitCode.unavailable);
@@ -144,6 +148,29 @@ export interface FoundJail {
   user: string | null;
   state: string;
   imageId: string;
+  /** The hash of the seccomp profile it was made with; null when made before the package shipped one. */
+  seccomp: string | null;
+}
+
+/** What a jail made now gets: the current build of the configured image (null: not built) and the shipped seccomp profile. */
+export interface JailStandard {
+  imageId: string | null;
+  seccomp: string;
+}
+
+/**
+ * Whether a jail must be made anew (`image update`, or its last session's end):
+ * it runs an older build of the configured image, or another seccomp profile
+ * than the shipped one, or none of ours (made before the package shipped it).
+ */
+export function isOutdated(jail: { imageId: string; seccomp: string | null }, current: JailStandard): boolean {
+  return (current.imageId !== null && jail.imageId !== current.imageId) || jail.seccomp !== current.seccomp;
+}
+
+/** The standard jails are held to now; the image's build is null when it is not built. */
+export async function currentStandard(engine: Engine, config: Config): Promise<JailStandard> {
+  const image = await engine.control.getImage(config.jail.image).inspect().catch(() => null);
+  return { imageId: image?.Id ?? null, seccomp: loadSeccompProfile().hash };
 }
 
 /**
@@ -173,7 +200,7 @@ async function findJail(engine: Engine, owner: Record<string, string>): Promise<
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
   const [jail] = mine;
-  return { id: jail.Id, name: (jail.Names?.[0] ?? '').replace(/^\//, ''), user: jail.Labels?.[LABEL_USER] ?? null, state: jail.State, imageId: jail.ImageID };
+  return { id: jail.Id, name: (jail.Names?.[0] ?? '').replace(/^\//, ''), user: jail.Labels?.[LABEL_USER] ?? null, state: jail.State, imageId: jail.ImageID, seccomp: jail.Labels?.[LABEL_SECCOMP] ?? null };
 }
 
 /** Tar entries making path (with its missing parents) a symbolic link to target. */
@@ -183,7 +210,7 @@ function linkPath(path: string, target: string): TarEntry[] {
   return [...parents, { type: 'symlink', name: parts.join('/'), target }];
 }
 
-function containerSpec(config: Config, request: JailRequest, scratchAt: string | null): ContainerSpec {
+function containerSpec(config: Config, request: JailRequest, scratchAt: string | null, profile: SeccompProfile): ContainerSpec {
   const jail = config.jail;
   const shared = jail.mode === 'shared';
   const home = shared
@@ -205,14 +232,15 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
     WorkingDir: '/',
     Env: ['PATH=/usr/local/bin:/usr/bin:/bin'],
     Labels: shared
-      ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true' }
-      : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user },
+      ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true', [LABEL_SECCOMP]: profile.hash }
+      : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user, [LABEL_SECCOMP]: profile.hash },
     NetworkDisabled: jail.network === 'none',
     HostConfig: {
       Init: true,
       CapDrop: jail.capDrop,
       CapAdd: jail.capAdd,
-      SecurityOpt: jail.noNewPrivileges ? ['no-new-privileges:true'] : [],
+      // Our own filter, never the engine's default: Debian 12's still allows io_uring, and a daemon may be set to unconfined.
+      SecurityOpt: [`seccomp=${profile.json}`, ...(jail.noNewPrivileges ? ['no-new-privileges:true'] : [])],
       PidsLimit: jail.pidsLimit > 0 ? jail.pidsLimit : -1,
       Memory: jail.memoryBytes,
       MemorySwap: jail.memoryBytes > 0 ? jail.memoryBytes : 0,

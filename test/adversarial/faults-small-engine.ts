@@ -24,7 +24,8 @@ export class SmallEngine {
     this.dataRoot = `${dir}/data`;
   }
 
-  static async start(sizeMiB: number): Promise<SmallEngine> {
+  /** extraArgs go to its dockerd (`--seccomp-profile=unconfined`, say). */
+  static async start(sizeMiB: number, extraArgs: string[] = []): Promise<SmallEngine> {
     const dir = mkdtempSync('/run/djt-faults-engine-');
     chmodSync(dir, 0o755);
     const disk = `/var/tmp/${basename(dir)}.img`;
@@ -37,6 +38,7 @@ export class SmallEngine {
       [
         `--data-root=${dir}/data`, `--exec-root=${dir}/exec`, `--pidfile=${dir}/docker.pid`, `--host=unix://${dir}/docker.sock`,
         `--config-file=${dir}/daemon.json`, '--storage-driver=overlay2', `--bridge=${SMALL_BRIDGE}`, '--iptables=false', '--ip-masq=false', '--log-level=error',
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );

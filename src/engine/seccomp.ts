@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { type ConfigFs, nodeFs, readRootOwnedFile } from '../config/load';
+import { ExitCode, JailError } from '../errors';
+
+/**
+ * The system call filter of every jail, shipped by the package: the engine's
+ * own default profile (Docker 20.10, Debian 12's) without what later engines
+ * dropped (io_uring, AF_VSOCK sockets). Root-owned, like everything the
+ * privileged code reads (invariant 4).
+ */
+export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
+
+/** The shipped file is about 20 KB; anything far larger is not ours. */
+const MAX_PROFILE_BYTES = 1 << 20;
+
+export interface SeccompProfile {
+  /** The profile as the engine takes it in HostConfig.SecurityOpt `seccomp=<JSON>` (the docker CLI sends the same). */
+  json: string;
+  /** A short hash of json, labelled on each jail made with it: a jail with another (or none) is outdated. */
+  hash: string;
+}
+
+/**
+ * Reads the profile from its fixed path; a missing, unsafe or malformed file
+ * fails closed (invariant 2) with one line naming it: a jail is never made
+ * with the engine's default instead.
+ */
+export function loadSeccompProfile(path: string = SECCOMP_PROFILE_PATH, fs: ConfigFs = nodeFs): SeccompProfile {
+  const read = readRootOwnedFile(path, MAX_PROFILE_BYTES, fs);
+  if (read === null) throw new JailError(`${path}: missing: the jails' seccomp profile; reinstall docker-jail (apt install --reinstall docker-jail)`, ExitCode.config);
+  let profile: unknown;
+  try {
+    profile = JSON.parse(read.text);
+  } catch (error) {
+    throw new JailError(`${read.file}: refused: not JSON (${(error as Error).message})`, ExitCode.config);
+  }
+  const fields = typeof profile === 'object' && profile !== null ? (profile as Record<string, unknown>) : {};
+  // An allow-all default would be a filter in name only.
+  if (fields.defaultAction !== 'SCMP_ACT_ERRNO' || !Array.isArray(fields.syscalls)) {
+    throw new JailError(`${read.file}: refused: not a seccomp profile denying by default (defaultAction SCMP_ACT_ERRNO, syscalls)`, ExitCode.config);
+  }
+  const json = JSON.stringify(profile);
+  return { json, hash: createHash('sha256').update(json).digest('hex').slice(0, 12) };
+}
