@@ -68,6 +68,21 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
     }
   });
 
+  it('names a config whose groups are not those of the static PAM account rule, with both ways out', async () => {
+    const exempt = `djte${Math.random().toString(16).slice(2, 6)}`;
+    sh(`groupadd --system ${exempt}`);
+    try {
+      await withConfig(`[access]\nexempt_group = ${exempt}\n`, () => {
+        const { status, findings, text } = doctor();
+        assert.equal(status, 1);
+        assert.deepEqual(failed(findings), ['PAM profile']);
+        assert.match(text, new RegExp(`FAIL PAM profile: the PAM account rule .* is written for the groups jailed and admins, but the config names jail_group jailed and exempt_group ${exempt}: .*\\n {5}fix: set jail_group = jailed and exempt_group = admins in \\[access\\] of /etc/docker-jail.ini, or copy `));
+      });
+    } finally {
+      sh(`groupdel ${exempt}`);
+    }
+  });
+
   it('names an sshd that serves sftp in-process (internal-sftp), which would bypass the jail', () => {
     const original = readFileSync('/etc/ssh/sshd_config');
     writeFileSync('/etc/ssh/sshd_config', original.toString().replace(/^Subsystem\s+sftp\s+.*$/m, 'Subsystem sftp internal-sftp'));

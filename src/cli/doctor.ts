@@ -1,11 +1,13 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
+import { defaultConfig } from '../config/defaults';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
 import { imageExists } from '../engine/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../engine/seccomp';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
+import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
 import { effectiveSshd, openSshdDoors, runningSshds } from './sshdChecks';
 import { renderSshdPolicy } from './sshdPolicy';
 import { JAILSH } from './users';
@@ -117,8 +119,7 @@ export async function diagnose(): Promise<Finding[]> {
 
   const shells = readOr('/etc/shells').split('\n').includes(JAILSH);
   add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, `echo ${JAILSH} >> /etc/shells`);
-  const pam = readOr('/etc/pam.d/common-session').includes(PAM_HOOK);
-  add('PAM profile', pam, pam ? 'docker-jail is enabled in common-session' : 'the docker-jail PAM profile is not enabled: first logins get no home', 'pam-auth-update --enable docker-jail');
+  addPamProfile(add, config);
 
   const policy = renderSshdPolicy(config.access.jailGroup);
   const dropIn = readOr(SSHD_DROP_IN);
@@ -155,9 +156,32 @@ export async function diagnose(): Promise<Finding[]> {
   }
   for (const member of members) {
     const shell = (hostNss.passwdByName(member) ?? '').split(':')[6] ?? '';
-    add(`user ${member}`, shell === JAILSH, shell === JAILSH ? 'login shell is jailsh' : `login shell is ${shell || 'unknown'}, not ${JAILSH}: not jailed at login`, `docker-jail enable ${member}`);
+    add(`user ${member}`, shell === JAILSH, shell === JAILSH ? 'login shell is jailsh' : `login shell is ${shell || 'unknown'}, not ${JAILSH}: every login refused (PAM account rule)`, `docker-jail enable ${member}`);
   }
   return findings;
+}
+
+/**
+ * The profile's session hook, and its account rule for the groups this config
+ * names. The profile is static (pam-auth-update takes no parameters), written
+ * for the default groups: with other groups in the config, members of the
+ * configured jail group would pass the rule (SECURITY.md invariant 9).
+ */
+function addPamProfile(add: (check: string, ok: boolean, detail: string, fix?: string) => void, config: Config): void {
+  const session = readOr('/etc/pam.d/common-session').includes(PAM_HOOK);
+  const account = readOr(COMMON_ACCOUNT);
+  const { jailGroup, exemptGroup } = config.access;
+  const ruleForDefaults = carriesPamAccountRule(account, defaultConfig.access.jailGroup, defaultConfig.access.exemptGroup);
+  if (!session || (!ruleForDefaults && !carriesPamAccountRule(account, jailGroup, exemptGroup))) {
+    add('PAM profile', false, 'the docker-jail PAM profile is not enabled: first logins get no home, and jail-group members with another shell get a host session', 'pam-auth-update --enable docker-jail');
+  } else if (!carriesPamAccountRule(account, jailGroup, exemptGroup)) {
+    add(
+      'PAM profile',
+      false,
+      `the PAM account rule (${PAM_PROFILE}) is written for the groups ${defaultConfig.access.jailGroup} and ${defaultConfig.access.exemptGroup}, but the config names jail_group ${jailGroup} and exempt_group ${exemptGroup}: members of ${jailGroup} with another shell get a host session`,
+      `set jail_group = ${defaultConfig.access.jailGroup} and exempt_group = ${defaultConfig.access.exemptGroup} in [access] of ${config.source ?? '/etc/docker-jail.ini'}, or copy ${PAM_PROFILE} to /usr/share/pam-configs/docker-jail-local with your groups and run pam-auth-update --disable docker-jail --enable docker-jail-local`,
+    );
+  } else add('PAM profile', true, `docker-jail is enabled in common-session, and its account rule in common-account (groups ${jailGroup}, ${exemptGroup})`);
 }
 
 function groupMembers(group: string): string[] {
