@@ -9,7 +9,7 @@
  * it inherits: it cleans up, becomes root completely and execs the main
  * program with a fixed argv and a new environment (the caller's uid, or for
  * PAM only checked PAM_* variables), in the host's mount namespace. No NSS
- * calls, no file but /dev/null and the host's mount namespace.
+ * calls, no file but /dev/null and its parents' /proc entries.
  * Build: make -C launcher OUT=../build [MAIN_PROGRAM=/path].
  */
 #include <errno.h>
@@ -20,9 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -117,23 +115,56 @@ static void reset_signals(void)
 		die(126, "cannot reset the signal mask", strerror(errno));
 }
 
-/* A jailed login's session runs in a mount namespace of its own, in which
- * pam_docker_jail.so hid the home from sshd's programs and bound the host's
- * mount namespace here. Root's work (the home, mounts the engine must see)
- * belongs in the host's. Elsewhere this is a plain file, or nothing. */
-#define HOST_MOUNT_NS "/run/docker-jail/host-mount-ns"
+/* The parent pid of the process whose /proc directory is open as dir, or -1. */
+static pid_t parent_of(int dir)
+{
+	char stat[512];
+	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof stat - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	stat[n] = '\0';
+	const char *after = strrchr(stat, ')'); /* the name may hold anything but ends at the last ')' */
+	int ppid;
+	return after && sscanf(after, ") %*c %d", &ppid) == 1 ? ppid : -1;
+}
 
+/* A jailed login's session runs in a mount namespace of its own, in which
+ * pam_docker_jail.so hid the home from sshd's programs. Root's work (the
+ * home, mounts the engine must see) belongs where the session came from: the
+ * mount namespace of the nearest ancestor outside it (sshd's listener, su's
+ * caller). Each step holds /proc/PID open and checks the child still has that
+ * parent, so a pid that ends and is reused midway cannot point elsewhere. */
 static void enter_host_mounts(void)
 {
-	struct statfs fs;
-	int fd = open(HOST_MOUNT_NS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return;
-	if (fd < 0 || fstatfs(fd, &fs) != 0)
-		die(126, "cannot read " HOST_MOUNT_NS, strerror(errno));
-	if (fs.f_type == NSFS_MAGIC && setns(fd, CLONE_NEWNS) != 0)
-		die(126, "cannot enter the host's mount namespace", strerror(errno));
-	close(fd);
+	struct stat own, theirs;
+	int child = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (child < 0 || stat("/proc/self/ns/mnt", &own) != 0)
+		die(126, "cannot read the mount namespace", strerror(errno));
+	for (int depth = 0; depth < 64; depth++) {
+		pid_t parent = parent_of(child);
+		if (parent == 0 || parent == 1) /* the init of this pid namespace: no session's own */
+			break;
+		char path[32];
+		snprintf(path, sizeof path, "/proc/%d", (int)parent);
+		int dir = parent < 0 ? -1 : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0 || parent_of(child) != parent)
+			die(126, "cannot follow the parent processes", strerror(dir < 0 ? errno : ESRCH));
+		close(child);
+		child = dir;
+		int ns = openat(dir, "ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || fstat(ns, &theirs) != 0)
+			die(126, "cannot read a parent's mount namespace", strerror(errno));
+		if (theirs.st_dev != own.st_dev || theirs.st_ino != own.st_ino) {
+			if (setns(ns, CLONE_NEWNS) != 0)
+				die(126, "cannot enter the host's mount namespace", strerror(errno));
+			depth = 64;
+		}
+		close(ns);
+	}
+	close(child);
 }
 
 /* s[0..len) has min..max characters, all from set; s[len] is '=', NUL or

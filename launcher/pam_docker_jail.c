@@ -10,10 +10,10 @@
  * gives the session a mount namespace of its own, a slave of the host's, in
  * which the home is an empty read-only directory: nothing later in the PAM
  * stack, in sshd or in sshrc can read what the user wrote (SECURITY.md,
- * invariant 8). The host's mount namespace stays bound at HOST_MOUNT_NS in the
- * session's, where the login shell, /usr/bin/jailsh, goes back to it before
- * root does anything; the jail's own view of the home is the engine's,
- * untouched. Any failure fails the session closed.
+ * invariant 8). The login shell, /usr/bin/jailsh, goes back to the mount
+ * namespace the session came from (its nearest ancestor's outside this one)
+ * before root does anything; the jail's own view of the home is the
+ * engine's, untouched. Any failure fails the session closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -30,9 +29,6 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
-
-#define STATE_DIR "/run/docker-jail"
-#define HOST_MOUNT_NS STATE_DIR "/host-mount-ns" /* launcher/jailsh.c reads it */
 
 static int refuse(pam_handle_t *pamh, const char *user, const char *what)
 {
@@ -55,33 +51,11 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (pw->pw_uid == 0) /* root is never jailed, whatever its groups */
 		return PAM_IGNORE;
 
-	/* Where the host's namespace will be bound: a root-only file, made in the host's. */
-	struct stat st;
-	if (mkdir(STATE_DIR, 0700) != 0 && errno != EEXIST)
-		return refuse(pamh, user, STATE_DIR);
-	if (lstat(STATE_DIR, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) != 0) {
-		errno = EPERM;
-		return refuse(pamh, user, STATE_DIR " is not a root-owned directory only root can write");
-	}
-	int mark = open(HOST_MOUNT_NS, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (mark < 0)
-		return refuse(pamh, user, HOST_MOUNT_NS);
-	close(mark);
-	int host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (host < 0)
-		return refuse(pamh, user, "cannot read the host's mount namespace");
-
-	int made = unshare(CLONE_NEWNS) == 0 ? 0 : (refuse(pamh, user, "cannot make a mount namespace"), -1);
+	if (unshare(CLONE_NEWNS) != 0)
+		return refuse(pamh, user, "cannot make a mount namespace");
 	/* A slave: what this namespace mounts never reaches the host's (where / is often shared). */
-	if (made == 0 && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
-		made = (refuse(pamh, user, "cannot make the mount namespace a slave"), -1);
-	char source[32];
-	snprintf(source, sizeof source, "/proc/self/fd/%d", host);
-	if (made == 0 && mount(source, HOST_MOUNT_NS, NULL, MS_BIND, NULL) != 0)
-		made = (refuse(pamh, user, "cannot bind the host's mount namespace"), -1);
-	close(host);
-	if (made != 0)
-		return PAM_SESSION_ERR;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+		return refuse(pamh, user, "cannot make the mount namespace a slave");
 	/* The home as it is now, never through a symlink planted in its place. */
 	int home = open(pw->pw_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (home < 0)

@@ -33,9 +33,10 @@
  *   h[5] bit 0: RLIMIT_FSIZE lowered to 4096; bit 1: environ NULL if empty
  *   h[6] number of argv fields
  *   h[7] bit k (0-2): fd k is another character device (5:0, a tty) if open;
- *        bits 3-4: /run/docker-jail/host-mount-ns is 0 missing, 1 a plain
- *        file (the host's own view), 2 or 3 the host's mount namespace bound
- *        there (a jailed session's own namespace, made by pam_docker_jail.so)
+ *        bits 3-5: 0, the launcher runs in the mount namespace of all its
+ *        parents; k (1-4), a jailed session's own (made by pam_docker_jail.so),
+ *        which its parents 1..k-1 share and parent k (and above) do not;
+ *        5-7, no parent is outside it. The parents are pids 1001..1004, then 1.
  * close_range failing (kernels before 5.9) makes jailsh close 2^20 fds one
  * by one, which would slow every run that hits it a thousandfold; so it is
  * not an input bit: LLVMFuzzerInitialize runs that path once, fully checked.
@@ -54,7 +55,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -69,8 +69,12 @@ enum failure { F_NONE, F_OPEN, F_DUP2, F_CLOSE, F_SIGPROCMASK, F_CORE, F_SETGROU
 enum fd_kind { FD_PIPE, FD_CLOSED, FD_DEV_FULL, FD_DEV_NULL_RO, FD_TTY, FD_DEV_NULL_RW };
 
 #define CLOSE_LIMIT (1 << 20) /* the fallback loop closes fds 3 .. 2^20 - 1 */
-#define NS_FD 7 /* what the model hands out for the host's mount namespace */
-#define NSFS_TYPE 0x6e736673 /* NSFS_MAGIC */
+#define PARENTS 4 /* 1001..1004, then init */
+#define DIR_FD(level) (100 + (level)) /* /proc/self (0), /proc/1001 (1), ... */
+#define STAT_FD(level) (200 + (level))
+#define NS_FD(level) (300 + (level))
+#define HOST_NS 4026531840u
+#define SESSION_NS 4026532999u
 
 /* The simulated process: what the fuzzer set up, and what the launcher did to it. */
 static struct {
@@ -88,8 +92,10 @@ static struct {
 	int groups_dropped, gid_root, uid_root;
 	rlim_t cur[RLIM_NLIMITS], max[RLIM_NLIMITS];
 	int cwd_root;
-	int ns_file; /* 0 missing, 1 a plain file, 2 the host's namespace bound in the session's */
-	int ns_fd_open, in_host_ns;
+	int outside; /* the first parent outside the session's mount namespace; 0: none */
+	int session_ns; /* the launcher starts in a namespace of its own (outside != 0, or no parent outside) */
+	unsigned proc_open; /* bit per fd of the model's: DIR 0-5, STAT 8-13, NS 16-21 */
+	int in_host_ns, setns_level;
 	int critical_failed; /* a call failed that the launcher must not get past */
 	const char *exec_path;
 	char *exec_argv[16], *exec_env[128]; /* copies: execve's arrays live in the launcher's stack frame */
@@ -138,8 +144,28 @@ static int failing(enum failure f, int err)
 	return 1;
 }
 
+static int held(int fd, int base)
+{
+	int level = fd - base;
+	return level >= 0 && level <= PARENTS && (S.proc_open & (1u << (level + (base - 100) / 100 * 8)));
+}
+
+/* The namespace the process at level is in: the session's below `outside`, the host's from it on. */
+static ino_t ns_of(int level)
+{
+	return S.session_ns && (S.outside == 0 || level < S.outside) ? SESSION_NS : HOST_NS;
+}
+
 static int fuzz_fstat(int fd, struct stat *st)
 {
+	if (fd >= 300 && fd <= 300 + PARENTS) {
+		if (!held(fd, 300))
+			abort();
+		memset(st, 0, sizeof *st);
+		st->st_dev = 4;
+		st->st_ino = ns_of(fd - 300);
+		return 0;
+	}
 	if (fd < 0 || fd > 2)
 		abort(); /* jailsh only inspects fds 0-2 */
 	memset(st, 0, sizeof *st);
@@ -156,21 +182,20 @@ static int fuzz_fstat(int fd, struct stat *st)
 /* The kernel hands out the lowest free fd. */
 static int fuzz_open(const char *path, int flags, ...)
 {
-	if (strcmp(path, "/run/docker-jail/host-mount-ns") == 0) {
-		if (flags != (O_RDONLY | O_NOFOLLOW | O_CLOEXEC) || S.ns_fd_open)
-			abort(); /* read-only, never through a symlink, once */
+	if (strncmp(path, "/proc/", 6) == 0) {
+		if (flags != (O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+			abort(); /* a process's directory, held while it is read */
 		if (!S.uid_root)
-			violated("reads the host's mount namespace before it is root");
-		if (S.ns_file == 0) {
-			errno = ENOENT;
-			return -1;
-		}
-		if (failing(F_NSOPEN, EACCES)) {
-			S.critical_failed = 1;
-			return -1;
-		}
-		S.ns_fd_open = 1;
-		return NS_FD;
+			violated("reads its parents before it is root");
+		int level = strcmp(path, "/proc/self") == 0 ? 0 : atoi(path + 6) - 1000;
+		char expected[32];
+		snprintf(expected, sizeof expected, "/proc/%d", 1000 + level);
+		if (level < 0 || level > PARENTS || (level > 0 && strcmp(path, expected) != 0))
+			violated("opens a /proc directory that is not its own or a parent's");
+		if (S.proc_open & (1u << level))
+			abort();
+		S.proc_open |= 1u << level;
+		return DIR_FD(level);
 	}
 	if (strcmp(path, "/dev/null") != 0 || (flags & O_ACCMODE) != O_RDWR || !(flags & O_NOCTTY))
 		abort(); /* jailsh opens nothing but /dev/null read-write, never as a controlling tty */
@@ -202,10 +227,11 @@ static int fuzz_dup2(int from, int to)
 
 static int fuzz_close(int fd)
 {
-	if (fd == NS_FD && S.ns_fd_open) {
-		S.ns_fd_open = 0;
-		return 0;
-	}
+	for (int base = 100; base <= 300; base += 100)
+		if (held(fd, base)) {
+			S.proc_open &= ~(1u << (fd - base + (base - 100) / 100 * 8));
+			return 0;
+		}
 	if (S.close_range_done) { /* the fallback loop: fds above 2 only, in order */
 		if (fd != S.loop_next)
 			abort();
@@ -343,21 +369,53 @@ static int fuzz_setresuid(uid_t r, uid_t e, uid_t s)
 	return 0;
 }
 
-static int fuzz_fstatfs(int fd, struct statfs *fs)
+static int fuzz_openat(int dir, const char *name, int flags, ...)
 {
-	if (fd != NS_FD || !S.ns_fd_open)
+	if (!held(dir, 100) || flags != (O_RDONLY | O_CLOEXEC))
 		abort();
-	memset(fs, 0, sizeof *fs);
-	fs->f_type = S.ns_file == 2 ? NSFS_TYPE : 0x01021994 /* tmpfs */;
+	int level = dir - 100;
+	int base = strcmp(name, "stat") == 0 ? 200 : strcmp(name, "ns/mnt") == 0 ? 300 : 0;
+	if (!base)
+		violated("reads something of a parent's but its stat and mount namespace");
+	S.proc_open |= 1u << (level + (base - 100) / 100 * 8);
+	return base + level;
+}
+
+static ssize_t fuzz_read(int fd, void *buffer, size_t count)
+{
+	if (!held(fd, 200))
+		abort();
+	int level = fd - 200;
+	char text[128];
+	/* A name with spaces and parentheses, as a process may choose. */
+	int n = snprintf(text, sizeof text, "%d (a) b (c) S %d 1 1 0 -1 4194560", level ? 1000 + level : 900,
+			 level == PARENTS ? 1 : 1001 + level);
+	if ((size_t)n > count)
+		n = (int)count;
+	memcpy(buffer, text, (size_t)n);
+	return n;
+}
+
+static int fuzz_stat(const char *path, struct stat *st)
+{
+	if (strcmp(path, "/proc/self/ns/mnt") != 0)
+		abort(); /* the only path jailsh stats */
+	if (failing(F_NSOPEN, EACCES)) {
+		S.critical_failed = 1;
+		return -1;
+	}
+	memset(st, 0, sizeof *st);
+	st->st_dev = 4;
+	st->st_ino = S.in_host_ns ? HOST_NS : ns_of(0);
 	return 0;
 }
 
 static int fuzz_setns(int fd, int type)
 {
-	if (fd != NS_FD || !S.ns_fd_open || type != CLONE_NEWNS)
+	if (!held(fd, 300) || type != CLONE_NEWNS)
 		abort();
-	if (S.ns_file != 2)
-		violated("enters something that is not the host's mount namespace");
+	if (ns_of(fd - 300) != HOST_NS || S.in_host_ns)
+		violated("enters a mount namespace other than the nearest one outside the session's");
 	if (!S.uid_root)
 		violated("changes mount namespace before it is root");
 	if (failing(F_SETNS, EPERM)) {
@@ -365,6 +423,7 @@ static int fuzz_setns(int fd, int type)
 		return -1;
 	}
 	S.in_host_ns = 1;
+	S.setns_level = fd - 300;
 	return 0;
 }
 
@@ -435,7 +494,9 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #define setresgid(r, e, s) fuzz_setresgid(r, e, s)
 #define setresuid(r, e, s) fuzz_setresuid(r, e, s)
 #define chdir(path) fuzz_chdir(path)
-#define fstatfs(fd, fs) fuzz_fstatfs(fd, fs)
+#define stat(path, st) fuzz_stat(path, st)
+#define openat(...) fuzz_openat(__VA_ARGS__)
+#define read(fd, buffer, count) fuzz_read(fd, buffer, count)
 #define setns(fd, type) fuzz_setns(fd, type)
 #define execve(path, argv, envp) fuzz_execve(path, argv, envp)
 #define write(fd, buffer, count) fuzz_write(fd, buffer, count)
@@ -463,7 +524,9 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #undef setresgid
 #undef setresuid
 #undef chdir
-#undef fstatfs
+#undef stat
+#undef openat
+#undef read
 #undef setns
 #undef execve
 #undef write
@@ -586,8 +649,10 @@ static void check_exec(char **env, size_t env_count, int pam, const char *comman
 	for (size_t i = 0; i < LIMIT_COUNT; i++)
 		check(S.cur[LIMITS[i].resource] >= LIMITS[i].floor, "every limit lifted to its floor");
 	check(S.cwd_root, "cwd /");
-	check(S.ns_file != 2 || S.in_host_ns, "in the host's mount namespace, when started in a session's");
-	check(!S.ns_fd_open, "the namespace's fd closed");
+	check(!S.session_ns || S.outside == 0 || (S.in_host_ns && S.setns_level == S.outside),
+	      "in the mount namespace of its nearest parent outside the session's");
+	check(S.outside != 0 || !S.in_host_ns, "stays where all its parents are");
+	check(S.proc_open == 0, "every /proc file it opened is closed");
 	check(S.msg_len == 0 || S.fail == F_EXECVE, "nothing on stderr before the exec");
 	char *const *a = S.exec_argv;
 	if (pam) {
@@ -675,12 +740,12 @@ static void check_outcome(int ended, int argc, char **argv, char **env, size_t e
 		{ F_SETRESGID, "cannot become group root", EPERM },
 		{ F_SETRESUID, "cannot become root", EPERM },
 		{ F_SETRLIMIT, NULL, EPERM }, /* at the first limit that needs lifting, if any */
-		{ F_NSOPEN, "cannot read /run/docker-jail/host-mount-ns", EACCES }, /* only when it exists */
-		{ F_SETNS, "cannot enter the host's mount namespace", EPERM }, /* only when it is bound there */
+		{ F_NSOPEN, "cannot read the mount namespace", EACCES }, /* its own, read first */
+		{ F_SETNS, "cannot enter the host's mount namespace", EPERM }, /* only when a parent is outside */
 		{ F_CHDIR, "cannot change to /", ENOENT },
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		const char *what = (steps[i].fail == F_NSOPEN && S.ns_file == 0) || (steps[i].fail == F_SETNS && S.ns_file != 2) ? NULL : steps[i].what;
+		const char *what = steps[i].fail == F_SETNS && (!S.session_ns || S.outside == 0) ? NULL : steps[i].what;
 		for (size_t l = 0; !what && steps[i].fail == F_SETRLIMIT && l < LIMIT_COUNT; l++)
 			if (lowered & (1u << l))
 				what = LIMITS[l].refusal;
@@ -719,7 +784,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		S.fd[fd] = initial[fd];
 	}
 	S.fail = h[3] >= 0x80 && (h[3] & 31) < F_COUNT ? (enum failure)(h[3] & 31) : F_NONE;
-	S.ns_file = ((h[7] >> 3) & 3) > 2 ? 2 : (h[7] >> 3) & 3;
+	int ns = (h[7] >> 3) & 7;
+	S.session_ns = ns != 0;
+	S.outside = ns >= 1 && ns <= PARENTS ? ns : 0;
 	S.close_range_fails = close_range_fails;
 	unsigned lowered = (h[5] & 1) | (unsigned)(h[4] & 31) << 1; /* bit i: LIMITS[i] lowered */
 	for (size_t l = 0; l < LIMIT_COUNT; l++) {
