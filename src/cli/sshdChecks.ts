@@ -43,6 +43,14 @@ export function effectiveSshd(user: string | undefined, daemonArgs: string[] = [
   return result.status === 0 ? `\n${result.stdout}` : null;
 }
 
+function isSshd(pid: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === '/usr/sbin/sshd';
+  } catch {
+    return false; // PID 1 of a sandbox, or gone
+  }
+}
+
 /** A running sshd daemon: its pid and the options that decide its configuration. */
 export interface RunningSshd {
   pid: number;
@@ -57,21 +65,24 @@ export interface RunningSshd {
 export function runningSshds(): RunningSshd[] {
   const found: RunningSshd[] = [];
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let argv: string[];
+    let parent: string;
     try {
       if (readlinkSync(`/proc/${entry}/exe`) !== '/usr/sbin/sshd' || statSync(`/proc/${entry}`).uid !== 0) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const parent = fields[1];
-      if (readlinkSync(`/proc/${parent}/exe`) === '/usr/sbin/sshd') continue; // a connection's process
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').slice(1, -1);
-      const configArgs: string[] = [];
-      for (let i = 0; i < argv.length; i++) {
-        if ((argv[i] === '-f' || argv[i] === '-o') && i + 1 < argv.length) configArgs.push(argv[i], argv[++i]);
-      }
-      found.push({ pid: Number(entry), configArgs });
+      parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      // A listener retitles itself "sshd: /usr/sbin/sshd -f FILE [listener] 0 of 10-100 startups".
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      argv = title.replace(/^sshd: /, '').replace(/ \[listener\].*$/, '').split(/\s+/).slice(1);
     } catch {
-      // gone, or not readable
+      continue; // gone, or not readable
     }
+    if (isSshd(parent)) continue; // a connection's process
+    const configArgs: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      if ((argv[i] === '-f' || argv[i] === '-o') && i + 1 < argv.length) configArgs.push(argv[i], argv[++i]);
+    }
+    found.push({ pid: Number(entry), configArgs });
   }
   return found;
 }

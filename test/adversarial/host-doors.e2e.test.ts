@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
 import { jailLockPath } from '../../src/provision/jail';
 import { withConfig } from '../support/config';
-import { requireHost, run, sh, sleep, waitFor } from '../support/host';
+import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
 import { EngineProxy } from './faults-engine-proxy';
@@ -33,7 +33,7 @@ function mainProgramsWith(text: string): number[] {
 
 /** Host processes (outside every container: in PID 1's pid namespace and cgroup tree, not docker's) running as uid. */
 function hostProcessesOf(uid: number): string[] {
-  const own = readlinkSync('/proc/1/ns/pid');
+  const own = readlinkSync('/proc/self/ns/pid'); // the test's: the host's
   const found: string[] = [];
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
@@ -51,6 +51,12 @@ function hostProcessesOf(uid: number): string[] {
 /** TCP ports a process listens on, read from the kernel's socket table (ss -p names the owner). */
 function listeningPortsOf(pid: number): string[] {
   return run('/usr/bin/ss', ['-Hltnp']).stdout.split('\n').filter((line) => line.includes(`pid=${pid},`));
+}
+
+/** Resolves when the promise does, or after ms, whichever comes first. */
+function within(ms: number, promise: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }
 
 /** Sends SIGUSR1 and gives the inspector, had it been armed, time to start listening. */
@@ -126,6 +132,10 @@ describe('host doors of the second review @docker @sshd @root', function () {
     });
 
     it('admin commands: `docker-jail shell USER`, an administrator\'s shell in a jail', async () => {
+      // The jail stops with its user's last session (idle_stop = 0): one keeps it running meanwhile.
+      const mark = `sleep 702.${tag}`;
+      const session = spawn('/usr/bin/ssh', [...sshArgs(alice), mark], { stdio: 'ignore' });
+      await waitFor('the jailed command', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0, 30_000);
       const admin = spawn(MAIN_PROGRAM, ['shell', alice.name], { stdio: ['pipe', 'ignore', 'ignore'] });
       try {
         // Root's shell in the jail is a process of the jail's pid namespace, seen from the host.
@@ -136,6 +146,8 @@ describe('host doors of the second review @docker @sshd @root', function () {
         assert.equal(admin.exitCode, null, 'SIGUSR1 ended the admin shell');
       } finally {
         admin.kill('SIGKILL');
+        session.kill('SIGKILL');
+        run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
       }
     });
   });
@@ -193,12 +205,11 @@ describe('host doors of the second review @docker @sshd @root', function () {
       if (tools) rmSync(tools, { recursive: true, force: true });
     });
 
-    /** `su -l USER -c true`, timed. */
-    function timedLogin(user: TestUser): number {
+    /** `su -l USER -c true`, timed: milliseconds, or the failure. */
+    function timedLogin(user: TestUser): number | string {
       const started = Date.now();
       const result = run('/usr/bin/su', ['-l', user.name, '-c', 'true'], { timeout: 120_000 });
-      assert.equal(result.status, 0, result.stderr);
-      return Date.now() - started;
+      return result.status === 0 ? Date.now() - started : `exit ${result.status}: ${result.stderr}`;
     }
 
     it('100 000 window changes from an ssh client: at most one resize in flight, another user\'s login within 2x its usual time, and the last size is the jail\'s', async () => {
@@ -238,7 +249,9 @@ os.write(fd, b'echo SIZE=$(stty size)=; exit\r')
 read_until(b'=\r\n', 60)
 sys.stdout.write(out.decode('utf8', 'replace'))
 `);
-      const usual = [timedLogin(bob), timedLogin(bob), timedLogin(bob)].sort((a, b) => a - b)[1];
+      const times = [timedLogin(bob), timedLogin(bob), timedLogin(bob)];
+      assert.ok(times.every((t) => typeof t === 'number'), `bob's logins failed before the flood: ${times.join(', ')}`);
+      const usual = (times as number[]).sort((a, b) => a - b)[1];
       await withConfig(`[engine]\nsocket = ${proxy.socket}\n`, async () => {
         proxy.requests.length = 0;
         proxy.mostOpen = 0;
@@ -246,13 +259,20 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         let output = '';
         client.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
         const ended = new Promise((resolve) => client.on('close', resolve));
-        await waitFor('the flood to start', () => proxy.requests.some((line) => /\/resize\?/.test(line)), 60_000);
-        // Another user's login while the window changes pour in (through the same engine).
-        const during = await new Promise<number>((resolve) => setImmediate(() => resolve(timedLogin(bob))));
-        await ended;
+        let during: number | string;
+        try {
+          await waitFor('the flood to start', () => proxy.requests.some((line) => /\/resize\?/.test(line)), 60_000);
+          // Another user's login while the window changes pour in (through the same engine); the proxy,
+          // which lives in this event loop, goes on relaying while it runs in a child.
+          during = await runAsync('/usr/bin/su', ['-l', bob.name, '-c', 'true'], { timeoutMs: 120_000 }).then((r) => (r.status === 0 ? r.ms : `exit ${r.status}: ${r.stderr}`));
+          await within(180_000, ended);
+        } finally {
+          client.kill('SIGKILL');
+        }
+        assert.equal(typeof during, 'number', `another user's login failed during the flood: ${during}`);
         const resizes = proxy.requests.filter((line) => /\/resize\?/.test(line));
         assert.match(output, /SIZE=51 133=/, `the jail's terminal did not end at the last size; the client saw:\n${output.slice(-500)}`);
-        assert.ok(during <= Math.max(2 * usual, usual + 2000), `another user's login took ${during} ms during the flood, ${usual} ms usually`);
+        assert.ok((during as number) <= Math.max(2 * usual, usual + 2000), `another user's login took ${during} ms during the flood, ${usual} ms usually`);
         assert.ok(proxy.mostOpen <= 10, `${proxy.mostOpen} engine connections were open at once (${resizes.length} resizes)`);
         assert.equal(resizes.at(-1)?.match(/h=(\d+)/)?.[1], '51', `the last resize sent was ${resizes.at(-1)}`);
       });
@@ -314,6 +334,109 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       const daemon = failedChecks().find((f) => f.check.startsWith('sshd pid ') && f.detail.includes(`-f /run/docker-jail-test-sshd-`));
       assert.ok(daemon, 'the test sshd, started with -f and AcceptEnv *, was not named');
       assert.match(daemon.detail, /acceptenv \* \(wider than/);
+    });
+  });
+
+  describe('sshd runs nothing of a jailed user\'s on the host, whatever /etc/ssh/sshrc does', function () {
+    const SSHRC = '/etc/ssh/sshrc';
+    let plain: TestUser;
+    let leaky: Sshd;
+    let tools: string;
+    /** Files that code of the user's, run on the host, leaves in the host's /tmp. */
+    const witness = (what: string, user: TestUser) => `/tmp/djt-doors-${what}-${user.name}`;
+    const witnesses = (user: TestUser) => ['preload', 'path', 'read'].map((what) => witness(what, user));
+
+    before(async () => {
+      // ~/.ssh/environment is read too: the worst sshd_config an administrator could write.
+      leaky = await startSshd('PermitUserEnvironment yes');
+      plain = createUser({ groups: [], shell: '/bin/bash' });
+      tools = mkdtempSync('/tmp/djt-doors-rc-');
+    });
+    after(async () => {
+      rmSync(SSHRC, { force: true });
+      if (plain) removeUser(plain);
+      await leaky?.stop();
+      if (tools) rmSync(tools, { recursive: true, force: true });
+    });
+
+    /** Plants, in the user's home as they could from their jail, code that would run wherever sshd's programs read it. */
+    function plant(user: TestUser): void {
+      const library = `${tools}/x-${user.name}.c`;
+      writeFileSync(library, `#include <stdio.h>\n#include <stdlib.h>\n__attribute__((constructor)) static void run(void) { FILE *f = fopen("${witness('preload', user)}", "w"); if (f) fclose(f); }\n`);
+      sh(`gcc -shared -fPIC -o ${tools}/x-${user.name}.so ${library}`);
+      const home = user.home;
+      const files: [string, string, number][] = [
+        ['x.so', readFileSync(`${tools}/x-${user.name}.so`, 'latin1'), 0o755],
+        ['.pam_environment', `LD_PRELOAD DEFAULT=${home}/x.so\nPATH DEFAULT=${home}/bin:/usr/bin:/bin\nBASH_ENV DEFAULT=${home}/env.sh\n`, 0o644],
+        ['.ssh/environment', `LD_PRELOAD=${home}/x.so\nDJT_FROM_SSH_ENVIRONMENT=yes\n`, 0o600],
+        ['bin/logger', `#!/bin/sh\ntouch ${witness('path', user)}\n`, 0o755],
+        ['.djt-dotfile', 'what the user wrote\n', 0o644],
+      ];
+      for (const [name, content, mode] of files) {
+        sh(`install -d -o ${user.uid} -g ${user.gid} ${home}/bin ${home}/.ssh`);
+        writeFileSync(`${home}/${name}`, Buffer.from(content, 'latin1'), { mode });
+        sh(`chown ${user.uid}:${user.gid} ${home}/${name}; chmod ${mode.toString(8)} ${home}/${name}`);
+      }
+      for (const file of [...witnesses(user), witness('ran', user), witness('env', user)]) rmSync(file, { force: true });
+    }
+
+    /** The common login-alert recipe, plus what a program reading a dotfile, and a bash, would do. */
+    function writeSshrc(): void {
+      writeFileSync(SSHRC, [
+        'logger -t djt-sshrc "login of $USER"',
+        `touch /tmp/djt-doors-ran-$USER`,
+        `env > /tmp/djt-doors-env-$USER`,
+        `cat "$HOME/.djt-dotfile" > /tmp/djt-doors-read-$USER 2>/dev/null || true`,
+        '',
+      ].join('\n'));
+    }
+
+    it('control: an ordinary user\'s ~/.pam_environment, ~/.ssh/environment and dotfiles do reach sshrc (every probe fires)', () => {
+      plant(plain);
+      writeSshrc();
+      try {
+        const result = run('/usr/bin/ssh', [...sshOptions(leaky, plain), `${plain.name}@127.0.0.1`, 'true'], { timeout: 60_000 });
+        assert.equal(result.status, 0, result.stderr);
+        assert.ok(existsSync(witness('ran', plain)), 'sshrc did not run');
+        assert.deepEqual(witnesses(plain).filter((file) => !existsSync(file)), [], 'a probe did not fire where nothing stops it');
+        assert.match(readFileSync(witness('read', plain), 'utf8'), /what the user wrote/);
+        assert.match(readFileSync(witness('env', plain), 'utf8'), /^DJT_FROM_SSH_ENVIRONMENT=yes$/m, '~/.ssh/environment did not reach sshrc');
+        assert.match(readFileSync(witness('env', plain), 'utf8'), new RegExp(`^BASH_ENV=${plain.home}/env.sh$`, 'm'), 'BASH_ENV did not reach sshrc');
+      } finally {
+        rmSync(SSHRC, { force: true });
+      }
+    });
+
+    it('a jailed user: sshrc runs, but no LD_PRELOAD, PATH or BASH_ENV from ~/.pam_environment or ~/.ssh/environment, and no dotfile, reaches it; the login works', () => {
+      plant(alice);
+      writeSshrc();
+      try {
+        const result = run('/usr/bin/ssh', [...sshOptions(leaky, alice), `${alice.name}@127.0.0.1`, 'echo in-$(hostname)'], { timeout: 60_000 });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /^in-.*jail/m, 'the command did not run in the jail');
+        assert.ok(existsSync(witness('ran', alice)), 'sshrc did not run: the test proves nothing');
+        assert.deepEqual(witnesses(alice).filter((file) => existsSync(file) && (file !== witness('read', alice) || readFileSync(file, 'utf8') !== '')), [], 'code or a file of the user\'s reached sshd\'s programs on the host');
+        const env = readFileSync(witness('env', alice), 'utf8');
+        assert.doesNotMatch(env, /^(LD_PRELOAD|BASH_ENV|DJT_FROM_SSH_ENVIRONMENT)=/m, `sshrc ran with the user's variables:\n${env}`);
+        assert.doesNotMatch(env, new RegExp(`^PATH=.*${alice.home}`, 'm'));
+        // The jail still sees the home as it is.
+        assert.match(run('/usr/bin/su', ['-l', alice.name, '-c', 'cat ~/.djt-dotfile'], { timeout: 60_000 }).stdout, /what the user wrote/);
+      } finally {
+        rmSync(SSHRC, { force: true });
+      }
+    });
+
+    it('the host\'s own view of the home is untouched while the session runs (nothing hidden outside it)', async () => {
+      const mark = `sleep 31.${tag}`;
+      const client = spawn('/usr/bin/ssh', [...sshOptions(leaky, alice), `${alice.name}@127.0.0.1`, mark], { stdio: 'ignore' });
+      try {
+        await waitFor('the session', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0, 30_000);
+        assert.match(readFileSync(`${alice.home}/.djt-dotfile`, 'utf8'), /what the user wrote/);
+        assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), /docker-jail-hidden-home/);
+      } finally {
+        client.kill('SIGKILL');
+        run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
+      }
     });
   });
 });

@@ -35,7 +35,8 @@ export async function startSshd(extraConfig = ''): Promise<Sshd> {
       // Users without a home yet (first login) authenticate with a key root keeps for them.
       `AuthorizedKeysFile ${ROOT_KEYS}/%u .ssh/authorized_keys`,
       'AcceptEnv *',
-      'PermitUserEnvironment no',
+      // sshd keeps the first value it reads: a test may want another.
+      ...(/PermitUserEnvironment/i.test(extraConfig) ? [] : ['PermitUserEnvironment no']),
       'Subsystem sftp /usr/lib/openssh/sftp-server',
       'LogLevel ERROR',
       extraConfig,
