@@ -2,7 +2,7 @@ import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
-import { findJailOf, madeFor } from '../engine/jail';
+import { findJailOf } from '../engine/jail';
 import { openSession } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { uidOfUser } from '../identity/nss';
@@ -25,10 +25,8 @@ export async function runAdminShell(args: string[], io: LoginIo): Promise<number
   if (uid === null) throw new JailError(`no such user: ${name}`, ExitCode.usage);
   const config = loadConfig();
   const engine = connectEngine(config.engine.socket);
-  const jail = await findJailOf(engine, config, uid);
-  if (jail !== null && !madeFor(jail, config, name)) {
-    throw new JailError(`the jail ${jail.name} of uid ${uid} was made for ${jail.user ?? 'an unnamed user'}, not ${name}: the uid was reused; refusing`);
-  }
+  // Found by uid and name: a removed account's jail, its uid since reused, is never entered for the new one.
+  const jail = await findJailOf(engine, config, uid, name);
   if (jail === null || jail.state !== 'running') {
     throw new JailError(`${name} has no running jail (it starts at their next login, or now with: docker-jail enable --now ${name})`);
   }

@@ -28,6 +28,8 @@ interface JailState {
   id: string;
   name: string;
   uid: number | null;
+  /** The user it was made for (per-user mode). */
+  user: string | null;
   running: boolean;
   imageId: string;
   seccomp: string | null;
@@ -143,10 +145,15 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   const waited = Math.floor((Date.now() - since) / 1000);
   if (waited < config.gc.graceSeconds) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${config.gc.graceSeconds - waited} s left)`);
   await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
-  spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
-  removeScratch(jail.uid === null ? 'shared' : String(jail.uid));
+  const key = jail.uid === null ? 'shared' : String(jail.uid);
+  // A new account that took the uid has its own jail, staging and /tmp by now: those are not this jail's.
+  const taken = jail.user !== null && scratchOwner(key) !== null && scratchOwner(key) !== jail.user;
+  if (!taken) {
+    spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
+    removeScratch(key);
+  }
   rmSync(marked, { force: true });
-  report(`${jail.name}: removed with its /tmp and /var/tmp (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+  report(`${jail.name}: removed${taken ? '' : ' with its /tmp and /var/tmp'} (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
 }
 
 /**
@@ -189,7 +196,7 @@ async function jailState(engine: Engine, id: string, uid: number | null): Promis
   const sessions = running ? await otherSessions(engine, id, null, null) : 0;
   const leftovers = running ? jailProcesses(id, null).filter((p) => p.uid !== 65534 && (uid === null || p.uid === uid)).length : 0;
   const seccomp = inspected.Config.Labels?.[LABEL_SECCOMP] ?? null;
-  return { id, name: inspected.Name.replace(/^\//, ''), uid, running, imageId: inspected.Image, seccomp, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
+  return { id, name: inspected.Name.replace(/^\//, ''), uid, user: inspected.Config.Labels?.[LABEL_USER] ?? null, running, imageId: inspected.Image, seccomp, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
 }
 
 function uidLabelOf(info: ContainerSummary): number | null {

@@ -3,7 +3,7 @@ import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
-import { findJailOf, madeFor } from '../engine/jail';
+import { findJailOf } from '../engine/jail';
 import { signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
@@ -92,8 +92,8 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   // Under the jail's lock, which a login holds until its session has started: a login is never left in a
   // jail being stopped or removed.
   await withHostLock(jailLockPath(config, identity.uid), async () => {
-    const jail = await findJailOf(engine, config, identity.uid);
-    if (jail === null || jail.state !== 'running' || !madeFor(jail, config, identity.user)) return;
+    const jail = await findJailOf(engine, config, identity.uid, identity.user);
+    if (jail === null || jail.state !== 'running') return;
     // `image update` left this jail on the old image while it was busy: its last session has ended now.
     const uid = config.jail.mode === 'shared' ? null : identity.uid;
     if (await removeIfOutdatedAndIdle(engine, config, jail, uid)) return;

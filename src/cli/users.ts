@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
-import { findJailOf, madeFor } from '../engine/jail';
+import { findJailOf } from '../engine/jail';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { removeScratch } from '../engine/scratch';
 import { ExitCode, JailError } from '../errors';
@@ -103,9 +103,8 @@ async function prepareNow(config: Config, identity: Identity, report: Report): P
 async function stopJail(config: Config, uid: number, remove: boolean, name: string, report: Report): Promise<void> {
   const engine = connectEngine(config.engine.socket);
   await withHostLock(jailLockPath(config, uid), async () => {
-    const jail = await findJailOf(engine, config, uid);
+    const jail = await findJailOf(engine, config, uid, name);
     if (jail === null) return;
-    if (!madeFor(jail, config, name)) return report(`${name}: jail ${jail.name} of uid ${uid} was made for ${jail.user ?? 'an unnamed user'}; left for gc`);
     const container = engine.control.getContainer(jail.id);
     try {
       if (jail.state === 'running') {

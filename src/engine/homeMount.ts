@@ -12,12 +12,19 @@ export const STAGING_ROOT = '/run/docker-jail/homes';
  */
 export const SHARED_ROOT = '/run/docker-jail/shared';
 
+/** The staging path a jail binds, and the home it shows (device and inode), as it is now. */
+export interface StagedHome {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
 /**
  * Docker cannot put nosuid,nodev on a bind mount, but a bind mount inherits the
  * flags of the mount it copies. So the jail binds a host-side bind of the home
  * that root has remounted nosuid,nodev. Returns the staging path to bind.
  */
-export function ensureHomeStaging(home: string, uid: number, root: string = STAGING_ROOT): string {
+export function ensureHomeStaging(home: string, uid: number, root: string = STAGING_ROOT): StagedHome {
   const staging = `${root}/${uid}`;
   // O_NOFOLLOW: a home that is a symlink planted by someone is refused, never followed.
   let fd: number;
@@ -32,7 +39,8 @@ export function ensureHomeStaging(home: string, uid: number, root: string = STAG
   try {
     const homeStat = fstatSync(fd);
     if (homeStat.uid !== uid) throw new JailError(`your home directory ${home} is not owned by you (uid ${homeStat.uid})`);
-    if (isStagedCopyOf(staging, homeStat)) return staging;
+    const staged = { path: staging, dev: homeStat.dev, ino: homeStat.ino };
+    if (isStagedCopyOf(staging, homeStat)) return staged;
 
     mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
@@ -42,7 +50,7 @@ export function ensureHomeStaging(home: string, uid: number, root: string = STAG
     runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', staging], 'the home for the jail', fd);
     runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', staging], 'the home for the jail');
     if (!isStagedCopyOf(staging, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
-    return staging;
+    return staged;
   } finally {
     closeSync(fd);
   }

@@ -1,9 +1,10 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
 import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
+import { jailProcesses } from './processes';
 import { SHARED_ROOT } from './homeMount';
 import { SCRATCH_DIRS } from './scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
@@ -22,6 +23,9 @@ const IDENTITY_CACHE = '/run/docker-jail/identity';
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
 
+/** The jail's own processes (its init and placeholder) run as nobody; any other is a session's or a job's. */
+const JAIL_NOBODY = 65534;
+
 /** Everything needed to find or make one user's jail (or, in shared mode, the one jail). */
 export interface JailRequest {
   uid: number;
@@ -34,6 +38,12 @@ export interface JailRequest {
    */
   homeSource: string;
   homeTarget: string;
+  /**
+   * The home as it is now (per-user mode): a running jail that binds another
+   * one (the home was restored, moved or recreated since it started) is
+   * restarted when idle, never used.
+   */
+  home: { dev: number; ino: number } | null;
   /**
    * Mounts the jail's own /tmp and /var/tmp filesystem (ensureScratch) and says
    * where; called before the jail is made or started. Null leaves them in its
@@ -65,38 +75,46 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   };
 
   const shared = config.jail.mode === 'shared';
-  const find = () => findJailOf(engine, config, request.uid);
+  const find = () => findJailOf(engine, config, request.uid, request.user);
   let found = await find();
-  if (found === null) {
+  // A removed account's jail (its name, or its uid, since given to a new account) is never handed over, nor
+  // does it lock the new account out: that gets a jail of its own under a free name; gc removes the old one
+  // after its grace.
+  for (const name of shared ? [request.name] : [request.name, `${request.name}-${request.uid}`]) {
+    if (found !== null) break;
     const profile = loadSeccompProfile(); // before anything is made: no profile, no jail
     try {
-      await docker.createContainer(request.name, containerSpec(config, request, request.scratch?.(true) ?? null, profile));
+      await docker.createContainer(name, containerSpec(config, request, request.scratch?.(true) ?? null, profile));
     } catch (error) {
       if (statusOf(error) === 404) {
         throw new JailError(`the jail image ${config.jail.image} is not built; an administrator must run: docker-jail image build`, ExitCode.unavailable);
       }
-      // 409: the name is taken, by a login racing us (fine) or by a stranger (refused below).
+      // 409: the name is taken, by a login racing us (fine) or by a stranger (the next name).
       if (statusOf(error) !== 409) throw engineError(engine.socket, error, 'creating the jail');
     }
     // A racing login's container holds the name a moment before the engine lists it.
     for (let waited = 0; (found = await find()) === null && waited < NAME_RACE_MS; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    if (found === null) {
-      const owner = shared ? 'the shared jail' : `the jail of uid ${request.uid}`;
-      throw new JailError(`a container named ${request.name} exists but is not ${owner}; refusing to use it`, ExitCode.refused);
-    }
+  }
+  if (found === null) {
+    const owner = shared ? 'the shared jail' : `the jail of ${request.user} (uid ${request.uid})`;
+    throw new JailError(`the containers named ${request.name}${shared ? '' : ` and ${request.name}-${request.uid}`} exist but neither is ${owner}; refusing to use them`, ExitCode.refused);
   }
 
-  if (!madeFor(found, config, request.user)) {
-    // The uid was given to a new account after the old one was removed (gc removes such jails after their grace).
-    throw new JailError(
-      `uid ${request.uid} belongs to ${request.user} now, but its jail ${found.name} was made for ${found.user ?? 'an unnamed user'}; ` +
-        `refusing to use it: an administrator must remove it (docker rm -f ${found.name}), or docker-jail gc will once its grace has passed`,
-      ExitCode.refused,
-    );
-  }
   const container = docker.getContainer(found.id);
+  if (found.state === 'running' && request.home !== null && (await bindsAnotherHome(engine, found.id, request))) {
+    // The home was restored, moved or recreated since the jail started: it still binds the old one.
+    if (jailProcesses(found.id, null).some((p) => p.uid !== JAIL_NOBODY)) {
+      throw new JailError(
+        `your home directory was replaced since your jail started, and a session or job of yours still runs there with the old one; ` +
+          'end them (or ask an administrator to stop your jail), then log in again',
+        ExitCode.refused,
+      );
+    }
+    await attempt('restarting the jail on your home', () => container.stop(2));
+    found = { ...found, state: 'exited' };
+  }
   if (found.state !== 'running') {
     request.scratch?.(false); // after a reboot, mounted again before the jail binds it
     await attempt('starting the jail', async () => {
@@ -174,17 +192,24 @@ export async function currentStandard(engine: Engine, config: Config): Promise<J
 }
 
 /**
- * Whether a jail found by uid was made for this user name: after userdel and a
- * useradd that reuses the uid, it was made for someone else (the shared jail
- * is everyone's).
+ * The user's jail (in shared mode, the shared one), found by its labels, or
+ * null. Both the uid and the name must match: after userdel and a useradd that
+ * reuses either, the old account's jail is someone else's.
  */
-export function madeFor(jail: FoundJail, config: Config, user: string): boolean {
-  return config.jail.mode === 'shared' || jail.user === user;
+export function findJailOf(engine: Engine, config: Config, uid: number, user: string): Promise<FoundJail | null> {
+  return findJail(engine, config.jail.mode === 'shared' ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(uid), [LABEL_USER]: user });
 }
 
-/** The user's jail (in shared mode, the shared one), found by its labels, or null. */
-export function findJailOf(engine: Engine, config: Config, uid: number): Promise<FoundJail | null> {
-  return findJail(engine, config.jail.mode === 'shared' ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(uid) });
+/** Whether the running jail's view of the home (its root's, through /proc) is another directory than the home now. */
+async function bindsAnotherHome(engine: Engine, id: string, request: JailRequest): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = (await engine.control.getContainer(id).inspect()).State.Pid;
+  } catch (error) {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  }
+  const seen = pid > 0 ? lstatSync(`/proc/${pid}/root${request.homeTarget}`, { throwIfNoEntry: false }) : undefined;
+  return seen === undefined || seen.dev !== request.home?.dev || seen.ino !== request.home?.ino;
 }
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<FoundJail | null> {
