@@ -7,16 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { type Ran, requireHost, run, sh } from '../support/host';
+import { requireHost, run, sh } from '../support/host';
 import type { TestUser } from '../support/users';
-import { createNamedUser, removeNamedUser } from './attacks-support';
-
-/** Prints the container a command runs in (Docker bind-mounts /etc/hostname from the container's own directory). */
-const CONTAINER_PROBE = 'sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo';
-
-function login(user: TestUser, command: string): Ran {
-  return run('/usr/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
-}
+import { CONTAINER_PROBE, createNamedUser, login, removeNamedUser } from './attacks-support';
 
 /** The one jail labelled with this uid and name. */
 function jailOf(uid: number, name: string): string {

@@ -5,7 +5,8 @@
 
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
-import { run, sh } from '../support/host';
+import assert from 'node:assert/strict';
+import { type Ran, run, sh } from '../support/host';
 import type { TestUser } from '../support/users';
 
 const CONFIG = '/etc/docker-jail.ini';
@@ -28,6 +29,21 @@ export function replaceConfig(text: string): () => void {
       chmodSync(CONFIG, 0o644);
     }
   };
+}
+
+/** Prints the container a command runs in (Docker bind-mounts /etc/hostname from the container's own directory). */
+export const CONTAINER_PROBE = 'sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo';
+
+/** `su -l USER -c COMMAND`: a real login through PAM (the hook included) and jailsh, without a terminal. */
+export function login(user: TestUser, command: string): Ran {
+  return run('/usr/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
+}
+
+/** What a login printed; it must succeed. */
+export function loginOutput(user: TestUser, command: string): string {
+  const result = login(user, command);
+  assert.equal(result.status, 0, `\`${command}\` failed for ${user.name} (${result.status}): ${result.stderr}`);
+  return result.stdout;
 }
 
 /**

@@ -25,31 +25,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { withConfig } from '../support/config';
-import { type Ran, requireHost, run, sh, sleep, waitFor } from '../support/host';
+import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
 import { type Sshd, ssh, startSshd } from '../support/sshd';
 import { createUser, removeUser, type TestUser } from '../support/users';
 import {
-  ABSTRACT_CONNECT_C, compileStatic, createNamedUser, interpreterOf, type PathAccess, pathAccesses, PROBE_PROCESS_C,
-  removeNamedUser, replaceConfig, TCP_LISTEN_C, TERMINAL_ATTACK_C, tracedRoot, whyWritable,
+  ABSTRACT_CONNECT_C, compileStatic, CONTAINER_PROBE, createNamedUser, interpreterOf, type PathAccess, pathAccesses, PROBE_PROCESS_C,
+  login, loginOutput, removeNamedUser, replaceConfig, TCP_LISTEN_C, TERMINAL_ATTACK_C, tracedRoot, whyWritable,
 } from './attacks-support';
 
 const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 const STRACE_ARGS = ['-f', '-ff', '-y', '-qq', '-s', '4096', '-e', 'trace=%file,%process,%creds,connect,bind', '-e', 'signal=none'];
-/** Prints the container a command runs in (Docker bind-mounts /etc/hostname from the container's own directory). */
-const CONTAINER_PROBE = 'sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo';
-
-/** `su -l USER -c COMMAND`: a real login through PAM (the hook included) and jailsh, without a terminal. */
-function login(user: TestUser, command: string): Ran {
-  return run('/usr/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
-}
-
-function loginOutput(user: TestUser, command: string): string {
-  const result = login(user, command);
-  assert.equal(result.status, 0, `\`${command}\` failed for ${user.name} (${result.status}): ${result.stderr}`);
-  return result.stdout;
-}
-
 /** The full id of the one container labelled with the uid. */
 function labelledJail(uid: number): string {
   const ids = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${uid}`).trim().split('\n').filter(Boolean);

@@ -12,9 +12,9 @@ import { STAGING_ROOT } from '../../src/engine/homeMount';
 import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/engine/jail';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/engine/seccomp';
 import { withConfig } from '../support/config';
-import { type Ran, requireHost, run, sh, waitFor } from '../support/host';
+import { requireHost, run, sh, waitFor } from '../support/host';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
-import { compileStatic, replaceConfig } from './attacks-support';
+import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
 
 /**
@@ -49,17 +49,6 @@ int main(void) {
 `;
 
 const CLI = '/usr/sbin/docker-jail';
-
-/** `su -l USER -c COMMAND`: a real login through PAM (the hook included) and jailsh. */
-function login(user: TestUser, command: string): Ran {
-  return run('/usr/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
-}
-
-function loginOutput(user: TestUser, command: string): string {
-  const result = login(user, command);
-  assert.equal(result.status, 0, `\`${command}\` failed for ${user.name} (${result.status}): ${result.stderr}`);
-  return result.stdout;
-}
 
 const labelOf = (id: string, label: string) => sh(`docker inspect -f '{{index .Config.Labels "${label}"}}' ${id}`).trim();
 
