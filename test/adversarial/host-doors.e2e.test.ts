@@ -271,6 +271,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         }
         assert.equal(typeof during, 'number', `another user's login failed during the flood: ${during}`);
         const resizes = proxy.requests.filter((line) => /\/resize\?/.test(line));
+        console.log(`      100 000 window changes: ${resizes.length} resize requests, at most ${proxy.mostOpen} engine connections at once; another login ${during} ms (${usual} ms usually)`);
         assert.match(output, /SIZE=51 133=/, `the jail's terminal did not end at the last size; the client saw:\n${output.slice(-500)}`);
         assert.ok((during as number) <= Math.max(2 * usual, usual + 2000), `another user's login took ${during} ms during the flood, ${usual} ms usually`);
         assert.ok(proxy.mostOpen <= 10, `${proxy.mostOpen} engine connections were open at once (${resizes.length} resizes)`);
