@@ -19,9 +19,7 @@ export function openSshdDoors(effective: string, envWhitelist: string[]): string
   }
   const wide = values('acceptenv').flatMap((value) => value.split(/\s+/)).filter((pattern) => !coveredBy(pattern, envWhitelist));
   if (wide.length > 0) open.push(`acceptenv ${wide.join(' ')} (wider than [session] env_whitelist ${envWhitelist.join(' ')})`);
-  for (const subsystem of values('subsystem')) {
-    if (/^\S+\s+internal-sftp(\s|$)/.test(subsystem)) open.push(`subsystem ${subsystem} (an in-process sftp server serves the host's files)`);
-  }
+  // An internal-sftp Subsystem, under any name, is doctor's own `sftp` check: it concerns every user.
   if (values('forcecommand').some((value) => /^internal-sftp(\s|$)/.test(value))) open.push('forcecommand internal-sftp (serves the host\'s files)');
   return open;
 }
