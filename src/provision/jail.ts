@@ -52,11 +52,11 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
     scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? (noJail: boolean) => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes, noJail) : null,
   };
   if (config.jail.mode === 'per-user') {
-    const homeSource = ensureHomeStaging(identity.home, identity.uid);
+    const homeSource = ensureHomeStaging(identity.home, identity.uid, config.home.bases);
     return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
   }
   ensureSharedRoot();
-  const homeSource = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
+  const homeSource = ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT);
   return ensureJail(engine, config, { ...request, homeSource, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
 }
 
