@@ -10,6 +10,7 @@ import {
 } from '../src/config/load';
 import { agreeWithIni, CONFIG_KEYS, scanConfig } from '../src/config/parse';
 import type { Config } from '../src/config/types';
+import { homeOutsideBases } from '../src/config/values';
 import { homeTargetFor } from '../src/provision/jail';
 
 const FILE = '/etc/docker-jail.ini';
@@ -643,6 +644,19 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
+    section: 'home', key: 'bases', read: (c) => c.home.bases,
+    good: [['/home', ['/home']], ['/home /srv/homes', ['/home', '/srv/homes']], ['/home/ //srv//homes', ['/home', '/srv/homes']]],
+    bad: [
+      ['', 'is empty (use e.g. /home, or several: /home /srv/homes)'],
+      ['/', '"/" would let a home be anywhere, /etc included (use e.g. /home)'],
+      ['//', 'would let a home be anywhere'],
+      ['home', '"home" is not an absolute path (it must start with /)'],
+      ['/home/../etc', 'contains a ".." component'],
+      ['/./etc', 'contains a "." component'],
+      ['/home /home/', '"/home/" is listed twice'],
+    ],
+  },
+  {
     section: 'pam', key: 'timeout', read: (c) => c.pam.timeoutSeconds,
     good: [['10', 10], ['5s', 5], ['60', 60]],
     bad: [
@@ -728,7 +742,7 @@ describe('config: checks between keys', () => {
       'hostname_template = jail', 'home_mount = /home/{user}', 'network = jails', 'cap_drop = all',
       'cap_add = net_bind_service', 'no_new_privileges = on', 'pids_limit = 0', 'memory_limit = 0', 'cpu_limit = 0', 'tmp_size = 64m',
       '[session]', 'shell = /bin/zsh', 'workdir = /', 'env_whitelist = TERM,LANG', 'kill_on_logout = yes', 'idle_stop = 1h',
-      '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students',
+      '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students', 'bases = /home /srv/students',
       '[pam]', 'timeout = 5s',
       '[gc]', 'grace = 1d',
       '[image]', 'suite = trixie', 'mirror = http://deb.debian.org/debian', 'packages = bash',
@@ -743,7 +757,7 @@ describe('config: checks between keys', () => {
         noNewPrivileges: true, pidsLimit: 0, memoryBytes: 0, cpus: 0, tmpBytes: 64 * 2 ** 20,
       },
       session: { shell: '/bin/zsh', workdir: '/', envWhitelist: ['TERM', 'LANG'], killOnLogout: true, idleStopSeconds: 3600 },
-      home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students' },
+      home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students', bases: ['/home', '/srv/students'] },
       pam: { timeoutSeconds: 5 },
       gc: { graceSeconds: 86400 },
       image: { suite: 'trixie', mirror: 'http://deb.debian.org/debian', packages: ['bash'] },
@@ -1032,5 +1046,22 @@ describe('config: home_mount once filled in for a user', () => {
         return true;
       });
     }
+  });
+});
+
+describe('config: a home from NSS against [home] bases', () => {
+  const bases = ['/home', '/srv/homes'];
+
+  it('accepts a home strictly below a base, however its slashes are written', () => {
+    for (const home of ['/home/alice', '/home/alice/', '//home//alice', '/srv/homes/bob', '/home/a/b']) {
+      assert.equal(homeOutsideBases(home, bases), null, home);
+    }
+  });
+
+  it('refuses a base itself, a sibling sharing its prefix, a . or .. component, a relative path, anything else', () => {
+    for (const home of ['/home', '/home/', '/home2/x', '/homex', '/srv/homesick/x', '/srv/x', '/etc/systemd/system/x', '/', '/home/../etc/x', '/home/./x', 'home/x', '']) {
+      assert.notEqual(homeOutsideBases(home, bases), null, home);
+    }
+    assert.equal(homeOutsideBases('/etc/x', bases), 'is not below [home] bases (/home /srv/homes)');
   });
 });

@@ -147,14 +147,20 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     assert.ok(readFileSync('/etc/shells', 'utf8').split('\n').includes('/usr/bin/jailsh'));
   });
 
-  it('refuses to create a home in a directory others can write, where a symlink could be swapped in', () => {
+  it('refuses to create a home in a directory others can write, where a symlink could be swapped in', async () => {
     const parent = sh('mktemp -d /tmp/djt-homes-XXXXXX').trim();
     sh(`chmod 1777 ${parent}`);
     const user = make({ home: false });
     sh(`usermod -d ${parent}/${user.name} ${user.name}`);
     user.home = `${parent}/${user.name}`;
-    const result = run('/bin/su', ['-l', user.name, '-c', 'echo inside']);
-    assert.notEqual(result.status, 0);
+    // A configured base, so that the parent's own check is what refuses (a base may hold a shared directory).
+    await withConfig(`[home]\nbases = /home ${parent}\n`, () => {
+      run('/usr/bin/pamtester', ['login', user.name, 'open_session'], { timeout: 30_000 });
+      assert.notEqual(run('/bin/su', ['-l', user.name, '-c', 'echo inside']).status, 0);
+      const enable = run('/usr/sbin/docker-jail', ['enable', '--now', user.name]);
+      assert.notEqual(enable.status, 0);
+      assert.equal(enable.stderr, `docker-jail: refusing to create ${user.home}: ${parent} must be owned by root and writable by root only\n`);
+    });
     assert.equal(existsSync(user.home), false);
     rmSync(parent, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 import { JailError } from '../errors';
 import { scrubEnvironment } from './environment';
 import { isLauncherShell, main } from './main';
+import { printable } from './printable';
 
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);
@@ -10,7 +11,8 @@ scrubEnvironment(process.env, isLauncherShell(args) ? 'shell' : args[0] === 'she
 /** What a user sees of any failure: one line on stderr and a non-zero exit, never a shell (fail closed). */
 function fail(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${name}: ${name === 'jailsh' ? message.split('\n')[0] : message}\n`);
+  // Messages name users, homes and shells from the user database: escaped, as in every listing (printable).
+  process.stderr.write(`${name}: ${printable(name === 'jailsh' ? message.split('\n')[0] : message, true)}\n`);
   process.exitCode = error instanceof JailError ? error.exitCode : 1;
 }
 

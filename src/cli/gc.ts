@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
+import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
@@ -106,7 +107,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       // A stopped jail stays stopped: the next login makes it anew.
       const identity = jail.running ? owner : null;
       // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
-      if (identity !== null && !homeUsable(identity)) throw new JailError(`kept on the old image: the home ${identity.home} is missing or not owned by uid ${uid}`);
+      if (identity !== null && !homeUsable(identity, config)) throw new JailError(`kept on the old image: the home ${identity.home} is missing, not owned by uid ${uid} or not below [home] bases`);
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
       if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
       const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
@@ -223,7 +224,8 @@ function jailedOwner(config: Config, uid: number, labelledUser: string | undefin
   }
 }
 
-function homeUsable(identity: Identity): boolean {
+function homeUsable(identity: Identity, config: Config): boolean {
+  if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // enterJail would refuse it
   const home = statSync(identity.home, { throwIfNoEntry: false });
   return home !== undefined && home.isDirectory() && home.uid === identity.uid;
 }

@@ -5,6 +5,7 @@ import { currentStandard, isOutdated, type JailStandard, LABEL_MANAGED, LABEL_SE
 import { otherSessions } from '../engine/session';
 import { hostNss } from '../identity/nss';
 import { lastLoginOf } from '../provision/sessions';
+import { printable } from './printable';
 
 /** One jail as `docker-jail list` shows it. */
 export interface JailStatus {
@@ -74,7 +75,7 @@ async function usageOf(container: { stats(): Promise<ContainerStats> }): Promise
   }
 }
 
-/** The table `docker-jail list` prints on a terminal or in a pipe. */
+/** The table `docker-jail list` prints on a terminal or in a pipe; owners come from the user database, so every cell is escaped. */
 export function formatJailTable(jails: JailStatus[]): string {
   const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'CPU', 'MEMORY', 'LAST LOGIN']];
   for (const j of jails) {
@@ -88,7 +89,7 @@ export function formatJailTable(jails: JailStatus[]): string {
       j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
       j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
       j.lastLogin ?? '-',
-    ]);
+    ].map((cell) => printable(cell)));
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';

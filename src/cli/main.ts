@@ -9,6 +9,7 @@ import { progressFor } from './progress';
 import { runAdminShell } from './adminShell';
 import { collectGarbage, rollJails } from './gc';
 import { formatJailTable, listJails } from './jails';
+import { printable, printableJson } from './printable';
 import { jailableIdentity, runShell } from './shell';
 import { renderSshdPolicy } from './sshdPolicy';
 import { disableUsers, enableUsers } from './users';
@@ -66,7 +67,7 @@ export async function main(args: string[]): Promise<number> {
       const names = rest.filter((a) => a !== flag);
       const bad = names.find((a) => a.startsWith('-'));
       if (names.length === 0 || bad !== undefined) throw new JailError(bad ? `unknown option ${bad}\n${HELP[command]}` : HELP[command], ExitCode.usage);
-      const report = (line: string) => process.stdout.write(`${line}\n`);
+      const report = (line: string) => process.stdout.write(`${printable(line)}\n`);
       if (command === 'enable') await enableUsers(loadConfig(), names, rest.includes(flag), report);
       else await disableUsers(loadConfig(), names, rest.includes(flag), report);
       return 0;
@@ -76,15 +77,16 @@ export async function main(args: string[]): Promise<number> {
       const json = rest.includes('--json');
       if (rest.some((a) => a !== '--json')) throw new JailError(HELP.doctor, ExitCode.usage);
       const findings = await diagnose();
-      if (json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
-      else for (const f of findings) process.stdout.write(`${f.warning ? 'warn' : f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.ok && !f.warning ? '' : `\n     fix: ${f.fix}`}\n`);
+      // Findings name users and login shells from the user database: shown escaped (printable).
+      if (json) process.stdout.write(`${printableJson(findings)}\n`);
+      else for (const f of findings) process.stdout.write(`${f.warning ? 'warn' : f.ok ? 'ok  ' : 'FAIL'} ${printable(f.check)}: ${printable(f.detail)}${f.ok && !f.warning ? '' : `\n     fix: ${printable(f.fix ?? '')}`}\n`);
       return findings.every((f) => f.ok) ? 0 : 1;
     }
     case 'gc': {
       requireRoot();
       if (rest.length > 0) throw new JailError(HELP.gc, ExitCode.usage);
       const config = loadConfig();
-      const ok = await collectGarbage(connectEngine(config.engine.socket), config, (line) => process.stdout.write(`${line}\n`));
+      const ok = await collectGarbage(connectEngine(config.engine.socket), config, (line) => process.stdout.write(`${printable(line)}\n`));
       return ok ? 0 : 1;
     }
     case 'config': {
@@ -112,7 +114,7 @@ export async function main(args: string[]): Promise<number> {
         if (uid === null) throw new JailError(`no such user: ${names[0]}`, ExitCode.usage);
       }
       const jails = await listJails(connectEngine(config.engine.socket), config, uid);
-      process.stdout.write(json ? `${JSON.stringify(jails, null, 2)}\n` : formatJailTable(jails));
+      process.stdout.write(json ? `${printableJson(jails)}\n` : formatJailTable(jails));
       return 0;
     }
     case 'pam-hook':
@@ -156,7 +158,7 @@ async function runImage(args: string[]): Promise<number> {
   } finally {
     progress.end();
   }
-  if (update && !(await rollJails(engine, config, (line) => process.stdout.write(`${line}\n`)))) return 1;
+  if (update && !(await rollJails(engine, config, (line) => process.stdout.write(`${printable(line)}\n`)))) return 1;
   return 0;
 }
 

@@ -4,6 +4,7 @@ import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
+import { checkHomeBase } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { expandTemplate } from '../engine/names';
 import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
@@ -127,6 +128,8 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
 async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promise<number> {
   const config = loadConfig();
   const identity = jailableIdentity(uid, config);
+  // First, so the refusal names [home] bases, not what the home would have been mounted over (SECURITY.md invariant 6).
+  checkHomeBase(identity.home, config.home.bases);
 
   const vars = { user: identity.user, uid: String(uid), home: identity.home };
   const homeTarget = homeTargetFor(config, vars);

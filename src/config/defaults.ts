@@ -49,6 +49,7 @@ export const defaultConfig: Config = deepFreeze<Config>({
     mode: 0o700,
     umask: 0o077,
     skel: '/etc/skel',
+    bases: ['/home'],
   },
   pam: {
     timeoutSeconds: 10,

@@ -53,6 +53,7 @@ const KEYS = new Map<string, Map<string, Setter>>([
     ['mode', (c, v) => { c.home.mode = value.parseHomeMode(v); }],
     ['umask', (c, v) => { c.home.umask = value.parseUmask(v); }],
     ['skel', (c, v) => { c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false }); }],
+    ['bases', (c, v) => { c.home.bases = value.parseHomeBases(v); }],
   ])],
   ['pam', new Map<string, Setter>([
     ['timeout', (c, v) => { c.pam.timeoutSeconds = value.parsePamTimeout(v); }],

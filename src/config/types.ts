@@ -53,6 +53,8 @@ export interface Config {
     umask: number;
     /** Directory whose contents a new home starts with. */
     skel: string;
+    /** Directories a jailed user's home must lie strictly below, normalised (no trailing /); root acts on no other home. */
+    bases: string[];
   };
   pam: {
     /** Longest a PAM session hook may delay a login, in seconds. */

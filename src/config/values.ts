@@ -276,6 +276,40 @@ export function checkHomeTarget(path: string): void {
   }
 }
 
+/** A path with repeated and trailing slashes dropped: /home//a/ is /home/a. Never resolves a symlink. */
+function normalisePath(path: string): string {
+  return `/${path.split('/').filter((part) => part !== '').join('/')}`;
+}
+
+/** [home] bases: the directories homes may lie below (SECURITY.md invariant 6); `/` would let a home be /etc/anything. */
+export function parseHomeBases(value: string): string[] {
+  const bases: string[] = [];
+  for (const item of parseList(value)) {
+    const base = normalisePath(parseAbsolutePath(item, { allowWhitespace: false }));
+    if (base === '/') problem(`${show(item)} would let a home be anywhere, /etc included (use e.g. /home)`);
+    if (bases.includes(base)) problem(`${show(item)} is listed twice`);
+    bases.push(base);
+  }
+  if (bases.length === 0) problem('is empty (use e.g. /home, or several: /home /srv/homes)');
+  return bases;
+}
+
+/**
+ * Why root must not make or use `home` (an NSS entry, so a directory's to say),
+ * or null when it lies strictly below one of the bases. Compared as written,
+ * component by component (/home2/x is not below /home), never through a symlink.
+ */
+export function homeOutsideBases(home: string, bases: readonly string[]): string | null {
+  if (!home.startsWith('/')) return 'is not an absolute path';
+  const parts = home.split('/').filter((part) => part !== '');
+  if (parts.includes('.') || parts.includes('..')) return 'has a "." or ".." component';
+  const below = (base: string) => {
+    const baseParts = base.split('/').filter((part) => part !== '');
+    return parts.length > baseParts.length && baseParts.every((part, i) => parts[i] === part);
+  };
+  return bases.some(below) ? null : `is not below [home] bases (${bases.join(' ')})`;
+}
+
 export function parseShell(value: string): string {
   return parseAbsolutePath(value, { allowWhitespace: false });
 }

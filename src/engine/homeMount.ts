@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { JailError } from '../errors';
+import { homeOutsideBases } from '../config/values';
+import { ExitCode, JailError } from '../errors';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
 export const STAGING_ROOT = '/run/docker-jail/homes';
@@ -20,11 +21,21 @@ export interface StagedHome {
 }
 
 /**
+ * Refuses a home (an NSS entry) outside [home] bases before root makes, opens or
+ * mounts anything of it: a directory's word must not aim root at /etc (SECURITY.md invariant 6).
+ */
+export function checkHomeBase(home: string, bases: readonly string[]): void {
+  const why = homeOutsideBases(home, bases);
+  if (why !== null) throw new JailError(`the home directory ${home} ${why}; refused`, ExitCode.refused);
+}
+
+/**
  * Docker cannot put nosuid,nodev on a bind mount, but a bind mount inherits the
  * flags of the mount it copies. So the jail binds a host-side bind of the home
  * that root has remounted nosuid,nodev. Returns the staging path to bind.
  */
-export function ensureHomeStaging(home: string, uid: number, root: string = STAGING_ROOT): StagedHome {
+export function ensureHomeStaging(home: string, uid: number, bases: readonly string[], root: string = STAGING_ROOT): StagedHome {
+  checkHomeBase(home, bases);
   const staging = `${root}/${uid}`;
   // O_NOFOLLOW: a home that is a symlink planted by someone is refused, never followed.
   let fd: number;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
+import { checkHomeBase } from '../engine/homeMount';
 import { JailError } from '../errors';
 import type { Identity } from '../identity/nss';
 
@@ -12,11 +13,13 @@ import type { Identity } from '../identity/nss';
  *   and sets owner and mode through the descriptor it opened with O_NOFOLLOW;
  * - the skeleton files and ~/.ssh are made by the user's own process, so a
  *   symlink they plant can only lead to what they could reach anyway;
- * - an existing home is never changed beyond adding a missing ~/.ssh.
+ * - an existing home is never changed beyond adding a missing ~/.ssh;
+ * - a home outside [home] bases is refused before anything (checkHomeBase).
  * Returns whether the home was created.
  */
 export function provisionHome(identity: Identity, config: Config): boolean {
   const home = identity.home;
+  checkHomeBase(home, config.home.bases);
   let existing;
   try {
     existing = lstatSync(home);

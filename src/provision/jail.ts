@@ -52,12 +52,12 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
     scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? (noJail: boolean) => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes, noJail) : null,
   };
   if (config.jail.mode === 'per-user') {
-    const home = ensureHomeStaging(identity.home, identity.uid);
+    const home = ensureHomeStaging(identity.home, identity.uid, config.home.bases);
     return ensureJail(engine, config, { ...request, homeSource: home.path, home, identityFiles: jailIdentityFiles([jailUser], config.session.shell) });
   }
   ensureSharedRoot();
   // The shared jail binds SHARED_ROOT with slave propagation: a home staged again reaches it as it runs.
-  const home = ensureHomeStaging(identity.home, identity.uid, SHARED_ROOT);
+  const home = ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT);
   return ensureJail(engine, config, { ...request, homeSource: home.path, home: null, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
 }
 

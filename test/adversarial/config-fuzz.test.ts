@@ -157,6 +157,10 @@ function assertSafeConfig(config: Config): void {
     assert.ok(top !== undefined && !SYSTEM_DIRS.includes(top), `home_mount ${jail.homeMount} mounts the home over /${top ?? ''}`);
   }
   for (const file of [session.shell, home.skel]) assert.ok(file.startsWith('/') && isDotDotFree(file) && !/\s/.test(file), file);
+  assert.ok(home.bases.length > 0, 'no [home] bases');
+  for (const base of home.bases) {
+    assert.ok(base.startsWith('/') && isDotDotFree(base) && !/\s/.test(base) && !base.endsWith('/') && !base.includes('//'), `[home] bases has ${base}`);
+  }
   for (const entry of session.envWhitelist) {
     const matches = (name: string) => (entry.endsWith('*') ? name.startsWith(entry.slice(0, -1)) : name === entry);
     const leaked = NEVER_PASSED.find(matches);
@@ -217,7 +221,7 @@ function serialize(config: Config): string {
       kill_on_logout: yes(config.session.killOnLogout),
       idle_stop: config.session.idleStopSeconds === null ? 'off' : String(config.session.idleStopSeconds),
     },
-    home: { mode: octal(config.home.mode), umask: octal(config.home.umask), skel: config.home.skel },
+    home: { mode: octal(config.home.mode), umask: octal(config.home.umask), skel: config.home.skel, bases: list(config.home.bases) },
     pam: { timeout: String(config.pam.timeoutSeconds) },
     gc: { grace: String(config.gc.graceSeconds) },
     image: { suite: config.image.suite, mirror: config.image.mirror, packages: list(config.image.packages) },
@@ -302,6 +306,7 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
   'home.mode': fc.stringMatching(/^0?[0-9]{3,4}$/),
   'home.umask': fc.stringMatching(/^0?[0-9]{3,4}$/),
   'home.skel': pieces(['/', 'etc', 'skel', '..', ' ', '.', 'x'], 5),
+  'home.bases': pieces(['/', 'home', 'srv', '..', ' ', '.', ',', 'x'], 6),
   'pam.timeout': fc.oneof(fc.stringMatching(/^\d{1,4}s?$/), fc.constantFrom('0', '1', '60', '61', '060s', '0s')),
   'gc.grace': fc.oneof(fc.stringMatching(/^\d{1,10}[smhd]?$/), fc.constantFrom('off', 'never', '7d', '', '365d', '366d', '0')),
   'image.suite': fc.oneof(fc.constantFrom('bookworm', 'trixie', 'Bookworm', 'sid2', ''), fc.stringMatching(/^[a-z]{0,34}$/)),
@@ -385,6 +390,7 @@ const GOOD: Record<string, string[]> = {
   'home.mode': ['0700', '750', '0755', '0777'],
   'home.umask': ['0077', '022', '0000', '0027'],
   'home.skel': ['/etc/skel', '/etc/skel.students', '/'],
+  'home.bases': ['/home', '/home /srv/homes', '/srv/homes, /home/', '//home//x'],
   'pam.timeout': ['10', '1', '60s', '5s'],
   'gc.grace': ['7d', '0', '12h', '86400'],
   'image.suite': ['bookworm', 'trixie', 'sid'],
