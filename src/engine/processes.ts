@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
+import { JailError } from '../errors';
 
 /**
  * The host's view of a jail's processes, read from /proc as root. A pid is only
@@ -114,13 +117,18 @@ export function sessionProcesses(all: JailProcess[], rootPid: number | null): nu
   return [...chosen];
 }
 
+/** Pins each pid with a pidfd, checks it is still the jail's, and only then signals it (launcher/signal.c). */
+export const SIGNALLER = '/usr/lib/docker-jail/jail-signal';
+
+/**
+ * Signals processes of the jail. A pid read from /proc may end and be reused by
+ * a host process before kill(2) reached it; the signaller closes that window
+ * with pidfds (SECURITY.md, invariant 10).
+ */
 export function signalJailProcesses(containerId: string, pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    if (!belongsTo(pid, containerId, '/proc')) continue;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
+  if (pids.length === 0) return;
+  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), containerId, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+  if (result.error || result.status !== 0) {
+    throw new JailError(`${SIGNALLER} failed: ${(result.error?.message ?? String(result.stderr).trim()).split('\n')[0]}`);
   }
 }

@@ -12,6 +12,7 @@ import { withConfig } from '../support/config';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
+import { SIGNALLER } from '../../src/engine/processes';
 import { EngineProxy } from './faults-engine-proxy';
 
 const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
@@ -75,7 +76,7 @@ describe('host doors of the second review @docker @sshd @root', function () {
   const tag = String(100000 + Math.floor(Math.random() * 900000));
 
   before(async () => {
-    requireHost('docker', 'sshd', 'ssh', 'su', 'ss', 'flock', 'python3');
+    requireHost('docker', 'sshd', 'ssh', 'su', 'ss', 'flock', 'python3', 'strace', 'gcc', 'readelf');
     sshd = await startSshd();
     alice = createUser();
     bob = createUser();
@@ -436,6 +437,37 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), /docker-jail-hidden-home/);
       } finally {
         client.kill('SIGKILL');
+        run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
+      }
+    });
+  });
+
+  describe('signals reach jail processes through pidfds, never a pid reused by a host process', function () {
+    it('the signaller pins a pid, checks it is still the jail\'s, then signals through the pidfd: a host process under the same call is spared, the jail\'s is hit', async () => {
+      const mark = `sleep 703.${tag}`;
+      assert.equal(run('/usr/bin/su', ['-l', alice.name, '-c', `nohup ${mark} >/dev/null 2>&1 &`], { timeout: 60_000 }).status, 0);
+      await waitFor('the job in the jail', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0, 30_000);
+      const inJail = Number(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).stdout.trim());
+      // A host process of the same user: what a reused pid would be.
+      const onHost = spawn('/usr/bin/setpriv', [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--init-groups', '/bin/sleep', '704'], { stdio: 'ignore' });
+      try {
+        await sleep(300);
+        const jail = sh(`docker ps -q --no-trunc --filter label=io.docker-jail.uid=${alice.uid} --filter label=io.docker-jail.user=${alice.name}`).trim();
+        const traced = run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=pidfd_open,pidfd_send_signal,kill,openat', SIGNALLER, '15', jail, String(onHost.pid), String(inJail)]);
+        assert.equal(traced.status, 0, traced.stderr);
+        await sleep(500);
+        assert.equal(onHost.exitCode, null, 'the host process was signalled');
+        assert.notEqual(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status, 0, 'the jail\'s process was not signalled');
+        // Each pid is pinned before /proc is read about it, and signalled through the pidfd, never by kill(2).
+        const calls = traced.stderr.split('\n');
+        const pinned = calls.findIndex((line) => line.startsWith(`pidfd_open(${inJail},`));
+        const read = calls.findIndex((line) => line.includes(`/proc/${inJail}/cgroup`));
+        const signalled = calls.findIndex((line) => /^pidfd_send_signal\(\d+, SIGTERM/.test(line));
+        assert.ok(pinned >= 0 && pinned < read && read < signalled, traced.stderr);
+        assert.doesNotMatch(traced.stderr, /^kill\(/m);
+        assert.deepEqual(calls.filter((line) => line.startsWith('pidfd_send_signal(') && line.includes('SIGTERM')).length, 1, 'more than the jail\'s process was signalled');
+      } finally {
+        onHost.kill('SIGKILL');
         run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
       }
     });
