@@ -19,7 +19,11 @@ function jailRunning(): boolean {
 /** Whether a process of the user with exactly these arguments runs in the shared jail. */
 function runsInJail(user: TestUser, args: string): boolean {
   if (!jailRunning()) return false;
-  return run('/usr/bin/docker', ['top', JAIL, '-eo', 'uid,args']).stdout.split('\n').some((line) => line.trim().split(/\s+/).slice(1).join(' ') === args && line.trim().startsWith(String(user.uid)));
+  // docker top needs the pid column to pick the jail's processes.
+  return run('/usr/bin/docker', ['top', JAIL, '-eo', 'pid,uid,args']).stdout.split('\n').some((line) => {
+    const [, uid, ...command] = line.trim().split(/\s+/);
+    return uid === String(user.uid) && command.join(' ') === args;
+  });
 }
 
 /**
