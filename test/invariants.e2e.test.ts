@@ -301,14 +301,23 @@ describe('security invariants, attacked end to end @docker @sshd @root', functio
         assertNoJail(admin);
       });
 
-      it(`does not let a user outside jailed through /usr/bin/jailsh as login shell (${way}): the kernel refuses the exec`, async () => {
+      it(`does not let a user outside jailed through /usr/bin/jailsh as login shell (${way}): the PAM account rule refuses the login`, async () => {
         const result = await login(outsider);
         assert.notEqual(result.status, 0);
         assert.equal(result.stdout, '');
-        assert.match(result.stderr, /[Pp]ermission denied/);
+        assert.match(result.stderr, /^(|su: Authentication failure\n)$/);
         assertNoJail(outsider);
       });
     }
+
+    it('does not let a user outside jailed execute /usr/bin/jailsh: the kernel refuses the exec (mode 4754 root:jailed)', () => {
+      // runuser (no account check) drops every capability before its exec; setpriv's exec still passes the file's mode.
+      const result = run('/usr/sbin/runuser', ['-u', outsider.name, '--', '/usr/bin/jailsh', '-c', 'id']);
+      assert.notEqual(result.status, 0);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /Permission denied/);
+      assertNoJail(outsider);
+    });
 
     it('refuses a user outside jailed even when the launcher is mis-installed 4755 root:root', () => {
       const copy = `${copyDir}/jailsh`;

@@ -190,7 +190,8 @@ async function managedJails(engine: Engine): Promise<ContainerSummary[]> {
   return attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] }));
 }
 
-async function jailState(engine: Engine, id: string, uid: number | null): Promise<JailState | null> {
+/** A jail's state and whether it is busy: sessions of anyone, or processes left of its owner (of anyone, for uid null: the shared jail). */
+export async function jailState(engine: Engine, id: string, uid: number | null): Promise<JailState | null> {
   const inspected = await engine.control.getContainer(id).inspect().catch(() => null);
   if (inspected === null) return null; // removed meanwhile
   const running = inspected.State.Running;

@@ -11,7 +11,7 @@ import { type Identity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
-import { removeIfOutdatedAndIdle } from './gc';
+import { jailState, removeIfOutdatedAndIdle } from './gc';
 import { hangUp, jailableIdentity, killLeftovers } from './shell';
 
 /**
@@ -21,7 +21,7 @@ import { hangUp, jailableIdentity, killLeftovers } from './shell';
  *   jail, so the first login finds both ready;
  * - close_session: hang up what that PAM session left in the jail (even when
  *   the shell's own process was killed), and with idle_stop = 0 stop the jail
- *   once no session is left in it.
+ *   once no session is left in it (in shared mode, no process of anyone either).
  * Anyone else is left alone at once. The module is optional in the PAM stack:
  * root and administrators log in whatever happens here.
  */
@@ -97,8 +97,11 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     // `image update` left this jail on the old image while it was busy: its last session has ended now.
     const uid = config.jail.mode === 'shared' ? null : identity.uid;
     if (await removeIfOutdatedAndIdle(engine, config, jail, uid)) return;
-    // idle_stop = 0: the jail stops as soon as no session of anyone runs in it.
-    if (config.session.idleStopSeconds !== 0 || (await otherSessions(engine, jail.id, null, null)) > 0) return;
+    // idle_stop = 0: the jail stops as soon as no session of anyone runs in it. The shared jail is everyone's:
+    // a process of any of its users (another's nohup'd job) keeps it running too, as it does for gc.
+    if (config.session.idleStopSeconds !== 0) return;
+    const busy = uid === null ? ((await jailState(engine, jail.id, null))?.busy ?? false) : (await otherSessions(engine, jail.id, null, null)) > 0;
+    if (busy) return;
     await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
   });
 }

@@ -24,7 +24,8 @@ export const SU_SERVICES = ['su', 'su-l'] as const;
  * groups). Root and the exempt group are skipped first, by pam_succeed_if
  * alone: nothing of docker-jail runs, so they log in with the engine down.
  * Anyone in the jail group, or whose login shell is jailsh, must then have
- * jailsh as their shell and come through a service that runs it; the refusal
+ * jailsh as their shell, come through a service that runs it, and be provably
+ * in the jail group (not so when the group cannot be looked up); the refusal
  * is logged by pam_succeed_if (authpriv), naming the user and the unmet
  * requirement.
  */
@@ -33,7 +34,8 @@ export function renderPamAccountRule(jailGroup: string, exemptGroup: string): st
     '[success=5 default=ignore]\tpam_succeed_if.so quiet uid eq 0',
     `[success=4 default=ignore]\tpam_succeed_if.so quiet user ingroup ${exemptGroup}`,
     `[success=3 default=ignore]\tpam_succeed_if.so quiet shell != ${JAILSH} user notingroup ${jailGroup}`,
-    `required\tpam_succeed_if.so quiet_success shell = ${JAILSH} service in ${LOGIN_SHELL_SERVICES.join(':')}`,
+    // The last test fails closed when the jail group cannot be looked up: sshd's Match Group policy would not apply then.
+    `required\tpam_succeed_if.so quiet_success shell = ${JAILSH} service in ${LOGIN_SHELL_SERVICES.join(':')} user ingroup ${jailGroup}`,
     `[success=1 default=ignore]\tpam_succeed_if.so quiet service notin ${SU_SERVICES.join(':')}`,
     'required\tpam_succeed_if.so quiet_success use_uid uid eq 0',
   ];

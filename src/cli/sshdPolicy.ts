@@ -13,6 +13,10 @@ export function renderSshdPolicy(jailGroup: string): string {
 # fills through ~/.pam_environment (LD_PRELOAD: code on the host). So none of
 # that is allowed for them. Administrators and other users are not affected.
 #
+# sshd applies this block only when it can look the group up, and cannot see
+# the login shell: should the group lookup fail (a directory outage), the PAM
+# account rule of docker-jail refuses anyone whose shell is jailsh instead.
+#
 # Written by: docker-jail sshd-policy > /etc/ssh/sshd_config.d/docker-jail.conf
 # for jail_group of /etc/docker-jail.ini. Keep sshd's sftp Subsystem an
 # external program (not internal-sftp): an in-process sftp server would serve
