@@ -32,7 +32,7 @@ prepare_host() {
   command -v node >/dev/null || die "node (>= 20) is required to build; install nodejs"
   if ! docker version >/dev/null 2>&1; then
     log "starting dockerd"
-    nohup dockerd >/var/log/dockerd.log 2>&1 &
+    setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &  # a session of its own: it outlives this script's job
     for _ in $(seq 60); do docker version >/dev/null 2>&1 && break; sleep 1; done
     docker version >/dev/null 2>&1 || die "dockerd did not start; see /var/log/dockerd.log"
   fi

@@ -17,7 +17,8 @@ export async function stopEngine(): Promise<void> {
 export async function startEngine(): Promise<void> {
   if (!engineAnswers()) {
     if (systemd) sh('systemctl start docker');
-    else sh('nohup dockerd >>/var/log/dockerd.log 2>&1 &');
+    // A session of its own: the engine outlives the job that ran the tests (a shell's job control ends its group).
+    else sh('setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &');
   }
   await waitFor('the engine to answer again', engineAnswers, 60_000);
 }
