@@ -193,6 +193,8 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   }
   sessionRecord.forget();
   recordLogout(uid, new Date());
+  // A poll still unanswered after a hangup would keep this root process waiting on the engine (invariant 10).
+  engine.control.close();
   await Promise.all([startLogged, auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }))]);
   return status;
 }

@@ -119,12 +119,14 @@ export async function openSession(engine: Engine, request: SessionRequest): Prom
     },
     // The stream can close a moment before the engine has recorded the exit, or long before it: a command that
     // closed its output and runs on (`exec >&- 2>&-; sleep 60`) is waited for, as a terminal would.
-    exitStatus: (waitMs) =>
-      poll(
-        (state) => (state.Running ? undefined : (state.ExitCode ?? 255)),
-        waitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + waitMs,
-        () => null,
-      ),
+    exitStatus: (waitMs) => {
+      const ended = (state: Awaited<ReturnType<typeof inspect>>) => (state.Running ? undefined : (state.ExitCode ?? 255));
+      if (waitMs === undefined) return poll(ended, Number.POSITIVE_INFINITY, () => null);
+      // The wait is bounded as a whole: a slow engine answering one poll late must not stretch it.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
+      return Promise.race([poll(ended, Date.now() + waitMs, () => null).catch(() => null), late]).finally(() => clearTimeout(timer));
+    },
     started: () =>
       poll((state): number | null | undefined => {
         if (state.Running && state.Pid > 0) return state.Pid;
