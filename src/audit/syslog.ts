@@ -36,11 +36,14 @@ function quote(value: string): string {
   return escaped.length > MAX_VALUE ? `"${escaped.slice(0, MAX_VALUE).replace(/\\[^"]{0,5}$/, '')}..."` : `"${escaped}"`;
 }
 
+/** A syslog that stopped reading (/dev/log full) must not hold a root process: logger is given up on after this. */
+const LOGGER_TIMEOUT_MS = 5000;
+
 /**
  * Sends one line to syslog's authpriv facility through logger(1), a root-owned
  * binary at a fixed path run with an empty environment (Node has no syslog of
- * its own). Resolves when logger has finished; never throws: a login is not
- * refused because syslog is down.
+ * its own). Resolves when logger has finished, or was killed after
+ * LOGGER_TIMEOUT_MS; never throws: a login is not refused because syslog is down.
  */
 export function auditLog(message: string, priority: 'info' | 'notice' | 'warning' = 'info'): Promise<void> {
   return new Promise((resolve) => {
@@ -48,6 +51,7 @@ export function auditLog(message: string, priority: 'info' | 'notice' | 'warning
       const child = spawn('/usr/bin/logger', ['-p', `authpriv.${priority}`, '-t', 'docker-jail', `--id=${process.pid}`, '--', message], {
         env: {},
         stdio: 'ignore',
+        timeout: LOGGER_TIMEOUT_MS,
       });
       child.on('error', () => resolve());
       child.on('close', () => resolve());

@@ -223,6 +223,8 @@ function checkCredentials(pid: number, identity: Identity, session: Session, jai
 
 /** How long a hung-up session's exit is waited for before its host process goes anyway. */
 const HANGUP_WAIT_MS = 3000;
+/** The latest a hung-up session's host process is gone, whatever is left of its clean-up. */
+const HANGUP_DEADLINE_MS = 9000;
 
 /**
  * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
@@ -258,6 +260,9 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
 
   let status: number;
   if (hangup) {
+    // Whatever the engine, syslog or a jail process do from here on, this root process goes (invariant 10):
+    // the job of the rest is best effort, and the timer keeps nothing alive that would not be anyway.
+    setTimeout(() => process.exit(129), HANGUP_DEADLINE_MS).unref();
     await hangupDone;
     session.close();
     // A job that ignores the hangup may run on in the jail, as on any host; nothing of ours waits for it
