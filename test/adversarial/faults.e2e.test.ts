@@ -634,7 +634,10 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
           assert.equal(result.stdout, `${user.marker}\n`);
         }
         const first = await su(newcomer, 'cat faults-marker; echo');
-        assertOneCleanLine(first, /^jailsh: the Docker engine failed while (creating|starting) the jail: .*no space left on device/);
+        // Made with the package's seccomp profile, a jail is created even on this full data root (found when the
+        // profile came; the engine's default profile made creation fail with ENOSPC): it works, or says one line.
+        if (first.status === 0) assert.equal(first.stdout, `${newcomer.marker}\n`);
+        else assertOneCleanLine(first, /^jailsh: the Docker engine failed while (creating|starting) the jail: .*no space left on device/);
 
         rmSync(filled);
         for (const user of [filler, resident, newcomer]) {
