@@ -157,12 +157,12 @@ static void enter_host_mounts(void)
 		int ns = openat(dir, "ns/mnt", O_RDONLY | O_CLOEXEC);
 		if (ns < 0 || fstat(ns, &theirs) != 0)
 			die(126, "cannot read a parent's mount namespace", strerror(errno));
-		if (theirs.st_dev != own.st_dev || theirs.st_ino != own.st_ino) {
-			if (setns(ns, CLONE_NEWNS) != 0)
-				die(126, "cannot enter the host's mount namespace", strerror(errno));
-			depth = 64;
-		}
+		int outside = theirs.st_dev != own.st_dev || theirs.st_ino != own.st_ino;
+		if (outside && setns(ns, CLONE_NEWNS) != 0)
+			die(126, "cannot enter the host's mount namespace", strerror(errno));
 		close(ns);
+		if (outside)
+			break;
 	}
 	close(child);
 }

@@ -3,24 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { requireHost, run, sh, sleep } from './support/host';
-import { type Sshd, sshOptions, startSshd } from './support/sshd';
+import { banner, type Sshd, sshOptions, startSshd } from './support/sshd';
 import { createUser, removeUser, type TestUser } from './support/users';
-
-/** The first bytes a TCP server sends within a second, or '' when the connection gives nothing. */
-function banner(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    const socket = connect(port, '127.0.0.1');
-    const done = () => {
-      socket.destroy();
-      resolve(data);
-    };
-    socket.on('data', (chunk) => (data += chunk.toString()));
-    socket.on('error', done);
-    socket.on('close', done);
-    setTimeout(done, 1500);
-  });
-}
 
 /** The banner of a TCP service reached through a SOCKS5 proxy, or '' when the proxy refuses. */
 function socksBanner(proxyPort: number, targetPort: number): Promise<string> {

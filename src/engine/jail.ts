@@ -4,7 +4,7 @@ import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
 import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
-import { jailProcesses } from './processes';
+import { JAIL_NOBODY, jailProcesses } from './processes';
 import { SHARED_ROOT } from './homeMount';
 import { SCRATCH_DIRS } from './scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
@@ -22,9 +22,6 @@ const IDENTITY_CACHE = '/run/docker-jail/identity';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
-
-/** The jail's own processes (its init and placeholder) run as nobody; any other is a session's or a job's. */
-const JAIL_NOBODY = 65534;
 
 /** Everything needed to find or make one user's jail (or, in shared mode, the one jail). */
 export interface JailRequest {
@@ -80,9 +77,9 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   // A removed account's jail (its name, or its uid, since given to a new account) is never handed over, nor
   // does it lock the new account out: that gets a jail of its own under a free name; gc removes the old one
   // after its grace.
+  const profile = found === null ? loadSeccompProfile() : null; // before anything is made: no profile, no jail
   for (const name of shared ? [request.name] : [request.name, `${request.name}-${request.uid}`]) {
-    if (found !== null) break;
-    const profile = loadSeccompProfile(); // before anything is made: no profile, no jail
+    if (found !== null || profile === null) break;
     try {
       await docker.createContainer(name, containerSpec(config, request, request.scratch?.(true) ?? null, profile));
     } catch (error) {
@@ -252,7 +249,7 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
     Hostname: request.hostname,
     Image: jail.image,
     // Nothing in a jail runs as root: its init and placeholder run as nobody, sessions as the user.
-    User: '65534:65534',
+    User: `${JAIL_NOBODY}:${JAIL_NOBODY}`,
     Cmd: ['sleep', 'infinity'],
     WorkingDir: '/',
     Env: ['PATH=/usr/local/bin:/usr/bin:/bin'],

@@ -17,6 +17,9 @@ export interface JailProcess {
   marked: boolean;
 }
 
+/** The uid a jail's own processes (its init and placeholder) run as: any other is a session's or a job's. */
+export const JAIL_NOBODY = 65534;
+
 /** What the user controls in /proc/PID/environ can be huge (an unlimited stack): read at most this much, in small pieces. */
 const ENVIRON_LIMIT = 1 << 20;
 const CHUNK = 64 * 1024;

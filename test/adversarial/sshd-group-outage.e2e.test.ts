@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { requireHost, run, sh, sleep } from '../support/host';
-import { ROOT_KEYS, type Sshd, sshOptions, startSshd } from '../support/sshd';
+import { ROOT_KEYS, banner, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
 const EXTRA = '/var/lib/extrausers';
-
-/** The first bytes a TCP server sends within a second and a half, or '' when the connection gives nothing. */
-function banner(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    const socket = connect(port, '127.0.0.1');
-    const done = () => {
-      socket.destroy();
-      resolve(data);
-    };
-    socket.on('data', (chunk) => (data += chunk.toString()));
-    socket.on('error', done);
-    socket.on('close', done);
-    setTimeout(done, 1500);
-  });
-}
 
 /**
  * sshd's policy for the jail group is a `Match Group` block: when sshd cannot

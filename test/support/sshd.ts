@@ -71,6 +71,22 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** The first bytes a TCP server on loopback sends within a second and a half, or '' when the connection gives nothing. */
+export function banner(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const socket = connect(port, '127.0.0.1');
+    const done = () => {
+      socket.destroy();
+      resolve(data);
+    };
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('error', done);
+    socket.on('close', done);
+    setTimeout(done, 1500);
+  });
+}
+
 /** The options every ssh client here uses: the user's key, no host key prompts, no agent. */
 export function sshOptions(sshd: Sshd, user: TestUser): string[] {
   return [
