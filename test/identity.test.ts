@@ -65,6 +65,31 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.equal(groupIdOf('jailed'), 990);
   });
 
+  it('skips a malformed line of an unrelated group, and names that group after its gid', () => {
+    const { identity, groupIdOf } = resolveIdentityAndGroups(5001, ['jailed'], {
+      ...nss,
+      groupLines: (keys) => (keys.length === 1 ? ['jailed:x:990:jo@corp'] : ['jailed:x:990:jo@corp', 'staff:x:5000:', 'odd:name:x:27:jo@corp']),
+    });
+    assert.equal(groupIdOf('jailed'), 990);
+    assert.deepEqual(identity.groups.map((g) => g.name), ['staff', 'jailed', 'gid27']);
+  });
+
+  it('cannot be handed a named group by a newline in another group\'s name: each name is then asked for alone', () => {
+    // A directory group named "x\nadmins" with gid 27 prints as two lines; the second looks like admins.
+    const asked: string[][] = [];
+    const { groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed'], {
+      ...nss,
+      groupLines: (keys) => {
+        asked.push(keys);
+        if (keys.length === 1) return keys[0] === 'jailed' ? ['jailed:x:990:jo@corp'] : [];
+        return ['jailed:x:990:jo@corp', 'staff:x:5000:', 'x', 'admins:x:27:jo@corp'];
+      },
+    });
+    assert.equal(groupIdOf('admins'), null);
+    assert.equal(groupIdOf('jailed'), 990);
+    assert.deepEqual(asked.slice(1), [['admins'], ['jailed']]);
+  });
+
   it('names a group NSS cannot name after its gid', () => {
     const identity = resolveIdentity(5001, { ...nss, groupLines: () => [] });
     assert.deepEqual(identity.groups.map((g) => g.name), ['gid5000', 'gid990', 'gid27']);

@@ -120,12 +120,16 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docke
     }
   });
 
-  it('gc removes the image of a removed user whose jail is gone, and says so', () => {
+  it('gc removes the image of a removed user whose jail is gone once the grace period is over, and says so', async () => {
     const old = make();
     jailSays(old, 'true');
     const image = `${IMAGES}/${old.uid}.img`;
     sh(`docker rm -f ${jailOf(old)} >/dev/null; pkill -KILL -u ${old.uid} || true; userdel ${old.name}`);
-    const collected = run('/usr/sbin/docker-jail', ['gc']);
+    const waiting = await withConfig('[gc]\ngrace = 1h\n', () => run('/usr/sbin/docker-jail', ['gc']));
+    assert.equal(waiting.status, 0, waiting.stderr);
+    assert.match(waiting.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid}: no jail and no jailed owner; removed after the grace period \\((359\\d|3600) s left\\)`));
+    assert.ok(existsSync(image));
+    const collected = await withConfig('[gc]\ngrace = 0\n', () => run('/usr/sbin/docker-jail', ['gc']));
     assert.equal(collected.status, 0, collected.stderr);
     assert.match(collected.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid} \\(made for ${old.name}\\): removed \\(no jail and no jailed owner left\\)`));
     assert.ok(!existsSync(image));

@@ -38,8 +38,8 @@ describe('no systemd user manager for jailed users (pam_systemd on a systemd hos
   before(() => {
     requireHost('systemd-analyze');
     jailed = createUser({ groups: ['jailed'] });
-    admin = createUser({ groups: ['jailed', 'admins'] });
-    plain = createUser({ groups: [] });
+    admin = createUser({ groups: ['jailed', 'admins'], shell: '/bin/bash' });
+    plain = createUser({ groups: [], shell: '/bin/bash' });
   });
   after(() => {
     for (const user of [jailed, admin, plain]) if (user) removeUser(user);

@@ -12,7 +12,7 @@ import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
 import { loadSeccompProfile } from '../engine/seccomp';
 import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
-import { hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
+import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
 import { checkJailable } from './shell';
@@ -21,7 +21,7 @@ import type { Report } from './users';
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
 
-/** When gc first found each jail without a jailed owner: one file per container id. */
+/** When gc first found each jail (one file per container id) or /tmp image (`scratch-KEY`) without a jailed owner. */
 const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
 /** A jail as gc and image update see it, read under the jail's lock. */
@@ -47,6 +47,12 @@ interface JailState {
  * session has started, so a login never lands in a jail being removed.
  */
 export async function collectGarbage(engine: Engine, config: Config, report: Report): Promise<boolean> {
+  // A directory outage makes every user look gone (getent answers "no such user"), and so does a misspelt
+  // jail_group: while the jail group itself does not resolve, nothing is judged at all. An NSS error throws.
+  if (groupIdByName(config.access.jailGroup) === null) {
+    report(`the jail group ${config.access.jailGroup} does not resolve (a directory outage, or a misspelt jail_group): nothing collected`);
+    return false;
+  }
   let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
@@ -130,8 +136,29 @@ export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, ja
 
 async function removeOrphan(engine: Engine, config: Config, jail: JailState, report: Report): Promise<void> {
   if (jail.busy) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed, but the jail is busy`);
+  const left = graceLeft(jail.id, config);
+  if (left > 0) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${left} s left)`);
+  await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
+  const key = jail.uid === null ? 'shared' : String(jail.uid);
+  // A new account that took the uid has its own jail, staging and /tmp by now: those are not this jail's.
+  const owner = scratchOwner(key);
+  const taken = jail.user !== null && owner !== null && owner !== jail.user;
+  if (!taken) {
+    spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
+    removeScratch(key);
+  }
+  rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
+  report(`${jail.name}: removed${taken ? '' : ' with its /tmp and /var/tmp'} (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+}
+
+/**
+ * Seconds left of the grace period of something gc found without a jailed
+ * owner, marked by `mark` (a file under ORPHANS_DIR); 0 once it has passed.
+ * The first call starts the period.
+ */
+function graceLeft(mark: string, config: Config): number {
   mkdirSync(ORPHANS_DIR, { recursive: true, mode: 0o700 });
-  const marked = `${ORPHANS_DIR}/${jail.id}`;
+  const marked = `${ORPHANS_DIR}/${mark}`;
   let since = Number.NaN;
   try {
     since = Number(readFileSync(marked, 'utf8'));
@@ -143,26 +170,16 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
     since = Date.now();
     writeFileSync(marked, String(since), { mode: 0o600 });
   }
-  const waited = Math.floor((Date.now() - since) / 1000);
-  if (waited < config.gc.graceSeconds) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${config.gc.graceSeconds - waited} s left)`);
-  await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
-  const key = jail.uid === null ? 'shared' : String(jail.uid);
-  // A new account that took the uid has its own jail, staging and /tmp by now: those are not this jail's.
-  const owner = scratchOwner(key);
-  const taken = jail.user !== null && owner !== null && owner !== jail.user;
-  if (!taken) {
-    spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
-    removeScratch(key);
-  }
-  rmSync(marked, { force: true });
-  report(`${jail.name}: removed${taken ? '' : ' with its /tmp and /var/tmp'} (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+  return Math.max(0, config.gc.graceSeconds - Math.floor((Date.now() - since) / 1000));
 }
 
 /**
  * The /tmp images of users who are gone or no longer jailed (or whose uid was
- * given to someone else) and have no jail left, removed by hand, say: a jail
- * removed with its owner still jailed keeps its image for the next one, as
- * after image update. The shared jail's goes when per-user mode has replaced it.
+ * given to someone else) and have no jail left, removed by hand, say, once the
+ * grace period has passed, as for jails: a user gone for a directory outage is
+ * back before it ends. A jail removed with its owner still jailed keeps its
+ * image for the next one, as after image update. The shared jail's goes when
+ * per-user mode has replaced it.
  */
 async function collectScratch(engine: Engine, config: Config, report: Report): Promise<boolean> {
   let ok = true;
@@ -172,11 +189,14 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
       await withHostLock(jailLockPath(config, uid ?? 0), async () => {
         const label = uid === null ? `${LABEL_SHARED}=true` : `${LABEL_UID}=${uid}`;
         const jails = await attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
-        if (jails.length > 0) return;
+        const mark = `scratch-${key}`;
         const owner = scratchOwner(key);
-        const stale = uid === null ? config.jail.mode !== 'shared' : owner === null || jailedOwner(config, uid, owner) === null;
-        if (!stale) return;
+        const stale = jails.length === 0 && (uid === null ? config.jail.mode !== 'shared' : owner === null || jailedOwner(config, uid, owner) === null);
+        if (!stale) return rmSync(`${ORPHANS_DIR}/${mark}`, { force: true });
+        const left = graceLeft(mark, config);
+        if (left > 0) return report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid}`}: no jail and no jailed owner; removed after the grace period (${left} s left)`);
         removeScratch(key);
+        rmSync(`${ORPHANS_DIR}/${mark}`, { force: true });
         report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid} (made for ${owner ?? 'an unknown user'})`}: removed (no jail and no jailed owner left)`);
       }, GC_LOCK_WAIT_SECONDS);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { auditLog } from '../audit/syslog';
 import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
+import { setDeadline } from '../deadline';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf } from '../engine/jail';
@@ -30,12 +31,14 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   const type = env.PAM_TYPE;
   if (type !== 'open_session' && type !== 'close_session') return 0;
   if (env.PAM_USER === 'root') return 0; // never jailed, and never held up by a slow NSS or engine
-  // Never hold a login longer than the configured time (the default until the config is read, a slow
-  // NSS included): past it the login goes on, and the shell finishes the work or refuses cleanly.
-  let limit = giveUpAfter(defaultConfig.pam.timeoutSeconds);
+  // Never hold a login longer than the configured time (the default until the config is read), counted from
+  // here: past it the login goes on, and the shell finishes the work or refuses cleanly. The timer ends waits
+  // for the engine; a synchronous step (an NSS lookup, mount, e2fsck) is killed at the same deadline.
+  const started = Date.now();
+  let limit = giveUpAfter(started, defaultConfig.pam.timeoutSeconds);
   const config = loadConfig();
   clearTimeout(limit);
-  limit = giveUpAfter(config.pam.timeoutSeconds);
+  limit = giveUpAfter(started, config.pam.timeoutSeconds);
   const uid = uidOfUser(env.PAM_USER ?? '');
   if (uid === null) return 0;
   let identity: Identity;
@@ -52,11 +55,12 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   return 0;
 }
 
-function giveUpAfter(seconds: number): NodeJS.Timeout {
+function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
+  setDeadline(started + seconds * 1000);
   const timer = setTimeout(() => {
     process.stderr.write(`docker-jail: the PAM hook gave up after ${seconds} s\n`);
     process.exit(0); // deliberately abandons the work: a login must not wait longer
-  }, seconds * 1000);
+  }, Math.max(0, started + seconds * 1000 - Date.now()));
   timer.unref();
   return timer;
 }

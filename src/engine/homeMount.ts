@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
+import { bounded } from '../deadline';
 import { ExitCode, JailError } from '../errors';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
@@ -111,7 +112,7 @@ function unescapeMountPath(field: string): string {
 export function runMount(argv: string[], what: string, passFd?: number): void {
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe'];
   if (passFd !== undefined) stdio.push(passFd);
-  const result = spawnSync(`/usr/bin/${argv[0]}`, argv.slice(1), { env: {}, stdio, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(`/usr/bin/${argv[0]}`, argv.slice(1), { env: {}, stdio, encoding: 'utf8', ...bounded(10_000) });
   if (result.error || result.status !== 0) {
     const why = result.error?.message ?? String(result.stderr).trim();
     throw new JailError(`${argv[0]} of ${what} failed: ${why.split('\n')[0]}`);

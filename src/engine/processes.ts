@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
+import { bounded } from '../deadline';
 import { JailError } from '../errors';
 
 /**
@@ -130,7 +131,7 @@ export const SIGNALLER = '/usr/lib/docker-jail/jail-signal';
  */
 export function signalJailProcesses(containerId: string, pids: number[], signal: NodeJS.Signals): void {
   if (pids.length === 0) return;
-  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), containerId, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), containerId, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...bounded(10_000) });
   if (result.error || result.status !== 0) {
     throw new JailError(`${SIGNALLER} failed: ${(result.error?.message ?? String(result.stderr).trim()).split('\n')[0]}`);
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { bounded } from '../deadline';
 import { JailError } from '../errors';
 import { mountOptionsOf, runMount } from './homeMount';
 
@@ -49,7 +50,7 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
       throw new JailError(`the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail`);
     }
     // No journal: after a crash it is checked before it is mounted (-p repairs what is safe; 2 and 3 mean fixed).
-    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', timeout: 120_000 });
+    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...bounded(120_000) });
     if (checked.error || (checked.status ?? 8) > 3) {
       throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
     }
@@ -116,7 +117,7 @@ function makeImage(image: string, owner: string, bytes: number): void {
 
 /** Runs an e2fsprogs or util-linux tool on an image, with an empty environment; its output, or one line naming it. */
 function tool(path: string, args: string[], image: string): string {
-  const result = spawnSync(path, args, { env: {}, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(path, args, { env: {}, encoding: 'utf8', ...bounded(30_000) });
   if (result.error || result.status !== 0) {
     const why = (result.error?.message ?? String(result.stderr).trim()).split('\n')[0];
     throw new JailError(`${path.split('/').pop()} failed on the jail's /tmp (${image}): ${why}`);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { bounded } from '../deadline';
 import { JailError } from '../errors';
 
 /** A user as the host's NSS (files, LDAP, SSSD, ...) knows them. */
@@ -30,8 +31,14 @@ export interface Nss {
   groupLines(keys: string[]): string[];
 }
 
+/**
+ * Runs one lookup. Its answer has no ceiling: a directory's group can list
+ * hundreds of thousands of members. A lookup that hangs (a directory outage)
+ * is killed after 10 s, or sooner at the process's deadline.
+ */
 function runLookup(file: string, args: string[]): { status: number | null; stdout: string } {
-  const result = spawnSync(file, args, { env: {}, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const result = spawnSync(file, args, { env: {}, encoding: 'utf8', maxBuffer: Number.POSITIVE_INFINITY, stdio: ['ignore', 'pipe', 'ignore'], ...bounded(10_000) });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new JailError(`NSS did not answer in time (${file} ${args.join(' ')})`);
   if (result.error) throw new JailError(`cannot run ${file}: ${result.error.message}`);
   return { status: result.status, stdout: result.stdout };
 }
@@ -70,9 +77,16 @@ function parseId(text: string): number {
 }
 
 export function parseGroupLine(line: string): GroupEntry & { members: string[] } {
+  const group = groupEntry(line);
+  if (group === null) throw new JailError(`NSS returned a malformed group entry: ${JSON.stringify(line.slice(0, 200))}`);
+  return group;
+}
+
+/** A line of /etc/group format, or null when it does not split into a name, a password, a gid and members. */
+function groupEntry(line: string): (GroupEntry & { members: string[] }) | null {
   const fields = line.split(':');
-  if (fields.length !== 4 || fields[0] === '') throw new JailError(`NSS returned a malformed group entry: ${JSON.stringify(line)}`);
-  return { name: fields[0], gid: parseId(fields[2]), members: fields[3] === '' ? [] : fields[3].split(',') };
+  if (fields.length !== 4 || fields[0] === '' || !/^\d{1,10}$/.test(fields[2]) || Number(fields[2]) > 0xfffffffe) return null;
+  return { name: fields[0], gid: Number(fields[2]), members: fields[3] === '' ? [] : fields[3].split(',') };
 }
 
 /** Resolves the user behind a real uid, with all their groups, or throws. */
@@ -103,18 +117,33 @@ export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss:
   if (!home.startsWith('/')) throw new JailError(`${user} has no absolute home directory`);
   const gid = parseId(gidText);
 
+  // Membership comes from the user's own lookup (initgroups), never from a group's member list.
   const gids = [gid, ...nss.groupIdsOf(user).filter((g) => g !== gid)];
   const byGid = new Map<number, string>();
   const byName = new Map<string, number>();
+  const named = new Set(groupNames);
   // The names go first: getent answers in the order asked, and a name means whatever getgrnam finds first.
+  // A malformed line (a ':' or a newline in a directory's group name) is skipped: an odd unrelated group cannot
+  // refuse the login. A newline can also make the line after it look well formed, so then each named group is
+  // asked for on its own, where only a group of exactly that name answers.
+  let malformed = false;
   for (const groupLine of nss.groupLines([...groupNames, ...new Set(gids)].map(String))) {
-    const group = parseGroupLine(groupLine);
-    if (!byGid.has(group.gid)) byGid.set(group.gid, group.name);
-    if (!byName.has(group.name)) byName.set(group.name, group.gid);
+    const group = groupEntry(groupLine);
+    if (group === null) malformed = true;
+    else {
+      if (gids.includes(group.gid) && !byGid.has(group.gid)) byGid.set(group.gid, group.name);
+      if (named.has(group.name) && !byName.has(group.name)) byName.set(group.name, group.gid);
+    }
+  }
+  if (malformed) {
+    for (const name of named) {
+      const id = groupIdByName(name, nss);
+      if (id === null) byName.delete(name);
+      else byName.set(name, id);
+    }
   }
   // A gid without a name still counts for permissions; name it after the gid so the jail resolves it.
   const groups = [...new Set(gids)].map((g) => ({ gid: g, name: byGid.get(g) ?? `gid${g}` }));
-  const named = new Set(groupNames);
   return {
     identity: { user, uid, gid, gecos, home, groups },
     groupIdOf: (name) => {
@@ -127,8 +156,8 @@ export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss:
 /** The gid of a group by name, or null when the group does not exist. */
 export function groupIdByName(name: string, nss: Nss = hostNss): number | null {
   for (const line of nss.groupLines([name])) {
-    const group = parseGroupLine(line);
-    if (group.name === name) return group.gid;
+    const group = groupEntry(line);
+    if (group?.name === name) return group.gid;
   }
   return null;
 }

@@ -3,6 +3,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkd
 import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
 import { checkHomeBase } from '../engine/homeMount';
+import { bounded } from '../deadline';
 import { JailError } from '../errors';
 import type { Identity } from '../identity/nss';
 
@@ -75,7 +76,7 @@ function runAsUser(identity: Identity, umask: number, script: string, ...args: s
   const result = spawnSync(
     '/usr/bin/setpriv',
     [`--reuid=${identity.uid}`, `--regid=${identity.gid}`, `--groups=${identity.groups.map((g) => g.gid).join(',')}`, '--', '/bin/sh', '-c', `umask ${umask.toString(8).padStart(4, '0')}; ${script}`, ...args],
-    { env: { HOME: identity.home, PATH: '/usr/bin:/bin' }, cwd: '/', encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 },
+    { env: { HOME: identity.home, PATH: '/usr/bin:/bin' }, cwd: '/', encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], ...bounded(10_000) },
   );
   if (result.error || result.status !== 0) {
     throw new JailError(`preparing the home of ${identity.user} failed: ${(result.error?.message ?? result.stderr).trim().split('\n')[0]}`);

@@ -1,0 +1,21 @@
+import { JailError } from './errors';
+
+/**
+ * One time limit for the whole process: the PAM hook's `[pam] timeout`. A timer
+ * cannot fire while a synchronous step runs (an NSS lookup, mount, e2fsck), so
+ * each such step is given at most what is left, and is killed when that runs
+ * out. Without a deadline, each step keeps only its own limit.
+ */
+let deadline = Number.POSITIVE_INFINITY;
+
+/** From now on no step outlives `at` (milliseconds since the epoch). */
+export function setDeadline(at: number): void {
+  deadline = at;
+}
+
+/** spawnSync options for a step that may take up to ownMs on its own; throws once the deadline has passed. */
+export function bounded(ownMs: number): { timeout: number; killSignal: 'SIGKILL' } {
+  const left = Math.floor(deadline - Date.now());
+  if (left <= 0) throw new JailError('the time limit ran out');
+  return { timeout: Math.min(ownMs, left), killSignal: 'SIGKILL' };
+}

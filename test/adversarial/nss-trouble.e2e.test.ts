@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { withConfig } from '../support/config';
+import { requireHost, run, sh } from '../support/host';
+import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
+
+const EXTRA = '/var/lib/extrausers';
+const CLI = '/usr/sbin/docker-jail';
+const REAL_GETENT = '/run/djt-getent-real';
+const FAKE_GETENT = '/run/djt-getent-fake';
+
+/**
+ * Runs a shell script in a mount namespace of its own where /usr/bin/getent is
+ * the given script (the real one is at REAL_GETENT): NSS misbehaving for every
+ * lookup root's code makes, while the rest of the host is left alone.
+ */
+function withGetent(fake: string, script: string, timeout = 60_000) {
+  writeFileSync(FAKE_GETENT, `#!/bin/sh\n${fake}\n`, { mode: 0o755 });
+  try {
+    return run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', `mount --bind ${FAKE_GETENT} /usr/bin/getent && ${script}`], { timeout });
+  } finally {
+    rmSync(FAKE_GETENT, { force: true });
+  }
+}
+
+/**
+ * What root's paths do when NSS is in trouble: a directory outage (simulated
+ * with libnss-extrausers serving a user and the directory's copy of the jail
+ * group, then its files moved aside), a misspelt jail_group, a lookup that
+ * hangs, a huge group and an oddly shaped one. Each fails closed, and loses
+ * nothing of the user's.
+ */
+describe('root-side paths when NSS is in trouble: fail closed, lose nothing @docker @root', function () {
+  this.timeout(180_000);
+  const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  const name = `djn${Math.random().toString(16).slice(2, 8)}`;
+  const uid = 49000 + Math.floor(Math.random() * 1000);
+  const home = `/home/${name}`;
+  let jailedGid: string;
+  let local: TestUser;
+  let admin: TestUser;
+  /** In the jail group with a shell of their own: only the group says they are jailed. */
+  let member: TestUser;
+
+  const groupFile = (extra = '') => `${name}:x:${uid}:\njailed:x:${jailedGid}:${name}\n${extra}`;
+  const su = (command: string) => run('/bin/su', ['-l', name, '-c', command], { timeout: 60_000 });
+
+  before(() => {
+    requireHost('docker', 'su', 'pamtester', 'unshare');
+    if (!run('/usr/bin/dpkg-query', ['-W', '-f=${Status}', 'libnss-extrausers']).stdout.includes('ok installed')) {
+      throw new Error('libnss-extrausers is not installed (./build.sh test installs it)');
+    }
+    assert.equal(run('/usr/bin/getent', ['passwd', String(uid)]).status, 2, `uid ${uid} is taken`);
+    jailedGid = sh('getent group jailed | cut -d: -f3').trim();
+    mkdirSync(EXTRA, { recursive: true });
+    writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
+    writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
+    // The directory's jail group (same gid as the local one, asked first): moved aside, the user is no longer in it.
+    writeFileSync(`${EXTRA}/group`, groupFile());
+    writeFileSync(
+      '/etc/nsswitch.conf',
+      nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'),
+    );
+    copyFileSync('/usr/bin/getent', REAL_GETENT);
+    local = createUser({ groups: ['jailed'] });
+    admin = createUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });
+    member = createUser({ groups: ['jailed'], shell: '/bin/bash', prefix: 'djm' });
+  });
+  after(() => {
+    writeFileSync('/etc/nsswitch.conf', nsswitch);
+    for (const user of [local, admin, member]) if (user) removeUser(user);
+    sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
+    removeScratchOf(String(uid));
+    sh(`umount -l /run/docker-jail/homes/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);
+    for (const file of ['passwd', 'passwd.away', 'group', 'group.away', 'shadow']) rmSync(`${EXTRA}/${file}`, { force: true });
+    rmSync(REAL_GETENT, { force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('control: while the directory answers, the user logs in to their jail', () => {
+    const result = su('id -un; echo kept > /var/tmp/kept');
+    assert.equal(result.stdout, `${name}\n`, result.stderr);
+    assert.notEqual(jailOf({ uid } as TestUser), '');
+  });
+
+  describe('the systemd user-manager condition', () => {
+    const userManager = (forUid: number) => run(CLI, ['user-manager', String(forUid)]);
+
+    it('refuses a jail-group member, and passes root, while jail_group names no group (misspelt)', async () => {
+      await withConfig('[access]\njail_group = jialed\n', () => {
+        const result = userManager(member.uid);
+        assert.equal(result.status, 77, result.stderr);
+        assert.equal(result.stderr, `docker-jail: the jail group jialed does not resolve: no systemd user manager for uid ${member.uid} until it does\n`);
+        for (const jailsh of [uid, local.uid]) assert.equal(userManager(jailsh).status, 77, `uid ${jailsh}`);
+        assert.deepEqual(userManager(0), { status: 0, stdout: '', stderr: '' });
+      });
+    });
+
+    it('refuses a user whose login shell is jailsh while the directory\'s group map is down, and passes root', () => {
+      renameSync(`${EXTRA}/group`, `${EXTRA}/group.away`);
+      try {
+        assert.doesNotMatch(sh(`id ${name}`), /jailed/); // the outage is real: the user is no longer in the group
+        const result = userManager(uid);
+        assert.equal(result.status, 77, result.stderr);
+        assert.match(result.stderr, new RegExp(`uid ${uid} is jailed`));
+        assert.equal(userManager(0).status, 0);
+      } finally {
+        renameSync(`${EXTRA}/group.away`, `${EXTRA}/group`);
+      }
+    });
+
+    it('control: passes an administrator and a user outside the jail group with their own shell', () => {
+      assert.equal(userManager(admin.uid).status, 0);
+      const plain = createUser({ groups: [], shell: '/bin/bash', prefix: 'djp' });
+      try {
+        assert.equal(userManager(plain.uid).status, 0);
+      } finally {
+        removeUser(plain);
+      }
+    });
+  });
+
+  describe('gc', () => {
+    const image = `/var/lib/docker-jail/scratch/${uid}.img`;
+
+    it('collects nothing, and says why, while the jail group does not resolve', async () => {
+      assert.notEqual(jailOf({ uid } as TestUser), '');
+      await withConfig('[access]\njail_group = jialed\n[gc]\ngrace = 0\n', () => {
+        const result = run(CLI, ['gc']);
+        assert.equal(result.status, 1);
+        assert.match(result.stdout, /^the jail group jialed does not resolve \(a directory outage, or a misspelt jail_group\): nothing collected$/m);
+      });
+      assert.notEqual(jailOf({ uid } as TestUser), '');
+      assert.ok(existsSync(image));
+    });
+
+    it('keeps the /tmp image of a user the directory no longer answers for, and their /var/tmp is there when they are back', () => {
+      sh(`docker rm -f ${jailOf({ uid } as TestUser)} >/dev/null`);
+      renameSync(`${EXTRA}/passwd`, `${EXTRA}/passwd.away`);
+      try {
+        assert.equal(run('/usr/bin/getent', ['passwd', String(uid)]).status, 2); // reads as "no such user"
+        const result = run(CLI, ['gc']);
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, new RegExp(`/tmp and /var/tmp of uid ${uid}: no jail and no jailed owner; removed after the grace period`));
+        assert.ok(existsSync(image), 'the image was removed during the outage');
+      } finally {
+        renameSync(`${EXTRA}/passwd.away`, `${EXTRA}/passwd`);
+      }
+      const back = su('cat /var/tmp/kept');
+      assert.equal(back.stdout, 'kept\n', back.stderr);
+      // Back, the mark goes: a later outage starts a grace period of its own.
+      const again = run(CLI, ['gc']);
+      assert.doesNotMatch(again.stdout, new RegExp(`of uid ${uid}`));
+      assert.ok(!existsSync(`/var/lib/docker-jail/orphaned/scratch-${uid}`), 'the mark outlived the user\'s return');
+    });
+  });
+
+  describe('the PAM hook, with a getent that hangs and [pam] timeout = 2', () => {
+    it('gives back open_session within 5 s for a jailed user, and root and an administrator pass as before', async () => {
+      await withConfig('[pam]\ntimeout = 2\n', () => {
+        // Each pamtester is timed from inside the namespace; the fake getent would sleep 60 s for every lookup.
+        const timed = (user: string) => `s=$(date +%s%N); /usr/bin/pamtester login ${user} open_session >/dev/null 2>&1; echo "${user} $? $(( ($(date +%s%N) - s) / 1000000 ))"`;
+        const result = withGetent('exec /bin/sleep 60', [timed(local.name), timed('root'), timed(admin.name)].join('; '), 120_000);
+        assert.equal(result.status, 0, result.stderr);
+        const lines = result.stdout.trim().split('\n').map((line) => line.split(' '));
+        assert.deepEqual(lines.map(([user, status]) => [user, status]), [[local.name, '0'], ['root', '0'], [admin.name, '0']]);
+        for (const [user, , ms] of lines) assert.ok(Number(ms) < 5_000, `open_session of ${user} took ${ms} ms`);
+      });
+    });
+  });
+
+  describe('large and oddly shaped NSS answers', () => {
+    it('logs a user in whose jail group lists 150 000 members (over a megabyte from getent)', async () => {
+      const members = Array.from({ length: 150_000 }, (_, i) => `directory-member-${i}`);
+      writeFileSync(`${EXTRA}/group`, groupFile(`djbig:x:${uid + 1}:${[...members, name].join(',')}\n`));
+      try {
+        assert.ok(run('/usr/bin/getent', ['group', 'djbig'], { maxBuffer: 2 ** 26 }).stdout.length > 2 ** 21);
+        await withConfig('[access]\njail_group = djbig\n', () => {
+          const result = su('id -un');
+          assert.equal(result.stdout, `${name}\n`, result.stderr);
+        });
+      } finally {
+        writeFileSync(`${EXTRA}/group`, groupFile());
+      }
+    });
+
+    it('logs a user in when an unrelated group of theirs comes back malformed (a colon in a directory\'s group name)', () => {
+      // Every group answer gains a line that does not split into four fields, as a directory group named "odd:name" prints.
+      const fake = `${REAL_GETENT} "$@"; status=$?; [ "$1" = group ] && echo 'odd:name:x:4711:${name}'; exit $status`;
+      const result = withGetent(fake, `/bin/su -l ${name} -c 'id -un; getent group jailed >/dev/null && echo inside'`);
+      assert.equal(result.stdout, `${name}\ninside\n`, result.stderr);
+    });
+  });
+});
