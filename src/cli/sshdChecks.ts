@@ -15,7 +15,7 @@ export function openSshdDoors(effective: string, envWhitelist: string[]): string
   for (const [setting, policy] of JAILED_SSHD_SETTINGS) {
     const keyword = setting.toLowerCase();
     const seen = values(keyword);
-    if (seen.length === 0 || seen.some((value) => value !== policy)) open.push(`${keyword} ${seen.join(' ') || '(not shown)'}, not ${policy} as docker-jail's policy sets it`);
+    if (seen.length === 0 || seen.some((value) => value !== policy)) open.push(`${keyword} ${seen.join(' ') || '(not shown)'} (policy: ${policy})`);
   }
   if (values('permituserenvironment').some((value) => value !== 'no')) {
     open.push(`permituserenvironment ${values('permituserenvironment').join(' ')} (~/.ssh/environment reaches host programs)`);
