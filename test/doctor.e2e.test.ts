@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { SSHD_DROP_IN } from '../src/cli/sshdPolicy';
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
 import { createUser, removeUser, type TestUser } from './support/users';
@@ -33,7 +34,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
     const { status, findings } = doctor();
     assert.deepEqual(failed(findings), []);
     assert.equal(status, 0);
-    for (const check of ['config', 'engine', 'image', 'network', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users']) {
+    for (const check of ['config', 'engine', 'image', 'network', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users', 'sshd Match order']) {
       assert.ok(findings.some((f) => f.check === check && f.ok), `no passing ${check} check`);
     }
   });
@@ -94,6 +95,41 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
     } finally {
       writeFileSync('/etc/ssh/sshd_config', original);
     }
+  });
+
+  it('names Match blocks read ahead of the policy that give jailed users forwarding back, for remote addresses or one member; passes again without them', () => {
+    // Read before docker-jail.conf: sshd keeps the first value a matching Match block gives.
+    const remote = '/etc/ssh/sshd_config.d/00-test-remote.conf';
+    const oneUser = '/etc/ssh/sshd_config.d/01-test-user.conf';
+    assert.ok(SSHD_DROP_IN > oneUser, 'the test drop-ins must sort before the policy');
+    const other = createUser();
+    try {
+      const members = sh('getent group jailed | cut -d: -f4').trim().split(',');
+      assert.ok(members.length >= 2, `the jail group lists ${members.join(',')}`);
+      const second = members[1];
+      writeFileSync(remote, '# remote clients only\nMatch Address 10.0.0.0/8\n\tAllowTcpForwarding yes\n');
+      writeFileSync(oneUser, `Match User ${second}\n\tX11Forwarding yes\n\tPermitTunnel yes\n`);
+      assert.equal(run('/usr/sbin/sshd', ['-t']).status, 0, 'the test drop-ins are valid sshd configuration');
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings).sort(), ['sshd Match order', 'sshd for jailed users']);
+      // sshd -T, asked about more than the first member and more than loopback:
+      assert.match(text, /^FAIL sshd for jailed users: sshd allows .*\b\S+ from 10\.0\.0\.1\b.*: allowtcpforwarding yes \(policy: no\)/m);
+      assert.doesNotMatch(text, /^FAIL sshd for jailed users: .*from 127\.0\.0\.1: allowtcpforwarding/m);
+      assert.match(text, new RegExp(`^FAIL sshd for jailed users: .*\\b${second} from 127\\.0\\.0\\.1\\b.*: x11forwarding yes \\(policy: no\\).*permittunnel yes \\(policy: no\\)`, 'm'));
+      // The files, whatever sshd -T was asked:
+      assert.match(text, /^FAIL sshd Match order: .*\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 3 sets AllowTcpForwarding yes \(policy: no\) in Match Address 10\.0\.0\.0\/8 \(\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 2\)/m);
+      assert.match(text, new RegExp(`^FAIL sshd Match order: .*01-test-user\\.conf line 2 sets X11Forwarding yes \\(policy: no\\) in Match User ${second} .*01-test-user\\.conf line 3 sets PermitTunnel yes`, 'm'));
+      assert.match(text, /fix: move these settings behind \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf .*Group \*,!jailed/);
+    } finally {
+      rmSync(remote, { force: true });
+      rmSync(oneUser, { force: true });
+      removeUser(other);
+    }
+    const { status, findings } = doctor();
+    assert.deepEqual(failed(findings), []);
+    assert.equal(status, 0);
+    assert.ok(findings.some((f) => f.check === 'sshd Match order' && f.ok));
   });
 
   it('names a jailed user whose login shell is not jailsh, and a launcher with the wrong mode', () => {

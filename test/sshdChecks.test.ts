@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { openSshdDoors } from '../src/cli/sshdChecks';
+import { JAILED_SSHD_SETTINGS } from '../src/cli/sshdPolicy';
 
 /** What `sshd -T -C user=...` prints for a jailed user under the shipped drop-in and Debian's sshd_config. */
 const CLOSED = [
-  'permituserrc no', 'allowtcpforwarding no', 'x11forwarding no', 'allowagentforwarding no', 'allowstreamlocalforwarding no',
+  'disableforwarding yes', 'permittunnel no', 'gatewayports no', 'permituserrc no', 'allowtcpforwarding no', 'x11forwarding no', 'allowagentforwarding no', 'allowstreamlocalforwarding no',
   'permituserenvironment no', 'acceptenv LANG', 'acceptenv LC_*', 'subsystem sftp /usr/lib/openssh/sftp-server', 'forcecommand none',
 ].join('\n');
 const WHITELIST = ['TERM', 'LANG', 'LC_*', 'SSH_CONNECTION'];
@@ -34,5 +35,15 @@ describe('doctor\'s reading of sshd\'s effective settings for a jailed user', ()
   it('names any forwarding or ~/.ssh/rc left on', () => {
     assert.match(openSshdDoors(withLine('permituserrc no', 'permituserrc yes'), WHITELIST).join(), /permituserrc yes/);
     assert.match(openSshdDoors(withLine('allowtcpforwarding no', 'allowtcpforwarding local'), WHITELIST).join(), /allowtcpforwarding local/);
+  });
+
+  it('names every setting of the policy sshd does not apply, with the policy\'s value', () => {
+    for (const [setting, value] of JAILED_SSHD_SETTINGS) {
+      const keyword = setting.toLowerCase();
+      const other = value === 'yes' ? 'no' : 'yes';
+      assert.deepEqual(openSshdDoors(withLine(`${keyword} ${value}`, `${keyword} ${other}`), WHITELIST), [`${keyword} ${other} (policy: ${value})`]);
+    }
+    assert.match(openSshdDoors(withLine('permittunnel no', 'permittunnel point-to-point'), WHITELIST).join(), /permittunnel point-to-point \(policy: no\)/);
+    assert.match(openSshdDoors(withLine('disableforwarding yes', ''), WHITELIST).join(), /disableforwarding \(not shown\) \(policy: yes\)/);
   });
 });

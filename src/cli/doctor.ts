@@ -8,8 +8,9 @@ import { imageExists } from '../engine/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../engine/seccomp';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
-import { effectiveSshd, openSshdDoors, runningSshds } from './sshdChecks';
-import { renderSshdPolicy } from './sshdPolicy';
+import { effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
+import { placePolicy, type PolicyPlacement, readSshdConfig } from './sshdConfigOrder';
+import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
 import { JAILSH } from './users';
 
 /** One finding of `doctor`: what was checked, whether it is fine, and if not what is wrong and how to fix it. */
@@ -60,7 +61,7 @@ function profileAllowsAll(profile: string): boolean {
 }
 
 const PAM_HOOK = '/usr/lib/docker-jail/docker-jail-pam-hook';
-const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/docker-jail.conf';
+const SSHD_CONFIG = '/etc/ssh/sshd_config';
 /** sshd runs it through /bin/sh, as the user, in the session's environment, before the login shell (session.c do_rc_files). */
 const SSHRC = '/etc/ssh/sshrc';
 
@@ -136,23 +137,24 @@ export async function diagnose(): Promise<Finding[]> {
   );
 
   const members = jailGid === null ? [] : groupMembers(config.access.jailGroup);
+  const connections = (jailGid === null ? [] : sampleJailedUsers(members, jailGid)).flatMap((user) => SAMPLE_ADDRESSES.map((address) => ({ user, address })));
   const whitelist = config.session.envWhitelist;
-  const sshd = effectiveSshd(members[0]);
+  const sshd = await effectiveSshd(connections[0]);
   if (sshd === null) add('sshd', false, 'sshd -T failed: cannot read the effective sshd configuration', 'install openssh-server; check sshd -t');
   else {
     const internal = /^subsystem \S+ internal-sftp/im.test(sshd);
     add('sftp', !internal, internal ? 'sshd serves sftp in-process (internal-sftp): jailed users would see the host\'s files' : 'sftp runs through the login shell', 'Subsystem sftp /usr/lib/openssh/sftp-server');
-    if (members[0] !== undefined) {
-      const open = openSshdDoors(sshd, whitelist);
-      add('sshd for jailed users', open.length === 0, open.length === 0 ? `no forwarding, no ~/.ssh/rc or ~/.ssh/environment, no variable beyond the whitelist, for ${members[0]}` : `sshd allows ${members[0]}: ${open.join('; ')}`, `docker-jail sshd-policy > ${SSHD_DROP_IN}; PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`);
+    if (connections.length > 0) {
+      const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c))), whitelist);
+      add('sshd for jailed users', ok, detail, `docker-jail sshd-policy > ${SSHD_DROP_IN}, and nothing ahead of it setting these for the jail group (see "sshd Match order"); PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`);
     }
   }
+  addMatchOrder(add, config.access.jailGroup);
   // A daemon started with its own -f or -o serves those, not what the files say: checked as it runs.
   for (const daemon of runningSshds().filter((d) => d.configArgs.length > 0)) {
     const what = `the running sshd (pid ${daemon.pid}, ${daemon.configArgs.join(' ')})`;
-    const effective = members[0] === undefined ? null : effectiveSshd(members[0], daemon.configArgs);
-    const open = effective === null ? [] : openSshdDoors(effective, whitelist);
-    add(`sshd pid ${daemon.pid}`, open.length === 0, open.length === 0 ? `${what} keeps the jailed users' policy` : `${what} allows ${members[0]}: ${open.join('; ')}`, 'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it');
+    const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c, daemon.configArgs))), whitelist);
+    add(`sshd pid ${daemon.pid}`, ok, ok ? `${what} keeps the jailed users' policy` : `${what}: ${detail}`, 'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it');
   }
   for (const member of members) {
     const shell = (hostNss.passwdByName(member) ?? '').split(':')[6] ?? '';
@@ -187,6 +189,70 @@ function addPamProfile(add: (check: string, ok: boolean, detail: string, fix?: s
 function groupMembers(group: string): string[] {
   const line = hostNss.groupLines([group])[0];
   return line === undefined ? [] : parseGroupLine(line).members;
+}
+
+/** How many listed members of the jail group sshd -T is asked about, and how many more users with jailsh as their shell. */
+const SAMPLED_MEMBERS = 3;
+const SAMPLED_SHELL_USERS = 2;
+
+/**
+ * The jailed users sshd -T is asked about: the group's first listed members
+ * (a Match User block names some, not all), and local users whose shell is
+ * jailsh and whose primary group is the jail group (not listed as members).
+ * Bounded: each costs one run per sample address. A jailsh user outside the
+ * group is refused by the PAM account rule, so sshd's policy is not theirs.
+ */
+function sampleJailedUsers(members: string[], jailGid: number): string[] {
+  // sshd -T's -C spec is comma separated: a name carrying , or = cannot be asked about (nor be a group member).
+  const usable = (name: string) => name !== '' && !/[,=\s]/.test(name);
+  const sample = members.filter(usable).slice(0, SAMPLED_MEMBERS);
+  const shellUsers = readOr('/etc/passwd')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .filter((fields) => fields.length === 7 && fields[6] === JAILSH && fields[3] === String(jailGid) && usable(fields[0]) && !sample.includes(fields[0]))
+    .map((fields) => fields[0]);
+  return [...sample, ...shellUsers.slice(0, SAMPLED_SHELL_USERS)];
+}
+
+/** One verdict over the sampled connections: what sshd would open, each problem named with the users and addresses that get it. */
+function judgeConnections(connections: SshdConnection[], effectives: (string | null)[], whitelist: string[]): { ok: boolean; detail: string } {
+  const byProblem = new Map<string, string[]>();
+  connections.forEach(({ user, address }, i) => {
+    const effective = effectives[i];
+    const open = effective === null ? ['sshd -T failed for this connection'] : openSshdDoors(effective, whitelist);
+    if (open.length > 0) byProblem.set(open.join('; '), [...(byProblem.get(open.join('; ')) ?? []), `${user} from ${address}`]);
+  });
+  if (byProblem.size > 0) return { ok: false, detail: `sshd allows ${[...byProblem].map(([problem, who]) => `${who.join(', ')}: ${problem}`).join('; and ')}` };
+  const users = [...new Set(connections.map((c) => c.user))];
+  return { ok: true, detail: `no forwarding, no ~/.ssh/rc or ~/.ssh/environment, no variable beyond the whitelist, for ${users.join(', ')} from ${SAMPLE_ADDRESSES.join(', ')}` };
+}
+
+/**
+ * sshd -T tries a few connections; a Match block read ahead of the drop-in
+ * takes its place for every connection it matches, so each is named (SECURITY.md
+ * invariant 8), as is a drop-in sshd never reads or reads inside a Match block.
+ */
+function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: string) => void, jailGroup: string): void {
+  const check = 'sshd Match order';
+  let placement: PolicyPlacement;
+  try {
+    placement = placePolicy(readSshdConfig(SSHD_CONFIG), SSHD_DROP_IN, JAILED_SSHD_SETTINGS, jailGroup);
+  } catch (error) {
+    add(check, false, `cannot read sshd's configuration as sshd does: ${(error as Error).message}`, 'fix the file named (sshd -t)');
+    return;
+  }
+  const block = (m: { file: string; line: number; criteria: string[] }) => `Match ${m.criteria.join(' ')} (${m.file} line ${m.line})`;
+  if (!placement.read) add(check, false, `sshd never reads ${SSHD_DROP_IN}: no Include of ${SSHD_CONFIG} reaches it`, `Include /etc/ssh/sshd_config.d/*.conf at the top of ${SSHD_CONFIG}`);
+  else if (placement.within !== null) add(check, false, `sshd reads ${SSHD_DROP_IN} inside ${block(placement.within)}: its policy holds only for connections that block matches`, `move the Include of ${SSHD_DROP_IN} above every Match block of ${placement.within.file}`);
+  else if (placement.shadows.length > 0) {
+    const shadows = placement.shadows.map(({ directive, match, setting, policyValue }) => `${directive.file} line ${directive.line} sets ${setting} ${directive.args.join(' ')} (policy: ${policyValue}) in ${block(match)}`);
+    add(
+      check,
+      false,
+      `ahead of ${SSHD_DROP_IN}, so sshd takes them first for the jailed users and addresses they match: ${shadows.join('; ')}`,
+      `move these settings behind ${SSHD_DROP_IN} (into a file sorting after it, e.g. zz-local.conf, or to the end of ${SSHD_CONFIG}), or rule the jail group out of each block: Match ... Group *,!${jailGroup}`,
+    );
+  } else add(check, true, `no Match block ahead of ${SSHD_DROP_IN} sets what it sets`);
 }
 
 function readOr(path: string): string {

@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { JAILED_SSHD_SETTINGS } from './sshdPolicy';
 
 /**
  * What doctor checks in sshd's effective configuration (`sshd -T`, lower-case
@@ -11,8 +12,10 @@ export function openSshdDoors(effective: string, envWhitelist: string[]): string
   const lines = effective.split('\n').map((line) => line.trim());
   const values = (keyword: string) => lines.filter((line) => line.startsWith(`${keyword} `)).map((line) => line.slice(keyword.length + 1));
   const open: string[] = [];
-  for (const keyword of ['permituserrc', 'allowtcpforwarding', 'x11forwarding', 'allowagentforwarding', 'allowstreamlocalforwarding']) {
-    if (values(keyword).some((value) => value !== 'no')) open.push(`${keyword} ${values(keyword).join(' ')}`);
+  for (const [setting, policy] of JAILED_SSHD_SETTINGS) {
+    const keyword = setting.toLowerCase();
+    const seen = values(keyword);
+    if (seen.length === 0 || seen.some((value) => value !== policy)) open.push(`${keyword} ${seen.join(' ') || '(not shown)'} (policy: ${policy})`);
   }
   if (values('permituserenvironment').some((value) => value !== 'no')) {
     open.push(`permituserenvironment ${values('permituserenvironment').join(' ')} (~/.ssh/environment reaches host programs)`);
@@ -34,11 +37,30 @@ function coveredBy(pattern: string, whitelist: string[]): boolean {
   });
 }
 
-/** sshd's effective configuration for a user, from the files or from a daemon's own options (-f, -o). */
-export function effectiveSshd(user: string | undefined, daemonArgs: string[] = []): string | null {
-  const args = ['-T', ...daemonArgs, ...(user ? ['-C', `user=${user},host=localhost,addr=127.0.0.1`] : [])];
-  const result = spawnSync('/usr/sbin/sshd', args, { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? `\n${result.stdout}` : null;
+/**
+ * The connections doctor asks sshd -T about for each jailed user it samples:
+ * loopback, a documentation (public) address, a private (RFC 1918) one and an
+ * IPv6 one, so that a Match Address block for remote clients shows. Any other
+ * range is caught by reading the Match blocks (sshdConfigOrder.ts).
+ */
+export const SAMPLE_ADDRESSES = ['127.0.0.1', '192.0.2.1', '10.0.0.1', '2001:db8::1'] as const;
+
+/** A connection sshd -T is asked about. host is the address itself, as sshd names clients with UseDNS no (Debian's default). */
+export interface SshdConnection {
+  user: string;
+  address: string;
+}
+
+/**
+ * sshd's effective configuration, from the files or from a daemon's own options
+ * (-f, -o), for a connection or for none. Each run costs 10-20 ms: callers
+ * bound how many they ask for, and run them together.
+ */
+export function effectiveSshd(connection: SshdConnection | undefined, daemonArgs: string[] = []): Promise<string | null> {
+  const spec = connection === undefined ? [] : ['-C', `user=${connection.user},host=${connection.address},addr=${connection.address}`];
+  return new Promise((resolve) => {
+    execFile('/usr/sbin/sshd', ['-T', ...daemonArgs, ...spec], { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000, maxBuffer: 1 << 20 }, (error, stdout) => resolve(error === null ? `\n${stdout}` : null));
+  });
 }
 
 function isSshd(pid: string): boolean {

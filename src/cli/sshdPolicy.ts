@@ -1,4 +1,23 @@
 /**
+ * What the drop-in sets for the jail group, as sshd_config(5) spells it. doctor
+ * holds sshd's effective values (sshd -T, lower case) and every Match block read
+ * ahead of the drop-in to these (SECURITY.md invariant 8).
+ */
+export const JAILED_SSHD_SETTINGS: readonly (readonly [keyword: string, value: string])[] = [
+  ['DisableForwarding', 'yes'],
+  ['AllowAgentForwarding', 'no'],
+  ['AllowTcpForwarding', 'no'],
+  ['AllowStreamLocalForwarding', 'no'],
+  ['X11Forwarding', 'no'],
+  ['PermitTunnel', 'no'],
+  ['GatewayPorts', 'no'],
+  ['PermitUserRC', 'no'],
+];
+
+/** Where the package installs the drop-in (debian/docker-jail.install). */
+export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/docker-jail.conf';
+
+/**
  * The sshd drop-in for the jailed group (etc/ssh/sshd_config.d/docker-jail.conf
  * is this text for the default group; a test holds the two together).
  * The group name comes from the validated config: letters, digits, _ . - only.
@@ -23,13 +42,5 @@ export function renderSshdPolicy(jailGroup: string): string {
 # the host's files, not the jail's.
 
 Match Group ${jailGroup}
-\tDisableForwarding yes
-\tAllowAgentForwarding no
-\tAllowTcpForwarding no
-\tAllowStreamLocalForwarding no
-\tX11Forwarding no
-\tPermitTunnel no
-\tGatewayPorts no
-\tPermitUserRC no
-`;
+${JAILED_SSHD_SETTINGS.map(([keyword, value]) => `\t${keyword} ${value}\n`).join('')}`;
 }
