@@ -10,16 +10,22 @@ const REAL_GETENT = '/run/djt-getent-real';
 const FAKE_GETENT = '/run/djt-getent-fake';
 
 /**
- * Runs a shell script in a mount namespace of its own where /usr/bin/getent is
- * the given script (the real one is at REAL_GETENT): NSS misbehaving for every
- * lookup root's code makes, while the rest of the host is left alone.
+ * Runs a shell script where /usr/bin/getent is the given script (the real one
+ * is at REAL_GETENT): NSS misbehaving for every lookup root's code makes, while
+ * the rest of the host is left alone. The launcher leaves a mount namespace its
+ * parent is not in (the session's, made by pam_docker_jail.so) for the nearest
+ * parent's, so the script runs one namespace further in, below a shell that
+ * stays in the one with the fake getent: the launcher comes back to that one.
  */
 function withGetent(fake: string, script: string, timeout = 60_000) {
-  writeFileSync(FAKE_GETENT, `#!/bin/sh\n${fake}\n`, { mode: 0o755 });
+  writeFileSync(FAKE_GETENT, `#!/bin/sh\necho "$*" >>${FAKE_GETENT}.calls\n${fake}\n`, { mode: 0o755 });
+  const unshare = ['/usr/bin/unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c'];
   try {
-    return run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', `mount --bind ${FAKE_GETENT} /usr/bin/getent && ${script}`], { timeout });
+    const result = run(unshare[0], [...unshare.slice(1), `mount --bind ${FAKE_GETENT} /usr/bin/getent && ${unshare.join(' ')} "$0"`, script], { timeout });
+    return { ...result, getentCalls: existsSync(`${FAKE_GETENT}.calls`) ? readFileSync(`${FAKE_GETENT}.calls`, 'utf8') : '' };
   } finally {
     rmSync(FAKE_GETENT, { force: true });
+    rmSync(`${FAKE_GETENT}.calls`, { force: true });
   }
 }
 
@@ -162,6 +168,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
         const timed = (user: string) => `s=$(date +%s%N); /usr/bin/pamtester login ${user} open_session >/dev/null 2>&1; echo "${user} $? $(( ($(date +%s%N) - s) / 1000000 ))"`;
         const result = withGetent('exec /bin/sleep 60', [timed(local.name), timed('root'), timed(admin.name)].join('; '), 120_000);
         assert.equal(result.status, 0, result.stderr);
+        assert.match(result.getentCalls, new RegExp(`^passwd -- ${local.name}$`, 'm')); // the hook met the hanging lookup
         const lines = result.stdout.trim().split('\n').map((line) => line.split(' '));
         assert.deepEqual(lines.map(([user, status]) => [user, status]), [[local.name, '0'], ['root', '0'], [admin.name, '0']]);
         for (const [user, , ms] of lines) assert.ok(Number(ms) < 5_000, `open_session of ${user} took ${ms} ms`);
@@ -189,6 +196,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
       const fake = `${REAL_GETENT} "$@"; status=$?; [ "$1" = group ] && echo 'odd:name:x:4711:${name}'; exit $status`;
       const result = withGetent(fake, `/bin/su -l ${name} -c 'id -un; getent group jailed >/dev/null && echo inside'`);
       assert.equal(result.stdout, `${name}\ninside\n`, result.stderr);
+      assert.match(result.getentCalls, new RegExp(`^group admins jailed ${uid}`, 'm')); // the shell's one lookup of all groups
     });
   });
 });
