@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
@@ -69,9 +69,12 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
   }
 }
 
-/** Why the keyring at path cannot vouch for a mirror (missing, not a non-empty root-owned regular file, writable by others), or null. */
+/**
+ * Why the keyring at path cannot vouch for a mirror (missing, not a non-empty root-owned regular file, writable
+ * by others), or null. A symlink is followed: the keyrings directory is root's, and a later keyring package may link.
+ */
 export function keyringUnfit(path: string): string | null {
-  const stat = lstatSync(path, { throwIfNoEntry: false });
+  const stat = statSync(path, { throwIfNoEntry: false });
   if (stat === undefined) return 'is missing';
   if (!stat.isFile()) return 'is not a regular file';
   if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) return 'is writable by someone other than root';
