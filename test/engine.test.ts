@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { DemuxStream } from '../src/engine/demux';
-import { findMirror } from '../src/engine/image';
+import { ARCHIVE_KEYRING, findMirror, keyringUnfit } from '../src/engine/image';
 import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
 import { environHas, sessionProcesses } from '../src/engine/processes';
 import { tarArchive } from '../src/engine/tar';
@@ -149,5 +149,24 @@ describe('engine: looking for the session\'s mark in /proc/PID/environ', () => {
   });
   it('reads a bounded amount of a huge environment', () => {
     assert.equal(environHas(write(['F=' + 'x'.repeat(3 * 1024 * 1024), 'S=a']), 'S=a'), false);
+  });
+});
+
+describe('engine: the archive keyring debootstrap checks the mirror against', () => {
+  it('is fit as the host has it (debian-archive-keyring installed)', () => {
+    assert.equal(keyringUnfit(ARCHIVE_KEYRING), null);
+  });
+
+  it('is refused when missing (a dangling symlink too), or not a regular file (a directory, a device)', () => {
+    const dir = mkdtempSync('/tmp/djt-keyring-unit-');
+    try {
+      symlinkSync(`${dir}/absent.gpg`, `${dir}/dangling.gpg`);
+      assert.equal(keyringUnfit(`${dir}/absent.gpg`), 'is missing');
+      assert.equal(keyringUnfit(`${dir}/dangling.gpg`), 'is missing');
+      assert.equal(keyringUnfit(dir), 'is not a regular file');
+      assert.equal(keyringUnfit('/dev/null'), 'is not a regular file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import { type Engine, engineError, statusOf } from './client';
 import { LABEL_MANAGED } from './jail';
 
-const BUILD_ROOT = '/var/lib/docker-jail/build';
+export const BUILD_ROOT = '/var/lib/docker-jail/build';
+/** The keys debootstrap checks the mirror's Release file against (package debian-archive-keyring, a Depends). */
+export const ARCHIVE_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
 
 export interface BuildOptions {
@@ -37,6 +39,10 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
     options.progress.step(`image ${image} is already built (use --rebuild to build it again)`);
     return;
   }
+  // Without its keyring debootstrap warns and goes on unchecked: whoever sits between the host and an http
+  // mirror would have their maintainer scripts run as root in the chroot (SECURITY.md invariant 4).
+  const unfit = keyringUnfit(ARCHIVE_KEYRING);
+  if (unfit !== null) throw new JailError(`the Debian archive keyring ${ARCHIVE_KEYRING} ${unfit}: install the package debian-archive-keyring; no image is built without checking the mirror's signatures`, ExitCode.unavailable);
   const mirror = config.image.mirror === 'auto' ? hostMirror(config.image.suite) : config.image.mirror;
   mkdirSync(BUILD_ROOT, { recursive: true, mode: 0o700 });
   const workdir = mkdtempSync(`${BUILD_ROOT}/image-`);
@@ -45,7 +51,7 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
     options.progress.step(`bootstrapping Debian ${config.image.suite} from ${mirror} (a few minutes)`);
     await runTool(
       '/usr/sbin/debootstrap',
-      ['--variant=minbase', `--include=${config.image.packages.join(',')}`, config.image.suite, rootfs, mirror],
+      ['--force-check-gpg', `--keyring=${ARCHIVE_KEYRING}`, '--variant=minbase', `--include=${config.image.packages.join(',')}`, config.image.suite, rootfs, mirror],
       (line) => options.progress.detail(`debootstrap: ${line}`),
     );
     options.progress.step('removing every SUID/SGID bit and the package caches');
@@ -61,6 +67,19 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Why the keyring at path cannot vouch for a mirror (missing, not a non-empty root-owned regular file, writable
+ * by others), or null. A symlink is followed: the keyrings directory is root's, and a later keyring package may link.
+ */
+export function keyringUnfit(path: string): string | null {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return 'is missing';
+  if (!stat.isFile()) return 'is not a regular file';
+  if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) return 'is writable by someone other than root';
+  if (stat.size === 0) return 'is empty';
+  return null;
 }
 
 async function importRootfs(engine: Engine, rootfs: string, image: string): Promise<void> {
