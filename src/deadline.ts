@@ -19,3 +19,13 @@ export function bounded(ownMs: number): { timeout: number; killSignal: 'SIGKILL'
   if (left <= 0) throw new JailError('the time limit ran out');
   return { timeout: Math.min(ownMs, left), killSignal: 'SIGKILL' };
 }
+
+/**
+ * The same for a step that must not be cut short (a repair that a kill would
+ * leave half done): refused before it starts unless all of ownMs is left, so
+ * it is left to a caller without a deadline (the login shell).
+ */
+export function unbroken(what: string, ownMs: number): { timeout: number; killSignal: 'SIGKILL' } {
+  if (deadline - Date.now() < ownMs) throw new JailError(`${what} not started: it may take ${ownMs / 1000} s, more than the time limit leaves`);
+  return { timeout: ownMs, killSignal: 'SIGKILL' };
+}

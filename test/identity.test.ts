@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { registerSharedUser } from '../src/engine/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
-import { type Nss, resolveIdentity, resolveIdentityAndGroups, uidOfUser } from '../src/identity/nss';
+import { type Nss, onlyLine, resolveIdentity, resolveIdentityAndGroups, uidOfUser } from '../src/identity/nss';
 
 const nss: Nss = {
   passwdByUid: (uid) => (uid === 5001 ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
@@ -47,7 +47,8 @@ describe('identity: the user behind a uid, through NSS', () => {
         return lines.filter((line) => keys.includes(line.split(':')[0]) || keys.includes(line.split(':')[2]));
       },
     });
-    assert.deepEqual(asked, [['admins', 'jailed', 'absent', '5000', '990', '27']]);
+    // One key found nothing: the named groups are then asked for one by one.
+    assert.deepEqual(asked, [['admins', 'jailed', 'absent', '5000', '990', '27'], ['admins'], ['jailed'], ['absent']]);
     assert.equal(groupIdOf('admins'), 980);
     assert.equal(groupIdOf('jailed'), 990);
     assert.equal(groupIdOf('absent'), null);
@@ -88,6 +89,22 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.equal(groupIdOf('admins'), null);
     assert.equal(groupIdOf('jailed'), 990);
     assert.deepEqual(asked.slice(1), [['admins'], ['jailed']]);
+  });
+
+  it('cannot be handed the exempt group by a newline that keeps the line count: a key not found and a group printing as two lines', () => {
+    // The exempt group does not exist; gid 7000's directory name is "a:x:7000:\nadmins:x:7000:" (two well-formed lines).
+    const { groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed'], {
+      ...nss,
+      groupIdsOf: () => [5000, 990, 7000],
+      groupLines: (keys) => (keys.length === 1 ? (keys[0] === 'jailed' ? ['jailed:x:990:jo@corp'] : []) : ['jailed:x:990:jo@corp', 'staff:x:5000:', 'jailed:x:990:jo@corp', 'a:x:7000:', 'admins:x:7000:']),
+    });
+    assert.equal(groupIdOf('admins'), null);
+    assert.equal(groupIdOf('jailed'), 990);
+  });
+
+  it('refuses a passwd entry that getent prints as more than one line (a newline in the gecos)', () => {
+    assert.equal(onlyLine('jo:x:5001:5000:Jo:/home/jo:/usr/bin/jailsh\n', 'jo'), 'jo:x:5001:5000:Jo:/home/jo:/usr/bin/jailsh');
+    assert.throws(() => onlyLine('jo:x:5001:5000:X:/home/x:/bin/sh\nY:/home/jo:/usr/bin/jailsh\n', 'jo'), /^JailError: NSS returned 2 lines for the user jo; refusing an entry with a newline in it$/);
   });
 
   it('names a group NSS cannot name after its gid', () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { bounded } from '../deadline';
+import { bounded, unbroken } from '../deadline';
 import { JailError } from '../errors';
 import { mountOptionsOf, runMount } from './homeMount';
 
@@ -50,7 +50,8 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
       throw new JailError(`the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail`);
     }
     // No journal: after a crash it is checked before it is mounted (-p repairs what is safe; 2 and 3 mean fixed).
-    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...bounded(120_000) });
+    // Never cut short (a killed repair can leave it worse): under the PAM hook's deadline it is left to the login shell.
+    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...unbroken(`e2fsck of ${image}`, 120_000) });
     if (checked.error || (checked.status ?? 8) > 3) {
       throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
     }

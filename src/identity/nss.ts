@@ -48,13 +48,13 @@ export const hostNss: Nss = {
     const { status, stdout } = runLookup('/usr/bin/getent', ['passwd', String(uid)]);
     if (status === 2) return null; // getent: key not found
     if (status !== 0) throw new JailError(`user lookup for uid ${uid} failed (getent exit ${status})`);
-    return stdout.split('\n')[0] ?? null;
+    return onlyLine(stdout, `uid ${uid}`);
   },
   passwdByName(name) {
     const { status, stdout } = runLookup('/usr/bin/getent', ['passwd', '--', name]);
     if (status === 2) return null;
     if (status !== 0) throw new JailError(`user lookup for ${name} failed (getent exit ${status})`);
-    return stdout.split('\n')[0] ?? null;
+    return onlyLine(stdout, name);
   },
   groupIdsOf(user) {
     const { status, stdout } = runLookup('/usr/bin/id', ['-G', '--', user]);
@@ -68,6 +68,17 @@ export const hostNss: Nss = {
     return stdout.split('\n').filter((line) => line !== '');
   },
 };
+
+/**
+ * getent prints one line per entry found: a second one means a field of the
+ * entry holds a newline (a gecos the user edits in the directory), and what
+ * follows it is the user's text, not NSS's.
+ */
+export function onlyLine(stdout: string, key: string): string {
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  if (lines.length !== 1) throw new JailError(`NSS returned ${lines.length} lines for the user ${key}; refusing an entry with a newline in it`);
+  return lines[0];
+}
 
 function parseId(text: string): number {
   if (!/^\d{1,10}$/.test(text)) throw new JailError(`NSS returned a malformed id: ${JSON.stringify(text)}`);
@@ -122,24 +133,24 @@ export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss:
   const byGid = new Map<number, string>();
   const byName = new Map<string, number>();
   const named = new Set(groupNames);
-  // The names go first: getent answers in the order asked, and a name means whatever getgrnam finds first.
-  // A malformed line (a ':' or a newline in a directory's group name) is skipped: an odd unrelated group cannot
-  // refuse the login. A newline can also make the line after it look well formed, so then each named group is
-  // asked for on its own, where only a group of exactly that name answers.
-  let malformed = false;
-  for (const groupLine of nss.groupLines([...groupNames, ...new Set(gids)].map(String))) {
-    const group = groupEntry(groupLine);
-    if (group === null) malformed = true;
-    else {
-      if (gids.includes(group.gid) && !byGid.has(group.gid)) byGid.set(group.gid, group.name);
-      if (named.has(group.name) && !byName.has(group.name)) byName.set(group.name, group.gid);
-    }
-  }
-  if (malformed) {
+  // getent prints one entry per key it finds, in the order asked, names first. When every key got exactly one
+  // well-formed line, line i is key i's entry. Otherwise a key was not found, or a ':' or a newline in a
+  // directory's group name or members broke an entry into lines that may look well formed: malformed lines are
+  // skipped (an odd unrelated group cannot refuse the login), and each named group is asked for on its own,
+  // where the first line starts the entry of exactly that name (a fragment cannot pose as the exempt group).
+  const keys = [...groupNames, ...new Set(gids)].map(String);
+  const entries = nss.groupLines(keys).map(groupEntry);
+  const positional =
+    entries.length === keys.length && entries.every((entry, i) => entry !== null && (i >= groupNames.length || entry.name === groupNames[i]));
+  entries.forEach((group, i) => {
+    if (group === null) return;
+    if (gids.includes(group.gid) && !byGid.has(group.gid)) byGid.set(group.gid, group.name);
+    if (positional && i < groupNames.length) byName.set(group.name, group.gid);
+  });
+  if (!positional) {
     for (const name of named) {
       const id = groupIdByName(name, nss);
-      if (id === null) byName.delete(name);
-      else byName.set(name, id);
+      if (id !== null) byName.set(name, id);
     }
   }
   // A gid without a name still counts for permissions; name it after the gid so the jail resolves it.
@@ -155,11 +166,9 @@ export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss:
 
 /** The gid of a group by name, or null when the group does not exist. */
 export function groupIdByName(name: string, nss: Nss = hostNss): number | null {
-  for (const line of nss.groupLines([name])) {
-    const group = groupEntry(line);
-    if (group?.name === name) return group.gid;
-  }
-  return null;
+  // Only the first line: one key gets one entry, and any further line is the tail of a field holding a newline.
+  const group = groupEntry(nss.groupLines([name])[0] ?? '');
+  return group?.name === name ? group.gid : null;
 }
 
 /** The uid of a user name, or null when there is no such user. A name of digits only is never read as a uid. */
