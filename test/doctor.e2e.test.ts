@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SSHD_DROP_IN } from '../src/cli/sshdPolicy';
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
+import { startSshd } from './support/sshd';
 import { createUser, removeUser, type TestUser } from './support/users';
 
 interface Finding {
@@ -130,6 +131,32 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it 
     assert.deepEqual(failed(findings), []);
     assert.equal(status, 0);
     assert.ok(findings.some((f) => f.check === 'sshd Match order' && f.ok));
+  });
+
+  it('names a Match block, even one read after the policy, that gives jailed users in-process sftp or any variable from addresses sshd -T is not asked about', () => {
+    const local = '/etc/ssh/sshd_config.d/zz-test-sftp.conf';
+    try {
+      writeFileSync(local, 'Match Address 172.16.0.0/12\n\tForceCommand internal-sftp\n\tAcceptEnv *\n');
+      assert.equal(run('/usr/sbin/sshd', ['-t']).status, 0, 'the test drop-in is valid sshd configuration');
+      const { status, findings, text } = doctor();
+      assert.equal(status, 1);
+      assert.deepEqual(failed(findings), ['sshd Match order']);
+      assert.match(text, /^FAIL sshd Match order: a Match block gives jailed users what sshd -T was not asked about: \/etc\/ssh\/sshd_config\.d\/zz-test-sftp\.conf line 2 in Match Address 172\.16\.0\.0\/12 .*: forcecommand internal-sftp .*zz-test-sftp\.conf line 3 .*: acceptenv \*/m);
+    } finally {
+      rmSync(local, { force: true });
+    }
+  });
+
+  it('reads the file of a running sshd started with its own -f, and names a Match block in it ahead of the policy', async () => {
+    const sshd = await startSshd('Match Address 100.64.0.0/10\n\tAllowTcpForwarding yes\n');
+    try {
+      const { findings } = doctor();
+      const order = findings.filter((f) => /^sshd pid \d+ Match order$/.test(f.check) && !f.ok).map((f) => f.detail);
+      assert.equal(order.length, 1, JSON.stringify(findings.filter((f) => f.check.startsWith('sshd pid'))));
+      assert.match(order[0], /\/run\/docker-jail-test-sshd-\w+\/sshd_config inside Match Address 100\.64\.0\.0\/10|sets AllowTcpForwarding yes \(policy: no\) in Match Address 100\.64\.0\.0\/10/);
+    } finally {
+      await sshd.stop();
+    }
   });
 
   it('names a jailed user whose login shell is not jailsh, and a launcher with the wrong mode', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { openSshdDoors } from '../src/cli/sshdChecks';
+import { configOptions, doorsIn, openSshdDoors } from '../src/cli/sshdChecks';
 import { JAILED_SSHD_SETTINGS } from '../src/cli/sshdPolicy';
 
 /** What `sshd -T -C user=...` prints for a jailed user under the shipped drop-in and Debian's sshd_config. */
@@ -30,6 +30,24 @@ describe('doctor\'s reading of sshd\'s effective settings for a jailed user', ()
   it('names internal-sftp as a forced command (a Subsystem, under any name, is the sftp check\'s)', () => {
     assert.match(openSshdDoors(withLine('forcecommand none', 'forcecommand internal-sftp'), WHITELIST).join(), /forcecommand internal-sftp/);
     assert.deepEqual(openSshdDoors(`${CLOSED}\nsubsystem files /usr/lib/openssh/sftp-server`, WHITELIST), []);
+  });
+
+  it('judges a Match block\'s directive alone: in-process sftp forced or as a subsystem, AcceptEnv beyond the whitelist, PermitUserEnvironment', () => {
+    assert.deepEqual(doorsIn('forcecommand', ['internal-sftp -d /srv'], WHITELIST), ['forcecommand internal-sftp (serves the host\'s files)']);
+    assert.deepEqual(doorsIn('subsystem', ['files internal-sftp'], WHITELIST), ['subsystem files internal-sftp (serves the host\'s files)']);
+    assert.match(doorsIn('acceptenv', ['LANG *'], WHITELIST).join(), /^acceptenv \* \(wider/);
+    assert.match(doorsIn('permituserenvironment', ['yes'], WHITELIST).join(), /^permituserenvironment yes/);
+    for (const [keyword, value] of [['forcecommand', '/usr/bin/true'], ['subsystem', 'sftp /usr/lib/openssh/sftp-server'], ['acceptenv', 'LANG LC_*'], ['permituserenvironment', 'no'], ['x11forwarding', 'yes']]) {
+      assert.deepEqual(doorsIn(keyword, [value], WHITELIST), [], keyword);
+    }
+  });
+
+  it('reads a daemon\'s -f and -o as getopt does: apart, joined, bundled after flags that take none', () => {
+    assert.deepEqual(configOptions(['-D', '-f', '/etc/ssh/a', '-o', 'Port=2']), ['-f', '/etc/ssh/a', '-o', 'Port=2']);
+    assert.deepEqual(configOptions(['-Df/etc/ssh/b', '-oAcceptEnv=*', '-e']), ['-f', '/etc/ssh/b', '-o', 'AcceptEnv=*']);
+    assert.deepEqual(configOptions(['-Def', '/etc/ssh/c']), ['-f', '/etc/ssh/c']);
+    // -p takes an argument: the f in its value is not an option; nothing after -- counts.
+    assert.deepEqual(configOptions(['-p', '-f', '-D', '--', '-f', 'x']), []);
   });
 
   it('names any forwarding or ~/.ssh/rc left on', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandGlob, parseLine, placePolicy, readSshdConfig } from '../src/cli/sshdConfigOrder';
+import { doorsIn } from '../src/cli/sshdChecks';
+import { expandGlob, openingDirectives, parseLine, placePolicy, readSshdConfig } from '../src/cli/sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy } from '../src/cli/sshdPolicy';
 
 /** A tree like /etc/ssh: sshd_config including sshd_config.d/*.conf (relative, as sshd resolves it), and the drop-in. */
@@ -21,6 +22,15 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
     writeFileSync(dropIn, renderSshdPolicy('jailed'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names a Match block anywhere, before or after the drop-in, that forces in-process sftp or accepts any variable; not one that rules the jail group out', () => {
+    write('sshd_config.d/zz-local.conf', 'Match Address 172.16.0.0/12\n\tForceCommand internal-sftp\n\tAcceptEnv *\nMatch Group *,!jailed\n\tAcceptEnv *\n');
+    const opening = openingDirectives(readSshdConfig(join(dir, 'sshd_config'), dir), 'jailed', (keyword, values) => doorsIn(keyword, values, ['LANG']));
+    assert.deepEqual(opening.map((o) => `${o.directive.line} ${o.match.criteria.join(' ')}: ${o.doors.join()}`), [
+      "2 Address 172.16.0.0/12: forcecommand internal-sftp (serves the host's files)",
+      '3 Address 172.16.0.0/12: acceptenv * (wider than [session] env_whitelist LANG)',
+    ]);
+  });
 
   it('finds the shipped drop-in read at top level, nothing ahead of it (global settings do not count: a Match block overrides them)', () => {
     write('sshd_config.d/00-global.conf', 'AllowTcpForwarding yes\nX11Forwarding yes\n');

@@ -8,8 +8,8 @@ import { imageExists } from '../engine/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../engine/seccomp';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
-import { effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
-import { placePolicy, type PolicyPlacement, readSshdConfig } from './sshdConfigOrder';
+import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
+import { openingDirectives, placePolicy, type PolicyPlacement, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
 import { JAILSH } from './users';
 
@@ -147,14 +147,19 @@ export async function diagnose(): Promise<Finding[]> {
     if (connections.length > 0) {
       const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c))), whitelist);
       add('sshd for jailed users', ok, detail, `docker-jail sshd-policy > ${SSHD_DROP_IN}, and nothing ahead of it setting these for the jail group (see "sshd Match order"); PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`);
+    } else {
+      // A directory that lists no members (sssd's ignore_group_members) and no local jailsh user: sshd -T has nobody to try.
+      findings.push({ check: 'sshd for jailed users', ok: true, warning: true, detail: `no jailed user to ask sshd -T about (group ${config.access.jailGroup} lists no member, and no local user has ${JAILSH} as shell): only the files' Match blocks were read`, fix: 'run doctor again once a user is jailed' });
     }
   }
-  addMatchOrder(add, config.access.jailGroup);
-  // A daemon started with its own -f or -o serves those, not what the files say: checked as it runs.
+  addMatchOrder(add, 'sshd Match order', SSHD_CONFIG, config.access.jailGroup, whitelist);
+  // A daemon started with its own -f or -o serves those, not what the files say: checked as it runs, and its file read.
   for (const daemon of runningSshds().filter((d) => d.configArgs.length > 0)) {
     const what = `the running sshd (pid ${daemon.pid}, ${daemon.configArgs.join(' ')})`;
     const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c, daemon.configArgs))), whitelist);
     add(`sshd pid ${daemon.pid}`, ok, ok ? `${what} keeps the jailed users' policy` : `${what}: ${detail}`, 'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it');
+    const file = daemon.configArgs.filter((_, i) => daemon.configArgs[i - 1] === '-f').at(-1);
+    if (file !== undefined) addMatchOrder(add, `sshd pid ${daemon.pid} Match order`, file, config.access.jailGroup, whitelist);
   }
   for (const member of members) {
     const shell = (hostNss.passwdByName(member) ?? '').split(':')[6] ?? '';
@@ -232,17 +237,23 @@ function judgeConnections(connections: SshdConnection[], effectives: (string | n
  * takes its place for every connection it matches, so each is named (SECURITY.md
  * invariant 8), as is a drop-in sshd never reads or reads inside a Match block.
  */
-function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: string) => void, jailGroup: string): void {
-  const check = 'sshd Match order';
+function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: string) => void, check: string, configFile: string, jailGroup: string, whitelist: string[]): void {
+  let reading: SshdConfigReading;
   let placement: PolicyPlacement;
   try {
-    placement = placePolicy(readSshdConfig(SSHD_CONFIG), SSHD_DROP_IN, JAILED_SSHD_SETTINGS, jailGroup);
+    reading = readSshdConfig(configFile);
+    placement = placePolicy(reading, SSHD_DROP_IN, JAILED_SSHD_SETTINGS, jailGroup);
   } catch (error) {
     add(check, false, `cannot read sshd's configuration as sshd does: ${(error as Error).message}`, 'fix the file named (sshd -t)');
     return;
   }
   const block = (m: { file: string; line: number; criteria: string[] }) => `Match ${m.criteria.join(' ')} (${m.file} line ${m.line})`;
-  if (!placement.read) add(check, false, `sshd never reads ${SSHD_DROP_IN}: no Include of ${SSHD_CONFIG} reaches it`, `Include /etc/ssh/sshd_config.d/*.conf at the top of ${SSHD_CONFIG}`);
+  const opening = openingDirectives(reading, jailGroup, (keyword, values) => doorsIn(keyword, values, whitelist));
+  if (opening.length > 0) {
+    const found = opening.map(({ directive, match, doors }) => `${directive.file} line ${directive.line} in ${block(match)}: ${doors.join('; ')}`);
+    add(check, false, `a Match block gives jailed users what sshd -T was not asked about: ${found.join('; ')}`, `take these out, or rule the jail group out of each block: Match ... Group *,!${jailGroup}`);
+  }
+  if (!placement.read) add(check, false, `sshd never reads ${SSHD_DROP_IN}: no Include of ${configFile} reaches it`, `Include /etc/ssh/sshd_config.d/*.conf at the top of ${configFile}`);
   else if (placement.within !== null) add(check, false, `sshd reads ${SSHD_DROP_IN} inside ${block(placement.within)}: its policy holds only for connections that block matches`, `move the Include of ${SSHD_DROP_IN} above every Match block of ${placement.within.file}`);
   else if (placement.shadows.length > 0) {
     const shadows = placement.shadows.map(({ directive, match, setting, policyValue }) => `${directive.file} line ${directive.line} sets ${setting} ${directive.args.join(' ')} (policy: ${policyValue}) in ${block(match)}`);
@@ -250,9 +261,9 @@ function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: s
       check,
       false,
       `ahead of ${SSHD_DROP_IN}, so sshd takes them first for the jailed users and addresses they match: ${shadows.join('; ')}`,
-      `move these settings behind ${SSHD_DROP_IN} (into a file sorting after it, e.g. zz-local.conf, or to the end of ${SSHD_CONFIG}), or rule the jail group out of each block: Match ... Group *,!${jailGroup}`,
+      `move these settings behind ${SSHD_DROP_IN} (into a file sorting after it, e.g. zz-local.conf, or to the end of ${configFile}), or rule the jail group out of each block: Match ... Group *,!${jailGroup}`,
     );
-  } else add(check, true, `no Match block ahead of ${SSHD_DROP_IN} sets what it sets`);
+  } else if (opening.length === 0) add(check, true, `no Match block ahead of ${SSHD_DROP_IN} sets what it sets, and none opens what it does not set`);
 }
 
 function readOr(path: string): string {

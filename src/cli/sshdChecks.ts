@@ -17,14 +17,32 @@ export function openSshdDoors(effective: string, envWhitelist: string[]): string
     const seen = values(keyword);
     if (seen.length === 0 || seen.some((value) => value !== policy)) open.push(`${keyword} ${seen.join(' ') || '(not shown)'} (policy: ${policy})`);
   }
-  if (values('permituserenvironment').some((value) => value !== 'no')) {
-    open.push(`permituserenvironment ${values('permituserenvironment').join(' ')} (~/.ssh/environment reaches host programs)`);
-  }
-  const wide = values('acceptenv').flatMap((value) => value.split(/\s+/)).filter((pattern) => !coveredBy(pattern, envWhitelist));
-  if (wide.length > 0) open.push(`acceptenv ${wide.join(' ')} (wider than [session] env_whitelist ${envWhitelist.join(' ')})`);
   // An internal-sftp Subsystem, under any name, is doctor's own `sftp` check: it concerns every user.
-  if (values('forcecommand').some((value) => /^internal-sftp(\s|$)/.test(value))) open.push('forcecommand internal-sftp (serves the host\'s files)');
+  for (const keyword of ['permituserenvironment', 'acceptenv', 'forcecommand']) open.push(...doorsIn(keyword, values(keyword), envWhitelist));
   return open;
+}
+
+/**
+ * What one keyword's values open on the host beside the drop-in's settings,
+ * wherever they are set: ~/.ssh/environment, variables beyond the whitelist,
+ * sshd's in-process sftp server. [] for any other keyword.
+ */
+export function doorsIn(keyword: string, values: string[], envWhitelist: string[]): string[] {
+  const sftp = (value: string) => /^internal-sftp(\s|$)/.test(value);
+  switch (keyword) {
+    case 'permituserenvironment':
+      return values.some((value) => value.toLowerCase() !== 'no') ? [`permituserenvironment ${values.join(' ')} (~/.ssh/environment reaches host programs)`] : [];
+    case 'acceptenv': {
+      const wide = values.flatMap((value) => value.split(/\s+/)).filter((pattern) => !coveredBy(pattern, envWhitelist));
+      return wide.length > 0 ? [`acceptenv ${wide.join(' ')} (wider than [session] env_whitelist ${envWhitelist.join(' ')})`] : [];
+    }
+    case 'forcecommand':
+      return values.some(sftp) ? ['forcecommand internal-sftp (serves the host\'s files)'] : [];
+    case 'subsystem':
+      return values.some((value) => sftp(value.split(/\s+/).slice(1).join(' '))) ? [`subsystem ${values.join(' ')} (serves the host's files)`] : [];
+    default:
+      return [];
+  }
 }
 
 /** An AcceptEnv pattern lets in nothing the whitelist would not: the same name, or inside one of its prefixes. */
@@ -77,6 +95,31 @@ export interface RunningSshd {
   configArgs: string[];
 }
 
+/** sshd's options that take an argument (its getopt string). */
+const SSHD_ARG_OPTIONS = 'CEbcfghkopu';
+
+/**
+ * The -f and -o options of an sshd command line, as `-f FILE` / `-o OPTION`
+ * pairs, read the way getopt reads them: bundled (`-Df FILE`) and joined
+ * (`-f/etc/ssh/x`, `-oPort=22`) forms included, up to `--`; glibc's getopt
+ * skips words that are not options.
+ */
+export function configOptions(argv: string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '--') break;
+    if (!word.startsWith('-') || word === '-') continue;
+    for (let j = 1; j < word.length; j++) {
+      if (!SSHD_ARG_OPTIONS.includes(word[j])) continue;
+      const value = j + 1 < word.length ? word.slice(j + 1) : argv[++i];
+      if (value !== undefined && (word[j] === 'f' || word[j] === 'o')) found.push(`-${word[j]}`, value);
+      break;
+    }
+  }
+  return found;
+}
+
 /**
  * The sshd daemons running as root on this host (not their per-connection
  * children), each with its own -f and -o: with those it serves something else
@@ -98,11 +141,7 @@ export function runningSshds(): RunningSshd[] {
       continue; // gone, or not readable
     }
     if (isSshd(parent)) continue; // a connection's process
-    const configArgs: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      if ((argv[i] === '-f' || argv[i] === '-o') && i + 1 < argv.length) configArgs.push(argv[i], argv[++i]);
-    }
-    found.push({ pid: Number(entry), configArgs });
+    found.push({ pid: Number(entry), configArgs: configOptions(argv) });
   }
   return found;
 }

@@ -186,6 +186,29 @@ export function placePolicy(reading: SshdConfigReading, dropIn: string, settings
   return { read: opened !== undefined, within: opened?.within ?? null, shadows };
 }
 
+/** A directive in a Match block that opens something on the host for the connections it matches. */
+export interface OpeningDirective {
+  directive: SshdDirective;
+  match: MatchBlock;
+  doors: string[];
+}
+
+/**
+ * Directives of Match blocks anywhere (ahead of the drop-in or after it: the
+ * drop-in does not set these keywords, so the first matching block decides)
+ * that `judge` finds open something, e.g. in-process sftp or AcceptEnv *
+ * for an address range sshd -T was not asked about. Blocks that rule out the
+ * jail group cannot apply.
+ */
+export function openingDirectives(reading: SshdConfigReading, jailGroup: string, judge: (keyword: string, args: string[]) => string[]): OpeningDirective[] {
+  return reading.directives.flatMap((directive) => {
+    const { match } = directive;
+    if (match === null || excludesGroup(match, jailGroup)) return [];
+    const doors = judge(directive.keyword, [directive.args.join(' ')]);
+    return doors.length > 0 ? [{ directive, match, doors }] : [];
+  });
+}
+
 /** Match criteria are ANDed: one Group criterion whose list negates the jail group excludes its members (groupaccess.c: a negated match wins). */
 function excludesGroup(match: MatchBlock, jailGroup: string): boolean {
   return match.criteria.some((criterion, i) => criterion.toLowerCase() === 'group' && (match.criteria[i + 1] ?? '').split(',').includes(`!${jailGroup}`));
