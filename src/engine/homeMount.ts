@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
 import { ExitCode, JailError } from '../errors';
+import { type Engine, engineError } from './client';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
 export const STAGING_ROOT = '/run/docker-jail/homes';
@@ -44,7 +45,7 @@ export const PREPARE_ROOT = '/run/docker-jail/prepare';
  * propagates at once into the running jail, which must only ever get the
  * finished mount. Returns the staging path to bind.
  */
-export function ensureHomeStaging(home: string, uid: number, bases: readonly string[], root: string = STAGING_ROOT): StagedHome {
+export function ensureHomeStaging(home: string, uid: number, bases: readonly string[], root: string = STAGING_ROOT, again = false): StagedHome {
   checkHomeBase(home, bases);
   const staging = `${root}/${uid}`;
   // O_NOFOLLOW: a home that is a symlink planted by someone is refused, never followed.
@@ -61,7 +62,7 @@ export function ensureHomeStaging(home: string, uid: number, bases: readonly str
     const homeStat = fstatSync(fd);
     if (homeStat.uid !== uid) throw new JailError(`your home directory ${home} is not owned by you (uid ${homeStat.uid})`);
     const staged = { path: staging, dev: homeStat.dev, ino: homeStat.ino };
-    if (isStagedCopyOf(staging, homeStat)) return staged;
+    if (!again && isStagedCopyOf(staging, homeStat)) return staged;
 
     const prepared = `${ensurePrepareRoot()}/${uid}`;
     mkdirSync(prepared, { recursive: true, mode: 0o700 });
@@ -107,6 +108,19 @@ export function ensureSharedRoot(): void {
   runMount(['mount', '--make-shared', '--', SHARED_ROOT], 'the homes for the shared jail');
 }
 
+/**
+ * Whether the running jail's own view of a staged home (its init's mountinfo)
+ * is nosuid,nodev: the host's copy says nothing of a copy that propagated
+ * before its remount (a home staged by an older build into a running shared jail).
+ */
+export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
+  const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  })).State.Pid;
+  const options = pid > 0 ? mountInfoOf(staging, `/proc/${pid}/mountinfo`)?.[5].split(',') : undefined;
+  return options !== undefined && options.includes('nosuid') && options.includes('nodev');
+}
+
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {
   const options = mountOptionsOf(staging);
   if (options === null || !options.includes('nosuid') || !options.includes('nodev')) return false;
@@ -125,9 +139,9 @@ function optionalFieldsOf(path: string): string[] | null {
   return fields === null ? null : fields.slice(6, fields.indexOf('-'));
 }
 
-function mountInfoOf(path: string): string[] | null {
+function mountInfoOf(path: string, mountinfo = '/proc/self/mountinfo'): string[] | null {
   let found: string[] | null = null;
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of readFileSync(mountinfo, 'utf8').split('\n')) {
     const fields = line.split(' ');
     if (fields.length > 5 && unescapeMountPath(fields[4]) === path) found = fields;
   }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { JailError } from '../errors';
-import type { Engine } from './client';
+import { type Engine, engineError } from './client';
 
 /**
  * The host's view of a jail's processes, read from /proc as root. A pid is only
@@ -111,10 +111,13 @@ export function initCgroupOf(containerId: string, pid: number, proc = '/proc'): 
  */
 export async function jailCgroupOf(engine: Engine, containerId: string, proc = '/proc'): Promise<JailCgroup | null> {
   const container = engine.control.getContainer(containerId);
-  const before = (await container.inspect()).State;
+  const inspect = () => container.inspect().catch((error: unknown) => {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  });
+  const before = (await inspect()).State;
   if (!before.Running || before.Pid <= 0) return null;
   const cgroup = initCgroupOf(containerId, before.Pid, proc);
-  const after = (await container.inspect()).State;
+  const after = (await inspect()).State;
   if (cgroup === null || !after.Running || after.Pid !== before.Pid || after.StartedAt !== before.StartedAt) {
     throw new JailError('the jail\'s processes cannot be told apart (its init changed while it was looked at); try again');
   }

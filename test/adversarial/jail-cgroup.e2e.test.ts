@@ -31,7 +31,7 @@ describe('a jail\'s processes are those in exactly its cgroups @docker @root', f
 
   describe('a look-alike cgroup named …/docker/<the shared jail\'s id>', function () {
     const SHARED = '[jail]\nmode = shared\nname_template = djt-cgroup-shared\nhostname_template = shared-jail\n';
-    const tag = Math.random().toString(16).slice(2, 8);
+    const tag = String(Math.floor(Math.random() * 1e6));
     let ann: TestUser;
     let spoofed: ChildProcess | null = null;
     let spoofDir = '';
@@ -106,7 +106,8 @@ describe('a jail\'s processes are those in exactly its cgroups @docker @root', f
 
     it('a nohup\'d job keeps the jail busy, so gc leaves it running; once the job is gone gc stops it (control)', async () => {
       await withConfig(config, async () => {
-        assert.equal(su(user, `nohup sleep 301 >/dev/null 2>&1 &`).status, 0);
+        // nohup, as busybox (which has no nohup applet here) does it: the job ignores the hangup.
+        assert.equal(su(user, `(trap '' HUP; exec sleep 301) </dev/null >/dev/null 2>&1 &`).status, 0);
         const job = () => run('/usr/bin/pgrep', ['-u', String(user.uid), '-x', '-f', 'sleep 301']).stdout.trim();
         await waitFor('the job in the jail', () => job() !== '', 20_000);
         const id = engine.docker(`ps -q --no-trunc --filter label=io.docker-jail.uid=${user.uid}`).stdout.trim();
