@@ -110,15 +110,21 @@ export function ensureSharedRoot(): void {
 
 /**
  * Whether the running jail's own view of a staged home (its init's mountinfo)
- * is nosuid,nodev: the host's copy says nothing of a copy that propagated
- * before its remount (a home staged by an older build into a running shared jail).
+ * is nosuid,nodev, every mount at that path (a stacked or tucked copy may be
+ * the one a lookup reaches): the host's copy says nothing of a copy that
+ * propagated before its remount (a home staged by an older build into a running shared jail).
  */
 export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
   const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
     throw engineError(engine.socket, error, 'looking at the jail');
   })).State.Pid;
-  const options = pid > 0 ? mountInfoOf(staging, `/proc/${pid}/mountinfo`)?.[5].split(',') : undefined;
-  return options !== undefined && options.includes('nosuid') && options.includes('nodev');
+  if (pid <= 0) return false;
+  const seen = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields.length > 5 && unescapeMountPath(fields[4]) === staging)
+    .map((fields) => fields[5].split(','));
+  return seen.length > 0 && seen.every((options) => options.includes('nosuid') && options.includes('nodev'));
 }
 
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {
@@ -139,9 +145,9 @@ function optionalFieldsOf(path: string): string[] | null {
   return fields === null ? null : fields.slice(6, fields.indexOf('-'));
 }
 
-function mountInfoOf(path: string, mountinfo = '/proc/self/mountinfo'): string[] | null {
+function mountInfoOf(path: string): string[] | null {
   let found: string[] | null = null;
-  for (const line of readFileSync(mountinfo, 'utf8').split('\n')) {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ');
     if (fields.length > 5 && unescapeMountPath(fields[4]) === path) found = fields;
   }
