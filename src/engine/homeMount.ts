@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
 import { ExitCode, JailError } from '../errors';
 import { type Engine, engineError } from './client';
@@ -78,6 +78,7 @@ export function ensureHomeStaging(home: string, uid: number, bases: readonly str
     if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging], 'the home for the jail');
     // Every copy that propagates from here on (into the running shared jail) is of the finished mount.
     runMount(['mount', '--move', '--', prepared, staging], 'the home for the jail');
+    rmdirSync(prepared);
     if (!isStagedCopyOf(staging, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
     return staged;
   } finally {

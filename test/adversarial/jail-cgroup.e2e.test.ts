@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
@@ -45,7 +46,7 @@ describe('a jail\'s processes are those in exactly its cgroups @docker @root', f
       if (spoofDir !== '') {
         await waitFor('the look-alike cgroup to empty', () => readFileSync(`${spoofDir}/cgroup.procs`, 'utf8').trim() === '', 10_000).catch(() => undefined);
         // Innermost first: cgroup directories go with rmdir only.
-        sh(`rmdir ${spoofDir} ${spoofDir}/.. ${spoofDir}/../.. 2>/dev/null || true`);
+        sh(`rmdir ${spoofDir} ${dirname(spoofDir)} ${dirname(dirname(spoofDir))} 2>/dev/null || true`);
       }
       sh('docker rm -f djt-cgroup-shared >/dev/null 2>&1 || true');
       removeScratchOf('shared');
