@@ -1,11 +1,11 @@
 /*
- * jail-signal SIGNAL CONTAINER_ID PID...: signals processes of one
- * jail, run by the main program as root (hangup, kill_on_logout, a failed
- * login). A pid read from /proc may end and be reused by a host process before
- * kill(2) reaches it; so each is pinned with a pidfd first, checked to be in
- * the container's cgroup, checked to be still alive (so what /proc said was
- * about it), and only then signalled through the pidfd (SECURITY.md,
- * invariant 10). Prints nothing; exits 0, or 2 on bad arguments.
+ * jail-signal SIGNAL CGROUPS PID...: signals processes of one jail, run by
+ * the main program as root (hangup, kill_on_logout, a failed login). CGROUPS is
+ * the exact text of the jail init's /proc/PID/cgroup. A pid read from /proc may
+ * end and be reused by a host process before kill(2) reaches it; so each is
+ * pinned with a pidfd first, checked to be in exactly the jail's cgroups,
+ * checked to be still alive (so what /proc said was about it), and only then
+ * signalled through the pidfd (SECURITY.md, invariant 10). Prints nothing; exits 0, or 2 on bad arguments.
  * Build: make -C launcher OUT=../build
  */
 #include <errno.h>
@@ -27,27 +27,26 @@ static int pidfd_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* Whether /proc/PID/cgroup has a line ending in the container's own cgroup (cgroupfs or systemd driver). */
-static int in_container(pid_t pid, const char *id)
+/*
+ * Whether /proc/PID/cgroup is exactly the jail's (the text of its init's, every
+ * line): a cgroup merely named after the container is not it. Read whole, or no.
+ */
+static int in_jail(pid_t pid, const char *cgroups)
 {
-	char path[64], text[4096], cgroupfs[128], systemd[128];
+	char path[64], text[8192];
+	size_t len = 0;
+	ssize_t n = 1;
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	snprintf(cgroupfs, sizeof cgroupfs, "/docker/%s", id);
-	snprintf(systemd, sizeof systemd, "/docker-%s.scope", id);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (fd < 0)
 		return 0;
-	text[n] = '\0';
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-		size_t len = strlen(line);
-		for (const char *end = cgroupfs; end; end = end == cgroupfs ? systemd : NULL)
-			if (len >= strlen(end) && strcmp(line + len - strlen(end), end) == 0)
-				return 1;
-	}
-	return 0;
+	while (len < sizeof text - 1 && (n = read(fd, text + len, sizeof text - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n != 0) /* an error, or more than fits: not the jail's */
+		return 0;
+	text[len] = '\0';
+	return strcmp(text, cgroups) == 0;
 }
 
 static long number(const char *text, long max)
@@ -61,9 +60,11 @@ static long number(const char *text, long max)
 int main(int argc, char **argv)
 {
 	long sig = argc > 3 ? number(argv[1], 64) : -1;
-	const char *id = argc > 3 ? argv[2] : "";
-	if (sig < 0 || strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64) {
-		fputs("usage: jail-signal SIGNAL CONTAINER_ID PID...\n", stderr);
+	const char *cgroups = argc > 3 ? argv[2] : "";
+	size_t len = strlen(cgroups);
+	/* Lines of "N:controllers:/path", the last ending in a newline, as the kernel writes them. */
+	if (sig < 0 || len < 5 || len > 8191 || cgroups[len - 1] != '\n' || strstr(cgroups, ":/") == NULL) {
+		fputs("usage: jail-signal SIGNAL CGROUPS PID...\n", stderr);
 		return 2;
 	}
 	for (int i = 3; i < argc; i++) {
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 		int pidfd = pid < 0 ? -1 : pidfd_open((pid_t)pid);
 		if (pidfd < 0)
 			continue; /* ended already, or not a pid */
-		if (in_container((pid_t)pid, id) && pidfd_signal(pidfd, 0) == 0)
+		if (in_jail((pid_t)pid, cgroups) && pidfd_signal(pidfd, 0) == 0)
 			pidfd_signal(pidfd, (int)sig);
 		close(pidfd);
 	}

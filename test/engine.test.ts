@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { DemuxStream } from '../src/engine/demux';
 import { ARCHIVE_KEYRING, findMirror, keyringUnfit } from '../src/engine/image';
 import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
-import { environHas, sessionProcesses } from '../src/engine/processes';
+import { environHas, initCgroupOf, jailProcesses, sessionProcesses } from '../src/engine/processes';
 import { tarArchive } from '../src/engine/tar';
 
 function frame(kind: number, payload: Buffer): Buffer {
@@ -130,6 +130,50 @@ describe('engine: the processes of a session', () => {
     assert.deepEqual(sessionProcesses(procs, 10).sort(), [10, 11, 12]);
     assert.deepEqual(sessionProcesses(procs.map((p) => ({ ...p, marked: false })), 10).sort(), [10, 11]);
     assert.deepEqual(sessionProcesses(procs, null).sort(), [10, 11, 12]);
+  });
+});
+
+describe('engine: which processes are the jail\'s (a fake /proc)', () => {
+  const id = 'a'.repeat(64);
+  const v1 = (path: string) => `2:pids:${path}\n1:name=systemd:${path}\n0::${path}\n`;
+  let proc: string;
+  const fake = (pid: number, cgroups: string, start = 100) => {
+    mkdirSync(`${proc}/${pid}`);
+    writeFileSync(`${proc}/${pid}/cgroup`, cgroups);
+    writeFileSync(`${proc}/${pid}/stat`, `${pid} (a (b) c) S 1 ${Array.from({ length: 18 }, () => '0').join(' ')} ${start} 0`);
+    writeFileSync(`${proc}/${pid}/status`, 'Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t\n');
+    writeFileSync(`${proc}/${pid}/environ`, '');
+  };
+  beforeEach(() => (proc = mkdtempSync('/tmp/djt-proc-')));
+  afterEach(() => rmSync(proc, { recursive: true, force: true }));
+
+  it('takes exactly the init\'s cgroups: a cgroup merely ending in /docker/<id> is someone else\'s', () => {
+    fake(10, v1(`/docker/${id}`));
+    fake(11, v1(`/docker/${id}`));
+    fake(12, v1(`/user.slice/user-1000.slice/user@1000.service/app.slice/docker/${id}`)); // a user's own systemd manager
+    fake(13, `2:pids:/docker/${id}\n1:name=systemd:/docker/${id}\n0::/spoof.slice/docker/${id}\n`); // one hierarchy moved
+    fake(14, v1(`/docker-${id}.scope`));
+    fake(15, v1(`/docker/${id}/sub`));
+    const cgroup = initCgroupOf(id, 10, proc);
+    assert.notEqual(cgroup, null);
+    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [10, 11]);
+  });
+
+  it('finds the jail under a cgroup-parent and with the systemd driver, where no path ends in /docker/<id>', () => {
+    fake(20, v1(`/djt-parent/${id}`));
+    fake(21, v1(`/djt-parent/${id}`));
+    fake(22, v1(`/system.slice/docker-${id}.scope`));
+    fake(23, v1(`/system.slice/docker-${id}.scope`));
+    assert.deepEqual(jailProcesses(initCgroupOf(id, 20, proc), null, proc).map((p) => p.pid).sort(), [20, 21]);
+    assert.deepEqual(jailProcesses(initCgroupOf(id, 22, proc), null, proc).map((p) => p.pid).sort(), [22, 23]);
+  });
+
+  it('refuses an init pid whose cgroups are not the container\'s (a pid reused by a host process), and has no processes without a jail', () => {
+    fake(30, v1('/user.slice/user-1000.slice/session-4.scope'));
+    fake(31, v1('/'));
+    fake(32, v1(`/docker/${'b'.repeat(64)}`));
+    for (const pid of [30, 31, 32, 33]) assert.equal(initCgroupOf(id, pid, proc), null, `pid ${pid}`);
+    assert.deepEqual(jailProcesses(null, null, proc), []);
   });
 });
 

@@ -66,3 +66,66 @@ describe('shared mode: one jail for every jailed user @docker @root', function (
     });
   });
 });
+
+describe('shared mode: a home staged while the shared jail runs @docker @root', function () {
+  this.timeout(120_000);
+  // no-new-privileges off, so only the mount's nosuid stands between a setuid-root file and root in the jail.
+  const CONFIG = '[jail]\nmode = shared\nname_template = djt-shared-late\nhostname_template = shared-jail\nno_new_privileges = no\n';
+  let first: TestUser;
+  let late: TestUser;
+  let upgraded: TestUser;
+
+  before(() => {
+    requireHost('docker', 'su');
+    sh('docker rm -f djt-shared-late >/dev/null 2>&1 || true');
+    first = createUser();
+    late = createUser();
+    upgraded = createUser();
+  });
+  after(() => {
+    sh('docker rm -f djt-shared-late >/dev/null 2>&1 || true');
+    for (const user of [first, late, upgraded].filter(Boolean)) {
+      removeUser(user);
+      sh(`umount -l /run/docker-jail/shared/${user.uid} 2>/dev/null || true; rmdir /run/docker-jail/shared/${user.uid} /run/docker-jail/prepare/${user.uid} 2>/dev/null || true; rm -f /var/lib/docker-jail/shared-users/${user.uid}.json`);
+    }
+  });
+
+  it('reaches the running jail nosuid,nodev: a setuid-root file in it does not run as root', async () => {
+    await withConfig(CONFIG, () => {
+      assert.equal(as(first, 'true').status, 0);
+      const started = sh('docker inspect -f {{.State.StartedAt}} djt-shared-late').trim();
+      // The late user's home is staged now, while the jail runs, and reaches it by propagation.
+      const seen = as(late, `cp /usr/bin/id ~/euid; grep ' /run/docker-jail/shared/${late.uid} ' /proc/self/mountinfo`);
+      assert.equal(seen.status, 0, seen.stderr);
+      assert.equal(sh('docker inspect -f {{.State.StartedAt}} djt-shared-late').trim(), started, 'the jail was restarted: the home was not staged into a running jail');
+      const mounts = seen.stdout.trim().split('\n');
+      assert.ok(mounts.length > 0 && mounts[0] !== '', 'the home is not mounted in the jail');
+      for (const line of mounts) {
+        const options = line.split(' ')[5].split(',');
+        assert.ok(options.includes('nosuid') && options.includes('nodev'), `the home reached the jail as ${options.join(',')}`);
+      }
+      // Root makes the copy of the jail's own id(1) setuid root, in the late user's home.
+      sh(`chown root:root ${late.home}/euid && chmod 4755 ${late.home}/euid`);
+      // Not the session's own process (which the login checks): a command the shell runs.
+      const euid = as(late, 'euid=$(~/euid -u); echo "$euid"');
+      assert.equal(euid.status, 0, euid.stderr);
+      assert.equal(euid.stdout, `${late.uid}\n`, 'a setuid-root file in the home ran as root in the jail');
+    });
+  });
+
+  it('replaces a home that reached the running jail without nosuid,nodev (staged so by an older build) before the session starts', async () => {
+    await withConfig(CONFIG, () => {
+      assert.equal(as(first, 'true').status, 0);
+      const staging = `/run/docker-jail/shared/${upgraded.uid}`;
+      // What the older build did: bind the home straight into the shared root (it reaches the jail as it is), then remount.
+      sh(`mkdir -p ${staging} && mount --bind ${upgraded.home} ${staging} && mount -o remount,bind,nosuid,nodev ${staging}`);
+      // Every mount at that path: one shared-root mount may be stacked or tucked under another in the jail.
+      const result = as(upgraded, `grep ' ${staging} ' /proc/self/mountinfo`);
+      assert.equal(result.status, 0, result.stderr);
+      for (const line of result.stdout.trim().split('\n')) {
+        const options = line.split(' ')[5]?.split(',') ?? [];
+        assert.ok(options.includes('nosuid') && options.includes('nodev'), `the session got the home as ${options.join(',')}`);
+      }
+    });
+  });
+});

@@ -7,7 +7,7 @@ import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { currentStandard, type FoundJail, isOutdated, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
-import { JAIL_NOBODY, jailProcesses } from '../engine/processes';
+import { JAIL_NOBODY, jailCgroupOf, jailProcesses } from '../engine/processes';
 import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
 import { loadSeccompProfile } from '../engine/seccomp';
 import { otherSessions } from '../engine/session';
@@ -217,7 +217,7 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
   if (inspected === null) return null; // removed meanwhile
   const running = inspected.State.Running;
   const sessions = running ? await otherSessions(engine, id, null, null) : 0;
-  const leftovers = running ? jailProcesses(id, null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length : 0;
+  const leftovers = running ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length : 0;
   const seccomp = inspected.Config.Labels?.[LABEL_SECCOMP] ?? null;
   return { id, name: inspected.Name.replace(/^\//, ''), uid, user: inspected.Config.Labels?.[LABEL_USER] ?? null, running, imageId: inspected.Image, seccomp, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
 }

@@ -5,7 +5,7 @@ import { setDeadline } from '../deadline';
 import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf } from '../engine/jail';
-import { signalJailProcesses } from '../engine/processes';
+import { jailCgroupOf, signalJailProcesses } from '../engine/processes';
 import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, uidOfUser } from '../identity/nss';
@@ -79,12 +79,14 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   // A record left means the session's own process could not hang up (it was killed): do it here.
   const orphans = sessionsOf(process.ppid, identity.uid);
   for (const { record, remove } of orphans) {
+    // The record's cgroups need no engine; only a record from before they were kept asks it.
+    const cgroup = record.cgroup !== undefined ? record.cgroup : await jailCgroupOf(engine, record.jailId);
     // Killed before it knew its exec's pid: the session's processes are found by their mark instead.
-    const tree = hangUp(record.jailId, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
+    const tree = hangUp(cgroup, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
     if (config.session.killOnLogout) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      signalJailProcesses(record.jailId, tree, 'SIGKILL');
-      await killLeftovers(engine, record.jailId, null, identity.uid, record.marker);
+      signalJailProcesses(cgroup, tree, 'SIGKILL');
+      await killLeftovers(engine, record.jailId, cgroup, null, identity.uid, record.marker);
     }
     remove();
   }

@@ -7,7 +7,7 @@ import { connectEngine, type Engine } from '../engine/client';
 import { checkHomeBase } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { expandTemplate } from '../engine/names';
-import { credentialsOf, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
+import { credentialsOf, jailCgroupOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
@@ -153,15 +153,17 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
-  const { jail, session, pid, record: sessionRecord } = await withHostLock(jailLockPath(config, uid), async () => {
+  const { jail, cgroup, session, pid, record: sessionRecord } = await withHostLock(jailLockPath(config, uid), async () => {
     const jail = await enterJail(engine, config, identity, vars, homeTarget);
+    // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
+    const cgroup = await jailCgroupOf(engine, jail.id);
     // Recorded before the session can start, for the PAM hook's close_session: were this process killed from
     // here on, what it started is still found (by its mark) and hung up. No record, no session.
-    const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, exec: null, marker });
+    const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, cgroup, exec: null, marker });
     try {
       const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
       try {
-        return { jail, session, pid: await session.started(), record };
+        return { jail, cgroup, session, pid: await session.started(), record };
       } catch (error) {
         session.close();
         throw error;
@@ -169,11 +171,11 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     } catch (error) {
       // Whatever did start carries the mark: a failed login leaves nothing running. The record stays for
       // close_session, which sweeps by the mark again: an engine that gave up answering may start it yet.
-      signalJailProcesses(jail.id, markedProcesses(jail.id, uid, marker), 'SIGKILL');
+      signalJailProcesses(cgroup, markedProcesses(cgroup, uid, marker), 'SIGKILL');
       throw error;
     }
   });
-  if (pid !== null) checkCredentials(pid, identity, session, jail.id);
+  if (pid !== null) checkCredentials(pid, identity, session, cgroup);
   // The exec's own pid finds, too, what it started after dropping the mark; the mark alone still works without it.
   sessionRecord.update({ exec: processId(pid) });
 
@@ -184,12 +186,12 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   recordLogin(uid, new Date(started));
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
-    hungUp = hangUp(jail.id, pid, uid, null);
+    hungUp = hangUp(cgroup, pid, uid, null);
   });
   if (config.session.killOnLogout) {
     // The shell is gone (or had its hangup and a moment to go): so is whatever the session left behind.
-    signalJailProcesses(jail.id, hungUp, 'SIGKILL');
-    await killLeftovers(engine, jail.id, session.execId, uid, marker);
+    signalJailProcesses(cgroup, hungUp, 'SIGKILL');
+    await killLeftovers(engine, jail.id, cgroup, session.execId, uid, marker);
   }
   sessionRecord.forget();
   recordLogout(uid, new Date());
@@ -205,7 +207,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
  * cannot name the user): checked on the process itself before anything is
  * relayed, and killed otherwise.
  */
-function checkCredentials(pid: number, identity: Identity, session: Session, jailId: string): void {
+function checkCredentials(pid: number, identity: Identity, session: Session, cgroup: JailCgroup | null): void {
   const actual = credentialsOf(pid);
   if (actual === null) return; // ended already (e.g. `true`), having started under the lock
   const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -215,7 +217,7 @@ function checkCredentials(pid: number, identity: Identity, session: Session, jai
     actual.gids.every((g) => g === identity.gid) &&
     same(sorted([identity.gid, ...actual.groups]), sorted(identity.groups.map((g) => g.gid)));
   if (!ok) {
-    signalJailProcesses(jailId, [pid], 'SIGKILL');
+    signalJailProcesses(cgroup, [pid], 'SIGKILL');
     session.close();
     throw new JailError(`the session started with the wrong credentials (uid ${actual.uids[0]}, gid ${actual.gids[0]}); refused`);
   }
@@ -280,16 +282,16 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
  * SIGCONT, for stopped jobs) to the session's process and everything it
  * started, plus, given a marker, what carries it. Returns those processes.
  */
-export function hangUp(jailId: string, rootPid: number | null, uid: number, marker: string | null): number[] {
-  const tree = sessionProcesses(jailProcesses(jailId, marker).filter((p) => p.uid === uid), rootPid);
-  signalJailProcesses(jailId, tree, 'SIGHUP');
-  signalJailProcesses(jailId, tree, 'SIGCONT');
+export function hangUp(cgroup: JailCgroup | null, rootPid: number | null, uid: number, marker: string | null): number[] {
+  const tree = sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), rootPid);
+  signalJailProcesses(cgroup, tree, 'SIGHUP');
+  signalJailProcesses(cgroup, tree, 'SIGCONT');
   return tree;
 }
 
 /** The user's processes in the jail carrying the session's mark, and all they started. */
-function markedProcesses(jailId: string, uid: number, marker: string): number[] {
-  return sessionProcesses(jailProcesses(jailId, marker).filter((p) => p.uid === uid), null);
+function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: string): number[] {
+  return sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), null);
 }
 
 /**
@@ -297,9 +299,9 @@ function markedProcesses(jailId: string, uid: number, marker: string): number[] 
  * and, when this was the user's last session, every process of theirs in the
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
-export async function killLeftovers(engine: Engine, jailId: string, ownExecId: string | null, uid: number, marker: string): Promise<void> {
-  const processes = jailProcesses(jailId, marker).filter((p) => p.uid === uid);
+export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string): Promise<void> {
+  const processes = jailProcesses(cgroup, marker).filter((p) => p.uid === uid);
   const last = (await otherSessions(engine, jailId, uid, ownExecId)) === 0;
   const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
-  signalJailProcesses(jailId, doomed, 'SIGKILL');
+  signalJailProcesses(cgroup, doomed, 'SIGKILL');
 }

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
 import { bounded } from '../deadline';
 import { ExitCode, JailError } from '../errors';
+import { type Engine, engineError } from './client';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
 export const STAGING_ROOT = '/run/docker-jail/homes';
@@ -31,11 +32,21 @@ export function checkHomeBase(home: string, bases: readonly string[]): void {
 }
 
 /**
+ * Where each home is bound and remounted nosuid,nodev before it goes to its
+ * staging path: a private mount, so no copy of the home escapes to anyone
+ * before it has its flags (a bind remount does not propagate).
+ */
+export const PREPARE_ROOT = '/run/docker-jail/prepare';
+
+/**
  * Docker cannot put nosuid,nodev on a bind mount, but a bind mount inherits the
  * flags of the mount it copies. So the jail binds a host-side bind of the home
- * that root has remounted nosuid,nodev. Returns the staging path to bind.
+ * that root has remounted nosuid,nodev. The home is bound and remounted in
+ * PREPARE_ROOT and only then moved to its staging path: in shared mode that path
+ * propagates at once into the running jail, which must only ever get the
+ * finished mount. Returns the staging path to bind.
  */
-export function ensureHomeStaging(home: string, uid: number, bases: readonly string[], root: string = STAGING_ROOT): StagedHome {
+export function ensureHomeStaging(home: string, uid: number, bases: readonly string[], root: string = STAGING_ROOT, again = false): StagedHome {
   checkHomeBase(home, bases);
   const staging = `${root}/${uid}`;
   // O_NOFOLLOW: a home that is a symlink planted by someone is refused, never followed.
@@ -52,20 +63,42 @@ export function ensureHomeStaging(home: string, uid: number, bases: readonly str
     const homeStat = fstatSync(fd);
     if (homeStat.uid !== uid) throw new JailError(`your home directory ${home} is not owned by you (uid ${homeStat.uid})`);
     const staged = { path: staging, dev: homeStat.dev, ino: homeStat.ino };
-    if (isStagedCopyOf(staging, homeStat)) return staged;
+    if (!again && isStagedCopyOf(staging, homeStat)) return staged;
+
+    const prepared = `${ensurePrepareRoot()}/${uid}`;
+    mkdirSync(prepared, { recursive: true, mode: 0o700 });
+    if (mountOptionsOf(prepared) !== null) runMount(['umount', '-l', '--', prepared], 'the home for the jail'); // left by a login that died here
+    // The source is the directory we opened, not its path: nothing can be swapped in between
+    // (--no-canonicalize, or mount(8) would turn /proc/self/fd/3 back into the path).
+    runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', prepared], 'the home for the jail', fd);
+    runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', prepared], 'the home for the jail');
+    if (!isStagedCopyOf(prepared, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
 
     mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     if (mountOptionsOf(staging) !== null) runMount(['umount', '-l', '--', staging], 'the home for the jail');
-    // The source is the directory we opened, not its path: nothing can be swapped in between
-    // (--no-canonicalize, or mount(8) would turn /proc/self/fd/3 back into the path).
-    runMount(['mount', '--no-canonicalize', '--bind', '--', '/proc/self/fd/3', staging], 'the home for the jail', fd);
-    runMount(['mount', '-o', 'remount,bind,nosuid,nodev', '--', staging], 'the home for the jail');
+    // Every copy that propagates from here on (into the running shared jail) is of the finished mount.
+    runMount(['mount', '--move', '--', prepared, staging], 'the home for the jail');
+    rmdirSync(prepared);
     if (!isStagedCopyOf(staging, homeStat)) throw new JailError(`could not prepare ${home} for the jail`);
     return staged;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Makes PREPARE_ROOT a private mount of its own (once per boot): a mount made
+ * under it propagates nowhere, and may be moved out (the kernel refuses to
+ * move a mount out of a shared parent).
+ */
+function ensurePrepareRoot(): string {
+  mkdirSync(PREPARE_ROOT, { recursive: true, mode: 0o700 });
+  const fields = optionalFieldsOf(PREPARE_ROOT);
+  if (fields !== null && fields.length === 0) return PREPARE_ROOT; // private: no shared:N, no master:N
+  if (fields === null) runMount(['mount', '--bind', '--', PREPARE_ROOT, PREPARE_ROOT], 'the place where homes are prepared');
+  runMount(['mount', '--make-private', '--', PREPARE_ROOT], 'the place where homes are prepared');
+  return PREPARE_ROOT;
 }
 
 /** Makes SHARED_ROOT a shared mount point (once per boot), which slave propagation into the jail needs. */
@@ -75,6 +108,25 @@ export function ensureSharedRoot(): void {
   if (optionalFieldsOf(SHARED_ROOT)?.some((field) => field.startsWith('shared:'))) return;
   if (mountOptionsOf(SHARED_ROOT) === null) runMount(['mount', '--bind', '--', SHARED_ROOT, SHARED_ROOT], 'the homes for the shared jail');
   runMount(['mount', '--make-shared', '--', SHARED_ROOT], 'the homes for the shared jail');
+}
+
+/**
+ * Whether the running jail's own view of a staged home (its init's mountinfo)
+ * is nosuid,nodev, every mount at that path (a stacked or tucked copy may be
+ * the one a lookup reaches): the host's copy says nothing of a copy that
+ * propagated before its remount (a home staged by an older build into a running shared jail).
+ */
+export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
+  const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  })).State.Pid;
+  if (pid <= 0) return false;
+  const seen = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields.length > 5 && unescapeMountPath(fields[4]) === staging)
+    .map((fields) => fields[5].split(','));
+  return seen.length > 0 && seen.every((options) => options.includes('nosuid') && options.includes('nodev'));
 }
 
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {

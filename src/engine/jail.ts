@@ -4,7 +4,7 @@ import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
 import type { ContainerSpec, ContainerSummary } from './api';
 import { type Engine, engineError, statusOf } from './client';
-import { JAIL_NOBODY, jailProcesses } from './processes';
+import { JAIL_NOBODY, jailCgroupOf, jailProcesses } from './processes';
 import { SHARED_ROOT } from './homeMount';
 import { SCRATCH_DIRS } from './scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
@@ -102,7 +102,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   const container = docker.getContainer(found.id);
   if (found.state === 'running' && request.home !== null && (await bindsAnotherHome(engine, found.id, request))) {
     // The home was restored, moved or recreated since the jail started: it still binds the old one.
-    if (jailProcesses(found.id, null).some((p) => p.uid !== JAIL_NOBODY)) {
+    if (jailProcesses(await jailCgroupOf(engine, found.id), null).some((p) => p.uid !== JAIL_NOBODY)) {
       throw new JailError(
         `your home directory was replaced since your jail started, and a session or job of yours still runs there with the old one; ` +
           'end them (or ask an administrator to stop your jail), then log in again',

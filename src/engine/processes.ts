@@ -3,12 +3,20 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:f
 import { constants } from 'node:os';
 import { bounded } from '../deadline';
 import { JailError } from '../errors';
+import { type Engine, engineError } from './client';
 
 /**
  * The host's view of a jail's processes, read from /proc as root. A pid is only
  * ever signalled after /proc says, at that moment, that it belongs to the jail's
  * container, so a pid reused by a host process is never hit.
+ *
+ * A process belongs to the jail when its /proc/PID/cgroup is exactly the jail
+ * init's, every hierarchy and whole path: a cgroup merely named like the
+ * container's (a user's systemd manager can make `…/docker/<id>` under its own
+ * slice) is someone else's, and under the engine's cgroup-parent the path is
+ * not `/docker/<id>` at all.
  */
+
 export interface JailProcess {
   pid: number;
   ppid: number;
@@ -25,13 +33,20 @@ export const JAIL_NOBODY = 65534;
 const ENVIRON_LIMIT = 1 << 20;
 const CHUNK = 64 * 1024;
 
-export function jailProcesses(containerId: string, marker: string | null, proc = '/proc'): JailProcess[] {
+/** The exact text of a jail init's /proc/PID/cgroup, as jailCgroupOf read it. */
+export interface JailCgroup {
+  readonly cgroups: string;
+}
+
+/** The jail's processes; none when it is not running (cgroup null). */
+export function jailProcesses(cgroup: JailCgroup | null, marker: string | null, proc = '/proc'): JailProcess[] {
   const found: JailProcess[] = [];
+  if (cgroup === null) return found;
   for (const entry of readdirSync(proc)) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
-      if (!belongsTo(pid, containerId, proc)) continue;
+      if (cgroupsOf(pid, proc) !== cgroup.cgroups) continue;
       const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
       // The command name may hold spaces and parentheses: fields start after the last ')'.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -66,15 +81,48 @@ export function environHas(path: string, entry: string): boolean {
   }
 }
 
-/** A process is in the container when one of its cgroup paths ends in the container's own cgroup (cgroupfs or systemd driver). */
-function belongsTo(pid: number, containerId: string, proc: string): boolean {
+/** The text of /proc/PID/cgroup, or null when the process has ended. */
+function cgroupsOf(pid: number, proc: string): string | null {
   try {
-    return readFileSync(`${proc}/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .some((line) => line.endsWith(`/docker/${containerId}`) || line.endsWith(`/docker-${containerId}.scope`));
+    return readFileSync(`${proc}/${pid}/cgroup`, 'utf8');
   } catch {
-    return false;
+    return null;
   }
+}
+
+/**
+ * The cgroups of the container's init, given the pid the engine named: read
+ * between two looks at its start time (so it is one process throughout), and
+ * only if they are the container's own (the last component names the id, with
+ * the cgroupfs or the systemd driver, under any cgroup-parent). Null otherwise.
+ */
+export function initCgroupOf(containerId: string, pid: number, proc = '/proc'): JailCgroup | null {
+  const start = startTimeOf(pid, proc);
+  const cgroups = cgroupsOf(pid, proc);
+  if (start === null || cgroups === null || startTimeOf(pid, proc) !== start) return null;
+  const own = cgroups.split('\n').some((line) => line.endsWith(`/${containerId}`) || line.endsWith(`/docker-${containerId}.scope`));
+  return own ? { cgroups } : null;
+}
+
+/**
+ * The jail's cgroups, from its init (SECURITY.md, invariant 10). The engine's
+ * pid is believed only if the engine still names it, for the same start of the
+ * jail, after /proc was read: a pid that the init left and a host process took
+ * meanwhile never stands for the jail. Null when the jail is not running.
+ */
+export async function jailCgroupOf(engine: Engine, containerId: string, proc = '/proc'): Promise<JailCgroup | null> {
+  const container = engine.control.getContainer(containerId);
+  const inspect = () => container.inspect().catch((error: unknown) => {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  });
+  const before = (await inspect()).State;
+  if (!before.Running || before.Pid <= 0) return null;
+  const cgroup = initCgroupOf(containerId, before.Pid, proc);
+  const after = (await inspect()).State;
+  if (cgroup === null || !after.Running || after.Pid !== before.Pid || after.StartedAt !== before.StartedAt) {
+    throw new JailError('the jail\'s processes cannot be told apart (its init changed while it was looked at); try again');
+  }
+  return cgroup;
 }
 
 /** When a process started (clock ticks since boot), which tells a pid apart from a later process reusing it; null when gone. */
@@ -129,9 +177,9 @@ export const SIGNALLER = '/usr/lib/docker-jail/jail-signal';
  * a host process before kill(2) reached it; the signaller closes that window
  * with pidfds (SECURITY.md, invariant 10).
  */
-export function signalJailProcesses(containerId: string, pids: number[], signal: NodeJS.Signals): void {
-  if (pids.length === 0) return;
-  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), containerId, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...bounded(10_000) });
+export function signalJailProcesses(cgroup: JailCgroup | null, pids: number[], signal: NodeJS.Signals): void {
+  if (pids.length === 0 || cgroup === null) return;
+  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), cgroup.cgroups, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...bounded(10_000) });
   if (result.error || result.status !== 0) {
     throw new JailError(`${SIGNALLER} failed: ${(result.error?.message ?? String(result.stderr).trim()).split('\n')[0]}`);
   }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types';
 import type { Engine } from '../engine/client';
-import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT } from '../engine/homeMount';
+import { ensureHomeStaging, ensureSharedRoot, jailSeesStagedHome, SHARED_ROOT } from '../engine/homeMount';
 import { ensureJail, type Jail } from '../engine/jail';
 import { checkHomeTarget, ValueProblem } from '../config/values';
 import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
@@ -58,6 +58,13 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
   ensureSharedRoot();
   // The shared jail binds SHARED_ROOT with slave propagation: a home staged again reaches it as it runs.
   const home = ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT);
-  return ensureJail(engine, config, { ...request, homeSource: home.path, home: null, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+  const jail = await ensureJail(engine, config, { ...request, homeSource: home.path, home: null, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+  // The jail's own copy of the home must be nosuid,nodev too: one that reached it without them (staged by an older
+  // build while it ran) is replaced by staging the home again, which propagates; a session never starts on it.
+  if (!(await jailSeesStagedHome(engine, jail.id, home.path))) {
+    ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT, true);
+    if (!(await jailSeesStagedHome(engine, jail.id, home.path))) throw new JailError(`your home ${identity.home} is not mounted nosuid,nodev in the shared jail; refused`);
+  }
+  return jail;
 }
 

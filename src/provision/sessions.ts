@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { startTimeOf } from '../engine/processes';
+import { type JailCgroup, startTimeOf } from '../engine/processes';
 import { JailError } from '../errors';
 
 /**
@@ -22,6 +22,8 @@ export interface SessionRecord {
   ancestors: ProcessId[];
   uid: number;
   jailId: string;
+  /** The jail's cgroups when the session started; absent in a record written before they were kept. */
+  cgroup?: JailCgroup | null;
   /** The session's process in the jail, as the host sees it, or null when it ended at once. */
   exec: ProcessId | null;
   marker: string;

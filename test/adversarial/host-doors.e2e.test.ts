@@ -459,7 +459,9 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       try {
         await sleep(300);
         const jail = sh(`docker ps -q --no-trunc --filter label=io.docker-jail.uid=${alice.uid} --filter label=io.docker-jail.user=${alice.name}`).trim();
-        const traced = run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=pidfd_open,pidfd_send_signal,kill,openat', SIGNALLER, '15', jail, String(onHost.pid), String(inJail)]);
+        // What the main program passes: the exact cgroups of the jail's init.
+        const cgroups = readFileSync(`/proc/${sh(`docker inspect -f '{{.State.Pid}}' ${jail}`).trim()}/cgroup`, 'utf8');
+        const traced = run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=pidfd_open,pidfd_send_signal,kill,openat', SIGNALLER, '15', cgroups, String(onHost.pid), String(inJail)]);
         assert.equal(traced.status, 0, traced.stderr);
         await sleep(500);
         assert.equal(onHost.exitCode, null, 'the host process was signalled');
