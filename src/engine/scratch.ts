@@ -37,7 +37,8 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
   mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 });
   // Checked whether or not it is mounted already (its old jail removed by hand leaves it mounted).
   if (noJail && existsSync(image) && scratchOwner(key) !== owner) removeScratch(key);
-  if (!existsSync(image)) makeImage(image, owner, bytes);
+  const made = !existsSync(image);
+  if (made) makeImage(image, owner, bytes);
   const madeFor = scratchOwner(key);
   if (madeFor !== owner) {
     // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).
@@ -49,11 +50,14 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
     if (tool('/sbin/losetup', ['--associated', image], image).trim() !== '') {
       throw new JailError(`the jail's /tmp (${image}) is in use but not mounted at ${mounted}; an administrator must stop the jail`);
     }
-    // No journal: after a crash it is checked before it is mounted (-p repairs what is safe; 2 and 3 mean fixed).
-    // Never cut short (a killed repair can leave it worse): under the PAM hook's deadline it is left to the login shell.
-    const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...unbroken(`e2fsck of ${image}`, 120_000) });
-    if (checked.error || (checked.status ?? 8) > 3) {
-      throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
+    // No journal: after a crash it is checked before it is mounted (-p repairs what is safe; 2 and 3 mean fixed);
+    // one just made is clean. Never cut short (a killed repair can leave it worse): under the PAM hook's deadline
+    // the check is not started, and the login shell, which has none, does it.
+    if (!made) {
+      const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...unbroken(`e2fsck of ${image}`, 120_000) });
+      if (checked.error || (checked.status ?? 8) > 3) {
+        throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
+      }
     }
     mkdirSync(mounted, { recursive: true, mode: 0o700 });
     // discard: what the jail deletes is given back to the host's disk (the image is sparse).
