@@ -210,7 +210,8 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
     await term.expect(/\$ $/m);
     await term.command(`${job} & :`);
-    assert.ok(jailProcessArgs(user).includes(args));
+    // The prompt can come back before the background job has exec'd (nohup, then sleep).
+    await waitFor('the job to start', () => jailProcessArgs(user).includes(args), 5_000);
     const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
     assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
     sh(`kill -KILL ${relay}`);
