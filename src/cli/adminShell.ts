@@ -36,7 +36,7 @@ export async function runAdminShell(args: string[], io: LoginIo): Promise<number
   const env = ['HOME=/root', 'USER=root', 'LOGNAME=root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env.TERM ? [`TERM=${process.env.TERM}`] : [])];
   const started = Date.now();
   const session = await openSession(engine, { jailId: jail.id, uid: 0, workdir: '/', env, argv: jailArgv('/bin/bash', { login: true, command: null }), tty });
-  const { status, hangup } = await relayUntilEnd(session, io, tty, async () => undefined);
+  const { status, hangup } = await relayUntilEnd(session, io, tty, process.ppid, async () => undefined);
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }), 'notice');
   return status;
 }

@@ -126,6 +126,8 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
 }
 
 async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promise<number> {
+  // Taken first: a login dropped while its session starts (sshd gone, this process reparented) is seen as a hangup.
+  const loginParent = process.ppid;
   const config = loadConfig();
   const identity = jailableIdentity(uid, config);
   // First, so the refusal names [home] bases, not what the home would have been mounted over (SECURITY.md invariant 6).
@@ -185,7 +187,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const startLogged = auditLog(formatRecord('start', record));
   recordLogin(uid, new Date(started));
   let hungUp: number[] = [];
-  const { status, hangup } = await relayUntilEnd(session, io, tty, async () => {
+  const { status, hangup } = await relayUntilEnd(session, io, tty, loginParent, async () => {
     hungUp = hangUp(cgroup, pid, uid, null);
   });
   if (config.session.killOnLogout) {
@@ -231,8 +233,10 @@ const HANGUP_DEADLINE_MS = 9000;
 /**
  * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
  * parent (sshd, su) gone, or a terminal that can no longer be written.
+ * `parent` is the login's, taken when it began: one gone before the relay
+ * starts counts too.
  */
-export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
+export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, parent: number, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
   let hangup = false;
   let hangupDone: Promise<void> = Promise.resolve();
   let resolveHangup!: () => void;
@@ -245,8 +249,9 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
   };
   const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGPIPE'];
   for (const signal of signals) process.on(signal, triggerHangup);
-  const parent = process.ppid;
-  const watchParent = setInterval(() => process.ppid !== parent && triggerHangup(), 1000);
+  const parentGone = () => process.ppid !== parent && triggerHangup();
+  const watchParent = setInterval(parentGone, 1000);
+  parentGone();
   io.stdout.on('error', triggerHangup);
   io.stderr.on('error', () => undefined);
   if (tty) io.stdin.on('error', triggerHangup);
