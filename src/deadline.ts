@@ -2,7 +2,7 @@ import { JailError } from './errors';
 
 /**
  * One time limit for the whole process: the PAM hook's `[pam] timeout`. A timer
- * cannot fire while a synchronous step runs (an NSS lookup, mount, e2fsck), so
+ * cannot fire while a synchronous step runs (an NSS lookup, mount, mkfs), so
  * each such step is given at most what is left, and is killed when that runs
  * out. Without a deadline, each step keeps only its own limit.
  */

@@ -33,7 +33,8 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   if (env.PAM_USER === 'root') return 0; // never jailed, and never held up by a slow NSS or engine
   // Never hold a login longer than the configured time (the default until the config is read), counted from
   // here: past it the login goes on, and the shell finishes the work or refuses cleanly. The timer ends waits
-  // for the engine; a synchronous step (an NSS lookup, mount, e2fsck) is killed at the same deadline.
+  // for the engine; a synchronous step (an NSS lookup, mount) is killed at the same deadline, and one that
+  // must not be cut short (e2fsck) is not started under it.
   const started = Date.now();
   let limit = giveUpAfter(started, defaultConfig.pam.timeoutSeconds);
   const config = loadConfig();
