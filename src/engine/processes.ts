@@ -16,7 +16,6 @@ import { type Engine, engineError } from './client';
  * slice) is someone else's, and under the engine's cgroup-parent the path is
  * not `/docker/<id>` at all.
  */
-
 export interface JailProcess {
   pid: number;
   ppid: number;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { withConfig } from '../support/config';
+import { directoryGroups, EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
-const EXTRA = '/var/lib/extrausers';
 const CLI = '/usr/sbin/docker-jail';
 const REAL_GETENT = '/run/djt-getent-real';
 const FAKE_GETENT = '/run/djt-getent-fake';
@@ -48,25 +48,13 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
   /** In the jail group with a shell of their own: only the group says they are jailed. */
   let member: TestUser;
 
-  const groupFile = (extra = '') => `${name}:x:${uid}:\njailed:x:${jailedGid}:${name}\n${extra}`;
+  const groupFile = (extra = '') => directoryGroups(name, uid, jailedGid, extra);
   const su = (command: string) => run('/bin/su', ['-l', name, '-c', command], { timeout: 60_000 });
 
   before(() => {
     requireHost('docker', 'su', 'pamtester', 'unshare');
-    if (!run('/usr/bin/dpkg-query', ['-W', '-f=${Status}', 'libnss-extrausers']).stdout.includes('ok installed')) {
-      throw new Error('libnss-extrausers is not installed (./build.sh test installs it)');
-    }
-    assert.equal(run('/usr/bin/getent', ['passwd', String(uid)]).status, 2, `uid ${uid} is taken`);
-    jailedGid = sh('getent group jailed | cut -d: -f3').trim();
-    mkdirSync(EXTRA, { recursive: true });
-    writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
-    writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
-    // The directory's jail group (same gid as the local one, asked first): moved aside, the user is no longer in it.
-    writeFileSync(`${EXTRA}/group`, groupFile());
-    writeFileSync(
-      '/etc/nsswitch.conf',
-      nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'),
-    );
+    // The directory's jail group is asked first: moved aside, the user is no longer in it.
+    jailedGid = serveDirectoryUser(name, uid, home, nsswitch);
     copyFileSync('/usr/bin/getent', REAL_GETENT);
     local = createUser({ groups: ['jailed'] });
     admin = createUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });

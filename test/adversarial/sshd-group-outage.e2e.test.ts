@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh, sleep } from '../support/host';
 import { ROOT_KEYS, banner, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
-const EXTRA = '/var/lib/extrausers';
 
 /**
  * sshd's policy for the jail group is a `Match Group` block: when sshd cannot
@@ -49,20 +49,8 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh');
-    if (!run('/usr/bin/dpkg-query', ['-W', '-f=${Status}', 'libnss-extrausers']).stdout.includes('ok installed')) {
-      throw new Error('libnss-extrausers is not installed (./build.sh test installs it)');
-    }
-    assert.equal(run('/usr/bin/getent', ['passwd', String(uid)]).status, 2, `uid ${uid} is taken`);
-    const jailedGid = sh('getent group jailed | cut -d: -f3').trim();
-    mkdirSync(EXTRA, { recursive: true });
-    writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
-    writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
     // The directory's jail group, the one whose membership of the user is lost in the outage.
-    writeFileSync(`${EXTRA}/group`, `${name}:x:${uid}:\njailed:x:${jailedGid}:${name}\n`);
-    writeFileSync(
-      '/etc/nsswitch.conf',
-      nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'),
-    );
+    serveDirectoryUser(name, uid, home, nsswitch);
     sh(`install -d -o ${uid} -g ${uid} -m 0700 ${home}`);
     sh(`ssh-keygen -q -t ed25519 -N '' -f ${key} && install -d -m 0755 ${ROOT_KEYS} && install -m 0644 ${key}.pub ${ROOT_KEYS}/${name}`);
     admin = createUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });
