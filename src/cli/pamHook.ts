@@ -83,7 +83,13 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     // The record's cgroups need no engine; only a record from before they were kept asks it.
     const cgroup = record.cgroup !== undefined ? record.cgroup : await jailCgroupOf(engine, record.jailId);
     // Killed before it knew its exec's pid: the session's processes are found by their mark instead.
-    const tree = hangUp(cgroup, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
+    let tree = hangUp(cgroup, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
+    if (record.exec === null) {
+      // Killed as its exec started: the engine may still be putting the command in place (runc joins the jail's
+      // cgroups one by one, and a process counts only once all are the jail's), so the mark is swept once more.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      tree = [...tree, ...hangUp(cgroup, null, identity.uid, record.marker)];
+    }
     if (config.session.killOnLogout) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       signalJailProcesses(cgroup, tree, 'SIGKILL');
