@@ -72,6 +72,8 @@ JSON
   mv build/docker-jail.tmp build/docker-jail
   log "building the static launcher"
   make -s -C launcher OUT="$PWD/build"
+  log "building the jail's agent and the session's host side"
+  make -s -C agent OUT="$PWD/build"
   log "writing docker-jail.ini(5) from the shipped configuration"
   npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
 }
