@@ -59,7 +59,7 @@ describe('the jails\' seccomp profile: the shipped file, its checks, and what it
   });
 
   it('holds a jail outdated when made from an older image build, with another profile, or with none (before the upgrade)', () => {
-    const current = { imageId: 'sha256:new', seccomp: 'abc123abc123' };
+    const current = { imageId: 'sha256:new', seccomp: 'abc123abc123', agent: true };
     assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'abc123abc123' }, current), false);
     assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: null }, current), true);
     assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'fff000fff000' }, current), true);
@@ -67,6 +67,15 @@ describe('the jails\' seccomp profile: the shipped file, its checks, and what it
     // The image not built: only the profile can tell.
     assert.equal(isOutdated({ imageId: 'sha256:old', seccomp: 'abc123abc123' }, { ...current, imageId: null }), false);
     assert.equal(isOutdated({ imageId: 'sha256:old', seccomp: null }, { ...current, imageId: null }), true);
+  });
+
+  it('holds a per-user jail outdated when it serves sessions by docker exec where a jail made now has the agent, and the reverse', () => {
+    const current = { imageId: 'sha256:new', seccomp: 'abc123abc123', agent: true };
+    assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'abc123abc123', agent: true }, current), false);
+    assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'abc123abc123', agent: false }, current), true);
+    assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'abc123abc123', agent: true }, { ...current, agent: false }), true);
+    // A shared jail never has an agent: its kind is not measured.
+    assert.equal(isOutdated({ imageId: 'sha256:new', seccomp: 'abc123abc123' }, current), false);
   });
 
   it('doctor: fails without seccomp or with an unconfined default, warns without AppArmor (canned /info SecurityOptions)', () => {

@@ -6,16 +6,15 @@ import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
-import { currentStandard, type FoundJail, isOutdated, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
+import { agentJails, currentStandard, type FoundJail, isOutdated, LABEL_MANAGED, LABEL_SESSIONS, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
 import { JAIL_NOBODY, jailCgroupOf, jailProcesses } from '../engine/processes';
 import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
 import { loadSeccompProfile } from '../engine/seccomp';
-import { otherSessions } from '../engine/session';
 import { JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
-import { checkJailable } from './shell';
+import { checkJailable, sessionsIn } from './shell';
 import type { Report } from './users';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
@@ -34,6 +33,8 @@ interface JailState {
   running: boolean;
   imageId: string;
   seccomp: string | null;
+  /** Per-user jails: whether its init is the session agent. */
+  agent?: boolean;
   startedAt: string;
   /** Sessions running, or processes of its users left (nohup'd jobs): not idle. */
   busy: boolean;
@@ -99,7 +100,7 @@ async function eachJail(info: ContainerSummary, report: Report, handle: () => Pr
  */
 export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
   const image = await attempt(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
-  const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash };
+  const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
   let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
@@ -127,7 +128,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
 export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: FoundJail, uid: number | null): Promise<boolean> {
   // Every logout asks; nearly always the jail is current, and one image inspect (and the profile's hash) tells.
-  if (!isOutdated(jail, await currentStandard(engine, config))) return false;
+  if (!isOutdated({ ...jail, agent: uid === null ? undefined : jail.agent }, await currentStandard(engine, config))) return false;
   const state = await jailState(engine, jail.id, uid);
   if (state === null || state.busy) return false;
   await engine.control.getContainer(jail.id).remove();
@@ -216,10 +217,11 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
   const inspected = await engine.control.getContainer(id).inspect().catch(() => null);
   if (inspected === null) return null; // removed meanwhile
   const running = inspected.State.Running;
-  const sessions = running ? await otherSessions(engine, id, null, null) : 0;
+  const sessions = running ? await sessionsIn(engine, id, null, null, null) : 0;
   const leftovers = running ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length : 0;
   const seccomp = inspected.Config.Labels?.[LABEL_SECCOMP] ?? null;
-  return { id, name: inspected.Name.replace(/^\//, ''), uid, user: inspected.Config.Labels?.[LABEL_USER] ?? null, running, imageId: inspected.Image, seccomp, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
+  const agent = uid === null ? undefined : inspected.Config.Labels?.[LABEL_SESSIONS] === 'agent';
+  return { id, name: inspected.Name.replace(/^\//, ''), uid, user: inspected.Config.Labels?.[LABEL_USER] ?? null, running, imageId: inspected.Image, seccomp, agent, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
 }
 
 function uidLabelOf(info: ContainerSummary): number | null {

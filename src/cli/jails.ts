@@ -1,8 +1,8 @@
 import type { Config } from '../config/types';
 import type { ContainerSummary, ContainerStats } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { currentStandard, isOutdated, type JailStandard, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID } from '../engine/jail';
-import { otherSessions } from '../engine/session';
+import { currentStandard, isOutdated, type JailStandard, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_SHARED, LABEL_UID } from '../engine/jail';
+import { sessionsIn } from './shell';
 import { hostNss } from '../identity/nss';
 import { lastLoginOf } from '../provision/sessions';
 import { printable } from './printable';
@@ -16,6 +16,8 @@ export interface JailStatus {
   image: string;
   /** The jail runs an older build of the configured image than the engine now has, or another seccomp profile than the shipped one. */
   outdated: boolean;
+  /** How its sessions start: through the jail's agent, or by docker exec (shared mode, jails made before the agent). */
+  sessionsVia: 'agent' | 'exec';
   startedAt: string | null;
   uptimeSeconds: number | null;
   sessions: number;
@@ -39,6 +41,7 @@ export async function listJails(engine: Engine, config: Config, onlyUid: number 
 
 async function statusOf(engine: Engine, info: ContainerSummary, current: JailStandard): Promise<JailStatus> {
   const uid = info.Labels?.[LABEL_UID] === undefined ? null : Number(info.Labels[LABEL_UID]);
+  const agent = info.Labels?.[LABEL_SESSIONS] === 'agent';
   const container = engine.control.getContainer(info.Id);
   const inspected = await container.inspect();
   const running = inspected.State.Running;
@@ -50,10 +53,11 @@ async function statusOf(engine: Engine, info: ContainerSummary, current: JailSta
     uid,
     state: info.State,
     image: inspected.Config.Image,
-    outdated: isOutdated({ imageId: info.ImageID, seccomp: info.Labels?.[LABEL_SECCOMP] ?? null }, current),
+    outdated: isOutdated({ imageId: info.ImageID, seccomp: info.Labels?.[LABEL_SECCOMP] ?? null, agent: uid === null ? undefined : agent }, current),
+    sessionsVia: agent ? 'agent' : 'exec',
     startedAt,
     uptimeSeconds: startedAt === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)),
-    sessions: running ? await otherSessions(engine, info.Id, null, null) : 0,
+    sessions: running ? await sessionsIn(engine, info.Id, null, null, null) : 0,
     ...usage,
     lastLogin: uid === null ? null : lastLoginOf(uid),
   };
@@ -77,7 +81,7 @@ async function usageOf(container: { stats(): Promise<ContainerStats> }): Promise
 
 /** The table `docker-jail list` prints on a terminal or in a pipe; owners come from the user database, so every cell is escaped. */
 export function formatJailTable(jails: JailStatus[]): string {
-  const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'CPU', 'MEMORY', 'LAST LOGIN']];
+  const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'VIA', 'CPU', 'MEMORY', 'LAST LOGIN']];
   for (const j of jails) {
     rows.push([
       j.name,
@@ -86,6 +90,7 @@ export function formatJailTable(jails: JailStatus[]): string {
       `${j.image}${j.outdated ? ' (outdated)' : ''}`,
       j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
       String(j.sessions),
+      j.sessionsVia,
       j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
       j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
       j.lastLogin ?? '-',

@@ -98,7 +98,19 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     case 'shell': {
-      const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+      // Made on first use: a session handed to the jail's agent must find its fds untouched (Node makes a pipe
+      // non-blocking, for everyone sharing it, the moment process.stdin is read).
+      const io = {
+        get stdin() {
+          return process.stdin;
+        },
+        get stdout() {
+          return process.stdout;
+        },
+        get stderr() {
+          return process.stderr;
+        },
+      };
       return isLauncherShell(args) ? runShell(rest, io) : runAdminShell(rest, io);
     }
     case 'list':

@@ -6,14 +6,13 @@ import { connectEngine, type Engine } from '../engine/client';
 import { withHostLock } from '../engine/hostLock';
 import { findJailOf } from '../engine/jail';
 import { jailCgroupOf, signalJailProcesses } from '../engine/processes';
-import { otherSessions } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, uidOfUser } from '../identity/nss';
 import { provisionHome } from '../provision/home';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
 import { jailState, removeIfOutdatedAndIdle } from './gc';
-import { hangUp, jailableIdentity, killLeftovers } from './shell';
+import { hangUp, jailableIdentity, killLeftovers, readyAgent, sessionsIn } from './shell';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -70,9 +69,12 @@ async function openSession(engine: Engine, config: Config, identity: Identity): 
   const started = Date.now();
   const created = provisionHome(identity, config);
   const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-  const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
-    enterJail(engine, config, identity, vars, homeTargetFor(config, vars)),
-  );
+  const jail = await withHostLock(jailLockPath(config, identity.uid), async () => {
+    const jail = await enterJail(engine, config, identity, vars, homeTargetFor(config, vars));
+    // Recorded for the login shell, which then finds the agent listening without asking the engine.
+    if (jail.agent) await readyAgent(jail, await jailCgroupOf(engine, jail.id), identity);
+    return jail;
+  });
   await auditLog(`pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`);
 }
 
@@ -82,6 +84,13 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
   for (const { record, remove } of orphans) {
     // The record's cgroups need no engine; only a record from before they were kept asks it.
     const cgroup = record.cgroup !== undefined ? record.cgroup : await jailCgroupOf(engine, record.jailId);
+    if (record.agent !== undefined) {
+      // Handed to the jail's agent, which hangs the session up itself when its attach goes. kill_on_logout is
+      // enforced here too, by root: the agent runs as the user, who can stop or trace it.
+      if (config.session.killOnLogout) await killLeftovers(engine, record.jailId, cgroup, null, identity.uid, record.marker, record.pid);
+      remove();
+      continue;
+    }
     // Killed before it knew its exec's pid: the session's processes are found by their mark instead.
     let tree = hangUp(cgroup, stillRunning(record.exec), identity.uid, record.exec === null ? record.marker : null);
     if (record.exec === null) {
@@ -113,7 +122,7 @@ async function closeSession(engine: Engine, config: Config, identity: Identity):
     // idle_stop = 0: the jail stops as soon as no session of anyone runs in it. The shared jail is everyone's:
     // a process of any of its users (another's nohup'd job) keeps it running too, as it does for gc.
     if (config.session.idleStopSeconds !== 0) return;
-    const busy = uid === null ? ((await jailState(engine, jail.id, null))?.busy ?? false) : (await otherSessions(engine, jail.id, null, null)) > 0;
+    const busy = uid === null ? ((await jailState(engine, jail.id, null))?.busy ?? false) : (await sessionsIn(engine, jail.id, null, null, null)) > 0;
     if (busy) return;
     await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
   });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
@@ -7,12 +7,16 @@ import { connectEngine, type Engine } from '../engine/client';
 import { checkHomeBase } from '../engine/homeMount';
 import { withHostLock } from '../engine/hostLock';
 import { expandTemplate } from '../engine/names';
-import { credentialsOf, jailCgroupOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
+import { credentialsOf, jailCgroupOf, startTimeOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
+import { identityWritten, type Jail } from '../engine/jail';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
-import { parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
+import { jailIdentityFiles } from '../identity/jailFiles';
+import { SCRATCH_MOUNTS } from '../engine/scratch';
+import { type AgentState, agentListening, agentProblem, handOverSession, loadAgentState, saveAgentState } from '../session/agent';
+import { agentSessionsIn, parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
@@ -136,7 +140,6 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   const vars = { user: identity.user, uid: String(uid), home: identity.home };
   const homeTarget = homeTargetFor(config, vars);
   const workdir = expandTemplate(config.session.workdir, vars);
-  const engine = connectEngine(config.engine.socket);
   const tty = isatty(0);
   const marker = `DOCKER_JAIL_SESSION=${sessionToken()}`;
   const env = [
@@ -153,17 +156,32 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
 
   // The PAM session's process is our parent (su) or grandparent (sshd's monitor).
   const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
-  // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
-  // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
-  const { jail, cgroup, session, pid, record: sessionRecord } = await withHostLock(jailLockPath(config, uid), async () => {
-    const jail = await enterJail(engine, config, identity, vars, homeTarget);
-    // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
-    const cgroup = await jailCgroupOf(engine, jail.id);
+  const argv = jailArgv(config.session.shell, shellArgs);
+  const handOver = (state: AgentState): never => {
+    // Recorded before the session can start, for the PAM hook's close_session (kill_on_logout, the logout time).
+    const record = recordSession({ pid: process.pid, ancestors, uid, jailId: state.jailId, cgroup: state.cgroup, exec: null, marker, agent: processId(process.pid) });
+    try {
+      const audited = { user: identity.user, uid, jail: state.jailName, tty };
+      void auditLog(formatRecord('start', { ...audited, command: shellArgs.command })); // logger runs on after the exec
+      recordLogin(uid, new Date());
+      const field = (fields: object) => formatRecord('end', fields).slice('session=end '.length);
+      return handOverSession({
+        state, identity, parent: loginParent, tty, killOnLogout: config.session.killOnLogout, workdir, argv, env,
+        audit: { head: field(audited), tail: field({ command: shellArgs.command }) },
+      });
+    } catch (error) {
+      record.forget();
+      throw error;
+    }
+  };
+
+  // docker exec: shared mode, a jail made before the agent, or an agent that cannot take this session.
+  const startExecSession = async (engine: Engine, jail: Jail, cgroup: JailCgroup | null) => {
     // Recorded before the session can start, for the PAM hook's close_session: were this process killed from
     // here on, what it started is still found (by its mark) and hung up. No record, no session.
     const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, cgroup, exec: null, marker });
     try {
-      const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv: jailArgv(config.session.shell, shellArgs), tty });
+      const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv, tty });
       try {
         return { jail, cgroup, session, pid: await session.started(), record };
       } catch (error) {
@@ -176,7 +194,24 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
       signalJailProcesses(cgroup, markedProcesses(cgroup, uid, marker), 'SIGKILL');
       throw error;
     }
+  };
+
+  // Warm: the running jail's agent takes the session, checked from /proc alone: no engine request, no lock.
+  const warm = config.jail.mode === 'per-user' ? warmAgent(uid, identity, homeTarget, config) : null;
+  if (warm !== null) return handOver(warm);
+
+  const engine = connectEngine(config.engine.socket);
+  // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
+  // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
+  const ready = await withHostLock(jailLockPath(config, uid), async () => {
+    const jail = await enterJail(engine, config, identity, vars, homeTarget);
+    // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
+    const cgroup = await jailCgroupOf(engine, jail.id);
+    const agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
+    return agent !== null ? { agent } : { agent: null, ...(await startExecSession(engine, jail, cgroup)) };
   });
+  if (ready.agent !== null) return handOver(ready.agent);
+  const { jail, cgroup, session, pid, record: sessionRecord } = ready;
   if (pid !== null) checkCredentials(pid, identity, session, cgroup);
   // The exec's own pid finds, too, what it started after dropping the mark; the mark alone still works without it.
   sessionRecord.update({ exec: processId(pid) });
@@ -201,6 +236,39 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   engine.control.close();
   await Promise.all([startLogged, auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }))]);
   return status;
+}
+
+/**
+ * The running jail's agent, when it can take a session of this user as things
+ * stand, from what the last slow path recorded and /proc alone: the same agent,
+ * listening, with the user's credentials, given the passwd and group of today,
+ * and binding the home as it is now. Null sends the login down the slow path.
+ */
+function warmAgent(uid: number, identity: Identity, homeTarget: string, config: Config): AgentState | null {
+  const state = loadAgentState(uid);
+  if (state === null || agentProblem(state, identity) !== null) return null;
+  if (!identityWritten(state.jailId, jailIdentityFiles([{ identity, home: homeTarget }], config.session.shell))) return null;
+  const seen = lstatSync(`/proc/${state.pid}/root${homeTarget}`, { throwIfNoEntry: false });
+  const home = lstatSync(identity.home, { throwIfNoEntry: false });
+  if (seen === undefined || home === undefined || !home.isDirectory() || seen.dev !== home.dev || seen.ino !== home.ino) return null;
+  return startTimeOf(state.pid) === state.start ? state : null;
+}
+
+/**
+ * The agent of a jail just made ready (slow path, under the lock), once it
+ * listens, and recorded for the next warm login; null when it cannot take this
+ * session (groups changed since the jail started, or it does not answer): the
+ * session then goes through docker exec, as on a host where new groups apply
+ * at the next login.
+ */
+export async function readyAgent(jail: Jail, cgroup: JailCgroup | null, identity: Identity): Promise<AgentState | null> {
+  const pid = cgroup?.init;
+  const start = pid === undefined ? null : startTimeOf(pid);
+  if (cgroup === null || pid === undefined || start === null) return null;
+  const state: AgentState = { jailId: jail.id, jailName: jail.name, pid, start, cgroup, scratch: `${SCRATCH_MOUNTS}/${identity.uid}` };
+  if ((await agentListening(state, identity)) !== null) return null;
+  saveAgentState(identity.uid, state);
+  return state;
 }
 
 /**
@@ -304,9 +372,18 @@ function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: string)
  * and, when this was the user's last session, every process of theirs in the
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
-export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string): Promise<void> {
+export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string, ownPid: number = process.pid): Promise<void> {
   const processes = jailProcesses(cgroup, marker).filter((p) => p.uid === uid);
-  const last = (await otherSessions(engine, jailId, uid, ownExecId)) === 0;
+  const last = (await sessionsIn(engine, jailId, uid, ownExecId, ownPid)) === 0;
   const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
   signalJailProcesses(cgroup, doomed, 'SIGKILL');
+}
+
+/**
+ * The sessions running in a jail (of this uid; of anyone, for null) other than
+ * the given exec and host process: those by docker exec as the engine lists
+ * them, and those handed to the agent as root's records show them.
+ */
+export async function sessionsIn(engine: Engine, jailId: string, uid: number | null, ownExecId: string | null, ownPid: number | null): Promise<number> {
+  return (await otherSessions(engine, jailId, uid, ownExecId)) + agentSessionsIn(jailId, uid, ownPid === null ? [] : [ownPid]);
 }

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
@@ -9,6 +9,7 @@ import { SHARED_ROOT } from './homeMount';
 import { SCRATCH_DIRS } from './scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 import { type TarEntry, tarArchive } from './tar';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf } from '../session/agent';
 
 export const LABEL_MANAGED = 'io.docker-jail.managed';
 export const LABEL_UID = 'io.docker-jail.uid';
@@ -16,6 +17,10 @@ export const LABEL_USER = 'io.docker-jail.user';
 export const LABEL_SHARED = 'io.docker-jail.shared';
 /** The hash of the seccomp profile the jail was made with (loadSeccompProfile). */
 export const LABEL_SECCOMP = 'io.docker-jail.seccomp';
+/** `agent` on a jail whose init is the session agent (session/agent.ts); absent on one serving sessions by docker exec. */
+export const LABEL_SESSIONS = 'io.docker-jail.sessions';
+/** An agent jail's gids, primary first: its init, and so every session it starts, has exactly these. */
+export const LABEL_GROUPS = 'io.docker-jail.groups';
 
 /** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
 const IDENTITY_CACHE = '/run/docker-jail/identity';
@@ -48,11 +53,24 @@ export interface JailRequest {
    */
   scratch: ((noJail: boolean) => string) | null;
   identityFiles: JailIdentityFiles;
+  /**
+   * A per-user jail whose init is the session agent, running with these
+   * credentials; null: sessions by docker exec (shared mode, no scratch
+   * filesystem for the agent's socket, or no agent installed).
+   */
+  agent: { uid: number; gid: number; groups: number[] } | null;
+}
+
+/** The value of LABEL_GROUPS for these credentials. */
+export function groupsLabel(agent: { gid: number; groups: number[] }): string {
+  return [agent.gid, ...[...new Set(agent.groups)].filter((g) => g !== agent.gid).sort((a, b) => a - b)].join(',');
 }
 
 export interface Jail {
   id: string;
   name: string;
+  /** Its init is the session agent. */
+  agent: boolean;
 }
 
 /**
@@ -99,6 +117,12 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     throw new JailError(`the containers named ${request.name}${shared ? '' : ` and ${request.name}-${request.uid}`} exist but neither is ${owner}; refusing to use them`, ExitCode.refused);
   }
 
+  if (found.state !== 'running' && !servesLike(found, request)) {
+    // Stopped, so nothing of the user's runs in it; its home and /tmp are host mounts and stay: made anew, it
+    // serves sessions the way a jail made now does (through the agent, with the user's groups of today).
+    await attempt('replacing the stopped jail', () => docker.getContainer(found!.id).remove());
+    return ensureJail(engine, config, request);
+  }
   const container = docker.getContainer(found.id);
   if (found.state === 'running' && request.home !== null && (await bindsAnotherHome(engine, found.id, request))) {
     // The home was restored, moved or recreated since the jail started: it still binds the old one.
@@ -122,12 +146,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       }
     });
   }
-  const entries: TarEntry[] = [
-    { type: 'file', name: 'etc/passwd', content: request.identityFiles.passwd, mode: 0o644 },
-    { type: 'file', name: 'etc/group', content: request.identityFiles.group, mode: 0o644 },
-  ];
-  if (shared) entries.push(...linkPath(request.homeTarget, request.homeSource));
-  const archive = tarArchive(entries);
+  const archive = identityArchive(request.identityFiles, shared ? linkPath(request.homeTarget, request.homeSource) : []);
   // Rewritten only when they change: the engine replaces a file by deleting it first, and a session
   // started in that gap would get gid 0 (callers also hold a lock until their session has started).
   const written = `${IDENTITY_CACHE}/${found.id}`;
@@ -141,7 +160,27 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       rmSync(written, { force: true });
     }
   }
-  return { id: found.id, name: found.name };
+  return { id: found.id, name: found.name, agent: found.agent };
+}
+
+/** Whether a jail serves sessions as one made for this request would: the same kind, and an agent with the same groups. */
+function servesLike(found: FoundJail, request: JailRequest): boolean {
+  if (request.agent === null) return !found.agent;
+  return found.agent && found.groups === groupsLabel(request.agent);
+}
+
+/** The archive a jail's passwd and group (and, in shared mode, the link to a home) are written from. */
+function identityArchive(files: JailIdentityFiles, extra: TarEntry[]): Buffer {
+  return tarArchive([
+    { type: 'file', name: 'etc/passwd', content: files.passwd, mode: 0o644 },
+    { type: 'file', name: 'etc/group', content: files.group, mode: 0o644 },
+    ...extra,
+  ]);
+}
+
+/** Whether the per-user jail `id` was last given exactly these passwd and group files (a warm login writes none). */
+export function identityWritten(id: string, files: JailIdentityFiles): boolean {
+  return identityArchive(files, []).equals(readOr(`${IDENTITY_CACHE}/${id}`));
 }
 
 /** Forgets what was written into containers that no longer exist (gc, knowing every jail's id). */
@@ -165,27 +204,44 @@ export interface FoundJail {
   imageId: string;
   /** The hash of the seccomp profile it was made with; null when made before the package shipped one. */
   seccomp: string | null;
+  /** Its init is the session agent (LABEL_SESSIONS); its gids as LABEL_GROUPS lists them. */
+  agent: boolean;
+  groups: string | null;
 }
 
-/** What a jail made now gets: the current build of the configured image (null: not built) and the shipped seccomp profile. */
+/** What a jail made now gets: the current build of the configured image (null: not built), the shipped seccomp profile, and (per-user) whether its init is the agent. */
 export interface JailStandard {
   imageId: string | null;
   seccomp: string;
+  agent: boolean;
+}
+
+/** What a jail is measured by: `agent` only for a per-user jail (a shared jail never has one). */
+export interface JailMake {
+  imageId: string;
+  seccomp: string | null;
+  agent?: boolean;
 }
 
 /**
  * Whether a jail must be made anew (`image update`, or its last session's end):
  * it runs an older build of the configured image, or another seccomp profile
- * than the shipped one, or none of ours (made before the package shipped it).
+ * than the shipped one, or none of ours (made before the package shipped it),
+ * or (per-user) serves sessions by docker exec where a jail made now has the agent.
  */
-export function isOutdated(jail: { imageId: string; seccomp: string | null }, current: JailStandard): boolean {
-  return (current.imageId !== null && jail.imageId !== current.imageId) || jail.seccomp !== current.seccomp;
+export function isOutdated(jail: JailMake, current: JailStandard): boolean {
+  return (current.imageId !== null && jail.imageId !== current.imageId) || jail.seccomp !== current.seccomp || (jail.agent !== undefined && jail.agent !== current.agent);
+}
+
+/** Whether a per-user jail made now serves its sessions through the agent (agentFor in provision/jail.ts decides the same). */
+export function agentJails(config: Config): boolean {
+  return config.jail.mode === 'per-user' && config.jail.tmpBytes > 0 && existsSync(AGENT_PROGRAM);
 }
 
 /** The standard jails are held to now; the image's build is null when it is not built. */
 export async function currentStandard(engine: Engine, config: Config): Promise<JailStandard> {
   const image = await engine.control.getImage(config.jail.image).inspect().catch(() => null);
-  return { imageId: image?.Id ?? null, seccomp: loadSeccompProfile().hash };
+  return { imageId: image?.Id ?? null, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
 }
 
 /**
@@ -222,7 +278,16 @@ async function findJail(engine: Engine, owner: Record<string, string>): Promise<
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
   const [jail] = mine;
-  return { id: jail.Id, name: (jail.Names?.[0] ?? '').replace(/^\//, ''), user: jail.Labels?.[LABEL_USER] ?? null, state: jail.State, imageId: jail.ImageID, seccomp: jail.Labels?.[LABEL_SECCOMP] ?? null };
+  return {
+    id: jail.Id,
+    name: (jail.Names?.[0] ?? '').replace(/^\//, ''),
+    user: jail.Labels?.[LABEL_USER] ?? null,
+    state: jail.State,
+    imageId: jail.ImageID,
+    seccomp: jail.Labels?.[LABEL_SECCOMP] ?? null,
+    agent: jail.Labels?.[LABEL_SESSIONS] === 'agent',
+    groups: jail.Labels?.[LABEL_GROUPS] ?? null,
+  };
 }
 
 /** Tar entries making path (with its missing parents) a symbolic link to target. */
@@ -245,20 +310,32 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
     ReadOnly: false,
     BindOptions: { Propagation: 'rprivate' },
   }));
+  // An agent jail needs the scratch filesystem: the agent's socket directory is the user's, so it must be bounded.
+  const agent = scratchAt === null ? null : request.agent;
+  const agentMounts = agent === null ? [] : [
+    { Type: 'bind', Source: AGENT_PROGRAM, Target: AGENT_PROGRAM, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
+    { Type: 'bind', Source: agentDirOf(scratchAt!), Target: AGENT_DIR_IN_JAIL, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+  ];
+  const labels: Record<string, string> = shared
+    ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true', [LABEL_SECCOMP]: profile.hash }
+    : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user, [LABEL_SECCOMP]: profile.hash };
+  if (agent !== null) Object.assign(labels, { [LABEL_SESSIONS]: 'agent', [LABEL_GROUPS]: groupsLabel(agent) });
+  const groups = agent === null ? [] : groupsLabel(agent).split(',').slice(1);
   return {
     Hostname: request.hostname,
     Image: jail.image,
-    // Nothing in a jail runs as root: its init and placeholder run as nobody, sessions as the user.
-    User: `${JAIL_NOBODY}:${JAIL_NOBODY}`,
-    Cmd: ['sleep', 'infinity'],
+    // Nothing in a jail runs as root. An agent jail's init is the agent, as the user with exactly their groups
+    // (every session inherits them); otherwise its init and placeholder run as nobody, sessions as the user.
+    User: agent === null ? `${JAIL_NOBODY}:${JAIL_NOBODY}` : `${agent.uid}:${agent.gid}`,
+    Cmd: agent === null ? ['sleep', 'infinity'] : [AGENT_PROGRAM, `${AGENT_DIR_IN_JAIL}/${AGENT_SOCKET_NAME}`],
     WorkingDir: '/',
     Env: ['PATH=/usr/local/bin:/usr/bin:/bin'],
-    Labels: shared
-      ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true', [LABEL_SECCOMP]: profile.hash }
-      : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user, [LABEL_SECCOMP]: profile.hash },
+    Labels: labels,
     NetworkDisabled: jail.network === 'none',
     HostConfig: {
-      Init: true,
+      // The agent reaps the jail's orphans itself; other jails get the engine's init.
+      Init: agent === null,
+      GroupAdd: groups,
       CapDrop: jail.capDrop,
       CapAdd: jail.capAdd,
       // Our own filter, never the engine's default: Debian 12's still allows io_uring, and a daemon may be set to unconfined.
@@ -269,7 +346,7 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
       NanoCpus: Math.round(jail.cpus * 1e9),
       NetworkMode: jail.network,
       // The home and the jail's /tmp and /var/tmp are its only host mounts, nosuid,nodev from their host mounts.
-      Mounts: [home, ...(scratchAt === null ? [] : scratch)],
+      Mounts: [home, ...(scratchAt === null ? [] : scratch), ...agentMounts],
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'none', Config: {} },
       IpcMode: 'private',

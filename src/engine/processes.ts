@@ -35,6 +35,8 @@ const CHUNK = 64 * 1024;
 /** The exact text of a jail init's /proc/PID/cgroup, as jailCgroupOf read it. */
 export interface JailCgroup {
   readonly cgroups: string;
+  /** The jail's init (the agent, in an agent jail), as the host sees it: never one of its sessions' processes. */
+  readonly init?: number;
 }
 
 /** The jail's processes; none when it is not running (cgroup null). */
@@ -44,8 +46,9 @@ export function jailProcesses(cgroup: JailCgroup | null, marker: string | null, 
   for (const entry of readdirSync(proc)) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
+    if (pid === cgroup.init) continue;
     try {
-      if (cgroupsOf(pid, proc) !== cgroup.cgroups) continue;
+      if (cgroupsOf(pid, proc) !== cgroup.cgroups || isNamespaceInit(pid, proc)) continue;
       const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
       // The command name may hold spaces and parentheses: fields start after the last ')'.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -56,6 +59,21 @@ export function jailProcesses(cgroup: JailCgroup | null, marker: string | null, 
     }
   }
   return found;
+}
+
+/**
+ * Whether the process is the init of its pid namespace (the jail's init, after
+ * a restart gave it another host pid than a record knows): never a session's.
+ */
+function isNamespaceInit(pid: number, proc: string): boolean {
+  let status = '';
+  try {
+    status = readFileSync(`${proc}/${pid}/status`, 'utf8');
+  } catch {
+    return false; // ended: the caller finds that out
+  }
+  const nsPids = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+  return nsPids.length > 1 && nsPids[nsPids.length - 1] === '1';
 }
 
 /** Whether the NUL-separated environment file holds exactly the entry `entry`, read in bounded chunks. */
@@ -100,7 +118,7 @@ export function initCgroupOf(containerId: string, pid: number, proc = '/proc'): 
   const cgroups = cgroupsOf(pid, proc);
   if (start === null || cgroups === null || startTimeOf(pid, proc) !== start) return null;
   const own = cgroups.split('\n').some((line) => line.endsWith(`/${containerId}`) || line.endsWith(`/docker-${containerId}.scope`));
-  return own ? { cgroups } : null;
+  return own ? { cgroups, init: pid } : null;
 }
 
 /**

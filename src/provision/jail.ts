@@ -1,7 +1,8 @@
 import type { Config } from '../config/types';
+import { ensureAgentDir } from '../session/agent';
 import type { Engine } from '../engine/client';
 import { ensureHomeStaging, ensureSharedRoot, jailSeesStagedHome, SHARED_ROOT } from '../engine/homeMount';
-import { ensureJail, type Jail } from '../engine/jail';
+import { agentJails, ensureJail, type Jail } from '../engine/jail';
 import { checkHomeTarget, ValueProblem } from '../config/values';
 import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
 import { ExitCode, JailError } from '../errors';
@@ -42,6 +43,9 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
   const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
   const shared = config.jail.mode === 'shared';
   const scratchKey = shared ? 'shared' : String(identity.uid);
+  const scratching = config.jail.tmpBytes > 0 || scratchExists(scratchKey);
+  // Per-user jails serve sessions through their agent, whose socket lives in the scratch filesystem.
+  const agent = agentJails(config) ? { uid: identity.uid, gid: identity.gid, groups: identity.groups.map((g) => g.gid) } : null;
   const request = {
     uid: identity.uid,
     user: identity.user,
@@ -49,7 +53,14 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
     hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
     homeTarget,
     // Also once tmp_size is 0, when there is an image: a jail made before binds it still.
-    scratch: config.jail.tmpBytes > 0 || scratchExists(scratchKey) ? (noJail: boolean) => ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes, noJail) : null,
+    scratch: scratching
+      ? (noJail: boolean) => {
+          const mounted = ensureScratch(scratchKey, shared ? 'shared' : identity.user, config.jail.tmpBytes, noJail);
+          if (agent !== null) ensureAgentDir(mounted, identity.uid, identity.gid);
+          return mounted;
+        }
+      : null,
+    agent,
   };
   if (config.jail.mode === 'per-user') {
     const home = ensureHomeStaging(identity.home, identity.uid, config.home.bases);

@@ -27,6 +27,12 @@ export interface SessionRecord {
   /** The session's process in the jail, as the host sees it, or null when it ended at once. */
   exec: ProcessId | null;
   marker: string;
+  /**
+   * A session handed to the jail's agent: `pid` became docker-jail-attach (as
+   * the user), and this is it with its start time. Such a record is always left
+   * for close_session: no root process of the session remains to forget it.
+   */
+  agent?: ProcessId | null;
 }
 
 /** The process now holding this pid, if it is still the one recorded. */
@@ -103,6 +109,32 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
     }
   }
   return found;
+}
+
+/**
+ * How many sessions handed to the agent of jail `jailId` still run (their
+ * attach process lives), other than those of the given host pids: counted from
+ * the records root wrote, never by asking the agent (SECURITY.md, invariant 10).
+ */
+export function agentSessionsIn(jailId: string, uid: number | null, except: number[] = [], dir = SESSIONS_DIR): number {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let running = 0;
+  for (const entry of entries) {
+    if (!/^\d+\.json$/.test(entry)) continue;
+    try {
+      const record = JSON.parse(readFileSync(`${dir}/${entry}`, 'utf8')) as SessionRecord;
+      if (record.jailId !== jailId || (uid !== null && record.uid !== uid) || except.includes(record.pid)) continue;
+      if (record.agent !== undefined && stillRunning(record.agent) !== null) running++;
+    } catch {
+      // being written or removed
+    }
+  }
+  return running;
 }
 
 /** The parent of a process, from /proc, or null when it is gone. */

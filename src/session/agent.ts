@@ -1,0 +1,242 @@
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { ExitCode, JailError } from '../errors';
+import type { JailCgroup } from '../engine/processes';
+import { credentialsOf, startTimeOf } from '../engine/processes';
+import type { Identity } from '../identity/nss';
+
+/**
+ * Sessions through the jail's own agent (agent/agent.c): a static program
+ * bind-mounted read-only into every per-user jail, run there as its init with
+ * the owner's uid and groups and all of the jail's confinement. It makes the
+ * session's pty inside the jail and takes the caller's fds 0-2 over a unix
+ * socket from docker-jail-attach (agent/attach.c), which this program becomes,
+ * as the user, once everything privileged is done. No root process, and no
+ * Node process, of a session stays on the host (SECURITY.md, invariant 10).
+ *
+ * Root never connects to the agent's socket, nor opens anything in its
+ * directory (which the user owns): whether the agent listens is read from
+ * /proc (its own socket table and fds), and only attach, running as the user,
+ * connects; attach checks its peer is a process of this jail's cgroup with
+ * the user's uid before it sends a byte.
+ */
+
+/** The agent on the host, bind-mounted read-only at the same path into each agent jail. */
+export const AGENT_PROGRAM = '/usr/lib/docker-jail/docker-jail-agent';
+/** The attach program root becomes, as the user, to hand the session over. */
+export const ATTACH_PROGRAM = '/usr/lib/docker-jail/docker-jail-attach';
+/** The agent's directory inside the jail: its socket lives here. */
+export const AGENT_DIR_IN_JAIL = '/run/docker-jail-agent';
+export const AGENT_SOCKET_NAME = 'socket';
+/** The agent's directory in the jail's scratch filesystem (bounded, unlike /run's tmpfs), owned by the user, 0700. */
+export const AGENT_DIR_IN_SCRATCH = 'agent';
+/** Root-only: what the last slow path learned about each uid's agent, so a warm login needs no engine request. */
+export const AGENT_STATE_DIR = '/run/docker-jail/agents';
+
+/** How long a jail just started is given for its agent to listen. */
+const AGENT_LISTEN_MS = 5000;
+
+/** The agent's directory on the host, given where the jail's scratch filesystem is mounted. */
+export function agentDirOf(scratchMount: string): string {
+  return `${scratchMount}/${AGENT_DIR_IN_SCRATCH}`;
+}
+
+/**
+ * Makes the agent's directory in the scratch filesystem (whose root is root's
+ * and 0755, so the entry cannot have been replaced by the user) and gives it
+ * to the user, 0700. Callers hold the jail's lock.
+ */
+export function ensureAgentDir(scratchMount: string, uid: number, gid: number): void {
+  const dir = agentDirOf(scratchMount);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const seen = lstatSync(dir);
+  if (!seen.isDirectory()) throw new JailError(`${dir} is not a directory; an administrator must remove it`);
+  chownSync(dir, uid, gid);
+  chmodSync(dir, 0o700);
+}
+
+/** What a slow path recorded about a running agent jail (root-only, per uid). */
+export interface AgentState {
+  jailId: string;
+  jailName: string;
+  /** The agent (the jail's init) as the host sees it. */
+  pid: number;
+  start: number;
+  cgroup: JailCgroup;
+  /** Where the jail's scratch filesystem is mounted; the agent's directory is in it. */
+  scratch: string;
+}
+
+export function saveAgentState(uid: number, state: AgentState, dir = AGENT_STATE_DIR): void {
+  const path = `${dir}/${uid}.json`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  } catch {
+    rmSync(path, { force: true }); // the next login takes the slow path again
+  }
+}
+
+export function forgetAgentState(uid: number, dir = AGENT_STATE_DIR): void {
+  rmSync(`${dir}/${uid}.json`, { force: true });
+}
+
+export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState | null {
+  try {
+    const state = JSON.parse(readFileSync(`${dir}/${uid}.json`, 'utf8')) as AgentState;
+    const ok = typeof state.jailId === 'string' && typeof state.jailName === 'string' && Number.isInteger(state.pid) && Number.isInteger(state.start) &&
+      typeof state.cgroup?.cgroups === 'string' && typeof state.scratch === 'string';
+    return ok ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why an agent cannot take a session now, or null when it can. */
+export type AgentProblem = 'gone' | 'stopped' | 'credentials' | 'not listening';
+
+/**
+ * Whether the agent recorded in `state` can take a session of `identity` now,
+ * read from /proc alone: it is the same process (pid and start time), in the
+ * jail's exact cgroups, running (not stopped or traced: the user may do that
+ * to their own agent), with exactly the user's uid, primary gid and groups
+ * (sessions inherit them), and listening on its socket.
+ */
+export function agentProblem(state: AgentState, identity: Identity, proc = '/proc'): AgentProblem | null {
+  if (startTimeOf(state.pid, proc) !== state.start || cgroupsOf(state.pid, proc) !== state.cgroup.cgroups) return 'gone';
+  if (!/^[RSD]$/.test(runStateOf(state.pid, proc))) return 'stopped';
+  if (!hasCredentials(state.pid, identity, proc)) return 'credentials';
+  if (!listening(state.pid, proc)) return 'not listening';
+  // Read again: the pid the checks above read is still the agent.
+  return startTimeOf(state.pid, proc) === state.start ? null : 'gone';
+}
+
+/** Waits (bounded) for a just started agent to listen; its problem if it does not. */
+export async function agentListening(state: AgentState, identity: Identity, proc = '/proc'): Promise<AgentProblem | null> {
+  const until = Date.now() + AGENT_LISTEN_MS;
+  for (;;) {
+    const problem = agentProblem(state, identity, proc);
+    if (problem !== 'not listening' || Date.now() >= until) return problem;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Exactly the user's uids, gids and groups (the primary one may or may not be among the supplementary). */
+export function hasCredentials(pid: number, identity: Identity, proc = '/proc'): boolean {
+  const actual = credentialsOf(pid, proc);
+  if (actual === null) return false;
+  const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b).join(',');
+  return (
+    actual.uids.length === 4 && actual.uids.every((u) => u === identity.uid) &&
+    actual.gids.length === 4 && actual.gids.every((g) => g === identity.gid) &&
+    sorted([identity.gid, ...actual.groups]) === sorted(identity.groups.map((g) => g.gid))
+  );
+}
+
+/**
+ * Whether the agent listens on its socket: an entry of its network namespace's
+ * unix socket table bound at the agent's path, accepting connections, whose
+ * inode is one of the agent's own fds. Read from /proc: nothing is connected to.
+ */
+export function listening(pid: number, proc = '/proc'): boolean {
+  let table: string;
+  let fds: string[];
+  try {
+    table = readFileSync(`${proc}/${pid}/net/unix`, 'utf8');
+    fds = readdirSync(`${proc}/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  const path = `${AGENT_DIR_IN_JAIL}/${AGENT_SOCKET_NAME}`;
+  const inodes = new Set<string>();
+  for (const line of table.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const fields = line.trim().split(/\s+/);
+    if (fields.length !== 8 || fields[7] !== path) continue;
+    const accepting = (Number.parseInt(fields[3], 16) & 0x10000) !== 0; // __SO_ACCEPTCON: listen(2) was called
+    if (accepting && fields[4] === '0001') inodes.add(fields[6]); // SOCK_STREAM
+  }
+  if (inodes.size === 0) return false;
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`${proc}/${pid}/fd/${fd}`));
+      if (match !== null && inodes.has(match[1])) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
+function cgroupsOf(pid: number, proc: string): string | null {
+  try {
+    return readFileSync(`${proc}/${pid}/cgroup`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The one-letter run state of /proc/PID/stat (R, S, D, T, t, Z...), or '' when gone. */
+function runStateOf(pid: number, proc: string): string {
+  try {
+    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** What attach is given: the session as the jail would have run it, and the words of its audit end record. */
+export interface HandOver {
+  state: AgentState;
+  identity: Identity;
+  /** The login's process (sshd, su): attach hangs up when it goes. */
+  parent: number;
+  tty: boolean;
+  killOnLogout: boolean;
+  workdir: string;
+  argv: string[];
+  env: string[];
+  /** The end record's fields before the exit status, and after it (the command comes last, as in every record). */
+  audit: { head: string; tail: string };
+}
+
+/** attach's command line (agent/attach.c): `SOCKET CGROUP PARENT OPTIONS CWD AUDIT AUDIT_TAIL -- ARGV...`. */
+export function attachArgs(h: HandOver): string[] {
+  const options = [...(h.tty ? ['tty'] : []), ...(h.killOnLogout ? ['kill-on-logout'] : [])];
+  return [ATTACH_PROGRAM, AGENT_SOCKET_NAME, h.state.cgroup.cgroups, String(h.parent), options.length > 0 ? options.join(',') : '-', h.workdir, h.audit.head, '--', ...h.argv];
+}
+
+/**
+ * Becomes docker-jail-attach as the user, for good: into the agent's directory
+ * (the path up to it is root's; only the user may search the directory
+ * itself), every group, gid and uid dropped to the user's and checked, then
+ * execve. Never returns; throws if anything did not take.
+ */
+export function handOverSession(h: HandOver): never {
+  const dir = agentDirOf(h.state.scratch);
+  process.chdir(dir);
+  const here = lstatSync('.');
+  if (!here.isDirectory() || here.uid !== h.identity.uid) {
+    throw new JailError(`${dir} is not the agent's directory of ${h.identity.user}; refused`);
+  }
+  process.setgroups!(h.identity.groups.map((g) => g.gid));
+  process.setgid!(h.identity.gid);
+  process.setuid!(h.identity.uid);
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+  const dropped =
+    field('Uid').split(/\s+/).every((u) => Number(u) === h.identity.uid) &&
+    field('Gid').split(/\s+/).every((g) => Number(g) === h.identity.gid) &&
+    /^0+$/.test(field('CapPrm')) && /^0+$/.test(field('CapEff')) && /^0+$/.test(field('CapAmb'));
+  if (!dropped) throw new JailError('could not drop root privileges before handing the session over; refused', ExitCode.refused);
+  const env: Record<string, string> = {};
+  for (const entry of h.env) {
+    const at = entry.indexOf('=');
+    env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  const args = attachArgs(h);
+  // Node 22's process.execve (the bundled runtime has it; @types/node does not know it yet).
+  (process as unknown as { execve(file: string, args: string[], env: Record<string, string>): never }).execve(args[0], args, env);
+  throw new JailError(`cannot run ${ATTACH_PROGRAM}`);
+}
