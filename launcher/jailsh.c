@@ -89,6 +89,16 @@ static void open_std_fds(void)
 	}
 }
 
+/* A directory or O_PATH handle as fd 0-2 would hand the session the host's
+ * files through /proc/self/fd/N/: refused, not replaced (fcntl's -1 too). */
+static void refuse_directories(void)
+{
+	struct stat st;
+	for (int fd = 0; fd <= 2; fd++)
+		if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode) || (fcntl(fd, F_GETFL) & O_PATH))
+			die(126, "refusing a directory or O_PATH handle as standard input, output or error", NULL);
+}
+
 /* An inherited fd (a socket, a directory, /etc/shadow opened by someone
  * else) must never reach the root program. */
 static void close_other_fds(void)
@@ -234,6 +244,7 @@ int main(int argc, char **argv)
 	struct rlimit no_core = { 0, 0 };
 
 	open_std_fds();
+	refuse_directories();
 	close_other_fds();
 	reset_signals();
 	umask(022);

@@ -520,6 +520,25 @@ describe('launcher @root', function () {
       assert.equal(result.status, 2);
     });
 
+    // The fuzz harness covers O_PATH handles, which Node cannot open.
+    for (const fd of [0, 1, 2]) {
+      it(`refuses a directory as fd ${fd} with exit 126: the session would reach the host's files through it`, function () {
+        const directory = fs.openSync(home, 'r');
+        try {
+          const stdio: Array<'pipe' | number> = ['pipe', 'pipe', 'pipe'];
+          stdio[fd] = directory;
+          const asUser = ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--'];
+          fs.rmSync(probeOut, { force: true });
+          const result = spawnSync(setpriv, [...asUser, jailsh, '-c', 'id'], { env: {}, cwd: home, encoding: 'utf8', timeout: 10000, stdio });
+          assert.equal(fs.existsSync(probeOut), false, 'the main program ran');
+          assert.equal(result.status, 126);
+          if (fd !== 2) assert.equal(result.stderr, 'jailsh: refusing a directory or O_PATH handle as standard input, output or error\n');
+        } finally {
+          fs.closeSync(directory);
+        }
+      });
+    }
+
     for (const argv of [[], [''], ['', '-c', 'id']]) {
       it(`refuses an empty argv or argv[0] with exit 126: ${JSON.stringify(argv)}`, function () {
         assertRefused(launch({ argv }), 126, 'jailsh: refusing an empty argument list\n');

@@ -98,6 +98,16 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
     to: '\t(void)enter_host_mounts;',
   },
   {
+    name: 'lets a directory through as fd 0-2 (a path to the host\'s filesystem through /proc/self/fd)',
+    from: '\trefuse_directories();',
+    to: '\t(void)refuse_directories;',
+  },
+  {
+    name: 'lets an O_PATH handle through as fd 0-2',
+    from: '|| (fcntl(fd, F_GETFL) & O_PATH))',
+    to: ')',
+  },
+  {
     name: 'keeps the first PAM_* occurrence (the one ~/.pam_environment sets) instead of the last',
     from: 'char *e = environ[pam ? count - 1 - k : k];',
     to: 'char *e = environ[k];',

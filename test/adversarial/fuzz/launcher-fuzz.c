@@ -30,7 +30,9 @@
  *   h[3] >= 0x80: the call numbered h[3] & 31 fails (enum failure)
  *   h[4] bits 0-4: lowered limits (see LIMITS): open files, address space,
  *        data size, stack size, CPU time
- *   h[5] bit 0: RLIMIT_FSIZE lowered to 4096; bit 1: environ NULL if empty
+ *   h[5] bit 0: RLIMIT_FSIZE lowered to 4096; bit 1: environ NULL if empty;
+ *        bits 2-4: fd k (0-2), if an open pipe, is a directory instead;
+ *        bits 5-7: fd k, if an open pipe, is an O_PATH handle instead
  *   h[6] number of argv fields
  *   h[7] bit k (0-2): fd k is another character device (5:0, a tty) if open;
  *        bits 3-5: 0, the launcher runs in the mount namespace of all its
@@ -66,7 +68,8 @@
 
 enum failure { F_NONE, F_OPEN, F_DUP2, F_CLOSE, F_SIGPROCMASK, F_CORE, F_SETGROUPS, F_SETRESGID,
 	       F_SETRESUID, F_GETRLIMIT, F_SETRLIMIT, F_CHDIR, F_EXECVE, F_WRITE, F_NSOPEN, F_SETNS, F_COUNT };
-enum fd_kind { FD_PIPE, FD_CLOSED, FD_DEV_FULL, FD_DEV_NULL_RO, FD_TTY, FD_DEV_NULL_RW };
+enum fd_kind { FD_PIPE, FD_CLOSED, FD_DEV_FULL, FD_DEV_NULL_RO, FD_TTY, FD_DEV_NULL_RW,
+	       FD_DIRECTORY, FD_PATH_HANDLE }; /* the last two: a way to the host's filesystem */
 
 #define CLOSE_LIMIT (1 << 20) /* the fallback loop closes fds 3 .. 2^20 - 1 */
 #define PARENTS 4 /* 1001..1004, then init */
@@ -175,8 +178,24 @@ static int fuzz_fstat(int fd, struct stat *st)
 	case FD_DEV_FULL: st->st_mode = S_IFCHR | 0666; st->st_rdev = makedev(1, 7); return 0;
 	case FD_DEV_NULL_RO: case FD_DEV_NULL_RW: st->st_mode = S_IFCHR | 0666; st->st_rdev = makedev(1, 3); return 0;
 	case FD_TTY: st->st_mode = S_IFCHR | 0620; st->st_rdev = makedev(5, 0); return 0;
+	case FD_DIRECTORY: st->st_mode = S_IFDIR | 0755; return 0;
+	case FD_PATH_HANDLE: st->st_mode = S_IFREG | 0644; return 0; /* fstat works on O_PATH */
 	}
 	abort();
+}
+
+static int fuzz_fcntl(int fd, int command, ...)
+{
+	if (fd < 0 || fd > 2 || command != F_GETFL)
+		abort(); /* jailsh only reads the flags of fds 0-2 */
+	switch (S.fd[fd]) {
+	case FD_CLOSED: errno = EBADF; return -1;
+	case FD_DIRECTORY: return O_RDONLY | O_DIRECTORY | O_LARGEFILE;
+	case FD_PATH_HANDLE: return O_PATH | O_LARGEFILE;
+	case FD_DEV_FULL: return O_WRONLY;
+	case FD_DEV_NULL_RO: return O_RDONLY;
+	default: return O_RDWR;
+	}
 }
 
 /* The kernel hands out the lowest free fd. */
@@ -479,6 +498,7 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #define main jailsh_main
 #define environ fuzz_environ
 #define fstat(fd, st) fuzz_fstat(fd, st)
+#define fcntl(...) fuzz_fcntl(__VA_ARGS__)
 #define open(...) fuzz_open(__VA_ARGS__)
 #define dup2(from, to) fuzz_dup2(from, to)
 #define close(fd) fuzz_close(fd)
@@ -509,6 +529,7 @@ __attribute__((noreturn)) static void fuzz_exit(int status)
 #undef main
 #undef environ
 #undef fstat
+#undef fcntl
 #undef open
 #undef dup2
 #undef close
@@ -698,8 +719,9 @@ static void check_outcome(int ended, int argc, char **argv, char **env, size_t e
 	for (int fd = 0; fd <= 2; fd++)
 		free_fd[fd] = initial[fd] == FD_CLOSED;
 	for (int fd = 0; fd <= 2; fd++) {
-		if (initial[fd] == FD_PIPE || initial[fd] == FD_TTY)
-			continue;
+		if (initial[fd] == FD_PIPE || initial[fd] == FD_TTY || initial[fd] == FD_DIRECTORY ||
+		    initial[fd] == FD_PATH_HANDLE)
+			continue; /* open: left in place */
 		needs_open = 1;
 		int lowest = free_fd[0] ? 0 : free_fd[1] ? 1 : free_fd[2] ? 2 : 3;
 		if (lowest == fd)
@@ -711,6 +733,11 @@ static void check_outcome(int ended, int argc, char **argv, char **env, size_t e
 		expect_exit(126, "", 0); /* no usable fd 2 to report on */
 		return;
 	}
+	for (int fd = 0; fd <= 2; fd++)
+		if (initial[fd] == FD_DIRECTORY || initial[fd] == FD_PATH_HANDLE) {
+			expect_exit(126, "refusing a directory or O_PATH handle as standard input, output or error", 0);
+			return;
+		}
 	if (S.fail == F_SIGPROCMASK) {
 		expect_exit(126, "cannot reset the signal mask", EINVAL);
 		return;
@@ -781,6 +808,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		initial[fd] = (enum fd_kind)((h[2] >> (2 * fd)) & 3);
 		if (initial[fd] == FD_PIPE && (h[7] >> fd) & 1)
 			initial[fd] = FD_TTY;
+		else if (initial[fd] == FD_PIPE && (h[5] >> (2 + fd)) & 1)
+			initial[fd] = FD_DIRECTORY;
+		else if (initial[fd] == FD_PIPE && (h[5] >> (5 + fd)) & 1)
+			initial[fd] = FD_PATH_HANDLE;
 		S.fd[fd] = initial[fd];
 	}
 	S.fail = h[3] >= 0x80 && (h[3] & 31) < F_COUNT ? (enum failure)(h[3] & 31) : F_NONE;
