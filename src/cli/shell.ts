@@ -204,10 +204,19 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
   const ready = await withHostLock(jailLockPath(config, uid), async () => {
-    const jail = await enterJail(engine, config, identity, vars, homeTarget);
+    let jail = await enterJail(engine, config, identity, vars, homeTarget);
     // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
-    const cgroup = await jailCgroupOf(engine, jail.id);
-    const agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
+    let cgroup = await jailCgroupOf(engine, jail.id);
+    let agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
+    if (jail.agent && agent === null && jailProcesses(cgroup, null).length === 0) {
+      // Its agent cannot take the session (stopped or traced, its socket removed, the user's groups changed), and
+      // nothing of the user's runs there: started anew (made anew, for other groups), it can.
+      // A stop that fails leaves it running: its agent is asked once more, and docker exec serves the session.
+      await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
+      jail = await enterJail(engine, config, identity, vars, homeTarget);
+      cgroup = await jailCgroupOf(engine, jail.id);
+      agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
+    }
     return agent !== null ? { agent } : { agent: null, ...(await startExecSession(engine, jail, cgroup)) };
   });
   if (ready.agent !== null) return handOver(ready.agent);
@@ -265,7 +274,7 @@ export async function readyAgent(jail: Jail, cgroup: JailCgroup | null, identity
   const pid = cgroup?.init;
   const start = pid === undefined ? null : startTimeOf(pid);
   if (cgroup === null || pid === undefined || start === null) return null;
-  const state: AgentState = { jailId: jail.id, jailName: jail.name, pid, start, cgroup, scratch: `${SCRATCH_MOUNTS}/${identity.uid}` };
+  const state: AgentState = { user: identity.user, jailId: jail.id, jailName: jail.name, pid, start, cgroup, scratch: `${SCRATCH_MOUNTS}/${identity.uid}` };
   if ((await agentListening(state, identity)) !== null) return null;
   saveAgentState(identity.uid, state);
   return state;

@@ -56,6 +56,8 @@ export function ensureAgentDir(scratchMount: string, uid: number, gid: number): 
 
 /** What a slow path recorded about a running agent jail (root-only, per uid). */
 export interface AgentState {
+  /** The account it was made for: a uid may be given to a new account while the old one's jail runs. */
+  user: string;
   jailId: string;
   jailName: string;
   /** The agent (the jail's init) as the host sees it. */
@@ -84,7 +86,7 @@ export function forgetAgentState(uid: number, dir = AGENT_STATE_DIR): void {
 export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState | null {
   try {
     const state = JSON.parse(readFileSync(`${dir}/${uid}.json`, 'utf8')) as AgentState;
-    const ok = typeof state.jailId === 'string' && typeof state.jailName === 'string' && Number.isInteger(state.pid) && Number.isInteger(state.start) &&
+    const ok = typeof state.user === 'string' && typeof state.jailId === 'string' && typeof state.jailName === 'string' && Number.isInteger(state.pid) && Number.isInteger(state.start) &&
       typeof state.cgroup?.cgroups === 'string' && typeof state.scratch === 'string';
     return ok ? state : null;
   } catch {
@@ -93,7 +95,7 @@ export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState |
 }
 
 /** Why an agent cannot take a session now, or null when it can. */
-export type AgentProblem = 'gone' | 'stopped' | 'credentials' | 'not listening';
+export type AgentProblem = 'gone' | 'stopped' | 'credentials' | 'not listening' | 'no socket';
 
 /**
  * Whether the agent recorded in `state` can take a session of `identity` now,
@@ -103,10 +105,15 @@ export type AgentProblem = 'gone' | 'stopped' | 'credentials' | 'not listening';
  * (sessions inherit them), and listening on its socket.
  */
 export function agentProblem(state: AgentState, identity: Identity, proc = '/proc'): AgentProblem | null {
+  if (state.user !== identity.user) return 'gone';
   if (startTimeOf(state.pid, proc) !== state.start || cgroupsOf(state.pid, proc) !== state.cgroup.cgroups) return 'gone';
   if (!/^[RSD]$/.test(runStateOf(state.pid, proc))) return 'stopped';
   if (!hasCredentials(state.pid, identity, proc)) return 'credentials';
   if (!listening(state.pid, proc)) return 'not listening';
+  // The user may remove or replace the socket's name (the directory is theirs): then their agent is out of reach
+  // until it starts anew. Only looked at, never followed or opened: attach, as the user, checks what it reaches.
+  const name = lstatSync(`${agentDirOf(state.scratch)}/${AGENT_SOCKET_NAME}`, { throwIfNoEntry: false });
+  if (name === undefined || !name.isSocket() || name.uid !== identity.uid) return 'no socket';
   // Read again: the pid the checks above read is still the agent.
   return startTimeOf(state.pid, proc) === state.start ? null : 'gone';
 }

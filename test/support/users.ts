@@ -50,7 +50,7 @@ export function removeScratchOf(key: string): void {
   sh(`umount -l /run/docker-jail/scratch/${key} 2>/dev/null || true; rmdir /run/docker-jail/scratch/${key} 2>/dev/null || true; rm -f /var/lib/docker-jail/scratch/${key}.img /var/lib/docker-jail/scratch/${key}.img.owner`);
 }
 
-/** The id of the user's jail container, found by its labels; '' when there is none. */
+/** The id of the user's jail container, found by its labels (uid and name: an earlier account's may be left); '' when there is none. */
 export function jailOf(user: TestUser): string {
-  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid}`).trim();
+  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid} --filter label=io.docker-jail.user=${user.name}`).trim();
 }
