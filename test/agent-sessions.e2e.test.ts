@@ -54,7 +54,7 @@ describe('sessions through the jail\'s agent @docker @sshd @root', function () {
     sshd = await startSshd();
     alice = createUser({ groups: ['jailed', 'users'] });
     scratch = mkdtempSync('/tmp/djt-agent-');
-    sh(`chmod 0755 ${scratch}`);
+    sh(`chmod 1777 ${scratch}`); // the user's own listener binds here too
   });
   after(async () => {
     removeUser(alice);
@@ -96,6 +96,37 @@ describe('sessions through the jail\'s agent @docker @sshd @root', function () {
     assert.ok(shellPid > 1);
     term.write('exit 3\r');
     assert.equal(await term.exited, 3);
+  });
+
+  it('leaves nothing on the host 12 s after 20 clients of sessions ignoring SIGHUP were killed; the jobs run on in the jail', async () => {
+    const tag = String(100000 + Math.floor(Math.random() * 900000));
+    const marks = Array.from({ length: 20 }, (_, i) => `sleep 9${i}0.${tag}`);
+    const clients = marks.map((mark, i) =>
+      spawn('/usr/bin/ssh', [...sshOptions(sshd, alice), i % 2 === 0 ? '-tt' : '-T', `${alice.name}@127.0.0.1`, `trap '' HUP; exec ${mark}`], { stdio: ['pipe', 'ignore', 'ignore'] }));
+    try {
+      await waitFor('20 jailed commands', () => marks.every((mark) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0), 90_000);
+      assert.equal(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid).length, 20);
+      for (const client of clients) client.kill('SIGKILL');
+      await sleep(12_000);
+      assert.deepEqual(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid), [], 'an attach outlived its client');
+      assert.deepEqual(processesOf(MAIN_PROGRAM), []);
+      assert.equal(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${marks[0]}$`]).status, 0, 'the job that ignores SIGHUP was killed');
+    } finally {
+      for (const client of clients) client.kill('SIGKILL');
+      for (const mark of marks) run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
+    }
+  });
+
+  it('ends at the last window size after 2000 quick changes', async () => {
+    const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, alice), '-tt', `${alice.name}@127.0.0.1`]);
+    await term.expect(/\$ $/m);
+    for (let i = 0; i < 2000; i++) term.resize(60 + (i % 100), 20 + (i % 40));
+    term.resize(133, 51);
+    let size = '';
+    for (let i = 0; i < 20 && size !== '51 133\n'; i++) size = await term.command('stty size');
+    assert.equal(size, '51 133\n');
+    term.write('exit\r');
+    assert.equal(await term.exited, 0);
   });
 
   it('takes a warm login without asking the engine: it works with the engine\'s socket configured away, and a cold one does not', async () => {

@@ -6,6 +6,7 @@ import { requireHost, run, type Ran, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
 import { type Sshd, ssh, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM } from '../src/session/agent';
 
 const IMAGE = 'docker-jail/base:bookworm';
 
@@ -169,20 +170,22 @@ describe('isolation of jailed users from each other and from the host @docker @s
     it('mounts no host directory but the user\'s home, and its own /tmp and /var/tmp filesystem', () => {
       // Host file systems show up with a /dev source; Docker adds only its init and per-container files.
       // /tmp and /var/tmp are the jail's own ext4 (a loop device), made for it alone (test/scratch.e2e.test.ts).
-      const dockerOwn = new Set(['/usr/sbin/docker-init', '/sbin/docker-init', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
-      const hostMounts = jailOutput(alice, 'cat /proc/self/mounts')
-        .split('\n')
-        .map((line) => line.split(' '))
-        .filter(([source, target]) => source?.startsWith('/dev/') && !dockerOwn.has(target))
-        .map(([, target]) => target);
-      assert.deepEqual(hostMounts.filter((target) => target !== '/tmp' && target !== '/var/tmp'), [alice.home]);
+      // The jail's init is our agent, read-only; its socket's directory is in the jail's own /tmp filesystem.
+      const dockerOwn = new Set(['/usr/sbin/docker-init', '/sbin/docker-init', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf', AGENT_PROGRAM]);
+      const mounts = jailOutput(alice, 'cat /proc/self/mounts').split('\n').map((line) => line.split(' '));
+      const hostMounts = mounts.filter(([source, target]) => source?.startsWith('/dev/') && !dockerOwn.has(target)).map(([, target]) => target);
+      assert.deepEqual(hostMounts.filter((target) => target !== '/tmp' && target !== '/var/tmp' && target !== AGENT_DIR_IN_JAIL), [alice.home]);
+      const agent = mounts.find(([, target]) => target === AGENT_PROGRAM);
+      assert.ok(agent !== undefined && agent[3].split(',').includes('ro'), 'the agent is not mounted read-only');
+      const tmpSource = mounts.find(([, target]) => target === '/tmp')?.[0];
+      assert.equal(mounts.find(([, target]) => target === AGENT_DIR_IN_JAIL)?.[0], tmpSource, 'the agent\'s directory is not in the jail\'s /tmp filesystem');
       const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts').trim().split('\n').map((line) => line.split(' ')).sort((a, b) => a[1].localeCompare(b[1]));
       assert.deepEqual(scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]), [[true, '/tmp', 'ext4'], [true, '/var/tmp', 'ext4']]);
       const image = sh(`losetup --list --noheadings --output BACK-FILE ${scratch[0][0]}`).trim();
       assert.equal(image, `/var/lib/docker-jail/scratch/${alice.uid}.img`);
       assertAllFailed(exitStatuses(alice, {
         hostname: 'echo x >> /etc/hostname',
-        init: 'echo x >> /usr/sbin/docker-init',
+        agent: `echo x >> ${AGENT_PROGRAM}`,
       }));
     });
 
@@ -203,14 +206,14 @@ describe('isolation of jailed users from each other and from the host @docker @s
       }));
     });
 
-    it('hides the host\'s processes; the jail\'s pid 1 is Docker\'s init', async () => {
+    it('hides the host\'s processes; the jail\'s pid 1 is its agent', async () => {
       const arg = `31337.${Date.now() % 100000}`;
       const hostSleep: ChildProcess = spawn('sleep', [arg], { stdio: 'ignore' });
       try {
         await waitFor('the host\'s sleep', () => sh('ps -eo args').includes(`sleep ${arg}`));
         assert.doesNotMatch(jailOutput(alice, 'ps -eo args'), new RegExp(`sleep ${arg}`));
         assert.doesNotMatch(jailOutput(alice, 'ps -eo comm'), /\b(dockerd|containerd|sshd|mocha|node)\b/);
-        assert.match(jailOutput(alice, 'ps -o comm= -p 1'), /^(docker-init|tini)\n$/);
+        assert.equal(jailOutput(alice, 'ps -o comm= -p 1'), 'docker-jail-age\n'); // comm keeps 15 characters
       } finally {
         hostSleep.kill('SIGKILL');
       }

@@ -88,6 +88,13 @@ describe('host doors of the second review @docker @sshd @root', function () {
   });
 
   const sshArgs = (user: TestUser, ...extra: string[]) => [...sshOptions(sshd, user), ...extra, `${user.name}@127.0.0.1`];
+  /**
+   * The root session process, the relay and the engine's part in them are those of docker exec, which still
+   * serves shared mode and jails made without the agent: these cases run there (a jail made anew with no /tmp
+   * filesystem has no agent). test/agent-sessions.e2e.test.ts attacks the agent's path the same ways.
+   */
+  const EXEC_JAILS = '[jail]\ntmp_size = 0\n';
+  const withoutJail = (user: TestUser) => sh(`docker rm -f ${jailOf(user)} >/dev/null 2>&1 || true`);
 
   describe('SIGUSR1 never opens the Node inspector, in any mode of the main program', function () {
     it('control: a stock Node 22 does listen once it gets SIGUSR1, as the probe sees it', async () => {
@@ -101,7 +108,11 @@ describe('host doors of the second review @docker @sshd @root', function () {
       }
     });
 
-    it('shell mode: the root process of a jailed ssh session', async () => {
+    it('shell mode: the root process of a jailed ssh session (through docker exec)', async () => {
+      withoutJail(alice);
+      await withConfig(EXEC_JAILS, () => shellModeSigusr1());
+    });
+    const shellModeSigusr1 = async () => {
       const mark = `sleep 700.${tag}1`;
       const client = spawn('/usr/bin/ssh', [...sshArgs(alice), mark], { stdio: 'ignore' });
       try {
@@ -114,7 +125,7 @@ describe('host doors of the second review @docker @sshd @root', function () {
         client.kill('SIGKILL');
         run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);
       }
-    });
+    };
 
     it('pam-hook mode: the PAM hook of a login, held on the jail\'s lock', async () => {
       // The hook waits for the jail's lock, which this flock holds, so it can be found and signalled.
@@ -163,7 +174,8 @@ describe('host doors of the second review @docker @sshd @root', function () {
     });
 
     it('20 sessions ignoring SIGHUP (`trap "" HUP; exec sleep`), clients killed: 12 s later no root process of theirs remains, and the engine is asked nothing more', async () => {
-      await withConfig(`[engine]\nsocket = ${proxy.socket}\n`, async () => {
+      withoutJail(alice);
+      await withConfig(`[engine]\nsocket = ${proxy.socket}\n${EXEC_JAILS}`, async () => {
         const clients: ChildProcess[] = [];
         const marks: string[] = [];
         try {
@@ -259,7 +271,8 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       const times = [timedLogin(bob), timedLogin(bob), timedLogin(bob)];
       assert.ok(times.every((t) => typeof t === 'number'), `bob's logins failed before the flood: ${times.join(', ')}`);
       const usual = (times as number[]).sort((a, b) => a - b)[1];
-      await withConfig(`[engine]\nsocket = ${proxy.socket}\n`, async () => {
+      withoutJail(alice);
+      await withConfig(`[engine]\nsocket = ${proxy.socket}\n${EXEC_JAILS}`, async () => {
         proxy.requests.length = 0;
         proxy.mostOpen = 0;
         const client = spawn('/usr/bin/python3', [flood, ...sshArgs(alice, '-tt'), 'echo READY; exec bash --norc -i'], { stdio: ['ignore', 'pipe', 'inherit'] });
