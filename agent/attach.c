@@ -1,5 +1,5 @@
 /*
- * docker-jail-attach SOCKET CGROUP PARENT OPTIONS CWD AUDIT -- ARGV0 [ARG...]
+ * docker-jail-attach SOCKET CGROUP PARENT OPTIONS CWD AUDIT AUDIT_TAIL -- ARGV0 [ARG...]
  * The only host process of a running session, run as the user (root dropped
  * every privilege and exec'd it; it is not setuid). It hands the caller's
  * fds 0-2, the command, CWD and its own environment (the session's, verbatim)
@@ -9,7 +9,8 @@
  *   CGROUP   the exact text of the agent's /proc/PID/cgroup
  *   PARENT   the pid of the login process (sshd, su) that must be our parent
  *   OPTIONS  '-' or a comma-separated list of tty, kill-on-logout
- *   AUDIT    a syslog prefix for the session's end record; empty: none
+ *   AUDIT    the end record's fields before the exit status; empty: no record
+ *   AUDIT_TAIL  its fields after the duration (the command comes last in every record)
  * Exits: the session's status (128 + signal), 64 usage, 69 no agent or
  * refused, 77 the socket is not the jail's agent, 129 hangup, 255 broken off.
  * Build: make -C agent OUT=../build.
@@ -33,7 +34,7 @@
 
 #include "protocol.h"
 
-#define USAGE "usage: docker-jail-attach SOCKET CGROUP PARENT OPTIONS CWD AUDIT -- ARGV0 [ARG...]"
+#define USAGE "usage: docker-jail-attach SOCKET CGROUP PARENT OPTIONS CWD AUDIT AUDIT_TAIL -- ARGV0 [ARG...]"
 #define CGROUP_MAX 65536
 #define EXIT_USAGE 64
 #define EXIT_UNAVAILABLE 69
@@ -51,7 +52,7 @@ static struct {
 	int conn, sigfd;
 	int termios_saved;
 	struct termios termios;
-	const char *audit;
+	const char *audit, *audit_tail;
 	long start_ms;
 } A = { .conn = -1, .sigfd = -1 };
 
@@ -70,8 +71,8 @@ __attribute__((noreturn)) static void finish(int status, int hangup)
 		close(A.conn); /* the agent hangs the session up, if it still runs */
 	if (A.audit && A.audit[0]) {
 		openlog("docker-jail", LOG_PID, LOG_AUTHPRIV);
-		syslog(LOG_INFO, "session=end %s exitStatus=%d durationMs=%ld hangup=%s", A.audit, status,
-		       now_ms() - A.start_ms, hangup ? "true" : "false");
+		syslog(LOG_INFO, "session=end %s exitStatus=%d durationMs=%ld hangup=%s%s%s", A.audit, status,
+		       now_ms() - A.start_ms, hangup ? "true" : "false", A.audit_tail[0] ? " " : "", A.audit_tail);
 		closelog();
 	}
 	exit(status);
@@ -324,7 +325,7 @@ static const char *refusal(int32_t reason)
 int main(int argc, char **argv)
 {
 	A.start_ms = now_ms();
-	if (argc < 9 || strcmp(argv[7], "--") != 0)
+	if (argc < 10 || strcmp(argv[8], "--") != 0)
 		usage();
 	const char *socket_path = argv[1], *cgroup = argv[2], *cwd = argv[5];
 	long parent = parse_pid(argv[3]);
@@ -332,6 +333,7 @@ int main(int argc, char **argv)
 	if (parent < 0 || socket_path[0] == '\0')
 		usage();
 	A.audit = argv[6];
+	A.audit_tail = argv[7];
 
 	/* Every signal that ends us is read from a signalfd; none interrupts work halfway. */
 	sigset_t handled;
@@ -362,7 +364,7 @@ int main(int argc, char **argv)
 	    setsockopt(A.conn, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0)
 		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(errno));
 	extern char **environ;
-	send_request(flags, cwd, argv + 8, environ);
+	send_request(flags, cwd, argv + 9, environ);
 
 	struct reply r = read_reply(now_ms() + REQUEST_TIMEOUT_S * 1000L);
 	if (r.type == REPLY_REFUSED)

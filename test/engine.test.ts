@@ -156,7 +156,18 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
     fake(15, v1(`/docker/${id}/sub`));
     const cgroup = initCgroupOf(id, 10, proc);
     assert.notEqual(cgroup, null);
-    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [10, 11]);
+    // The init itself (in an agent jail, the agent) is never one of the jail's sessions' processes.
+    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [11]);
+  });
+
+  it('never counts the init of the jail\'s pid namespace, also under a pid the record does not know (a restart)', () => {
+    fake(30, v1(`/docker/${id}`));
+    fake(31, v1(`/docker/${id}`));
+    fake(32, v1(`/docker/${id}`));
+    writeFileSync(`${proc}/32/status`, 'Uid:\t1000\t1000\t1000\t1000\nNSpid:\t32\t1\n');
+    const cgroup = initCgroupOf(id, 30, proc);
+    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [31]);
+    assert.deepEqual(jailProcesses(cgroup === null ? null : { cgroups: cgroup.cgroups }, null, proc).map((p) => p.pid).sort(), [30, 31]);
   });
 
   it('finds the jail under a cgroup-parent and with the systemd driver, where no path ends in /docker/<id>', () => {
@@ -164,8 +175,8 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
     fake(21, v1(`/djt-parent/${id}`));
     fake(22, v1(`/system.slice/docker-${id}.scope`));
     fake(23, v1(`/system.slice/docker-${id}.scope`));
-    assert.deepEqual(jailProcesses(initCgroupOf(id, 20, proc), null, proc).map((p) => p.pid).sort(), [20, 21]);
-    assert.deepEqual(jailProcesses(initCgroupOf(id, 22, proc), null, proc).map((p) => p.pid).sort(), [22, 23]);
+    assert.deepEqual(jailProcesses(initCgroupOf(id, 20, proc), null, proc).map((p) => p.pid).sort(), [21]);
+    assert.deepEqual(jailProcesses(initCgroupOf(id, 22, proc), null, proc).map((p) => p.pid).sort(), [23]);
   });
 
   it('refuses an init pid whose cgroups are not the container\'s (a pid reused by a host process), and has no processes without a jail', () => {

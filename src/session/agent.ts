@@ -211,7 +211,7 @@ export interface HandOver {
 /** attach's command line (agent/attach.c): `SOCKET CGROUP PARENT OPTIONS CWD AUDIT AUDIT_TAIL -- ARGV...`. */
 export function attachArgs(h: HandOver): string[] {
   const options = [...(h.tty ? ['tty'] : []), ...(h.killOnLogout ? ['kill-on-logout'] : [])];
-  return [ATTACH_PROGRAM, AGENT_SOCKET_NAME, h.state.cgroup.cgroups, String(h.parent), options.length > 0 ? options.join(',') : '-', h.workdir, h.audit.head, '--', ...h.argv];
+  return [ATTACH_PROGRAM, AGENT_SOCKET_NAME, h.state.cgroup.cgroups, String(h.parent), options.length > 0 ? options.join(',') : '-', h.workdir, h.audit.head, h.audit.tail, '--', ...h.argv];
 }
 
 /**
