@@ -1,9 +1,9 @@
 // The host's judgement of a jail's agent, from /proc alone (src/session/agent.ts):
 // a fake /proc and a real socket file stand in for the jail.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { AGENT_DIR_IN_JAIL, type AgentState, agentProblem, attachArgs, ATTACH_PROGRAM, hasCredentials, listening } from '../src/session/agent';
+import { AGENT_DIR_IN_JAIL, type AgentState, agentProblem, attachArgs, ATTACH_PROGRAM, hasCredentials, listening, loadAgentState, pruneAgentStates, saveAgentState } from '../src/session/agent';
 import type { Identity } from '../src/identity/nss';
 
 const uid = process.getuid?.() ?? 0;
@@ -87,6 +87,20 @@ describe('session agent: the host judges it from /proc alone', () => {
     assert.equal(hasCredentials(7, identity, proc), true);
     writeFileSync(`${proc}/7/status`, `Uid:\t${uid}\t${uid}\t${uid + 1}\t${uid}\nGid:\t1000\t1000\t1000\t1000\nGroups:\t990\n`);
     assert.equal(hasCredentials(7, identity, proc), false);
+  });
+
+  it('forgets the agents of jails gc no longer finds, and unreadable records', () => {
+    const dir = mkdtempSync('/tmp/djt-agent-states-');
+    try {
+      saveAgentState(1001, { ...state(), jailId: 'kept' }, dir);
+      saveAgentState(1002, { ...state(), jailId: 'gone' }, dir);
+      writeFileSync(`${dir}/1003.json`, '{');
+      pruneAgentStates(new Set(['kept']), dir);
+      assert.deepEqual(readdirSync(dir), ['1001.json']);
+      assert.equal(loadAgentState(1001, dir)?.jailId, 'kept');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives attach the session on its command line, in its order', () => {

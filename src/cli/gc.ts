@@ -15,6 +15,7 @@ import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from 
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
 import { checkJailable, sessionsIn } from './shell';
+import { pruneAgentStates } from '../session/agent';
 import type { Report } from './users';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
@@ -71,7 +72,9 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   }
   ok = (await collectScratch(engine, config, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
-  pruneIdentityCache(new Set((await managedJails(engine)).map((jail) => jail.Id)));
+  const existing = new Set((await managedJails(engine)).map((jail) => jail.Id));
+  pruneIdentityCache(existing);
+  pruneAgentStates(existing);
   const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
   for (const image of dangling) {
     const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept

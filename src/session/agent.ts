@@ -83,6 +83,22 @@ export function forgetAgentState(uid: number, dir = AGENT_STATE_DIR): void {
   rmSync(`${dir}/${uid}.json`, { force: true });
 }
 
+/** Forgets the agents of jails that no longer exist (gc, knowing every jail's id). */
+export function pruneAgentStates(existing: Set<string>, dir = AGENT_STATE_DIR): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // none recorded yet
+  }
+  for (const entry of entries) {
+    const uid = /^(\d+)\.json$/.exec(entry)?.[1];
+    if (uid === undefined) continue;
+    const state = loadAgentState(Number(uid), dir);
+    if (state === null || !existing.has(state.jailId)) rmSync(`${dir}/${entry}`, { force: true });
+  }
+}
+
 export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState | null {
   try {
     const state = JSON.parse(readFileSync(`${dir}/${uid}.json`, 'utf8')) as AgentState;
