@@ -45,10 +45,14 @@ const LOGGER_TIMEOUT_MS = 5000;
  * its own). Resolves when logger has finished, or was killed after
  * LOGGER_TIMEOUT_MS; never throws: a login is not refused because syslog is down.
  */
-export function auditLog(message: string, priority: 'info' | 'notice' | 'warning' = 'info'): Promise<void> {
+export function auditLog(message: string, priority: 'info' | 'notice' | 'warning' = 'info', outlivesUs = false): Promise<void> {
+  const logger = ['/usr/bin/logger', '-p', `authpriv.${priority}`, '-t', 'docker-jail', `--id=${process.pid}`, '--', message];
+  // A logger that runs on after this process has become another program (a session handed to the jail's agent)
+  // has no one to kill it: timeout(1) does, so a syslog that stopped reading keeps no root process.
+  const [file, ...args] = outlivesUs ? ['/usr/bin/timeout', '-s', 'KILL', String(LOGGER_TIMEOUT_MS / 1000), ...logger] : logger;
   return new Promise((resolve) => {
     try {
-      const child = spawn('/usr/bin/logger', ['-p', `authpriv.${priority}`, '-t', 'docker-jail', `--id=${process.pid}`, '--', message], {
+      const child = spawn(file, args, {
         env: {},
         stdio: 'ignore',
         timeout: LOGGER_TIMEOUT_MS,

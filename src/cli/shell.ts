@@ -15,7 +15,7 @@ import { identityWritten, type Jail } from '../engine/jail';
 import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import { SCRATCH_MOUNTS } from '../engine/scratch';
-import { type AgentState, agentListening, agentProblem, handOverSession, loadAgentState, saveAgentState } from '../session/agent';
+import { type AgentState, agentListening, agentProblem, descriptorsTheirs, handOverSession, loadAgentState, saveAgentState } from '../session/agent';
 import { agentSessionsIn, parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
@@ -162,7 +162,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     const record = recordSession({ pid: process.pid, ancestors, uid, jailId: state.jailId, cgroup: state.cgroup, exec: null, marker, agent: processId(process.pid) });
     try {
       const audited = { user: identity.user, uid, jail: state.jailName, tty };
-      void auditLog(formatRecord('start', { ...audited, command: shellArgs.command })); // logger runs on after the exec
+      void auditLog(formatRecord('start', { ...audited, command: shellArgs.command }), 'info', true); // runs on after the exec
       recordLogin(uid, new Date());
       const field = (fields: object) => formatRecord('end', fields).slice('session=end '.length);
       return handOverSession({
@@ -170,7 +170,8 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
         audit: { head: field(audited), tail: field({ command: shellArgs.command }) },
       });
     } catch (error) {
-      record.forget();
+      // Failed once the privileges were dropped (the record is root's): left for close_session, which removes it.
+      if (process.getuid?.() === 0) record.forget();
       throw error;
     }
   };
@@ -196,8 +197,10 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     }
   };
 
+  // Only the user's own descriptors ever enter their jail (root's terminal under `su - USER` never does).
+  const viaAgent = config.jail.mode === 'per-user' && descriptorsTheirs(uid);
   // Warm: the running jail's agent takes the session, checked from /proc alone: no engine request, no lock.
-  const warm = config.jail.mode === 'per-user' ? warmAgent(uid, identity, homeTarget, config) : null;
+  const warm = viaAgent ? warmAgent(uid, identity, homeTarget, config) : null;
   if (warm !== null) return handOver(warm);
 
   const engine = connectEngine(config.engine.socket);
@@ -207,8 +210,8 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     let jail = await enterJail(engine, config, identity, vars, homeTarget);
     // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
     let cgroup = await jailCgroupOf(engine, jail.id);
-    let agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
-    if (jail.agent && agent === null && jailProcesses(cgroup, null).length === 0) {
+    let agent = jail.agent && viaAgent ? await readyAgent(jail, cgroup, identity) : null;
+    if (jail.agent && viaAgent && agent === null && jailProcesses(cgroup, null).length === 0) {
       // Its agent cannot take the session (stopped or traced, its socket removed, the user's groups changed), and
       // nothing of the user's runs there: started anew (made anew, for other groups), it can.
       // A stop that fails leaves it running: its agent is asked once more, and docker exec serves the session.

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ExitCode, JailError } from '../errors';
 import type { JailCgroup } from '../engine/processes';
 import { credentialsOf, startTimeOf } from '../engine/processes';
@@ -165,20 +165,24 @@ export function listening(pid: number, proc = '/proc'): boolean {
   let table: string;
   let fds: string[];
   try {
-    table = readFileSync(`${proc}/${pid}/net/unix`, 'utf8');
+    table = readBounded(`${proc}/${pid}/net/unix`, SOCKET_TABLE_LIMIT);
     fds = readdirSync(`${proc}/${pid}/fd`);
   } catch {
-    return false;
+    return false; // gone, or a table the user has made huge: their login takes the slow path
   }
   const path = `${AGENT_DIR_IN_JAIL}/${AGENT_SOCKET_NAME}`;
   const inodes = new Set<string>();
+  const seen = new Map<string, number>();
+  // The kernel prints socket paths raw, so the user can forge whole lines with a newline in a path: a line must
+  // have exactly the table's shape, and an inode printed twice counts for nothing.
   for (const line of table.split('\n').slice(1)) {
-    // Num RefCount Protocol Flags Type St Inode Path
-    const fields = line.trim().split(/\s+/);
-    if (fields.length !== 8 || fields[7] !== path) continue;
-    const accepting = (Number.parseInt(fields[3], 16) & 0x10000) !== 0; // __SO_ACCEPTCON: listen(2) was called
-    if (accepting && fields[4] === '0001') inodes.add(fields[6]); // SOCK_STREAM
+    const match = /^[0-9a-f]+: [0-9A-F]{8} [0-9A-F]{8} ([0-9A-F]{8}) ([0-9A-F]{4}) [0-9A-F]{2} (\d+)(?: (.*))?$/.exec(line);
+    if (match === null) continue;
+    seen.set(match[3], (seen.get(match[3]) ?? 0) + 1);
+    const accepting = (Number.parseInt(match[1], 16) & 0x10000) !== 0; // __SO_ACCEPTCON: listen(2) was called
+    if (match[4] === path && accepting && match[2] === '0001') inodes.add(match[3]); // SOCK_STREAM
   }
+  for (const inode of inodes) if (seen.get(inode) !== 1) inodes.delete(inode);
   if (inodes.size === 0) return false;
   for (const fd of fds) {
     try {
@@ -189,6 +193,23 @@ export function listening(pid: number, proc = '/proc'): boolean {
     }
   }
   return false;
+}
+
+/** The most of a jail's socket table root reads: the user can make it as long as their memory allows. */
+const SOCKET_TABLE_LIMIT = 1 << 20;
+
+/** A /proc file read whole, or an error when it is longer than `limit`. */
+function readBounded(path: string, limit: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0; ) length += n;
+    if (length > limit) throw new Error(`${path} is longer than ${limit} bytes`);
+    return buffer.subarray(0, length).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function cgroupsOf(pid: number, proc: string): string | null {
@@ -207,6 +228,31 @@ function runStateOf(pid: number, proc: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Whether fds 0-2 may be handed into the user's jail: each must be the user's
+ * own (sshd gives the user the pty and the pipes it made as them) or
+ * /dev/null. A descriptor of someone else's (root's terminal, when root runs
+ * `su - USER`; a pipe root made) would stay in the jail, readable by anything
+ * the user runs there, after the session ends: such a session goes through
+ * docker exec, whose relay hands the jail no host descriptor.
+ */
+export function descriptorsTheirs(uid: number, fds = [0, 1, 2]): boolean {
+  return fds.every((fd) => {
+    try {
+      const st = fstatSync(fd);
+      const devNull = st.isCharacterDevice() && st.rdev === makedev(1, 3);
+      return devNull || st.uid === uid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Linux's dev_t of major:minor, as fstat reports it. */
+function makedev(major: number, minor: number): number {
+  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
 }
 
 /** What attach is given: the session as the jail would have run it, and the words of its audit end record. */
