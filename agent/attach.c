@@ -53,6 +53,7 @@ static struct {
 	struct termios termios;
 	const char *audit;
 	long start_ms;
+	int send_error; /* the agent stopped reading: its refusal may be waiting to be read */
 } A = { .conn = -1, .sigfd = -1 };
 
 static long now_ms(void)
@@ -223,18 +224,21 @@ static void check_peer(int conn, const char *cgroup)
 		     (unsigned)peer.uid, (int)peer.pid);
 }
 
-/* Blocking sends bounded by SO_SNDTIMEO; a failure is the agent going away. */
+/* Blocking sends bounded by SO_SNDTIMEO. A failure stops sending: the agent
+ * refuses as soon as the header is wrong, before the body, and says why. */
 static void send_all(const void *data, size_t len)
 {
 	const char *p = data;
-	while (len > 0) {
+	while (len > 0 && !A.send_error) {
 		ssize_t n = send(A.conn, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(errno));
-		p += n;
-		len -= (size_t)n;
+			A.send_error = n < 0 ? errno : EPIPE;
+		else {
+			p += n;
+			len -= (size_t)n;
+		}
 	}
 }
 
@@ -303,6 +307,8 @@ static struct reply read_reply(long deadline)
 		ssize_t n = recv(A.conn, (char *)&r + got, sizeof r - got, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
+		if (n <= 0 && A.send_error)
+			fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(A.send_error));
 		if (n <= 0)
 			fail(EXIT_BROKEN, "docker-jail: the jail's agent broke off the session");
 		got += (size_t)n;
@@ -367,7 +373,7 @@ int main(int argc, char **argv)
 	struct reply r = read_reply(now_ms() + REQUEST_TIMEOUT_S * 1000L);
 	if (r.type == REPLY_REFUSED)
 		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent refused the session: %s", refusal(r.value));
-	if (r.type != REPLY_STARTED)
+	if (r.type != REPLY_STARTED || A.send_error)
 		fail(EXIT_BROKEN, "docker-jail: the jail's agent broke off the session");
 	/* Nothing from the agent is trusted but an exit status in range. */
 	r = read_reply(-1);
