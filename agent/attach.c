@@ -63,6 +63,15 @@ static long now_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
 }
 
+#define SYSLOG_WAIT_S 2 /* a syslog that stopped reading (/dev/log full) must not hold the logout */
+static volatile sig_atomic_t final_status;
+
+static void give_up_on_syslog(int sig)
+{
+	(void)sig;
+	_exit(final_status); /* the terminal is restored and the socket closed already */
+}
+
 __attribute__((noreturn)) static void finish(int status, int hangup)
 {
 	if (A.termios_saved)
@@ -70,6 +79,9 @@ __attribute__((noreturn)) static void finish(int status, int hangup)
 	if (A.conn >= 0)
 		close(A.conn); /* the agent hangs the session up, if it still runs */
 	if (A.audit && A.audit[0]) {
+		final_status = status;
+		signal(SIGALRM, give_up_on_syslog);
+		alarm(SYSLOG_WAIT_S);
 		openlog("docker-jail", LOG_PID, LOG_AUTHPRIV);
 		syslog(LOG_INFO, "session=end %s exitStatus=%d durationMs=%ld hangup=%s", A.audit, status,
 		       now_ms() - A.start_ms, hangup ? "true" : "false");

@@ -84,9 +84,16 @@ describe('jail agent and attach @root', function () {
   }
 
   /** attach's argv, as root's main program would give it. */
-  function attachArgs(options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string }, argv: string[]): string[] {
+  function attachArgs(options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string; audit?: string }, argv: string[]): string[] {
     return [...asNobody, attachBin, options.socket ?? socket, options.cgroup ?? cgroup, String(options.parent ?? process.pid),
-      options.options ?? '-', options.cwd ?? '/', '', '--', ...argv];
+      options.options ?? '-', options.cwd ?? '/', options.audit ?? '', '--', ...argv];
+  }
+
+  /** The lines a process prints, as they come. */
+  function lines(child: ChildProcess): () => string {
+    let text = '';
+    child.stdout?.on('data', (data) => (text += data));
+    return () => text;
   }
 
   function attachSync(argv: string[], options: { socket?: string; cgroup?: string; options?: string; input?: Buffer; env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}) {
@@ -298,7 +305,10 @@ s.connect(sys.argv[1])
 body = b"/\\0/bin/true\\0"
 header = struct.pack("=5I", 0x314a4144, 0, 1, 0, len(body))
 s.sendmsg([header], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("=${count}i", ${fds}))])
-s.sendall(body)
+try:
+    s.sendall(body)
+except BrokenPipeError:
+    pass  # refused after the header already, as it should be
 reply = b""
 while len(reply) < 8:
     chunk = s.recv(8 - len(reply))
@@ -373,6 +383,54 @@ print("received", n, flush=True)
         assert.equal(got.status, 64, JSON.stringify(args));
         assert.match(got.stderr, /^docker-jail-attach: usage: /);
       }
+    });
+  });
+
+  describe('bounds and records', function () {
+    it('drops a client that sends nothing after 5 s, serving others meanwhile', async function () {
+      this.timeout(15000);
+      const slow = spawn(SETPRIV, [...asNobody, PYTHON, '-c', `
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1]); print("connected", flush=True)
+start = time.time()
+print("received", len(s.recv(8)), "after", round(time.time() - start, 1), flush=True)
+`, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const output = lines(slow);
+      await waitFor('the slow client', () => (output().includes('connected') ? true : undefined));
+      assert.equal(attachSync(['/bin/true']).status, 0, 'a silent client stalled the agent');
+      await exited(slow);
+      const [, received, after] = /received (\d+) after ([\d.]+)/.exec(output()) ?? [];
+      assert.equal(received, '0');
+      assert.ok(Number(after) >= 4.5 && Number(after) <= 6.5, `dropped after ${after} s`);
+    });
+
+    // /dev/log, in a mount namespace of attach's own, is a socket the test reads.
+    it('writes one authpriv record at the end: the AUDIT prefix, the status, the duration, whether it was a hangup', async function () {
+      this.timeout(20000);
+      assert.ok(fs.existsSync('/dev/log'), '/dev/log is required (a syslog daemon)');
+      const logSocket = path.join(dir, 'log.sock');
+      const listener = spawn(PYTHON, ['-c', `
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); print("ready", flush=True)
+for _ in range(2): print(s.recv(65536).decode(), flush=True)
+`, logSocket], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const output = lines(listener);
+      await waitFor('the syslog listener', () => (output().includes('ready') ? true : undefined));
+      const audit = 'user="nobody" uid=65534 jail="jail-nobody" tty=false command=null';
+      const withLog = (args: string[]) => ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$0" /dev/log && exec "$@"', logSocket, SETPRIV, ...args];
+      const ended = spawnSync('unshare', withLog(attachArgs({ audit }, ['/bin/sh', '-c', 'exit 5'])), { encoding: 'utf8', timeout: 10000 });
+      assert.equal(ended.status, 5, ended.stderr);
+      const hungUp = spawn('unshare', withLog(attachArgs({ audit }, ['/bin/sleep', '1000'])), { stdio: 'ignore' });
+      await sleep(300);
+      hungUp.kill('SIGTERM'); // unshare exec'd sh, which exec'd setpriv, which exec'd attach: the same process
+      assert.equal((await exited(hungUp)).code, 129);
+      await exited(listener);
+      const record = (status: number, hangup: boolean) =>
+        new RegExp(`^<86>.* docker-jail\\[\\d+\\]: session=end ${audit} exitStatus=${status} durationMs=\\d+ hangup=${hangup}$`, 'm');
+      assert.match(output(), record(5, false));
+      assert.match(output(), record(129, true));
     });
   });
 
