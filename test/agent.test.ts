@@ -158,7 +158,7 @@ describe('jail agent and attach @root', function () {
       assert.equal(got.stderr, 'docker-jail-agent: cannot run /nonexistent/program: No such file or directory\n');
     });
 
-    it('passes stdin to stdout byte for byte (4 MiB), with stderr apart, the cwd and exactly its own environment', function () {
+    it('passes stdin to stdout byte for byte (4 MiB), with stderr apart, the cwd, the umask and exactly its own environment', function () {
       const input = randomBytes(4 << 20);
       const got = attachSync(['/bin/sh', '-c', 'cat; echo to-stderr >&2'], { input });
       assert.equal(got.status, 0, got.stderr);
@@ -168,6 +168,9 @@ describe('jail agent and attach @root', function () {
       assert.equal(env.stdout.toString(), 'A=one two\nEMPTY=\nDOCKER_JAIL_SESSION=x\n');
       const cwd = attachSync(['/bin/pwd'], { options: '-', env: {} });
       assert.equal(cwd.stdout.toString(), '/\n');
+      // The agent's umask 077 is for its socket: the session gets the one the agent was started with.
+      const started = /^Umask:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+      assert.equal(attachSync(['/bin/sh', '-c', 'umask']).stdout.toString(), `${started}\n`);
     });
   });
 
