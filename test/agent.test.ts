@@ -217,6 +217,18 @@ describe('jail agent and attach @root', function () {
       assert.ok(alive(nohupPid), 'the nohup\'d job died with the session');
     });
 
+    it('hangs the session up when the caller\'s stdout goes away (no tty: attach may live on)', async function () {
+      const files = fs.mkdtempSync(path.join(dir, 'hup-out-'));
+      fs.chownSync(files, NOBODY, NOBODY);
+      const script = `trap 'echo hup >${files}/hup; exit 1' HUP; echo started; sleep 1000 & wait`;
+      const attach = spawn(SETPRIV, attachArgs({}, ['/bin/sh', '-c', script]), { stdio: ['ignore', 'pipe', 'ignore'], env: {} });
+      const output = lines(attach);
+      await waitFor('the session', () => (output().includes('started') ? true : undefined));
+      attach.stdout?.destroy(); // the reading end closes: POLLERR or POLLHUP on the session's fd 1
+      await waitFor('SIGHUP in the session', () => (fs.existsSync(`${files}/hup`) ? true : undefined));
+      assert.equal((await exited(attach)).code, 1, 'attach did not end with the session (its trap exits 1)');
+    });
+
     it('hangs a terminal session up when attach is killed', async function () {
       const files = fs.mkdtempSync(path.join(dir, 'hup-tty-'));
       fs.chownSync(files, NOBODY, NOBODY);
