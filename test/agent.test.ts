@@ -7,8 +7,8 @@
 // and the agent share a cgroup, as attach and the jail do not, which the
 // refusal tests change on purpose.
 //
-// Needs root (to become nobody), gcc with static glibc, setpriv and python3;
-// without them it fails, it never skips.
+// Needs root (to become nobody, to unshare), gcc with static glibc, setpriv,
+// unshare, python3 and /dev/log; without them it fails, it never skips.
 
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
