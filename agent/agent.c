@@ -111,6 +111,8 @@ static void reply(int conn, uint32_t type, int32_t value)
 
 /* ---- The session: one per keeper ---- */
 
+static mode_t session_umask; /* the jail's own; the agent's 077 is for its socket only */
+
 static struct {
 	int conn; /* the socket to attach */
 	int fd[REQUEST_FDS]; /* the caller's stdin, stdout, stderr */
@@ -223,6 +225,7 @@ __attribute__((noreturn)) static void run_program(const struct request *r, const
 			_exit(127);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	reset_signals();
+	umask(session_umask);
 	if (chdir(r->cwd) != 0 && chdir("/") != 0)
 		_exit(127);
 	execve(r->argv[0], r->argv, r->envp);
@@ -584,7 +587,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "docker-jail-agent: usage: docker-jail-agent SOCKET_PATH\n");
 		return 64;
 	}
-	umask(077);
+	session_umask = umask(077);
 	if (getpid() != 1)
 		setpgid(0, 0); /* stop() signals this group: never the caller's */
 	sigset_t handled, original;

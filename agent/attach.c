@@ -54,6 +54,7 @@ static struct {
 	struct termios termios;
 	const char *audit, *audit_tail;
 	long start_ms;
+	int send_error; /* the agent stopped reading: its refusal may be waiting to be read */
 } A = { .conn = -1, .sigfd = -1 };
 
 static long now_ms(void)
@@ -63,6 +64,15 @@ static long now_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
 }
 
+#define SYSLOG_WAIT_S 2 /* a syslog that stopped reading (/dev/log full) must not hold the logout */
+static volatile sig_atomic_t final_status;
+
+static void give_up_on_syslog(int sig)
+{
+	(void)sig;
+	_exit(final_status); /* the terminal is restored and the socket closed already */
+}
+
 __attribute__((noreturn)) static void finish(int status, int hangup)
 {
 	if (A.termios_saved)
@@ -70,6 +80,9 @@ __attribute__((noreturn)) static void finish(int status, int hangup)
 	if (A.conn >= 0)
 		close(A.conn); /* the agent hangs the session up, if it still runs */
 	if (A.audit && A.audit[0]) {
+		final_status = status;
+		signal(SIGALRM, give_up_on_syslog);
+		alarm(SYSLOG_WAIT_S);
 		openlog("docker-jail", LOG_PID, LOG_AUTHPRIV);
 		syslog(LOG_INFO, "session=end %s exitStatus=%d durationMs=%ld hangup=%s%s%s", A.audit, status,
 		       now_ms() - A.start_ms, hangup ? "true" : "false", A.audit_tail[0] ? " " : "", A.audit_tail);
@@ -224,18 +237,21 @@ static void check_peer(int conn, const char *cgroup)
 		     (unsigned)peer.uid, (int)peer.pid);
 }
 
-/* Blocking sends bounded by SO_SNDTIMEO; a failure is the agent going away. */
+/* Blocking sends bounded by SO_SNDTIMEO. A failure stops sending: the agent
+ * refuses as soon as the header is wrong, before the body, and says why. */
 static void send_all(const void *data, size_t len)
 {
 	const char *p = data;
-	while (len > 0) {
+	while (len > 0 && !A.send_error) {
 		ssize_t n = send(A.conn, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(errno));
-		p += n;
-		len -= (size_t)n;
+			A.send_error = n < 0 ? errno : EPIPE;
+		else {
+			p += n;
+			len -= (size_t)n;
+		}
 	}
 }
 
@@ -304,6 +320,8 @@ static struct reply read_reply(long deadline)
 		ssize_t n = recv(A.conn, (char *)&r + got, sizeof r - got, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
+		if (n <= 0 && A.send_error)
+			fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(A.send_error));
 		if (n <= 0)
 			fail(EXIT_BROKEN, "docker-jail: the jail's agent broke off the session");
 		got += (size_t)n;
@@ -369,7 +387,7 @@ int main(int argc, char **argv)
 	struct reply r = read_reply(now_ms() + REQUEST_TIMEOUT_S * 1000L);
 	if (r.type == REPLY_REFUSED)
 		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent refused the session: %s", refusal(r.value));
-	if (r.type != REPLY_STARTED)
+	if (r.type != REPLY_STARTED || A.send_error)
 		fail(EXIT_BROKEN, "docker-jail: the jail's agent broke off the session");
 	/* Nothing from the agent is trusted but an exit status in range. */
 	r = read_reply(-1);

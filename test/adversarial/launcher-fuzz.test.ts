@@ -104,8 +104,8 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
   },
   {
     name: 'lets an O_PATH handle through as fd 0-2',
-    from: '|| (fcntl(fd, F_GETFL) & O_PATH))',
-    to: ')',
+    from: '(fcntl(fd, F_GETFL) & O_PATH))',
+    to: '(fcntl(fd, F_GETFL) < 0))',
   },
   {
     name: 'keeps the first PAM_* occurrence (the one ~/.pam_environment sets) instead of the last',
