@@ -84,9 +84,9 @@ describe('jail agent and attach @root', function () {
   }
 
   /** attach's argv, as root's main program would give it. */
-  function attachArgs(options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string; audit?: string }, argv: string[]): string[] {
+  function attachArgs(options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string; audit?: string; tail?: string }, argv: string[]): string[] {
     return [...asNobody, attachBin, options.socket ?? socket, options.cgroup ?? cgroup, String(options.parent ?? process.pid),
-      options.options ?? '-', options.cwd ?? '/', options.audit ?? '', '--', ...argv];
+      options.options ?? '-', options.cwd ?? '/', options.audit ?? '', options.tail ?? '', '--', ...argv];
   }
 
   /** The lines a process prints, as they come. */
@@ -393,7 +393,7 @@ print("received", n, flush=True)
     });
 
     it('attach prints its usage and exits 64 for a bad command line', function () {
-      for (const args of [[], ['s', 'c', '1', 'bogus', '/', '', '--', '/bin/true'], ['s', 'c', 'x', '-', '/', '', '--', '/bin/true'], ['s', 'c', '1', '-', '/', '', '/bin/true']]) {
+      for (const args of [[], ['s', 'c', '1', 'bogus', '/', '', '', '--', '/bin/true'], ['s', 'c', 'x', '-', '/', '', '', '--', '/bin/true'], ['s', 'c', '1', '-', '/', '', '', '/bin/true']]) {
         const got = spawnSync(attachBin, args, { encoding: 'utf8' });
         assert.equal(got.status, 64, JSON.stringify(args));
         assert.match(got.stderr, /^docker-jail-attach: usage: /);
@@ -421,7 +421,7 @@ print("received", len(s.recv(8)), "after", round(time.time() - start, 1), flush=
     });
 
     // /dev/log, in a mount namespace of attach's own, is a socket the test reads.
-    it('writes one authpriv record at the end: the AUDIT prefix, the status, the duration, whether it was a hangup', async function () {
+    it('writes one authpriv record at the end: the AUDIT prefix, the status, the duration, whether it was a hangup, then AUDIT_TAIL', async function () {
       this.timeout(20000);
       assert.ok(fs.existsSync('/dev/log'), '/dev/log is required (a syslog daemon)');
       const logSocket = path.join(dir, 'log.sock');
@@ -433,17 +433,18 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
 `, logSocket], { stdio: ['ignore', 'pipe', 'inherit'] });
       const output = lines(listener);
       await waitFor('the syslog listener', () => (output().includes('ready') ? true : undefined));
-      const audit = 'user="nobody" uid=65534 jail="jail-nobody" tty=false command=null';
+      const audit = 'user="nobody" uid=65534 jail="jail-nobody" tty=false';
+      const tail = 'command="exit 5"';
       const withLog = (args: string[]) => ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$0" /dev/log && exec "$@"', logSocket, SETPRIV, ...args];
-      const ended = spawnSync('unshare', withLog(attachArgs({ audit }, ['/bin/sh', '-c', 'exit 5'])), { encoding: 'utf8', timeout: 10000 });
+      const ended = spawnSync('unshare', withLog(attachArgs({ audit, tail }, ['/bin/sh', '-c', 'exit 5'])), { encoding: 'utf8', timeout: 10000 });
       assert.equal(ended.status, 5, ended.stderr);
-      const hungUp = spawn('unshare', withLog(attachArgs({ audit }, ['/bin/sleep', '1000'])), { stdio: 'ignore' });
+      const hungUp = spawn('unshare', withLog(attachArgs({ audit, tail }, ['/bin/sleep', '1000'])), { stdio: 'ignore' });
       await sleep(300);
       hungUp.kill('SIGTERM'); // unshare exec'd sh, which exec'd setpriv, which exec'd attach: the same process
       assert.equal((await exited(hungUp)).code, 129);
       await exited(listener);
       const record = (status: number, hangup: boolean) =>
-        new RegExp(`^<86>.* docker-jail\\[\\d+\\]: session=end ${audit} exitStatus=${status} durationMs=\\d+ hangup=${hangup}$`, 'm');
+        new RegExp(`^<86>.* docker-jail\\[\\d+\\]: session=end ${audit} exitStatus=${status} durationMs=\\d+ hangup=${hangup} ${tail}$`, 'm');
       assert.match(output(), record(5, false));
       assert.match(output(), record(129, true));
     });
