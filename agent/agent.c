@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -540,6 +541,9 @@ __attribute__((noreturn)) static void keeper(int conn, const sigset_t *original)
 
 /* ---- The main loop: accept, reap, stop ---- */
 
+/* The socket, or -1: the agent stays the jail's init whatever its directory
+ * holds (the user's to fill), and tries again later; logins meanwhile go
+ * through docker exec. What is in the way is renamed aside, never removed. */
 static int listen_on(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -548,12 +552,23 @@ static int listen_on(const char *path)
 		exit(1);
 	}
 	strcpy(addr.sun_path, path);
-	unlink(path); /* a stale socket of an earlier start */
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (S_ISSOCK(st.st_mode)) {
+			unlink(path); /* a stale socket of an earlier start */
+		} else {
+			char aside[sizeof addr.sun_path + 32];
+			snprintf(aside, sizeof aside, "%s.aside-%ld", path, (long)time(NULL));
+			rename(path, aside);
+		}
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 ||
 	    listen(fd, 128) != 0) {
 		fprintf(stderr, "docker-jail-agent: cannot listen on %s: %s\n", path, strerror(errno));
-		exit(1);
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -587,6 +602,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "docker-jail-agent: usage: docker-jail-agent SOCKET_PATH\n");
 		return 64;
 	}
+	/* Its user may not trace it, nor read its memory or fds: PID 1 stays the agent, which root's checks and
+	 * close_session's sweep rely on. A session's program is traceable again once it has exec'd. */
+	prctl(PR_SET_DUMPABLE, 0);
 	session_umask = umask(077);
 	if (getpid() != 1)
 		setpgid(0, 0); /* stop() signals this group: never the caller's */
@@ -605,8 +623,10 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		struct pollfd p[2] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, 2, listener < 0 ? 5000 : -1) < 0)
 			continue;
+		if (listener < 0)
+			listener = listen_on(argv[1]); /* nothing to accept before the next round */
 		struct signalfd_siginfo info;
 		while (read(sigfd, &info, sizeof info) == sizeof info)
 			if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)

@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <termios.h>
@@ -171,10 +172,16 @@ static uint32_t parse_options(const char *s)
 /* Connects within the request timeout: the agent may be busy, never forever. */
 static int connect_agent(const char *path)
 {
+	/* The name is the user's to change: it is connected to only when it is itself a socket of theirs, never
+	 * followed to another (a symlink to a host service would make us knock at it, even if we then sent nothing). */
+	int name = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (name < 0 && errno != ELOOP)
+		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(errno));
+	if (name < 0 || fstat(name, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != getuid())
+		fail(EXIT_NOT_AGENT, "docker-jail: the agent's socket is not your jail's agent (not a socket of yours); refused");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof addr.sun_path)
-		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(ENAMETOOLONG));
-	strcpy(addr.sun_path, path);
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)", strerror(errno));
@@ -198,6 +205,7 @@ static int connect_agent(const char *path)
 		fail(EXIT_UNAVAILABLE, "docker-jail: your jail's agent does not answer (%s)",
 		     strerror(errno == EAGAIN ? ETIMEDOUT : errno));
 	}
+	close(name);
 	return fd;
 }
 

@@ -337,20 +337,24 @@ print(struct.unpack("=Ii", reply) if len(reply) == 8 else "eof")
       });
     }
 
-    it('attach refuses a socket that leads to another user\'s listener (exit 77) and sends it nothing', async function () {
+    it('attach refuses a name that leads to another user\'s listener (a symlink, a hard link: exit 77) and does not even connect', async function () {
       const other = path.join(dir, 'root.sock');
-      let received = 0;
-      const server = net.createServer((connection) => connection.on('data', (data) => (received += data.length)));
+      let connections = 0;
+      const server = net.createServer(() => connections++);
       await new Promise<void>((resolve) => server.listen(other, resolve));
       try {
         fs.chmodSync(other, 0o777);
-        const link = path.join(path.dirname(socket), 'elsewhere.sock');
-        fs.symlinkSync(other, link);
-        const got = attachSync(['/bin/true'], { socket: link });
-        assert.equal(got.status, 77);
-        assert.match(got.stderr, /^docker-jail: the agent's socket is not your jail's agent \(peer uid 0, pid \d+\); refused\n$/);
+        const symlink = path.join(path.dirname(socket), 'elsewhere.sock');
+        fs.symlinkSync(other, symlink);
+        const hardlink = path.join(path.dirname(socket), 'linked.sock');
+        fs.linkSync(other, hardlink);
+        for (const name of [symlink, hardlink]) {
+          const got = attachSync(['/bin/true'], { socket: name });
+          assert.equal(got.status, 77);
+          assert.match(got.stderr, /^docker-jail: the agent's socket is not your jail's agent \(not a socket of yours\); refused\n$/);
+        }
         await sleep(200);
-        assert.equal(received, 0);
+        assert.equal(connections, 0);
       } finally {
         server.close();
       }
@@ -447,6 +451,37 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
         new RegExp(`^<86>.* docker-jail\\[\\d+\\]: session=end ${audit} exitStatus=${status} durationMs=\\d+ hangup=${hangup} ${tail}$`, 'm');
       assert.match(output(), record(5, false));
       assert.match(output(), record(129, true));
+    });
+  });
+
+  describe('its own', function () {
+    it('cannot be read or traced by its own user (not dumpable): PID 1 stays the agent', () => {
+      const pid = agent?.pid ?? 0;
+      const read = spawnSync(SETPRIV, [...asNobody, '/bin/cat', `/proc/${pid}/environ`], { encoding: 'utf8' });
+      assert.notEqual(read.status, 0, 'its user read the agent\'s environment');
+      assert.match(read.stderr, /Permission denied/);
+      const traced = spawnSync(SETPRIV, [...asNobody, PYTHON, '-c',
+        'import ctypes,sys; libc=ctypes.CDLL(None, use_errno=True); sys.exit(0 if libc.ptrace(16, int(sys.argv[1]), 0, 0) == 0 else 1)', String(pid)]);
+      assert.equal(traced.status, 1, 'its user attached to the agent with ptrace');
+    });
+
+    it('stays up when its socket\'s name is taken (a directory of the user\'s): moves it aside and listens', async function () {
+      const own = path.join(path.dirname(socket), 'taken.sock');
+      fs.mkdirSync(own);
+      fs.writeFileSync(path.join(own, 'kept'), 'x');
+      fs.chownSync(own, NOBODY, NOBODY);
+      const taken = await startAgent(own);
+      try {
+        await waitFor('the socket', () => (fs.lstatSync(own).isSocket() ? true : undefined));
+        const aside = fs.readdirSync(path.dirname(own)).filter((name) => name.startsWith('taken.sock.aside-'));
+        assert.equal(aside.length, 1);
+        assert.equal(fs.readFileSync(path.join(path.dirname(own), aside[0], 'kept'), 'utf8'), 'x', 'the user\'s file was lost');
+        const ownCgroup = fs.readFileSync(`/proc/${taken.pid}/cgroup`, 'utf8');
+        assert.equal(spawnSync(SETPRIV, attachArgs({ socket: own, cgroup: ownCgroup }, ['/bin/true']), { env: {} }).status, 0);
+      } finally {
+        taken.kill('SIGTERM');
+        await exited(taken);
+      }
     });
   });
 
