@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { AGENT_PROGRAM, ATTACH_PROGRAM } from '../src/session/agent';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, sleep, waitFor } from './support/host';
@@ -191,6 +191,33 @@ describe('sessions through the jail\'s agent @docker @sshd @root', function () {
         listener.kill('SIGKILL');
       }
     }
+  });
+
+  it('never hands root\'s own terminal into the jail: root\'s `su - USER` goes through docker exec', async () => {
+    assert.equal(ssh(sshd, alice, ['true']).status, 0); // the jail and its agent are warm
+    // node-pty makes the terminal as root: it is root's, as root's own login terminal would be.
+    const term = new Terminal('/bin/su', ['-l', alice.name]);
+    await term.expect(/\$ $/m);
+    assert.match(await term.command('tty'), /^\/dev\/pts\/\d+\n$/);
+    const rootPty = statSync(`/proc/${term.pid}/fd/0`);
+    assert.equal(rootPty.uid, 0);
+    assert.deepEqual(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid), [], 'root\'s terminal went to the agent');
+    assert.ok(processesOf(MAIN_PROGRAM).length > 0, 'no docker exec relay serves the session');
+    // No process of the jail holds root's terminal.
+    const jailCgroup = readFileSync(`/proc/${initPid(alice)}/cgroup`, 'utf8');
+    for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      try {
+        if (readFileSync(`/proc/${entry}/cgroup`, 'utf8') !== jailCgroup) continue;
+        for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+          const target = statSync(`/proc/${entry}/fd/${fd}`, { throwIfNoEntry: false });
+          assert.ok(!(target && target.dev === rootPty.dev && target.rdev === rootPty.rdev), `jail process ${entry} holds root's terminal`);
+        }
+      } catch (error) {
+        if (error instanceof assert.AssertionError) throw error;
+      }
+    }
+    term.write('exit 4\r');
+    assert.equal(await term.exited, 4);
   });
 
   it('refuses at the door a directory or an O_PATH handle as fd 0, 1 or 2 (it would give the jail the host\'s root)', () => {
