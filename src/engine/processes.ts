@@ -99,7 +99,7 @@ export function environHas(path: string, entry: string): boolean {
 }
 
 /** The text of /proc/PID/cgroup, or null when the process has ended. */
-function cgroupsOf(pid: number, proc: string): string | null {
+export function cgroupsOf(pid: number, proc = '/proc'): string | null {
   try {
     return readFileSync(`${proc}/${pid}/cgroup`, 'utf8');
   } catch {

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ExitCode, JailError } from '../errors';
 import type { JailCgroup } from '../engine/processes';
-import { credentialsOf, startTimeOf } from '../engine/processes';
+import { cgroupsOf, credentialsOf, startTimeOf } from '../engine/processes';
 import type { Identity } from '../identity/nss';
 
 /**
@@ -209,14 +209,6 @@ function readBounded(path: string, limit: number): string {
     return buffer.subarray(0, length).toString('latin1');
   } finally {
     closeSync(fd);
-  }
-}
-
-function cgroupsOf(pid: number, proc: string): string | null {
-  try {
-    return readFileSync(`${proc}/${pid}/cgroup`, 'utf8');
-  } catch {
-    return null;
   }
 }
 

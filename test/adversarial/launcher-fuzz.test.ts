@@ -12,10 +12,10 @@
 // setuid, execs or changes credentials.
 
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { buildHarness as build, requireClang as clangFor, run, statistic } from './fuzz/libfuzzer';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const launcherSource = path.join(repoRoot, 'launcher', 'jailsh.c');
@@ -24,51 +24,11 @@ const seedCorpus = path.join(__dirname, 'fuzz', 'corpus');
 const FUZZ_SECONDS = 30;
 /** Far below what any machine does in FUZZ_SECONDS (about 10,000 runs a second here): a stalled fuzzer fails. */
 const MIN_RUNS = 20000;
-const CFLAGS = ['-g', '-O1', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE',
-  '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all'];
 /** Whatever libFuzzer, ASan, UBSan or the harness print when something is wrong. */
 const TROUBLE = /ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|deadly signal|launcher-fuzz: (violated|exit|stderr)|SUMMARY: /;
 
-interface Run {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-}
-
-function run(file: string, args: string[], timeoutMs: number): Run {
-  const result = spawnSync(file, args, {
-    encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', UBSAN_OPTIONS: 'print_stacktrace=1', ASAN_OPTIONS: 'abort_on_error=0' },
-  });
-  if (result.error) throw new Error(`${file} ${args.join(' ')}: ${result.error.message}`);
-  return { status: result.status, signal: result.signal, output: `${result.stdout}${result.stderr}` };
-}
-
-function requireClang(): void {
-  const found = spawnSync('clang', ['--version'], { encoding: 'utf8' });
-  if (found.error || found.status !== 0) {
-    throw new Error('clang is required for the launcher fuzzer: apt-get install clang libclang-rt-dev');
-  }
-}
-
-/** Builds the harness around `jailsh` (default: the real launcher/jailsh.c). */
-function buildHarness(out: string, jailsh?: string): string {
-  const args = [...CFLAGS];
-  if (jailsh !== undefined) args.push(`-DJAILSH_C="${jailsh}"`);
-  args.push('-o', out, harnessSource);
-  const built = run('clang', args, 120000);
-  if (built.status !== 0) {
-    const hint = /libclang_rt|cannot find/.test(built.output) ? ' (the sanitizer runtimes are missing: apt-get install libclang-rt-dev)' : '';
-    throw new Error(`clang ${args.join(' ')} failed${hint}:\n${built.output}`);
-  }
-  return out;
-}
-
-function statistic(output: string, name: string): number {
-  const match = new RegExp(`^stat::${name}:\\s+(\\d+)$`, 'm').exec(output);
-  assert.ok(match, `no stat::${name} in the fuzzer's output`);
-  return Number(match[1]);
-}
+/** Builds the harness around `jailsh` (default: the real file). */
+const buildHarness = (out: string, jailsh?: string): string => build(harnessSource, out, 'JAILSH_C', jailsh);
 
 /** Each mutant breaks one rule of the launcher; the harness must notice from the seed corpus alone. */
 const MUTANTS: Array<{ name: string; from: string; to: string }> = [
@@ -121,7 +81,7 @@ describe('adversarial: launcher under libFuzzer', function () {
 
   before(function () {
     this.timeout(180000);
-    requireClang();
+    clangFor('launcher');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'djl-launcher-fuzz-'));
     harness = buildHarness(path.join(dir, 'launcher-fuzz'));
   });
