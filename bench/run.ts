@@ -6,12 +6,16 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 10));
 const STORM = Number(process.env.BENCH_STORM ?? 50);
 const GIB = 1024 ** 3;
+/** The storm's p95 in the last run before the agent: the agent's logins must be no slower. */
+const STORM_P95_MS = 19873;
+const HELD_USERS = Number(process.env.BENCH_HELD_USERS ?? 20);
+const HELD_PER_USER = Number(process.env.BENCH_HELD_PER_USER ?? 10);
 
 interface Stats {
   median: number;
@@ -90,7 +94,7 @@ const asUser = (user: BenchUser) => `setpriv --reuid=${user.uid} --regid=${user.
 const jailOf = (user: BenchUser) => `jail-${user.name}`;
 const dockerExec = (user: BenchUser, flags = '') => `docker exec ${flags} -u ${user.uid}:${user.gid} -w ${user.home} -e HOME=${user.home} ${jailOf(user)}`;
 
-/** A terminal session: ms from spawn to the first prompt, then keystroke echo latencies and the RSS of its process. */
+/** A terminal session: ms from spawn to the first prompt, then keystroke echo latencies, then its host memory while idle at the prompt. */
 async function terminalSession(file: string, args: string[], rssPid: (pid: number) => number): Promise<{ prompt: number; echoes: number[]; rss: number[] }> {
   const start = process.hrtime.bigint();
   const term = pty.spawn(file, args, { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
@@ -130,6 +134,8 @@ async function terminalSession(file: string, args: string[], rssPid: (pid: numbe
     echoes.push(Number(process.hrtime.bigint() - sent) / 1e6);
   }
   const rss: number[] = [];
+  term.write('\x15'); // an empty line again: the session idles at its prompt
+  await new Promise((resolve) => setTimeout(resolve, 500));
   for (let i = 0; i < RUNS; i++) {
     rss.push(rssPid(term.pid));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -139,10 +145,53 @@ async function terminalSession(file: string, args: string[], rssPid: (pid: numbe
   return { prompt, echoes, rss };
 }
 
-/** Resident memory (MiB) of the session's own process: the pty child, or the process it exec'd into. */
+/** Resident memory (MiB) of one process; 0 once it is gone (or is a kernel thread). */
 function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every host process's parent, from /proc/PID/stat (the comm may hold spaces and parentheses). */
+function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return map;
+}
+
+/** The pids of roots and all their descendants on the host (a jail's processes descend from its shim, not from these). */
+function treeOf(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const seen: number[] = [];
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    if (seen.includes(pid)) continue;
+    seen.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return seen;
+}
+
+/** Host memory (MiB) of a session: the sum of the RSS of the pty child and everything under it on the host. */
+function treeRss(pid: number): number {
+  return treeOf([pid]).reduce((sum, p) => sum + rssOf(p), 0);
+}
+
+function memAvailable(): number {
+  return Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) / 1024;
 }
 
 /** Memory (MiB) the jail uses, as the engine counts it (its cgroup, page cache excluded), on cgroup v1 and v2 alike. */
@@ -154,11 +203,17 @@ function jailMemory(jail: string): number {
   return Number(match[1]) * scale[match[2]];
 }
 
-function figure(name: string, unit: string, ours: number[], theirs: number[] | null, target: string, limit: number | null, higherIsBetter: boolean, reproduce: string): Figure {
+/**
+ * limit bounds the ratio of the medians; absolute (in the figure's unit), when given, bounds our median instead
+ * (the docker CLI's figure then stands beside it for reference only).
+ */
+function figure(name: string, unit: string, ours: number[], theirs: number[] | null, target: string, limit: number | null, higherIsBetter: boolean, reproduce: string, absolute: number | null = null): Figure {
   const o = stats(ours);
   const t = theirs === null ? null : stats(theirs);
   const ratio = t === null ? null : o.median / t.median;
-  const met = ratio === null || limit === null ? null : higherIsBetter ? ratio >= limit : ratio <= limit;
+  const bounded = absolute !== null ? o.median : ratio;
+  const bound = absolute !== null ? absolute : limit;
+  const met = bounded === null || bound === null ? null : higherIsBetter ? bounded >= bound : bounded <= bound;
   return { name, unit, ours: o, theirs: t, ratio, target, met, reproduce };
 }
 
@@ -174,23 +229,23 @@ async function main(): Promise<void> {
       () => timed(`${asUser(user)} /usr/bin/jailsh -c true`),
       () => timed(`${dockerExec(user)} true`),
     );
-    figures.push(figure('warm non-interactive login (`-c true`)', 'ms', warmOurs, warmTheirs, '<= 1.25x', 1.25, false,
+    figures.push(figure('warm non-interactive login (`-c true`)', 'ms', warmOurs, warmTheirs, '<= 0.75x (moonshot 0.5x)', 0.75, false,
       `${asUser(user)} /usr/bin/jailsh -c true  vs  ${dockerExec(user)} true`));
 
     const ourSessions = [];
     const theirSessions = [];
     for (let i = 0; i < RUNS; i++) {
-      ourSessions.push(await terminalSession('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'], rssOf));
-      theirSessions.push(await terminalSession('/usr/bin/docker', ['exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l'], rssOf));
+      ourSessions.push(await terminalSession('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'], treeRss));
+      theirSessions.push(await terminalSession('/usr/bin/docker', ['exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l'], treeRss));
     }
-    figures.push(figure('warm interactive login: start to first prompt, through a pty', 'ms', ourSessions.map((s) => s.prompt), theirSessions.map((s) => s.prompt), '<= 1.25x', 1.25, false,
+    figures.push(figure('warm interactive login: start to first prompt, through a pty', 'ms', ourSessions.map((s) => s.prompt), theirSessions.map((s) => s.prompt), '<= 0.75x', 0.75, false,
       `pty: ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`));
     const ourEchoes = ourSessions.flatMap((s) => s.echoes);
     const theirEchoes = theirSessions.flatMap((s) => s.echoes);
-    figures.push(figure('keystroke echo latency, median', 'ms', ourEchoes, theirEchoes, '<= 1.2x', 1.2, false, 'one key at a time at the bash prompt of the sessions above, 195 keys each'));
-    figures.push(figure('keystroke echo latency, p99', 'ms', ourSessions.map((s) => stats(s.echoes).p99), theirSessions.map((s) => stats(s.echoes).p99), '<= 1.2x', 1.2, false, 'p99 of each session above; median over sessions'));
-    figures.push(figure('RSS of the session\'s own process during a session', 'MiB', ourSessions.flatMap((s) => s.rss), theirSessions.flatMap((s) => s.rss), '<= 1.5x', 1.5, false,
-      'VmRSS of the pty child (docker-jail shell, after the launcher\'s exec) vs of the docker CLI, sampled during each session'));
+    figures.push(figure('keystroke echo latency, median', 'ms', ourEchoes, theirEchoes, '<= 1.0x', 1.0, false, 'one key at a time at the bash prompt of the sessions above, 195 keys each'));
+    figures.push(figure('keystroke echo latency, p99', 'ms', ourSessions.map((s) => stats(s.echoes).p99), theirSessions.map((s) => stats(s.echoes).p99), '<= 1.0x', 1.0, false, 'p99 of each session above; median over sessions'));
+    figures.push(figure('host memory of one idle interactive session (all its host processes but sshd)', 'MiB', ourSessions.flatMap((s) => s.rss), theirSessions.flatMap((s) => s.rss), '<= 2 MiB', null, false,
+      'sum of VmRSS of the pty child and every host process under it (jailsh -> docker-jail -> docker-jail-attach; the docker CLI), idle at the prompt, sampled in each session above', 2));
 
     const coldOurs: number[] = [];
     const coldTheirs: number[] = [];
@@ -209,7 +264,7 @@ async function main(): Promise<void> {
       () => mibPerSecond(timed(`head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'`)),
       () => mibPerSecond(timed(`head -c 1G /dev/zero | ${dockerExec(user, '-i')} sh -c 'cat > /dev/null'`)),
     );
-    figures.push(figure('throughput in: 1 GiB into `cat > /dev/null`', 'MiB/s', inOurs, inTheirs, '>= 0.9x', 0.9, true,
+    figures.push(figure('throughput in: 1 GiB into `cat > /dev/null`', 'MiB/s', inOurs, inTheirs, '>= 2.0x', 2.0, true,
       `head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'  vs  ... | docker exec -i JAIL sh -c 'cat > /dev/null'`));
     sh(`${asUser(user)} head -c 1G /dev/urandom > ${user.home}/bench.bin`);
     const [outOurs, outTheirs] = sideBySide(
@@ -217,12 +272,12 @@ async function main(): Promise<void> {
       () => mibPerSecond(timed(`${dockerExec(user)} cat bench.bin > /dev/null`)),
     );
     sh(`rm -f ${user.home}/bench.bin`);
-    figures.push(figure('throughput out: `cat` of a 1 GiB file', 'MiB/s', outOurs, outTheirs, '>= 0.9x', 0.9, true,
+    figures.push(figure('throughput out: `cat` of a 1 GiB file', 'MiB/s', outOurs, outTheirs, '>= 2.0x', 2.0, true,
       `${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null  vs  docker exec JAIL cat bench.bin > /dev/null`));
 
     const idle: number[] = [];
     for (let i = 0; i < RUNS; i++) idle.push(jailMemory(jailOf(user)));
-    figures.push(figure('idle jail memory (its init, no session)', 'MiB', idle, null, 'report', null, false, 'docker stats --no-stream --format {{.MemUsage}} JAIL, with no session'));
+    figures.push(figure('idle jail memory (its init, the agent, no session)', 'MiB', idle, null, '<= 1 MiB', null, false, 'docker stats --no-stream --format {{.MemUsage}} JAIL, with no session', 1));
   } finally {
     dropUser(user);
   }
@@ -239,12 +294,14 @@ async function main(): Promise<void> {
     const distinct = new Set(storm.map((u) => sh(`docker ps -aq --filter label=io.docker-jail.uid=${u.uid}`).trim())).size;
     const f = figure(`${STORM} first logins at once (su -l, PAM hook)`, 'ms', results.map((r) => r.ms), null, 'all succeed', null, false,
       `${STORM} x su -l djstormN -c 'test "$(hostname)" = djstormN-jail' in parallel`);
-    f.met = failed === 0 && distinct === STORM;
-    f.target = `all succeed: ${STORM - failed}/${STORM} did, in ${distinct} jails; p95 ${f.ours.p95.toFixed(0)} ms`;
+    f.met = failed === 0 && distinct === STORM && f.ours.p95 <= STORM_P95_MS;
+    f.target = `all succeed, p95 <= ${STORM_P95_MS} ms: ${STORM - failed}/${STORM} did, in ${distinct} jails; p95 ${f.ours.p95.toFixed(0)} ms`;
     figures.push(f);
   } finally {
     storm.forEach(dropUser);
   }
+
+  figures.push(...(await heldSessions()));
 
   const report = render(figures);
   writeFileSync('bench/RESULTS.md', report.full);
@@ -253,6 +310,82 @@ async function main(): Promise<void> {
   if (!marked.test(readme)) throw new Error('README.md lacks the <!-- bench:start --> ... <!-- bench:end --> markers');
   writeFileSync('README.md', readme.replace(marked, `<!-- bench:start -->\n${report.table}\n<!-- bench:end -->`));
   process.stdout.write(report.full);
+}
+
+/**
+ * Many idle interactive sessions held at once (HELD_USERS users x HELD_PER_USER, each through its own pty, at its
+ * prompt): the host memory they add, as the sum of the RSS of every session's host processes (the pty children
+ * and all under them) and as the drop of MemAvailable from before the first session opened (jails already running).
+ */
+async function heldSessions(): Promise<Figure[]> {
+  const users = Array.from({ length: HELD_USERS }, (_, i) => makeUser(`djheld${i}`));
+  const terms: pty.IPty[] = [];
+  try {
+    for (const u of users) sh(`${asUser(u)} /usr/bin/jailsh -c true`); // each jail made and its agent listening
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    sh('sync');
+    const before = memAvailable();
+    const opened = Array.from({ length: HELD_USERS * HELD_PER_USER }, (_, i) => users[i % HELD_USERS]);
+    const prompts: number[] = [];
+    // Opened in waves of one session per user: a user's logins may take turns, different users' need not.
+    for (let wave = 0; wave < HELD_PER_USER; wave++) {
+      await Promise.all(opened.slice(wave * HELD_USERS, (wave + 1) * HELD_USERS).map((u) => new Promise<void>((resolve, reject) => {
+        const start = process.hrtime.bigint();
+        const term = pty.spawn('/usr/bin/setpriv', [`--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'],
+          { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
+        terms.push(term);
+        let output = '';
+        const timer = setTimeout(() => reject(new Error(`held session of ${u.name} showed no prompt: ${JSON.stringify(output.slice(-300))}`)), 60_000);
+        const listener = term.onData((data) => {
+          output += data;
+          if (/\$ $/.test(output)) {
+            clearTimeout(timer);
+            listener.dispose();
+            prompts.push(Number(process.hrtime.bigint() - start) / 1e6);
+            resolve();
+          }
+        });
+      })));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // idle
+    const n = terms.length;
+    const pids = treeOf(terms.map((t) => t.pid));
+    const rssSamples: number[] = [];
+    const dropSamples: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      rssSamples.push(pids.reduce((sum, p) => sum + rssOf(p), 0));
+      dropSamples.push(before - memAvailable());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const attaches = pids.filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'docker-jail-att';
+      } catch {
+        return false;
+      }
+    }).length;
+    const how = `${HELD_USERS} users x ${HELD_PER_USER} sessions, each pty: setpriv --reuid=UID ... bash -c 'exec -a -jailsh /usr/bin/jailsh', idle at the prompt`;
+    return [
+      figure(`${n} idle interactive sessions held at once: host memory, sum of their host processes' RSS`, 'MiB', rssSamples, null,
+        `report: ${pids.length} host processes, ${attaches} of them docker-jail-attach; ${(stats(rssSamples).median / n).toFixed(2)} MiB a session`, null, false,
+        `${how}; sum of VmRSS of every pty child and all under it`),
+      figure(`${n} idle interactive sessions held at once: MemAvailable drop`, 'MiB', dropSamples, null,
+        `report: ${(stats(dropSamples).median / n).toFixed(2)} MiB a session, jail side (pty, bash) included`, null, false,
+        `${how}; MemAvailable before the first opened (the ${HELD_USERS} jails running) minus while all are held`),
+      figure(`${n} idle interactive sessions held at once: start to first prompt, ${HELD_USERS} at a time`, 'ms', prompts, null, 'report', null, false,
+        `${how}; opened in ${HELD_PER_USER} waves of one session per user`),
+    ];
+  } finally {
+    for (const t of terms) {
+      try {
+        t.kill('SIGHUP');
+      } catch {
+        // gone already
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    users.forEach(dropUser);
+  }
 }
 
 function render(figures: Figure[]): { table: string; full: string } {
