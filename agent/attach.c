@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
 #include <time.h>
@@ -116,6 +117,12 @@ static void handle_signals(void)
 {
 	struct signalfd_siginfo info;
 	while (read(A.sigfd, &info, sizeof info) == sizeof info) {
+		if (info.ssi_signo == SIGCHLD) {
+			/* Children of the program we replaced (the start record's logger): reaped, never left as zombies. */
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			continue;
+		}
 		if (info.ssi_signo != SIGWINCH)
 			finish(EXIT_HANGUP, 1);
 		char w = WINDOW_CHANGED;
@@ -364,7 +371,7 @@ int main(int argc, char **argv)
 	/* Every signal that ends us is read from a signalfd; none interrupts work halfway. */
 	sigset_t handled;
 	sigemptyset(&handled);
-	static const int signals[] = { SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGPIPE };
+	static const int signals[] = { SIGWINCH, SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGPIPE };
 	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
 		sigaddset(&handled, signals[i]);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
@@ -372,6 +379,8 @@ int main(int argc, char **argv)
 	A.sigfd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (A.sigfd < 0)
 		fail(EXIT_UNAVAILABLE, "docker-jail: signalfd: %s", strerror(errno));
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		; /* a child of the program we replaced that ended before we listened for SIGCHLD */
 	/* The login process gone before we were even set up: that is a hangup already. */
 	if (prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || getppid() != (pid_t)parent)
 		finish(EXIT_HANGUP, 1);

@@ -91,6 +91,13 @@ function dropUser(user: BenchUser): void {
 
 /** jailsh as the user, as sshd starts it for `ssh host COMMAND`. */
 const asUser = (user: BenchUser) => `setpriv --reuid=${user.uid} --regid=${user.gid} --init-groups`;
+/**
+ * No descriptor of root's: a session hands the jail's agent only the user's own fds 0-2 or /dev/null (sshd's
+ * pipes and pty are the user's); the docker CLI's side gets the same redirections.
+ */
+const QUIET = '</dev/null >/dev/null 2>&1';
+/** A pty child made the user's, as sshd makes the session's pty the user's (pty_setowner), before `command` runs. */
+const ownPty = (user: BenchUser, command: string[]) => ['/bin/sh', '-c', 'chown "$0" "$(tty)" && exec "$@"', String(user.uid), ...command];
 const jailOf = (user: BenchUser) => `jail-${user.name}`;
 const dockerExec = (user: BenchUser, flags = '') => `docker exec ${flags} -u ${user.uid}:${user.gid} -w ${user.home} -e HOME=${user.home} ${jailOf(user)}`;
 
@@ -223,23 +230,25 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const user = makeUser('djbench');
   try {
-    sh(`${asUser(user)} /usr/bin/jailsh -c true`); // home staging and jail made once: the warm state
+    sh(`${asUser(user)} /usr/bin/jailsh -c true ${QUIET}`); // home staging and jail made once: the warm state
 
     const [warmOurs, warmTheirs] = sideBySide(
-      () => timed(`${asUser(user)} /usr/bin/jailsh -c true`),
-      () => timed(`${dockerExec(user)} true`),
+      () => timed(`${asUser(user)} /usr/bin/jailsh -c true ${QUIET}`),
+      () => timed(`${dockerExec(user)} true ${QUIET}`),
     );
     figures.push(figure('warm non-interactive login (`-c true`)', 'ms', warmOurs, warmTheirs, '<= 0.75x (moonshot 0.5x)', 0.75, false,
-      `${asUser(user)} /usr/bin/jailsh -c true  vs  ${dockerExec(user)} true`));
+      `${asUser(user)} /usr/bin/jailsh -c true ${QUIET}  vs  ${dockerExec(user)} true ${QUIET}`));
 
     const ourSessions = [];
     const theirSessions = [];
     for (let i = 0; i < RUNS; i++) {
-      ourSessions.push(await terminalSession('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'], treeRss));
-      theirSessions.push(await terminalSession('/usr/bin/docker', ['exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l'], treeRss));
+      const [ourFile, ...ourArgs] = ownPty(user, ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh']);
+      ourSessions.push(await terminalSession(ourFile, ourArgs, treeRss));
+      const [theirFile, ...theirArgs] = ownPty(user, ['/usr/bin/docker', 'exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l']);
+      theirSessions.push(await terminalSession(theirFile, theirArgs, treeRss));
     }
     figures.push(figure('warm interactive login: start to first prompt, through a pty', 'ms', ourSessions.map((s) => s.prompt), theirSessions.map((s) => s.prompt), '<= 0.75x', 0.75, false,
-      `pty: ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`));
+      `pty (made the user's, as sshd does: sh -c 'chown UID "$(tty)" && exec ...'): ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`));
     const ourEchoes = ourSessions.flatMap((s) => s.echoes);
     const theirEchoes = theirSessions.flatMap((s) => s.echoes);
     figures.push(figure('keystroke echo latency, median', 'ms', ourEchoes, theirEchoes, '<= 1.0x', 1.0, false, 'one key at a time at the bash prompt of the sessions above, 195 keys each'));
@@ -251,9 +260,9 @@ async function main(): Promise<void> {
     const coldTheirs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       sh(`docker rm -f ${jailOf(user)} >/dev/null`);
-      coldOurs.push(timed(`${asUser(user)} /usr/bin/jailsh -c true`));
+      coldOurs.push(timed(`${asUser(user)} /usr/bin/jailsh -c true ${QUIET}`));
       sh('docker rm -f djbench-cold >/dev/null 2>&1 || true');
-      coldTheirs.push(timed(`docker run -d --name djbench-cold --network none ${image} sleep infinity >/dev/null && docker exec -u ${user.uid}:${user.gid} djbench-cold true`));
+      coldTheirs.push(timed(`docker run -d --name djbench-cold --network none ${image} sleep infinity >/dev/null && docker exec -u ${user.uid}:${user.gid} djbench-cold true ${QUIET}`));
       sh('docker rm -f djbench-cold >/dev/null');
     }
     figures.push(figure('cold first login (no jail yet, home exists)', 'ms', coldOurs, coldTheirs, '<= 1.5x', 1.5, false,
@@ -261,15 +270,16 @@ async function main(): Promise<void> {
 
     const mibPerSecond = (ms: number) => GIB / 1024 ** 2 / (ms / 1000);
     const [inOurs, inTheirs] = sideBySide(
-      () => mibPerSecond(timed(`head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'`)),
-      () => mibPerSecond(timed(`head -c 1G /dev/zero | ${dockerExec(user, '-i')} sh -c 'cat > /dev/null'`)),
+      // The pipe is the user's (their shell makes it), as sshd's pipes are.
+      () => mibPerSecond(timed(`${asUser(user)} /bin/bash -c "head -c 1G /dev/zero | /usr/bin/jailsh -c 'cat > /dev/null'" ${QUIET}`)),
+      () => mibPerSecond(timed(`head -c 1G /dev/zero | ${dockerExec(user, '-i')} sh -c 'cat > /dev/null' >/dev/null 2>&1`)),
     );
     figures.push(figure('throughput in: 1 GiB into `cat > /dev/null`', 'MiB/s', inOurs, inTheirs, '>= 2.0x', 2.0, true,
-      `head -c 1G /dev/zero | ${asUser(user)} /usr/bin/jailsh -c 'cat > /dev/null'  vs  ... | docker exec -i JAIL sh -c 'cat > /dev/null'`));
+      `${asUser(user)} bash -c "head -c 1G /dev/zero | /usr/bin/jailsh -c 'cat > /dev/null'"  vs  head -c 1G /dev/zero | docker exec -i JAIL sh -c 'cat > /dev/null'`));
     sh(`${asUser(user)} head -c 1G /dev/urandom > ${user.home}/bench.bin`);
     const [outOurs, outTheirs] = sideBySide(
-      () => mibPerSecond(timed(`${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null`)),
-      () => mibPerSecond(timed(`${dockerExec(user)} cat bench.bin > /dev/null`)),
+      () => mibPerSecond(timed(`${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' ${QUIET}`)),
+      () => mibPerSecond(timed(`${dockerExec(user)} cat bench.bin ${QUIET}`)),
     );
     sh(`rm -f ${user.home}/bench.bin`);
     figures.push(figure('throughput out: `cat` of a 1 GiB file', 'MiB/s', outOurs, outTheirs, '>= 2.0x', 2.0, true,
@@ -321,7 +331,7 @@ async function heldSessions(): Promise<Figure[]> {
   const users = Array.from({ length: HELD_USERS }, (_, i) => makeUser(`djheld${i}`));
   const terms: pty.IPty[] = [];
   try {
-    for (const u of users) sh(`${asUser(u)} /usr/bin/jailsh -c true`); // each jail made and its agent listening
+    for (const u of users) sh(`${asUser(u)} /usr/bin/jailsh -c true ${QUIET}`); // each jail made and its agent listening
     await new Promise((resolve) => setTimeout(resolve, 2000));
     sh('sync');
     const before = memAvailable();
@@ -331,7 +341,8 @@ async function heldSessions(): Promise<Figure[]> {
     for (let wave = 0; wave < HELD_PER_USER; wave++) {
       await Promise.all(opened.slice(wave * HELD_USERS, (wave + 1) * HELD_USERS).map((u) => new Promise<void>((resolve, reject) => {
         const start = process.hrtime.bigint();
-        const term = pty.spawn('/usr/bin/setpriv', [`--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'],
+        const [file, ...args] = ownPty(u, ['/usr/bin/setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh']);
+        const term = pty.spawn(file, args,
           { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
         terms.push(term);
         let output = '';

@@ -455,6 +455,28 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
   });
 
   describe('its own', function () {
+    it('attach reaps the children of the program it replaced (root\'s start-record logger): no zombie for the session\'s life', async () => {
+      // setpriv as nobody runs sh, which starts a short child and then becomes attach in the same process.
+      const attachCommand = attachArgs({}, ['/bin/sleep', '3']).slice(asNobody.length); // attach and its arguments
+      const session = spawn(SETPRIV, [...asNobody, '/bin/sh', '-c', '/bin/sleep 0.2 & exec "$@"', 'sh', ...attachCommand], { stdio: 'ignore', env: {} });
+      try {
+        await sleep(1500);
+        const zombies = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+          try {
+            const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+            const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            return state === 'Z' && Number(ppid) === session.pid;
+          } catch {
+            return false;
+          }
+        });
+        assert.deepEqual(zombies, [], 'attach left its child a zombie');
+        assert.equal((await exited(session)).code, 0);
+      } finally {
+        session.kill('SIGKILL');
+      }
+    });
+
     it('cannot be read or traced by its own user (not dumpable): PID 1 stays the agent', () => {
       const pid = agent?.pid ?? 0;
       const read = spawnSync(SETPRIV, [...asNobody, '/bin/cat', `/proc/${pid}/environ`], { encoding: 'utf8' });
