@@ -233,7 +233,7 @@ export function isOutdated(jail: JailMake, current: JailStandard): boolean {
   return (current.imageId !== null && jail.imageId !== current.imageId) || jail.seccomp !== current.seccomp || (jail.agent !== undefined && jail.agent !== current.agent);
 }
 
-/** Whether a per-user jail made now serves its sessions through the agent (agentFor in provision/jail.ts decides the same). */
+/** Whether a per-user jail made now serves its sessions through the agent (enterJail makes it so; image update and gc measure by it). */
 export function agentJails(config: Config): boolean {
   return config.jail.mode === 'per-user' && config.jail.tmpBytes > 0 && existsSync(AGENT_PROGRAM);
 }
