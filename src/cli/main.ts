@@ -35,7 +35,7 @@ const HELP: Record<string, string> = {
   enable: 'usage: docker-jail enable [--now] USER...\nPuts each user in the jail group and makes /usr/bin/jailsh their login shell (the shell they had is remembered).\n--now also creates their home (if missing) and their jail.',
   disable: 'usage: docker-jail disable [--remove-jail] USER...\nTakes each user out of the jail group, gives back the login shell they had (else /bin/bash) and stops their jail.\n--remove-jail also removes the jail container. The home is never touched.',
   config: 'usage: docker-jail config check\nValidates /etc/docker-jail.ini (ownership, syntax, values) and prints the effective configuration as JSON.',
-  list: 'usage: docker-jail list [--json]\nEvery jail with its owner, state, image (and whether it is outdated), uptime, sessions open now, CPU and memory use, and last login.',
+  list: 'usage: docker-jail list [--json]\nEvery jail with its owner, state, image (and whether it is outdated), uptime, sessions open now and how they are served (through the jail\'s agent, or docker exec), CPU and memory use, and last login.',
   status: 'usage: docker-jail status [USER] [--json]\nLike list, for one user\'s jail (and the shared jail).',
   shell: 'usage: docker-jail shell USER\nOpens a root shell inside USER\'s running jail, for support. Root there has no capabilities; the session is audited.',
   doctor: 'usage: docker-jail doctor [--json]\nChecks the engine (seccomp, AppArmor), the image, the config, the seccomp profile, the launcher, /etc/shells, the PAM profile, the sshd policy (as sshd -T applies it to a few jailed users from a few addresses, and the Match blocks read ahead of it) and sftp, the groups and every jailed user\'s shell; exits 1 when anything is wrong.',
