@@ -117,8 +117,8 @@ describe('the admin CLI: enable, disable, list, status, shell, config check @doc
     assert.ok(Math.abs(Date.parse(mine.lastLogin) - Date.now()) < 60_000);
     await new Promise((resolve) => session.on('close', resolve));
     const table = cli('list').stdout;
-    assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +CPU +MEMORY +LAST LOGIN$/m);
-    assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\S+ +0 `, 'm'));
+    assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +VIA +CPU +MEMORY +LAST LOGIN$/m);
+    assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\S+ +0 +agent `, 'm'));
     const status = JSON.parse(cli('status', user.name, '--json').stdout) as { uid: number }[];
     assert.deepEqual(status.map((j) => j.uid), [user.uid]);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { withHostLock } from '../src/engine/hostLock';
+import { lockHeld, withHostLock } from '../src/engine/hostLock';
 
 describe('host lock: logins preparing the same jail take turns', () => {
   const dir = mkdtempSync('/tmp/djt-lock-');
@@ -33,5 +33,22 @@ describe('host lock: logins preparing the same jail take turns', () => {
     const acquired = await waiting;
     assert.ok(acquired >= killed, 'the lock was taken while its holder lived');
     assert.ok(acquired - killed < 2000);
+  });
+
+  it('tells from the kernel\'s lock table, without taking it, whether someone holds or waits for the lock', async () => {
+    const path = `${dir}/c`;
+    assert.equal(lockHeld(path), false, 'a lock file never made');
+    await withHostLock(path, async () => {
+      assert.equal(lockHeld(path), true);
+      assert.equal(lockHeld(`${dir}/a`), false, 'another lock');
+    });
+    assert.equal(lockHeld(path), false);
+    const holder = spawn('/usr/bin/flock', ['--exclusive', path, 'sleep', '30'], { detached: true, stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(lockHeld(path), true, 'held by another process');
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL');
+    }
   });
 });

@@ -201,9 +201,11 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
   });
 
   /**
-   * An interactive login that starts a job, then loses its privileged relay
-   * (killed, no chance to hang up) and then its client: only close_session is
-   * left to deal with the job. Resolves once the jail holds no process of it.
+   * An interactive login that starts a job, then loses its host process (killed,
+   * no chance to hang up: the user's attach, through the jail's agent, which
+   * then hangs the session up itself; root's relay, through docker exec) and
+   * then its client: only the agent and close_session are left to deal with
+   * the job. Resolves once the jail holds no process of it.
    */
   async function orphanedSession(job: string, args: string): Promise<void> {
     const user = make({});
@@ -212,7 +214,7 @@ describe('first login through PAM: the hook makes the home and the jail @docker 
     await term.command(`${job} & :`);
     // The prompt can come back before the background job has exec'd (nohup, then sleep).
     await waitFor('the job to start', () => jailProcessArgs(user).includes(args), 5_000);
-    const relay = sh(`pgrep -u 0 -f '^docker-jail shell' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
+    const relay = sh(`pgrep -f '^(docker-jail shell|/usr/lib/docker-jail/docker-jail-attach )' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
     assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
     sh(`kill -KILL ${relay}`);
     term.kill('SIGKILL');

@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
 import { checkHomeBase } from '../engine/homeMount';
-import { withHostLock } from '../engine/hostLock';
+import { lockHeld, withHostLock } from '../engine/hostLock';
 import { expandTemplate } from '../engine/names';
 import { credentialsOf, jailCgroupOf, startTimeOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
@@ -16,7 +16,7 @@ import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import { SCRATCH_MOUNTS } from '../engine/scratch';
 import { type AgentState, agentListening, agentProblem, descriptorsTheirs, handOverSession, loadAgentState, saveAgentState } from '../session/agent';
-import { agentSessionsIn, parentOf, type ProcessId, processId, recordLogin, recordLogout, recordSession } from '../provision/sessions';
+import { agentSessionsIn, parentOf, type ProcessId, processId, type RecordedSession, recordLogin, recordLogout, recordSession } from '../provision/sessions';
 import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
@@ -157,9 +157,11 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   // The PAM session's process is our parent (su) or grandparent (sshd's monitor).
   const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
   const argv = jailArgv(config.session.shell, shellArgs);
-  const handOver = (state: AgentState): never => {
-    // Recorded before the session can start, for the PAM hook's close_session (kill_on_logout, the logout time).
-    const record = recordSession({ pid: process.pid, ancestors, uid, jailId: state.jailId, cgroup: state.cgroup, exec: null, marker, agent: processId(process.pid) });
+  // Recorded before the session can start, for the PAM hook's close_session (kill_on_logout, the logout time), and
+  // for whoever would stop or remove the jail: under its lock they look for records like this one first.
+  const recordAgentSession = (state: AgentState) =>
+    recordSession({ pid: process.pid, ancestors, uid, jailId: state.jailId, cgroup: state.cgroup, exec: null, marker, agent: processId(process.pid) });
+  const handOver = (state: AgentState, record: RecordedSession): never => {
     try {
       const audited = { user: identity.user, uid, jail: state.jailName, tty };
       void auditLog(formatRecord('start', { ...audited, command: shellArgs.command }), 'info', true); // runs on after the exec
@@ -199,19 +201,26 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
 
   // Only the user's own descriptors ever enter their jail (root's terminal under `su - USER` never does).
   const viaAgent = config.jail.mode === 'per-user' && descriptorsTheirs(uid);
-  // Warm: the running jail's agent takes the session, checked from /proc alone: no engine request, no lock.
-  const warm = viaAgent ? warmAgent(uid, identity, homeTarget, config) : null;
-  if (warm !== null) return handOver(warm);
+  const lock = jailLockPath(config, uid);
+  // Warm: the running jail's agent takes the session, checked from /proc alone: no engine request, no lock. The
+  // session is recorded first and the lock looked at after: a jail is stopped or removed only under its lock, and
+  // only when no such record is there (SECURITY.md, invariant 2: never a half-made or vanishing jail).
+  const state = viaAgent ? loadAgentState(uid) : null;
+  if (state !== null) {
+    const record = recordAgentSession(state);
+    if (!lockHeld(lock) && warmAgent(state, identity, homeTarget, config)) return handOver(state, record);
+    record.forget();
+  }
 
   const engine = connectEngine(config.engine.socket);
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
-  const ready = await withHostLock(jailLockPath(config, uid), async () => {
+  const ready = await withHostLock(lock, async () => {
     let jail = await enterJail(engine, config, identity, vars, homeTarget);
     // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
     let cgroup = await jailCgroupOf(engine, jail.id);
     let agent = jail.agent && viaAgent ? await readyAgent(jail, cgroup, identity) : null;
-    if (jail.agent && viaAgent && agent === null && jailProcesses(cgroup, null).length === 0) {
+    if (jail.agent && viaAgent && agent === null && jailProcesses(cgroup, null).length === 0 && agentSessionsIn(jail.id, null, [process.pid]) === 0) {
       // Its agent cannot take the session (stopped or traced, its socket removed, the user's groups changed), and
       // nothing of the user's runs there: started anew (made anew, for other groups), it can.
       // A stop that fails leaves it running: its agent is asked once more, and docker exec serves the session.
@@ -220,9 +229,10 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
       cgroup = await jailCgroupOf(engine, jail.id);
       agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
     }
-    return agent !== null ? { agent } : { agent: null, ...(await startExecSession(engine, jail, cgroup)) };
+    // Recorded under the lock: once it is released, whoever takes it next sees this session.
+    return agent !== null ? { agent, agentRecord: recordAgentSession(agent) } : { agent: null, ...(await startExecSession(engine, jail, cgroup)) };
   });
-  if (ready.agent !== null) return handOver(ready.agent);
+  if (ready.agent !== null) return handOver(ready.agent, ready.agentRecord);
   const { jail, cgroup, session, pid, record: sessionRecord } = ready;
   if (pid !== null) checkCredentials(pid, identity, session, cgroup);
   // The exec's own pid finds, too, what it started after dropping the mark; the mark alone still works without it.
@@ -254,16 +264,15 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
  * The running jail's agent, when it can take a session of this user as things
  * stand, from what the last slow path recorded and /proc alone: the same agent,
  * listening, with the user's credentials, given the passwd and group of today,
- * and binding the home as it is now. Null sends the login down the slow path.
+ * and binding the home as it is now. False sends the login down the slow path.
  */
-function warmAgent(uid: number, identity: Identity, homeTarget: string, config: Config): AgentState | null {
-  const state = loadAgentState(uid);
-  if (state === null || agentProblem(state, identity) !== null) return null;
-  if (!identityWritten(state.jailId, jailIdentityFiles([{ identity, home: homeTarget }], config.session.shell))) return null;
+function warmAgent(state: AgentState, identity: Identity, homeTarget: string, config: Config): boolean {
+  if (agentProblem(state, identity) !== null) return false;
+  if (!identityWritten(state.jailId, jailIdentityFiles([{ identity, home: homeTarget }], config.session.shell))) return false;
   const seen = lstatSync(`/proc/${state.pid}/root${homeTarget}`, { throwIfNoEntry: false });
   const home = lstatSync(identity.home, { throwIfNoEntry: false });
-  if (seen === undefined || home === undefined || !home.isDirectory() || seen.dev !== home.dev || seen.ino !== home.ino) return null;
-  return startTimeOf(state.pid) === state.start ? state : null;
+  if (seen === undefined || home === undefined || !home.isDirectory() || seen.dev !== home.dev || seen.ino !== home.ino) return false;
+  return startTimeOf(state.pid) === state.start;
 }
 
 /**

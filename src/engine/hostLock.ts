@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { JailError } from '../errors';
 
@@ -26,4 +26,20 @@ export async function withHostLock<T>(path: string, fn: () => Promise<T>, waitSe
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Whether someone holds (or waits for) the lock at `path`, read from the
+ * kernel's table of locks without taking it: a warm login that sees it free,
+ * having recorded its session first, is never left in a jail that whoever
+ * holds it is stopping or removing (they look for such records under it).
+ */
+export function lockHeld(path: string, locks = '/proc/locks'): boolean {
+  const file = statSync(path, { throwIfNoEntry: false });
+  if (file === undefined) return false; // never taken since boot
+  const major = (file.dev >> 8) & 0xfff;
+  const minor = (file.dev & 0xff) | ((file.dev >> 12) & 0xfff00);
+  // "1: FLOCK  ADVISORY  WRITE 1234 00:19:5678 0 EOF", a waiter's with "-> " after the number.
+  const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${file.ino}`;
+  return readFileSync(locks, 'utf8').split('\n').some((line) => line.split(/\s+/).includes(key));
 }

@@ -128,7 +128,9 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       const staging = `/run/docker-jail/homes/${user.uid}`;
       // The jail's /tmp and /var/tmp (root sets their mode 1777 and opens nothing in them), judged like the home:
       // by what leads to them, the scratch filesystem's root (root's, 0755) and above.
-      const scratch = ['tmp', 'var-tmp'].map((dir) => `/run/docker-jail/scratch/${user.uid}/${dir}`);
+      // So is the agent's directory: root makes it and gives it to the user, goes into it before it becomes attach,
+      // and looks at its socket's name with lstat; it never follows, opens or connects to anything in it.
+      const scratch = ['tmp', 'var-tmp', 'agent'].map((dir) => `/run/docker-jail/scratch/${user.uid}/${dir}`);
       const wiring = /^\/etc\/(pam\.d|security|ssh)\/|\/security\/pam_[a-z_]+\.so$|^\/etc\/shells$/;
       const judged = new Map<string, Set<string>>();
       const judge = (path: string, why: string) => judged.set(path, (judged.get(path) ?? new Set()).add(why));
@@ -287,8 +289,9 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
 
     /** Starts a session that lasts, and returns the host pid of its docker-jail shell process, as root. */
     async function sessionProcess(how: 'su' | 'ssh', user: TestUser, mark: string): Promise<{ pid: number; end: () => void }> {
+      // A pipe of root's as stdin: root's descriptors never go to the jail's agent, so docker exec serves the session.
       const child = how === 'su'
-        ? spawn('/usr/bin/su', ['-l', user.name, '-c', `sleep ${mark}`], { stdio: 'ignore' })
+        ? spawn('/usr/bin/su', ['-l', user.name, '-c', `sleep ${mark}`], { stdio: ['pipe', 'ignore', 'ignore'] })
         : spawn('/usr/bin/ssh', [...sshArgs(user), `sleep ${mark}`], { stdio: 'ignore' });
       const end = () => {
         child.kill('SIGKILL');
@@ -320,8 +323,30 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       }
     });
 
-    for (const how of ['su', 'ssh'] as const) {
-      it(`denies the user /proc/PID/environ, fd, mem, cwd/root/exe, process_vm_readv, PTRACE_ATTACH/SEIZE and signals against the root process of their own session (${how})`, async () => {
+    it('finds no root process of a session through the jail\'s agent to attack: its only host process is the user\'s own attach', async () => {
+      const mark = `603.${tag.length}${Date.now() % 1000}`;
+      const client = spawn('/usr/bin/ssh', [...sshArgs(alice), `sleep ${mark}`], { stdio: 'ignore' });
+      try {
+        await waitFor('the jailed command', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^sleep ${mark}$`]).status === 0, 20_000);
+        assert.equal(mainProgramRunning(`sleep ${mark}`), null, 'a root process of the session runs on the host');
+        const attach = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).find((pid) => {
+          try {
+            return readlinkSync(`/proc/${pid}/exe`) === '/usr/lib/docker-jail/docker-jail-attach' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep ${mark}`);
+          } catch {
+            return false;
+          }
+        });
+        assert.ok(attach !== undefined, 'no attach process of the session');
+        assert.match(readFileSync(`/proc/${attach}/status`, 'utf8'), new RegExp(`^Uid:\\s+${alice.uid}\\s+${alice.uid}\\s+${alice.uid}\\s+${alice.uid}$`, 'm'));
+        assert.match(readFileSync(`/proc/${attach}/status`, 'utf8'), /^CapEff:\s+0+$/m);
+      } finally {
+        client.kill('SIGKILL');
+        run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', `sleep ${mark}`]);
+      }
+    });
+
+    for (const how of ['su'] as const) {
+      it(`denies the user /proc/PID/environ, fd, mem, cwd/root/exe, process_vm_readv, PTRACE_ATTACH/SEIZE and signals against the root process of their own session (${how}, docker exec)`, async () => {
         const mark = `${600 + (how === 'su' ? 1 : 2)}.${tag.length}${Date.now() % 1000}`;
         const session = await sessionProcess(how, alice, mark);
         try {
@@ -420,7 +445,9 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       const reused = createNamedUser(`${base}rb`, { uid: old.uid });
       named.push(reused);
 
-      const passwdBefore = sh(`docker exec ${oldJail} cat /etc/passwd`);
+      // pkill ended A's jail too (its init, the agent, runs as A): its files are read from the stopped container.
+      const passwdOf = (jail: string) => sh(`docker cp ${jail}:/etc/passwd - | tar -xO`);
+      const passwdBefore = passwdOf(oldJail);
       const result = login(reused, `cat /tmp/secret 2>/dev/null; id -un; ${CONTAINER_PROBE}`);
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stderr, '');
@@ -429,7 +456,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       assert.equal(result.stdout, `${reused.name}\n${jails[0]}\n`, 'B saw A\'s files, or ran in another jail');
       assert.notEqual(jails[0], oldJail);
       // A's jail is left as it was (gc's, after its grace), naming A alone.
-      assert.equal(sh(`docker exec ${oldJail} cat /etc/passwd`), passwdBefore);
+      assert.equal(passwdOf(oldJail), passwdBefore);
       assert.doesNotMatch(passwdBefore, new RegExp(`^${reused.name}:`, 'm'));
       sh(`docker rm -f ${oldJail} >/dev/null`);
     });

@@ -52,5 +52,6 @@ export function removeScratchOf(key: string): void {
 
 /** The id of the user's jail container, found by its labels (uid and name: an earlier account's may be left); '' when there is none. */
 export function jailOf(user: TestUser): string {
-  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid} --filter label=io.docker-jail.user=${user.name}`).trim();
+  const named = user.name === undefined ? '' : ` --filter label=io.docker-jail.user=${user.name}`;
+  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid}${named}`).trim();
 }
