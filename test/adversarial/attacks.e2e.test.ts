@@ -445,8 +445,9 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       const reused = createNamedUser(`${base}rb`, { uid: old.uid });
       named.push(reused);
 
-      // pkill ended A's jail too (its init, the agent, runs as A): its files are read from the stopped container.
-      const passwdOf = (jail: string) => sh(`docker cp ${jail}:/etc/passwd - | tar -xO`);
+      // pkill ended A's jail too (its init, the agent, runs as A): its passwd is read from the stopped container's
+      // own layer (docker cp would mount its binds, A's home among them, which userdel removed).
+      const passwdOf = (jail: string) => readFileSync(`${sh(`docker inspect -f '{{.GraphDriver.Data.UpperDir}}' ${jail}`).trim()}/etc/passwd`, 'utf8');
       const passwdBefore = passwdOf(oldJail);
       const result = login(reused, `cat /tmp/secret 2>/dev/null; id -un; ${CONTAINER_PROBE}`);
       assert.equal(result.status, 0, result.stderr);
