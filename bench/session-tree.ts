@@ -7,7 +7,8 @@ import * as pty from 'node-pty';
 
 const user = process.argv[2];
 const [uid, gid] = execFileSync('/bin/sh', ['-c', `id -u ${user}; id -g ${user}`], { encoding: 'utf8' }).trim().split('\n');
-const term = pty.spawn('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'],
+// The pty made the user's first, as sshd makes a session's (root's would send the session through docker exec).
+const term = pty.spawn('/bin/sh', ['-c', 'chown "$0" "$(tty)" && exec "$@"', String(uid), '/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh'],
   { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
 let output = '';
 term.onData((d) => { output += d; });
