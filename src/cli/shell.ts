@@ -7,7 +7,7 @@ import { connectEngine, type Engine } from '../engine/client';
 import { checkHomeBase } from '../engine/homeMount';
 import { lockHeld, withHostLock } from '../engine/hostLock';
 import { expandTemplate } from '../engine/names';
-import { credentialsOf, jailCgroupOf, startTimeOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
+import { credentialsAre, credentialsOf, jailCgroupOf, startTimeOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
 import { openSession, otherSessions, type Session } from '../engine/session';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
@@ -301,13 +301,7 @@ export async function readyAgent(jail: Jail, cgroup: JailCgroup | null, identity
 function checkCredentials(pid: number, identity: Identity, session: Session, cgroup: JailCgroup | null): void {
   const actual = credentialsOf(pid);
   if (actual === null) return; // ended already (e.g. `true`), having started under the lock
-  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b);
-  const ok =
-    actual.uids.every((u) => u === identity.uid) &&
-    actual.gids.every((g) => g === identity.gid) &&
-    same(sorted([identity.gid, ...actual.groups]), sorted(identity.groups.map((g) => g.gid)));
-  if (!ok) {
+  if (!credentialsAre(actual, { uid: identity.uid, gid: identity.gid, gids: identity.groups.map((g) => g.gid) })) {
     signalJailProcesses(cgroup, [pid], 'SIGKILL');
     session.close();
     throw new JailError(`the session started with the wrong credentials (uid ${actual.uids[0]}, gid ${actual.gids[0]}); refused`);

@@ -48,12 +48,14 @@ export function jailProcesses(cgroup: JailCgroup | null, marker: string | null, 
     const pid = Number(entry);
     if (pid === cgroup.init) continue;
     try {
-      if (cgroupsOf(pid, proc) !== cgroup.cgroups || isNamespaceInit(pid, proc)) continue;
-      const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-      // The command name may hold spaces and parentheses: fields start after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const uid = credentialsOf(pid, proc)?.uids[0] ?? -1;
-      found.push({ pid, ppid, uid, marked: marker !== null && environHas(`${proc}/${pid}/environ`, marker) });
+      if (cgroupsOf(pid, proc) !== cgroup.cgroups) continue;
+      const status = statusOf(pid, proc);
+      const stat = statFieldsOf(pid, proc);
+      if (status === null || stat === null) continue; // ended while we looked
+      // The init of the jail's pid namespace (after a restart, under another host pid than a record knows): never a session's.
+      const nsPids = status('NSpid');
+      if (nsPids.length > 1 && nsPids[nsPids.length - 1] === '1') continue;
+      found.push({ pid, ppid: Number(stat[1]), uid: Number(status('Uid')[0] ?? -1), marked: marker !== null && environHas(`${proc}/${pid}/environ`, marker) });
     } catch {
       // The process ended while we looked.
     }
@@ -62,18 +64,28 @@ export function jailProcesses(cgroup: JailCgroup | null, marker: string | null, 
 }
 
 /**
- * Whether the process is the init of its pid namespace (the jail's init, after
- * a restart gave it another host pid than a record knows): never a session's.
+ * The fields of /proc/PID/stat after the command name (which may hold spaces
+ * and parentheses, so they start after the last ')'): [0] the state, [1] the
+ * parent, [19] the start time. Null when the process has ended.
  */
-function isNamespaceInit(pid: number, proc: string): boolean {
-  let status = '';
+export function statFieldsOf(pid: number, proc = '/proc'): string[] | null {
+  try {
+    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The words of one field of /proc/PID/status ('Uid', 'Groups', 'CapEff'...), read once; null when the process has ended. */
+export function statusOf(pid: number | 'self', proc = '/proc'): ((name: string) => string[]) | null {
+  let status: string;
   try {
     status = readFileSync(`${proc}/${pid}/status`, 'utf8');
   } catch {
-    return false; // ended: the caller finds that out
+    return null;
   }
-  const nsPids = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
-  return nsPids.length > 1 && nsPids[nsPids.length - 1] === '1';
+  return (name) => (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 }
 
 /** Whether the NUL-separated environment file holds exactly the entry `entry`, read in bounded chunks. */
@@ -144,12 +156,8 @@ export async function jailCgroupOf(engine: Engine, containerId: string, proc = '
 
 /** When a process started (clock ticks since boot), which tells a pid apart from a later process reusing it; null when gone. */
 export function startTimeOf(pid: number, proc = '/proc'): number | null {
-  try {
-    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return null;
-  }
+  const stat = statFieldsOf(pid, proc);
+  return stat === null ? null : Number(stat[19]);
 }
 
 export interface Credentials {
@@ -161,14 +169,24 @@ export interface Credentials {
 
 /** A process's credentials from /proc/PID/status, or null when it has ended. */
 export function credentialsOf(pid: number, proc = '/proc'): Credentials | null {
-  let status: string;
-  try {
-    status = readFileSync(`${proc}/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const field = (name: string) => (new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
-  return { uids: field('Uid'), gids: field('Gid'), groups: field('Groups') };
+  const status = statusOf(pid, proc);
+  if (status === null) return null;
+  const ids = (name: string) => status(name).map(Number);
+  return { uids: ids('Uid'), gids: ids('Gid'), groups: ids('Groups') };
+}
+
+/**
+ * Whether a process runs as exactly this user: all four uids and gids theirs,
+ * and exactly their groups (the primary one may or may not be listed among the
+ * supplementary), never gid 0 from a name the jail cannot resolve.
+ */
+export function credentialsAre(actual: Credentials, user: { uid: number; gid: number; gids: number[] }): boolean {
+  const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b).join(',');
+  return (
+    actual.uids.length === 4 && actual.uids.every((u) => u === user.uid) &&
+    actual.gids.length === 4 && actual.gids.every((g) => g === user.gid) &&
+    sorted([user.gid, ...actual.groups]) === sorted(user.gids)
+  );
 }
 
 /** The session's own process, everything descending from it, and whatever still carries the session's mark. */

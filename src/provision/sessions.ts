@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { type JailCgroup, startTimeOf } from '../engine/processes';
+import { type JailCgroup, startTimeOf, statFieldsOf } from '../engine/processes';
 import { JailError } from '../errors';
 
 /**
@@ -139,12 +139,8 @@ export function agentSessionsIn(jailId: string, uid: number | null, except: numb
 
 /** The parent of a process, from /proc, or null when it is gone. */
 export function parentOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
+  const stat = statFieldsOf(pid);
+  return stat === null ? null : Number(stat[1]);
 }
 
 /** When each user last logged in to, and out of, their jail (`list`, and gc's idle time): root-only files per uid. */

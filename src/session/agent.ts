@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ExitCode, JailError } from '../errors';
 import type { JailCgroup } from '../engine/processes';
-import { cgroupsOf, credentialsOf, startTimeOf } from '../engine/processes';
+import { cgroupsOf, credentialsAre, credentialsOf, startTimeOf, statFieldsOf, statusOf } from '../engine/processes';
 import type { Identity } from '../identity/nss';
 
 /**
@@ -123,7 +123,8 @@ export type AgentProblem = 'gone' | 'stopped' | 'credentials' | 'not listening' 
 export function agentProblem(state: AgentState, identity: Identity, proc = '/proc'): AgentProblem | null {
   if (state.user !== identity.user) return 'gone';
   if (startTimeOf(state.pid, proc) !== state.start || cgroupsOf(state.pid, proc) !== state.cgroup.cgroups) return 'gone';
-  if (!/^[RSD]$/.test(runStateOf(state.pid, proc))) return 'stopped';
+  // Running or sleeping: not stopped (T), traced (t) or a zombie (Z).
+  if (!/^[RSD]$/.test(statFieldsOf(state.pid, proc)?.[0] ?? '')) return 'stopped';
   if (!hasCredentials(state.pid, identity, proc)) return 'credentials';
   if (!listening(state.pid, proc)) return 'not listening';
   // The user may remove or replace the socket's name (the directory is theirs): then their agent is out of reach
@@ -144,16 +145,10 @@ export async function agentListening(state: AgentState, identity: Identity, proc
   }
 }
 
-/** Exactly the user's uids, gids and groups (the primary one may or may not be among the supplementary). */
+/** Exactly the user's uids, gids and groups (credentialsAre). */
 export function hasCredentials(pid: number, identity: Identity, proc = '/proc'): boolean {
   const actual = credentialsOf(pid, proc);
-  if (actual === null) return false;
-  const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b).join(',');
-  return (
-    actual.uids.length === 4 && actual.uids.every((u) => u === identity.uid) &&
-    actual.gids.length === 4 && actual.gids.every((g) => g === identity.gid) &&
-    sorted([identity.gid, ...actual.groups]) === sorted(identity.groups.map((g) => g.gid))
-  );
+  return actual !== null && credentialsAre(actual, { uid: identity.uid, gid: identity.gid, gids: identity.groups.map((g) => g.gid) });
 }
 
 /**
@@ -209,16 +204,6 @@ function readBounded(path: string, limit: number): string {
     return buffer.subarray(0, length).toString('latin1');
   } finally {
     closeSync(fd);
-  }
-}
-
-/** The one-letter run state of /proc/PID/stat (R, S, D, T, t, Z...), or '' when gone. */
-function runStateOf(pid: number, proc: string): string {
-  try {
-    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
-  } catch {
-    return '';
   }
 }
 
@@ -284,12 +269,12 @@ export function handOverSession(h: HandOver): never {
   process.setgroups!(h.identity.groups.map((g) => g.gid));
   process.setgid!(h.identity.gid);
   process.setuid!(h.identity.uid);
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+  const status = statusOf('self');
   const dropped =
-    field('Uid').split(/\s+/).every((u) => Number(u) === h.identity.uid) &&
-    field('Gid').split(/\s+/).every((g) => Number(g) === h.identity.gid) &&
-    /^0+$/.test(field('CapPrm')) && /^0+$/.test(field('CapEff')) && /^0+$/.test(field('CapAmb'));
+    status !== null &&
+    status('Uid').every((u) => Number(u) === h.identity.uid) &&
+    status('Gid').every((g) => Number(g) === h.identity.gid) &&
+    ['CapPrm', 'CapEff', 'CapAmb'].every((set) => /^0+$/.test(status(set)[0] ?? ''));
   if (!dropped) throw new JailError('could not drop root privileges before handing the session over; refused', ExitCode.refused);
   const env: Record<string, string> = {};
   for (const entry of h.env) {
