@@ -79,10 +79,6 @@ export function saveAgentState(uid: number, state: AgentState, dir = AGENT_STATE
   }
 }
 
-export function forgetAgentState(uid: number, dir = AGENT_STATE_DIR): void {
-  rmSync(`${dir}/${uid}.json`, { force: true });
-}
-
 /** Forgets the agents of jails that no longer exist (gc, knowing every jail's id). */
 export function pruneAgentStates(existing: Set<string>, dir = AGENT_STATE_DIR): void {
   let entries: string[] = [];
