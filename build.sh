@@ -51,7 +51,7 @@ build() {
   npx tsc --noEmit -p .
   mkdir -p build
   log "bundling"
-  npx esbuild src/cli/entry.ts --bundle --platform=node --target=node22 --format=cjs --log-level=warning \
+  npx esbuild src/main.ts --bundle --platform=node --target=node22 --format=cjs --log-level=warning \
     --define:DOCKER_JAIL_VERSION="\"$VERSION\"" \
     --metafile=build/meta.json --outfile=build/docker-jail.js
   # The licences of exactly what the bundle holds, for the package's copyright file.

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { AGENT_PROGRAM, ATTACH_PROGRAM } from '../src/session/agent';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { AGENT_PROGRAM, ATTACH_PROGRAM } from '../src/host/paths';
 
 const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 

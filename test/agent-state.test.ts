@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { AGENT_DIR_IN_JAIL, type AgentState, agentProblem, attachArgs, ATTACH_PROGRAM, hasCredentials, listening, loadAgentState, pruneAgentStates, saveAgentState } from '../src/session/agent';
+import { type AgentState, agentProblem, attachArgs, hasCredentials, listening, loadAgentState, pruneAgentStates, saveAgentState } from '../src/session/agent';
 import type { Identity } from '../src/identity/nss';
+import { AGENT_DIR_IN_JAIL, ATTACH_PROGRAM } from '../src/host/paths';
 
 const uid = process.getuid?.() ?? 0;
 const identity: Identity = { user: 'jo', uid, gid: 1000, home: '/home/jo', gecos: '', groups: [{ gid: 1000, name: 'jo' }, { gid: 990, name: 'jailed' }] } as Identity;

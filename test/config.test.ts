@@ -11,7 +11,7 @@ import {
 import { agreeWithIni, CONFIG_KEYS, scanConfig } from '../src/config/parse';
 import type { Config } from '../src/config/types';
 import { homeOutsideBases } from '../src/config/values';
-import { homeTargetFor } from '../src/provision/jail';
+import { homeTargetFor } from '../src/jail/placement';
 
 const FILE = '/etc/docker-jail.ini';
 const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { SSHD_DROP_IN } from '../src/cli/sshdPolicy';
+import { SSHD_DROP_IN } from '../src/doctor/sshdPolicy';
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
 import { startSshd } from './support/sshd';

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { DemuxStream } from '../src/engine/demux';
-import { ARCHIVE_KEYRING, findMirror, keyringUnfit } from '../src/engine/image';
-import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/engine/names';
-import { environHas, initCgroupOf, jailProcesses, sessionProcesses } from '../src/engine/processes';
+import { ARCHIVE_KEYRING, findMirror, keyringUnfit } from '../src/jail/image';
+import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/jail/placement';
+import { environHas, initCgroupOf, jailProcesses, sessionProcesses } from '../src/host/procfs';
 import { tarArchive } from '../src/engine/tar';
 
 function frame(kind: number, payload: Buffer): Buffer {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { lockHeld, withHostLock } from '../src/engine/hostLock';
+import { lockHeld, withHostLock } from '../src/host/locks';
 
 describe('host lock: logins preparing the same jail take turns', () => {
   const dir = mkdtempSync('/tmp/djt-lock-');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { registerSharedUser } from '../src/engine/sharedUsers';
+import { registerSharedUser } from '../src/jail/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
 import { type Nss, onlyLine, resolveIdentity, resolveIdentityAndGroups, uidOfUser } from '../src/identity/nss';
 

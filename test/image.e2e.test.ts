@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { ARCHIVE_KEYRING } from '../src/engine/image';
+import { ARCHIVE_KEYRING } from '../src/jail/image';
 import { requireHost, run, sh } from './support/host';
 
 const IMAGE = 'docker-jail/base:bookworm';

@@ -6,7 +6,7 @@ import { requireHost, run, type Ran, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
 import { type Sshd, ssh, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
-import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM } from '../src/session/agent';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM } from '../src/host/paths';
 
 const IMAGE = 'docker-jail/base:bookworm';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { printable, printableJson } from '../src/cli/printable';
+import { printable, printableJson } from '../src/commands/printable';
 
 describe('printable: text from the user database on an administrator\'s terminal', () => {
   it('escapes every C0 control, DEL and C1 control as \\xNN, and nothing else', () => {

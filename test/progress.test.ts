@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { progressFor } from '../src/cli/progress';
+import { progressFor } from '../src/commands/progress';
 
 function capture(isTTY: boolean, columns = 40) {
   const written: string[] = [];

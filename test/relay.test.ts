@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { relayPipes } from '../src/terminal/relay';
+import { relayPipes } from '../src/session/relay';
 
 function frame(kind: number, payload: string): Buffer {
   const header = Buffer.alloc(8);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { engineSecurityFindings } from '../src/cli/doctor';
+import { engineSecurityFindings } from '../src/doctor/doctor';
 import type { ConfigFs, ConfigStats } from '../src/config/load';
-import { isOutdated } from '../src/engine/jail';
-import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../src/engine/seccomp';
+import { isOutdated } from '../src/jail/jail';
+import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../src/jail/seccomp';
 import { JailError } from '../src/errors';
 
 const SHIPPED = readFileSync(`${__dirname}/../profiles/seccomp.json`, 'utf8');

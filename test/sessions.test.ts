@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { JailError } from '../src/errors';
-import { processId, recordSession, type SessionRecord, sessionsOf } from '../src/provision/sessions';
+import { processId, recordSession, type SessionRecord, sessionsOf } from '../src/session/records';
 
 describe('session records (what close_session finds when a login was killed)', () => {
   let dir: string;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { scrubEnvironment } from '../src/cli/environment';
-import { callerUid, checkJailable, checkTextArguments, jailArgv, parseShellArgs, sessionToken, whitelistedEnv } from '../src/cli/shell';
-import { renderSshdPolicy } from '../src/cli/sshdPolicy';
+import { scrubEnvironment } from '../src/policy/environment';
+import { callerUid, checkTextArguments, jailArgv, parseShellArgs, sessionToken } from '../src/session/login';
+import { renderSshdPolicy } from '../src/doctor/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
 import { ExitCode, JailError } from '../src/errors';
 import type { Identity } from '../src/identity/nss';
+import { checkJailable } from '../src/policy/access';
+import { whitelistedEnv } from '../src/policy/environment';
 
 const alice: Identity = {
   user: 'alice',

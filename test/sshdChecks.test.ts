@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { configOptions, doorsIn, openSshdDoors } from '../src/cli/sshdChecks';
-import { JAILED_SSHD_SETTINGS } from '../src/cli/sshdPolicy';
+import { configOptions, doorsIn, openSshdDoors } from '../src/doctor/sshdChecks';
+import { JAILED_SSHD_SETTINGS } from '../src/doctor/sshdPolicy';
 
 /** What `sshd -T -C user=...` prints for a jailed user under the shipped drop-in and Debian's sshd_config. */
 const CLOSED = [

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { doorsIn } from '../src/cli/sshdChecks';
-import { expandGlob, openingDirectives, parseLine, placePolicy, readSshdConfig } from '../src/cli/sshdConfigOrder';
-import { JAILED_SSHD_SETTINGS, renderSshdPolicy } from '../src/cli/sshdPolicy';
+import { doorsIn } from '../src/doctor/sshdChecks';
+import { expandGlob, openingDirectives, parseLine, placePolicy, readSshdConfig } from '../src/doctor/sshdConfigOrder';
+import { JAILED_SSHD_SETTINGS, renderSshdPolicy } from '../src/doctor/sshdPolicy';
 
 /** A tree like /etc/ssh: sshd_config including sshd_config.d/*.conf (relative, as sshd resolves it), and the drop-in. */
 describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', () => {

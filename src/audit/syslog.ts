@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 
 /** What every audit record of a session carries (DESIGN: user, jail, command, tty, exit status, duration). */
-export interface SessionRecord {
+export interface AuditFields {
   user: string;
   uid: number;
   jail: string;
@@ -21,7 +21,7 @@ const MAX_VALUE = 400;
  * outside printable ASCII escaped, so a command cannot forge fields or lines,
  * then capped; the command comes last so a long one never hides the exit status.
  */
-export function formatRecord(event: 'start' | 'end' | 'refused', record: Partial<SessionRecord> & { reason?: string }): string {
+export function formatRecord(event: 'start' | 'end' | 'refused', record: Partial<AuditFields> & { reason?: string }): string {
   const { command, ...rest } = record;
   const fields: string[] = [`session=${event}`];
   for (const [key, value] of [...Object.entries(rest), ['command', command] as const]) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { bounded } from '../deadline';
+import { bounded } from '../host/deadline';
 import { JailError } from '../errors';
 
 /** A user as the host's NSS (files, LDAP, SSSD, ...) knows them. */

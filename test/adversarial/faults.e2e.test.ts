@@ -33,7 +33,7 @@ const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 const SESSIONS_DIR = '/run/docker-jail/sessions';
 /** src/engine/client.ts CONTROL_TIMEOUT_MS: no control call may hold a login longer. */
 const CONTROL_TIMEOUT_MS = 20_000;
-/** src/engine/hostLock.ts: a login waiting longer than this for its jail's lock found a stale one. */
+/** src/host/locks.ts: a login waiting longer than this for its jail's lock found a stale one. */
 const LOCK_WAIT_MS = 120_000;
 
 // ---------------------------------------------------------------- helpers

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
-import { JAILSH } from '../../src/cli/users';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
+import { JAILSH } from '../../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
-import { jailLockPath } from '../../src/provision/jail';
 import { withConfig } from '../support/config';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
-import { SIGNALLER } from '../../src/engine/processes';
+import { SIGNALLER } from '../../src/host/procfs';
 import { EngineProxy } from './faults-engine-proxy';
+import { jailLockPath } from '../../src/jail/placement';
 
 const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 /** A stock Node 22, the runtime the single executable is made from: the control for the inspector probe. */

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { BUILD_ROOT } from '../../src/engine/image';
-import { SCRATCH_MOUNTS } from '../../src/engine/scratch';
+import { BUILD_ROOT } from '../../src/jail/image';
+import { SCRATCH_MOUNTS } from '../../src/host/scratch';
 import { requireHost, run, sh } from '../support/host';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { COMMON_ACCOUNT, LOGIN_SHELL_SERVICES, PAM_PROFILE, carriesPamAccountRule, renderPamAccountRule } from '../../src/cli/pamProfile';
-import { JAILSH } from '../../src/cli/users';
+import { COMMON_ACCOUNT, LOGIN_SHELL_SERVICES, PAM_PROFILE, carriesPamAccountRule, renderPamAccountRule } from '../../src/doctor/pamProfile';
 import { defaultConfig } from '../../src/config/defaults';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
+import { JAILSH } from '../../src/host/paths';
 
 /** Where rsyslog puts authpriv (/etc/rsyslog.conf: auth,authpriv.* /var/log/auth.log). */
 const AUTH_LOG = '/var/log/auth.log';

@@ -8,14 +8,14 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { STAGING_ROOT } from '../../src/engine/homeMount';
-import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/engine/jail';
-import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/engine/seccomp';
+import { STAGING_ROOT } from '../../src/host/mounts';
+import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/jail/seccomp';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, waitFor } from '../support/host';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
 import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
+import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
 
 /**
  * Tries io_uring_setup, socket(AF_VSOCK) and keyctl (which every Docker

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
-import { LABEL_MANAGED, LABEL_UID } from '../../src/engine/jail';
 import { requireHost, run, runBinary, sh } from '../support/host';
+import { LABEL_MANAGED, LABEL_UID } from '../../src/jail/labels';
 
 const CLI = '/usr/sbin/docker-jail';
 const TITLE = '\u001b]0;djt-pwned-title\u0007'; // an OSC that retitles the terminal

@@ -2,17 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
-import { withHostLock } from '../engine/hostLock';
-import { findJailOf } from '../engine/jail';
-import { STAGING_ROOT } from '../engine/homeMount';
-import { removeScratch } from '../engine/scratch';
+import { withHostLock } from '../host/locks';
+import { findJailOf } from '../jail/jail';
+import { STAGING_ROOT } from '../host/mounts';
+import { removeScratch } from '../host/scratch';
 import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
-import { provisionHome } from '../provision/home';
-import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
-import { jailableIdentity } from './shell';
-
-export const JAILSH = '/usr/bin/jailsh';
+import { provisionHome } from '../jail/home';
+import { prepareJail } from '../jail/prepare';
+import { jailableIdentity } from './access';
+import { homeTargetFor, jailLockPath } from '../jail/placement';
+import { JAILSH } from '../host/paths';
 /** The login shell each user had before `enable`, so `disable` can give it back. */
 const SHELLS_DIR = '/var/lib/docker-jail/shells';
 const FALLBACK_SHELL = '/bin/bash';
@@ -95,7 +95,7 @@ async function prepareNow(config: Config, identity: Identity, report: Report): P
   const engine = connectEngine(config.engine.socket);
   const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
   const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
-    enterJail(engine, config, identity, vars, homeTargetFor(config, vars)),
+    prepareJail(engine, config, identity, vars, homeTargetFor(config, vars)),
   );
   report(`${identity.user}: jail ${jail.name} running`);
 }

@@ -47,7 +47,7 @@ export interface Session {
  * jail's /etc/passwd and /etc/group, which ensureJail has just written (with
  * uid:gid it would drop the supplementary groups).
  */
-export async function openSession(engine: Engine, request: SessionRequest): Promise<Session> {
+export async function startExec(engine: Engine, request: SessionRequest): Promise<Session> {
   let execId: string;
   let stream: Socket;
   try {

@@ -4,19 +4,23 @@ import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { STAGING_ROOT } from '../engine/homeMount';
-import { withHostLock } from '../engine/hostLock';
-import { agentJails, currentStandard, type FoundJail, isOutdated, LABEL_MANAGED, LABEL_SESSIONS, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER, pruneIdentityCache } from '../engine/jail';
-import { JAIL_NOBODY, jailCgroupOf, jailProcesses } from '../engine/processes';
-import { removeScratch, scratchKeys, scratchOwner } from '../engine/scratch';
-import { loadSeccompProfile } from '../engine/seccomp';
+import { STAGING_ROOT } from '../host/mounts';
+import { withHostLock } from '../host/locks';
+import { agentJails, currentStandard, type FoundJail, isOutdated, pruneIdentityCache } from './jail';
+import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
+import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
+import { loadSeccompProfile } from './seccomp';
 import { JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
-import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
-import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../provision/sessions';
-import { checkJailable, sessionsIn } from './shell';
+import { prepareJail } from './prepare';
+import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../session/records';
 import { pruneAgentStates } from '../session/agent';
-import type { Report } from './users';
+import type { Report } from '../policy/enrolment';
+import { checkJailable } from '../policy/access';
+import { sessionsIn } from '../session/hangup';
+import { jailCgroupOf } from './cgroup';
+import { LABEL_MANAGED, LABEL_SESSIONS, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER } from './labels';
+import { homeTargetFor, jailLockPath } from './placement';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
@@ -121,7 +125,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
       if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
       const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-      await enterJail(engine, config, identity, vars, homeTargetFor(config, vars));
+      await prepareJail(engine, config, identity, vars, homeTargetFor(config, vars));
       report(`${jail.name}: recreated on ${config.jail.image}`);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
   }

@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { type JailCgroup, startTimeOf, statFieldsOf } from '../engine/processes';
+import { type JailCgroup, startTimeOf, statFieldsOf } from '../host/procfs';
 import { JailError } from '../errors';
 
 /**

@@ -1,4 +1,4 @@
-import { JailError } from './errors';
+import { JailError } from '../errors';
 
 /**
  * One time limit for the whole process: the PAM hook's `[pam] timeout`. A timer

@@ -1,18 +1,22 @@
 import { auditLog } from '../audit/syslog';
 import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
-import { setDeadline } from '../deadline';
+import { setDeadline } from '../host/deadline';
 import { connectEngine, type Engine } from '../engine/client';
-import { withHostLock } from '../engine/hostLock';
-import { findJailOf } from '../engine/jail';
-import { jailCgroupOf, signalJailProcesses } from '../engine/processes';
+import { withHostLock } from '../host/locks';
+import { findJailOf } from '../jail/jail';
+import { signalJailProcesses } from '../host/procfs';
 import { ExitCode, JailError } from '../errors';
 import { type Identity, uidOfUser } from '../identity/nss';
-import { provisionHome } from '../provision/home';
-import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
-import { recordLogout, sessionsOf, stillRunning } from '../provision/sessions';
-import { jailState, removeIfOutdatedAndIdle } from './gc';
-import { hangUp, jailableIdentity, killLeftovers, readyAgent, sessionsIn } from './shell';
+import { provisionHome } from '../jail/home';
+import { prepareJail } from '../jail/prepare';
+import { recordLogout, sessionsOf, stillRunning } from './records';
+import { jailState, removeIfOutdatedAndIdle } from '../jail/gc';
+import { readyAgent } from './login';
+import { jailableIdentity } from '../policy/access';
+import { hangUp, killLeftovers, sessionsIn } from './hangup';
+import { jailCgroupOf } from '../jail/cgroup';
+import { homeTargetFor, jailLockPath } from '../jail/placement';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -50,8 +54,8 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   }
 
   const engine = connectEngine(config.engine.socket);
-  if (type === 'open_session') await openSession(engine, config, identity);
-  else await closeSession(engine, config, identity);
+  if (type === 'open_session') await openPamSession(engine, config, identity);
+  else await closePamSession(engine, config, identity);
   return 0;
 }
 
@@ -65,12 +69,12 @@ function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
   return timer;
 }
 
-async function openSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
+async function openPamSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
   const started = Date.now();
   const created = provisionHome(identity, config);
   const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
   const jail = await withHostLock(jailLockPath(config, identity.uid), async () => {
-    const jail = await enterJail(engine, config, identity, vars, homeTargetFor(config, vars));
+    const jail = await prepareJail(engine, config, identity, vars, homeTargetFor(config, vars));
     // Recorded for the login shell, which then finds the agent listening without asking the engine.
     if (jail.agent) await readyAgent(jail, await jailCgroupOf(engine, jail.id), identity);
     return jail;
@@ -78,7 +82,7 @@ async function openSession(engine: Engine, config: Config, identity: Identity): 
   await auditLog(`pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`);
 }
 
-async function closeSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
+async function closePamSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
   // A record left means the session's own process could not hang up (it was killed): do it here.
   const orphans = sessionsOf(process.ppid, identity.uid);
   for (const { record, remove } of orphans) {

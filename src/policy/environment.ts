@@ -16,3 +16,11 @@ export function scrubEnvironment(env: NodeJS.ProcessEnv, mode: string | undefine
     if (drop) delete env[name];
   }
 }
+
+/** Variables from the login that the config lets into the jail; a trailing * matches a prefix. */
+export function whitelistedEnv(env: NodeJS.ProcessEnv, whitelist: string[]): string[] {
+  const allowed = (name: string) => whitelist.some((w) => (w.endsWith('*') ? name.startsWith(w.slice(0, -1)) : name === w));
+  return Object.entries(env)
+    .filter(([name, value]) => value !== undefined && allowed(name))
+    .map(([name, value]) => `${name}=${value}`);
+}

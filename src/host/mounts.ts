@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
-import { bounded } from '../deadline';
+import { bounded } from './deadline';
 import { ExitCode, JailError } from '../errors';
-import { type Engine, engineError } from './client';
 
 /** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
 export const STAGING_ROOT = '/run/docker-jail/homes';
@@ -110,25 +109,6 @@ export function ensureSharedRoot(): void {
   runMount(['mount', '--make-shared', '--', SHARED_ROOT], 'the homes for the shared jail');
 }
 
-/**
- * Whether the running jail's own view of a staged home (its init's mountinfo)
- * is nosuid,nodev, every mount at that path (a stacked or tucked copy may be
- * the one a lookup reaches): the host's copy says nothing of a copy that
- * propagated before its remount (a home staged by an older build into a running shared jail).
- */
-export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
-  const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
-    throw engineError(engine.socket, error, 'looking at the jail');
-  })).State.Pid;
-  if (pid <= 0) return false;
-  const seen = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter((fields) => fields.length > 5 && unescapeMountPath(fields[4]) === staging)
-    .map((fields) => fields[5].split(','));
-  return seen.length > 0 && seen.every((options) => options.includes('nosuid') && options.includes('nodev'));
-}
-
 function isStagedCopyOf(staging: string, home: { dev: number; ino: number }): boolean {
   const options = mountOptionsOf(staging);
   if (options === null || !options.includes('nosuid') || !options.includes('nodev')) return false;
@@ -156,7 +136,7 @@ function mountInfoOf(path: string): string[] | null {
   return found; // the last one wins: it is the mount on top
 }
 
-function unescapeMountPath(field: string): string {
+export function unescapeMountPath(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, code: string) => String.fromCharCode(parseInt(code, 8)));
 }
 

@@ -1,11 +1,11 @@
 import type { Config } from '../config/types';
 import type { ContainerSummary, ContainerStats } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { currentStandard, isOutdated, type JailStandard, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_SHARED, LABEL_UID } from '../engine/jail';
-import { sessionsIn } from './shell';
+import { currentStandard, isOutdated, type JailStandard } from './jail';
 import { hostNss } from '../identity/nss';
-import { lastLoginOf } from '../provision/sessions';
-import { printable } from './printable';
+import { lastLoginOf } from '../session/records';
+import { sessionsIn } from '../session/hangup';
+import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_SHARED, LABEL_UID } from './labels';
 
 /** One jail as `docker-jail list` shows it. */
 export interface JailStatus {
@@ -77,32 +77,4 @@ async function usageOf(container: { stats(): Promise<ContainerStats> }): Promise
   } catch {
     return { cpuPercent: null, memoryBytes: null };
   }
-}
-
-/** The table `docker-jail list` prints on a terminal or in a pipe; owners come from the user database, so every cell is escaped. */
-export function formatJailTable(jails: JailStatus[]): string {
-  const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'VIA', 'CPU', 'MEMORY', 'LAST LOGIN']];
-  for (const j of jails) {
-    rows.push([
-      j.name,
-      j.owner,
-      j.state,
-      `${j.image}${j.outdated ? ' (outdated)' : ''}`,
-      j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
-      String(j.sessions),
-      j.sessionsVia,
-      j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
-      j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
-      j.lastLogin ?? '-',
-    ].map((cell) => printable(cell)));
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
 }

@@ -2,12 +2,13 @@ import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
-import { findJailOf } from '../engine/jail';
-import { openSession } from '../engine/session';
+import { findJailOf } from '../jail/jail';
+import { startExec } from '../engine/exec';
 import { ExitCode, JailError } from '../errors';
 import { uidOfUser } from '../identity/nss';
-import type { LoginIo } from '../terminal/relay';
-import { jailArgv, relayUntilEnd } from './shell';
+import type { LoginIo } from './relay';
+import { jailArgv } from './login';
+import { relayUntilEnd } from './hangup';
 
 /**
  * `docker-jail shell USER`: an administrator's root shell inside a user's
@@ -35,7 +36,7 @@ export async function runAdminShell(args: string[], io: LoginIo): Promise<number
   await auditLog(formatRecord('start', record), 'notice');
   const env = ['HOME=/root', 'USER=root', 'LOGNAME=root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env.TERM ? [`TERM=${process.env.TERM}`] : [])];
   const started = Date.now();
-  const session = await openSession(engine, { jailId: jail.id, uid: 0, workdir: '/', env, argv: jailArgv('/bin/bash', { login: true, command: null }), tty });
+  const session = await startExec(engine, { jailId: jail.id, uid: 0, workdir: '/', env, argv: jailArgv('/bin/bash', { login: true, command: null }), tty });
   const { status, hangup } = await relayUntilEnd(session, io, tty, process.ppid, async () => undefined);
   await auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - started, hangup }), 'notice');
   return status;

@@ -1,18 +1,20 @@
 import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
-import { buildImage } from '../engine/image';
+import { buildImage } from '../jail/image';
 import { ExitCode, JailError } from '../errors';
-import { hostNss, resolveIdentityAndGroups, uidOfUser } from '../identity/nss';
-import { diagnose } from './doctor';
-import { runPamHook } from './pamHook';
+import { uidOfUser } from '../identity/nss';
+import { diagnose } from '../doctor/doctor';
+import { runPamHook } from '../session/pam';
 import { progressFor } from './progress';
-import { runAdminShell } from './adminShell';
-import { collectGarbage, rollJails } from './gc';
-import { formatJailTable, listJails } from './jails';
+import { runAdminShell } from '../session/adminShell';
+import { collectGarbage, rollJails } from '../jail/gc';
+import { listJails } from '../jail/status';
 import { printable, printableJson } from './printable';
-import { checkJailable, runShell } from './shell';
-import { renderSshdPolicy } from './sshdPolicy';
-import { disableUsers, enableUsers, JAILSH } from './users';
+import { runShell } from '../session/login';
+import { renderSshdPolicy } from '../doctor/sshdPolicy';
+import { disableUsers, enableUsers } from '../policy/enrolment';
+import { mayHaveUserManager } from '../policy/access';
+import { formatJailTable } from './list';
 
 const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
@@ -172,31 +174,6 @@ async function runImage(args: string[]): Promise<number> {
   }
   if (update && !(await rollJails(engine, config, (line) => process.stdout.write(`${printable(line)}\n`)))) return 1;
   return 0;
-}
-
-/**
- * Refuses a jailed uid, and fails closed: root always passes, before anything
- * is read; a user whose login shell is jailsh never does; anyone else only
- * when the jail group resolves and they are outside it, or in the exempt group.
- * An unknown uid, an NSS error or an unsafe config refuse too.
- */
-function mayHaveUserManager(uid: number): void {
-  if (uid === 0) return;
-  const jailed = `uid ${uid} is jailed: no systemd user manager on the host for it (it would run units from its home)`;
-  if ((hostNss.passwdByUid(uid) ?? '').split(':')[6] === JAILSH) throw new JailError(jailed, ExitCode.refused);
-  const config = loadConfig();
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
-  // An NSS outage, a misspelt jail_group or a local group shadowing the directory's all look like this: nobody could tell who is jailed.
-  if (groupIdOf(config.access.jailGroup) === null) {
-    throw new JailError(`the jail group ${config.access.jailGroup} does not resolve: no systemd user manager for uid ${uid} until it does`, ExitCode.refused);
-  }
-  try {
-    checkJailable(identity, config, groupIdOf);
-  } catch (error) {
-    if (error instanceof JailError && error.exitCode === ExitCode.refused) return; // exempt, or outside the jail group
-    throw error;
-  }
-  throw new JailError(jailed, ExitCode.refused);
 }
 
 function requireRoot(): void {

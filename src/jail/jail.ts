@@ -2,25 +2,16 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
-import type { ContainerSpec, ContainerSummary } from './api';
-import { type Engine, engineError, statusOf } from './client';
-import { JAIL_NOBODY, jailCgroupOf, jailProcesses } from './processes';
-import { SHARED_ROOT } from './homeMount';
-import { SCRATCH_DIRS } from './scratch';
+import type { ContainerSpec, ContainerSummary } from '../engine/api';
+import { type Engine, engineError, statusOf } from '../engine/client';
+import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
+import { SHARED_ROOT } from '../host/mounts';
+import { SCRATCH_DIRS } from '../host/scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
-import { type TarEntry, tarArchive } from './tar';
-import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf } from '../session/agent';
-
-export const LABEL_MANAGED = 'io.docker-jail.managed';
-export const LABEL_UID = 'io.docker-jail.uid';
-export const LABEL_USER = 'io.docker-jail.user';
-export const LABEL_SHARED = 'io.docker-jail.shared';
-/** The hash of the seccomp profile the jail was made with (loadSeccompProfile). */
-export const LABEL_SECCOMP = 'io.docker-jail.seccomp';
-/** `agent` on a jail whose init is the session agent (session/agent.ts); absent on one serving sessions by docker exec. */
-export const LABEL_SESSIONS = 'io.docker-jail.sessions';
-/** An agent jail's gids, primary first: its init, and so every session it starts, has exactly these. */
-export const LABEL_GROUPS = 'io.docker-jail.groups';
+import { type TarEntry, tarArchive } from '../engine/tar';
+import { jailCgroupOf } from './cgroup';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf } from '../host/paths';
+import { LABEL_SHARED, LABEL_UID, LABEL_USER, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_GROUPS } from './labels';
 
 /** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
 const IDENTITY_CACHE = '/run/docker-jail/identity';

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { bounded, unbroken } from '../deadline';
+import { bounded, unbroken } from './deadline';
 import { JailError } from '../errors';
-import { mountOptionsOf, runMount } from './homeMount';
+import { mountOptionsOf, runMount } from './mounts';
 
 /**
  * A jail's /tmp and /var/tmp: the only places of its own system a jailed user

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
-import { bounded } from '../deadline';
+import { bounded } from './deadline';
 import { JailError } from '../errors';
-import { type Engine, engineError } from './client';
 
 /**
  * The host's view of a jail's processes, read from /proc as root. A pid is only
@@ -131,27 +130,6 @@ export function initCgroupOf(containerId: string, pid: number, proc = '/proc'): 
   if (start === null || cgroups === null || startTimeOf(pid, proc) !== start) return null;
   const own = cgroups.split('\n').some((line) => line.endsWith(`/${containerId}`) || line.endsWith(`/docker-${containerId}.scope`));
   return own ? { cgroups, init: pid } : null;
-}
-
-/**
- * The jail's cgroups, from its init (SECURITY.md, invariant 10). The engine's
- * pid is believed only if the engine still names it, for the same start of the
- * jail, after /proc was read: a pid that the init left and a host process took
- * meanwhile never stands for the jail. Null when the jail is not running.
- */
-export async function jailCgroupOf(engine: Engine, containerId: string, proc = '/proc'): Promise<JailCgroup | null> {
-  const container = engine.control.getContainer(containerId);
-  const inspect = () => container.inspect().catch((error: unknown) => {
-    throw engineError(engine.socket, error, 'looking at the jail');
-  });
-  const before = (await inspect()).State;
-  if (!before.Running || before.Pid <= 0) return null;
-  const cgroup = initCgroupOf(containerId, before.Pid, proc);
-  const after = (await inspect()).State;
-  if (cgroup === null || !after.Running || after.Pid !== before.Pid || after.StartedAt !== before.StartedAt) {
-    throw new JailError('the jail\'s processes cannot be told apart (its init changed while it was looked at); try again');
-  }
-  return cgroup;
 }
 
 /** When a process started (clock ticks since boot), which tells a pid apart from a later process reusing it; null when gone. */

@@ -1,4 +1,4 @@
-import { JAILSH } from './users';
+import { JAILSH } from '../host/paths';
 
 /** The pam-auth-update profile the package ships (pam/docker-jail); pam-auth-update writes it into /etc/pam.d/common-*. */
 export const PAM_PROFILE = '/usr/share/pam-configs/docker-jail';

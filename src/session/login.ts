@@ -4,20 +4,25 @@ import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
-import { checkHomeBase } from '../engine/homeMount';
-import { lockHeld, withHostLock } from '../engine/hostLock';
-import { expandTemplate } from '../engine/names';
-import { credentialsAre, credentialsOf, jailCgroupOf, startTimeOf, type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../engine/processes';
-import { openSession, otherSessions, type Session } from '../engine/session';
+import { checkHomeBase } from '../host/mounts';
+import { lockHeld, withHostLock } from '../host/locks';
+import { expandTemplate } from '../jail/placement';
+import { credentialsAre, credentialsOf, startTimeOf, type JailCgroup, jailProcesses, signalJailProcesses } from '../host/procfs';
+import { startExec, type Session } from '../engine/exec';
 import { ExitCode, JailError } from '../errors';
-import { type Identity, groupIdByName, resolveIdentityAndGroups } from '../identity/nss';
-import { identityWritten, type Jail } from '../engine/jail';
-import { enterJail, homeTargetFor, jailLockPath } from '../provision/jail';
+import { type Identity } from '../identity/nss';
+import { identityWritten, type Jail } from '../jail/jail';
+import { prepareJail } from '../jail/prepare';
 import { jailIdentityFiles } from '../identity/jailFiles';
-import { SCRATCH_MOUNTS } from '../engine/scratch';
-import { type AgentState, agentListening, agentProblem, descriptorsTheirs, handOverSession, loadAgentState, saveAgentState } from '../session/agent';
-import { agentSessionsIn, parentOf, type ProcessId, processId, type RecordedSession, recordLogin, recordLogout, recordSession } from '../provision/sessions';
-import { type LoginIo, relayPipes, relayTerminal } from '../terminal/relay';
+import { SCRATCH_MOUNTS } from '../host/scratch';
+import { type AgentState, agentListening, agentProblem, descriptorsTheirs, handOverSession, loadAgentState, saveAgentState } from './agent';
+import { agentSessionsIn, parentOf, type ProcessId, processId, type RecordedSession, recordLogin, recordLogout, recordSession } from './records';
+import { type LoginIo } from './relay';
+import { jailCgroupOf } from '../jail/cgroup';
+import { homeTargetFor, jailLockPath } from '../jail/placement';
+import { jailableIdentity } from '../policy/access';
+import { whitelistedEnv } from '../policy/environment';
+import { markedProcesses, relayUntilEnd, hangUp, killLeftovers } from './hangup';
 
 /** What the launcher hands over: `shell --login|--no-login -- [-c COMMAND]`. */
 export interface ShellArgs {
@@ -54,35 +59,6 @@ export function callerUid(env: NodeJS.ProcessEnv): number {
   const text = env.DOCKER_JAIL_UID ?? '';
   if (!/^\d{1,10}$/.test(text)) throw new JailError('jailsh must be started through /usr/bin/jailsh', ExitCode.refused);
   return Number(text);
-}
-
-/** Root, administrators and anyone outside the jail group never reach a jail (invariant 5). */
-export function checkJailable(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): void {
-  if (identity.uid === 0) throw new JailError('root is never jailed; jailsh refuses to run for root', ExitCode.refused);
-  const gids = new Set(identity.groups.map((g) => g.gid));
-  const exempt = gidOf(config.access.exemptGroup);
-  if (exempt !== null && gids.has(exempt)) {
-    throw new JailError(`${identity.user} is in the exempt group ${config.access.exemptGroup} and is never jailed; use a normal shell`, ExitCode.refused);
-  }
-  const jailed = gidOf(config.access.jailGroup);
-  if (jailed === null || !gids.has(jailed)) {
-    throw new JailError(`${identity.user} is not in the group ${config.access.jailGroup}; jailsh is only for jailed users`, ExitCode.refused);
-  }
-}
-
-/** The user behind uid, refused unless a login of theirs belongs in a jail; their groups and the config's come from one lookup. */
-export function jailableIdentity(uid: number, config: Config): Identity {
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
-  checkJailable(identity, config, groupIdOf);
-  return identity;
-}
-
-/** Variables from the login that the config lets into the jail; a trailing * matches a prefix. */
-export function whitelistedEnv(env: NodeJS.ProcessEnv, whitelist: string[]): string[] {
-  const allowed = (name: string) => whitelist.some((w) => (w.endsWith('*') ? name.startsWith(w.slice(0, -1)) : name === w));
-  return Object.entries(env)
-    .filter(([name, value]) => value !== undefined && allowed(name))
-    .map(([name, value]) => `${name}=${value}`);
 }
 
 /**
@@ -184,7 +160,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
     // here on, what it started is still found (by its mark) and hung up. No record, no session.
     const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, cgroup, exec: null, marker });
     try {
-      const session = await openSession(engine, { jailId: jail.id, uid, workdir, env, argv, tty });
+      const session = await startExec(engine, { jailId: jail.id, uid, workdir, env, argv, tty });
       try {
         return { jail, cgroup, session, pid: await session.started(), record };
       } catch (error) {
@@ -216,7 +192,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
   // Racing logins of one user (in shared mode, of anyone) take turns until their session has started: the staging
   // mount and the jail's files are never made twice at once, and no session starts while its passwd is rewritten.
   const ready = await withHostLock(lock, async () => {
-    let jail = await enterJail(engine, config, identity, vars, homeTarget);
+    let jail = await prepareJail(engine, config, identity, vars, homeTarget);
     // Read once, while the jail surely runs: its processes are those in exactly these cgroups.
     let cgroup = await jailCgroupOf(engine, jail.id);
     let agent = jail.agent && viaAgent ? await readyAgent(jail, cgroup, identity) : null;
@@ -225,7 +201,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
       // nothing of the user's runs there: started anew (made anew, for other groups), it can.
       // A stop that fails leaves it running: its agent is asked once more, and docker exec serves the session.
       await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
-      jail = await enterJail(engine, config, identity, vars, homeTarget);
+      jail = await prepareJail(engine, config, identity, vars, homeTarget);
       cgroup = await jailCgroupOf(engine, jail.id);
       agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;
     }
@@ -306,99 +282,4 @@ function checkCredentials(pid: number, identity: Identity, session: Session, cgr
     session.close();
     throw new JailError(`the session started with the wrong credentials (uid ${actual.uids[0]}, gid ${actual.gids[0]}); refused`);
   }
-}
-
-/** How long a hung-up session's exit is waited for before its host process goes anyway. */
-const HANGUP_WAIT_MS = 3000;
-/** The latest a hung-up session's host process is gone, whatever is left of its clean-up. */
-const HANGUP_DEADLINE_MS = 9000;
-
-/**
- * Relays until the jail side ends or the login goes away: SIGHUP, SIGTERM, our
- * parent (sshd, su) gone, or a terminal that can no longer be written.
- * `parent` is the login's, taken when it began: one gone before the relay
- * starts counts too.
- */
-export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, parent: number, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
-  let hangup = false;
-  let hangupDone: Promise<void> = Promise.resolve();
-  let resolveHangup!: () => void;
-  const hungUp = new Promise<void>((resolve) => (resolveHangup = resolve));
-  const triggerHangup = () => {
-    if (hangup) return;
-    hangup = true;
-    hangupDone = onHangup();
-    resolveHangup();
-  };
-  const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGPIPE'];
-  for (const signal of signals) process.on(signal, triggerHangup);
-  const parentGone = () => process.ppid !== parent && triggerHangup();
-  const watchParent = setInterval(parentGone, 1000);
-  parentGone();
-  io.stdout.on('error', triggerHangup);
-  io.stderr.on('error', () => undefined);
-  if (tty) io.stdin.on('error', triggerHangup);
-
-  const relay = tty
-    ? relayTerminal(session.output, session.input, io, { resize: (columns, rows) => session.resize(columns, rows) })
-    : { ...relayPipes(session.output, session.input, io), restore: () => undefined };
-  await Promise.race([relay.done, hungUp]);
-  clearInterval(watchParent);
-  relay.restore();
-  io.stdin.unpipe();
-  io.stdin.destroy();
-
-  let status: number;
-  if (hangup) {
-    // Whatever the engine, syslog or a jail process do from here on, this root process goes (invariant 10):
-    // the job of the rest is best effort, and the timer keeps nothing alive that would not be anyway.
-    setTimeout(() => process.exit(129), HANGUP_DEADLINE_MS).unref();
-    await hangupDone;
-    session.close();
-    // A job that ignores the hangup may run on in the jail, as on any host; nothing of ours waits for it
-    // on the host, nor keeps asking the engine about it (invariant 10).
-    status = (await session.exitStatus(HANGUP_WAIT_MS).catch(() => null)) ?? 129;
-  } else {
-    status = (await session.exitStatus()) ?? 255;
-  }
-  for (const signal of signals) process.removeListener(signal, triggerHangup);
-  return { status, hangup };
-}
-
-/**
- * A real terminal's hangup, which `docker exec` never delivers: SIGHUP (and
- * SIGCONT, for stopped jobs) to the session's process and everything it
- * started, plus, given a marker, what carries it. Returns those processes.
- */
-export function hangUp(cgroup: JailCgroup | null, rootPid: number | null, uid: number, marker: string | null): number[] {
-  const tree = sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), rootPid);
-  signalJailProcesses(cgroup, tree, 'SIGHUP');
-  signalJailProcesses(cgroup, tree, 'SIGCONT');
-  return tree;
-}
-
-/** The user's processes in the jail carrying the session's mark, and all they started. */
-function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: string): number[] {
-  return sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), null);
-}
-
-/**
- * kill_on_logout once the shell has ended: what carries the session's mark,
- * and, when this was the user's last session, every process of theirs in the
- * jail (so a double fork that also drops the mark escapes nothing then).
- */
-export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string, ownPid: number = process.pid): Promise<void> {
-  const processes = jailProcesses(cgroup, marker).filter((p) => p.uid === uid);
-  const last = (await sessionsIn(engine, jailId, uid, ownExecId, ownPid)) === 0;
-  const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
-  signalJailProcesses(cgroup, doomed, 'SIGKILL');
-}
-
-/**
- * The sessions running in a jail (of this uid; of anyone, for null) other than
- * the given exec and host process: those by docker exec as the engine lists
- * them, and those handed to the agent as root's records show them.
- */
-export async function sessionsIn(engine: Engine, jailId: string, uid: number | null, ownExecId: string | null, ownPid: number | null): Promise<number> {
-  return (await otherSessions(engine, jailId, uid, ownExecId)) + agentSessionsIn(jailId, uid, ownPid === null ? [] : [ownPid]);
 }

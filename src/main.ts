@@ -1,7 +1,7 @@
-import { JailError } from '../errors';
-import { scrubEnvironment } from './environment';
-import { isLauncherShell, main } from './main';
-import { printable } from './printable';
+import { JailError } from './errors';
+import { scrubEnvironment } from './policy/environment';
+import { isLauncherShell, main } from './commands/dispatch';
+import { printable } from './commands/printable';
 
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);

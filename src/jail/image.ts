@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
-import { type Engine, engineError, statusOf } from './client';
-import { LABEL_MANAGED } from './jail';
+import { type Engine, engineError, statusOf } from '../engine/client';
+import { LABEL_MANAGED } from './labels';
 
 export const BUILD_ROOT = '/var/lib/docker-jail/build';
 /** The keys debootstrap checks the mirror's Release file against (package debian-archive-keyring, a Depends). */

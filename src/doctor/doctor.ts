@@ -4,14 +4,14 @@ import { loadConfig } from '../config/load';
 import { defaultConfig } from '../config/defaults';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
-import { imageExists } from '../engine/image';
-import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../engine/seccomp';
+import { imageExists } from '../jail/image';
+import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../jail/seccomp';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
 import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
 import { openingDirectives, placePolicy, type PolicyPlacement, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
-import { JAILSH } from './users';
+import { JAILSH } from '../host/paths';
 
 /** One finding of `doctor`: what was checked, whether it is fine, and if not what is wrong and how to fix it. */
 export interface Finding {

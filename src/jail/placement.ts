@@ -1,3 +1,7 @@
+import { checkHomeTarget, ValueProblem } from '../config/values';
+import type { Config } from '../config/types';
+import { ExitCode, JailError } from '../errors';
+
 /** Values the config's templates may name: {user}, {uid}, {home}. */
 export type TemplateVars = Record<'user' | 'uid' | 'home', string>;
 
@@ -23,4 +27,24 @@ export function hostnameFrom(template: string, vars: TemplateVars): string {
     .slice(0, 63)
     .replace(/^-+|-+$/g, '');
   return name === '' ? 'jail' : name;
+}
+
+/** Host locks held while a login prepares a jail. */
+export const LOCK_DIR = '/run/docker-jail/locks';
+
+/** The lock a login holds while it prepares its jail: per user, or one for the shared jail. */
+export function jailLockPath(config: Config, uid: number): string {
+  return `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
+}
+
+/** Where the user's home goes in the jail: [jail] home_mount filled in, never over the jail's root or system. */
+export function homeTargetFor(config: Config, vars: TemplateVars): string {
+  const target = expandTemplate(config.jail.homeMount, vars);
+  try {
+    checkHomeTarget(target);
+  } catch (error) {
+    if (!(error instanceof ValueProblem)) throw error;
+    throw new JailError(`[jail] home_mount for ${vars.user}: ${error.message}`, ExitCode.config);
+  }
+  return target;
 }

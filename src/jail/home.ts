@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
-import { checkHomeBase } from '../engine/homeMount';
-import { bounded } from '../deadline';
+import { checkHomeBase } from '../host/mounts';
+import { bounded } from '../host/deadline';
 import { JailError } from '../errors';
 import type { Identity } from '../identity/nss';
 

@@ -1,35 +1,15 @@
 import type { Config } from '../config/types';
 import { ensureAgentDir } from '../session/agent';
-import type { Engine } from '../engine/client';
-import { ensureHomeStaging, ensureSharedRoot, jailSeesStagedHome, SHARED_ROOT } from '../engine/homeMount';
-import { agentJails, ensureJail, type Jail } from '../engine/jail';
-import { checkHomeTarget, ValueProblem } from '../config/values';
-import { containerNameFrom, expandTemplate, hostnameFrom, type TemplateVars } from '../engine/names';
-import { ExitCode, JailError } from '../errors';
-import { ensureScratch, scratchExists } from '../engine/scratch';
-import { registerSharedUser } from '../engine/sharedUsers';
+import { type Engine, engineError } from '../engine/client';
+import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT, unescapeMountPath } from '../host/mounts';
+import { agentJails, ensureJail, type Jail } from './jail';
+import { containerNameFrom, hostnameFrom, type TemplateVars } from './placement';
+import { JailError } from '../errors';
+import { ensureScratch, scratchExists } from '../host/scratch';
+import { registerSharedUser } from './sharedUsers';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
-
-/** Host locks held while a login prepares a jail. */
-const LOCK_DIR = '/run/docker-jail/locks';
-
-/** The lock a login holds while it prepares its jail: per user, or one for the shared jail. */
-export function jailLockPath(config: Config, uid: number): string {
-  return `${LOCK_DIR}/${config.jail.mode === 'shared' ? 'shared' : `uid-${uid}`}`;
-}
-
-/** Where the user's home goes in the jail: [jail] home_mount filled in, never over the jail's root or system. */
-export function homeTargetFor(config: Config, vars: TemplateVars): string {
-  const target = expandTemplate(config.jail.homeMount, vars);
-  try {
-    checkHomeTarget(target);
-  } catch (error) {
-    if (!(error instanceof ValueProblem)) throw error;
-    throw new JailError(`[jail] home_mount for ${vars.user}: ${error.message}`, ExitCode.config);
-  }
-  return target;
-}
+import { readFileSync } from 'node:fs';
 
 /**
  * Ensures the user's jail and writes their identity into it. In shared mode
@@ -37,7 +17,7 @@ export function homeTargetFor(config: Config, vars: TemplateVars): string {
  * the lock (jailLockPath; callers hold it) so that racing logins never drop
  * each other's entries.
  */
-export async function enterJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
+export async function prepareJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
   const jailUser = { identity, home: homeTarget };
   // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
   const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
@@ -77,5 +57,24 @@ export async function enterJail(engine: Engine, config: Config, identity: Identi
     if (!(await jailSeesStagedHome(engine, jail.id, home.path))) throw new JailError(`your home ${identity.home} is not mounted nosuid,nodev in the shared jail; refused`);
   }
   return jail;
+}
+
+/**
+ * Whether the running jail's own view of a staged home (its init's mountinfo)
+ * is nosuid,nodev, every mount at that path (a stacked or tucked copy may be
+ * the one a lookup reaches): the host's copy says nothing of a copy that
+ * propagated before its remount (a home staged by an older build into a running shared jail).
+ */
+export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
+  const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
+    throw engineError(engine.socket, error, 'looking at the jail');
+  })).State.Pid;
+  if (pid <= 0) return false;
+  const seen = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields.length > 5 && unescapeMountPath(fields[4]) === staging)
+    .map((fields) => fields[5].split(','));
+  return seen.length > 0 && seen.every((options) => options.includes('nosuid') && options.includes('nodev'));
 }
 
