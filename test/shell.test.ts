@@ -6,7 +6,7 @@ import { renderSshdPolicy } from '../src/doctor/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
 import { ExitCode, JailError } from '../src/errors';
 import type { Identity } from '../src/identity/nss';
-import { checkJailable } from '../src/policy/access';
+import { accessOf, checkJailable } from '../src/policy/access';
 import { whitelistedEnv } from '../src/policy/environment';
 
 const alice: Identity = {
@@ -63,6 +63,35 @@ describe('shell mode: who may be jailed', () => {
     const outsider = { ...alice, groups: [{ name: 'alice', gid: 1001 }] };
     assert.throws(() => checkJailable(outsider, defaultConfig, gidOf), /not in the group jailed/);
     assert.throws(() => checkJailable(alice, defaultConfig, () => null), /not in the group jailed/);
+  });
+});
+
+describe('the access verdict', () => {
+  const admin = { ...alice, groups: [...alice.groups, { name: 'admins', gid: 991 }] };
+  const outsider = { ...alice, groups: [{ name: 'alice', gid: 1001 }] };
+
+  it('is a value for every kind of user: jailed, root, exempt, outside', () => {
+    assert.equal(accessOf(alice, defaultConfig, gidOf), 'jailed');
+    assert.equal(accessOf({ ...alice, uid: 0 }, defaultConfig, gidOf), 'root');
+    assert.equal(accessOf(admin, defaultConfig, gidOf), 'exempt');
+    assert.equal(accessOf(outsider, defaultConfig, gidOf), 'outside');
+  });
+
+  it('puts root before the groups, and the exempt group before the jail group', () => {
+    assert.equal(accessOf({ ...admin, uid: 0 }, defaultConfig, gidOf), 'root');
+    assert.equal(accessOf(admin, defaultConfig, gidOf), 'exempt');
+  });
+
+  it('jails nobody while the jail group does not resolve, and lets an unresolved exempt group exempt nobody', () => {
+    assert.equal(accessOf(alice, defaultConfig, (name) => (name === 'jailed' ? null : gidOf(name))), 'outside');
+    assert.equal(accessOf(admin, defaultConfig, (name) => (name === 'admins' ? null : gidOf(name))), 'jailed');
+  });
+
+  it('reads the group names from the config', () => {
+    const config = { ...defaultConfig, access: { ...defaultConfig.access, jailGroup: 'students', exemptGroup: 'staff' } };
+    const names: Record<string, number> = { students: 990, staff: 991 };
+    assert.equal(accessOf(alice, config, (name) => names[name] ?? null), 'jailed');
+    assert.equal(accessOf(alice, defaultConfig, (name) => names[name] ?? null), 'outside');
   });
 });
 

@@ -4,18 +4,41 @@ import { ExitCode, JailError } from '../errors';
 import { JAILSH } from '../host/paths';
 import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
 
-/** Root, administrators and anyone outside the jail group never reach a jail (invariant 5). */
-export function checkJailable(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): void {
-  if (identity.uid === 0) throw new JailError('root is never jailed; jailsh refuses to run for root', ExitCode.refused);
+/**
+ * Who a user is to docker-jail: only `jailed` ever reaches a jail; root, the
+ * exempt group (administrators) and anyone outside the jail group never do
+ * (SECURITY.md, invariant 5). A verdict, not an exception: each caller decides
+ * what it means there (a refusal, nothing to do, an owner gone).
+ */
+export type Access = 'jailed' | 'root' | 'exempt' | 'outside';
+
+/** The access of a user with these groups; `gidOf` resolves the config's group names (null: no such group). */
+export function accessOf(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): Access {
+  if (identity.uid === 0) return 'root';
   const gids = new Set(identity.groups.map((g) => g.gid));
   const exempt = gidOf(config.access.exemptGroup);
-  if (exempt !== null && gids.has(exempt)) {
-    throw new JailError(`${identity.user} is in the exempt group ${config.access.exemptGroup} and is never jailed; use a normal shell`, ExitCode.refused);
-  }
+  if (exempt !== null && gids.has(exempt)) return 'exempt';
   const jailed = gidOf(config.access.jailGroup);
-  if (jailed === null || !gids.has(jailed)) {
-    throw new JailError(`${identity.user} is not in the group ${config.access.jailGroup}; jailsh is only for jailed users`, ExitCode.refused);
-  }
+  return jailed !== null && gids.has(jailed) ? 'jailed' : 'outside';
+}
+
+/** What jailsh says to each user it refuses. */
+const REFUSALS: Record<Exclude<Access, 'jailed'>, (identity: Identity, config: Config) => string> = {
+  root: () => 'root is never jailed; jailsh refuses to run for root',
+  exempt: (identity, config) => `${identity.user} is in the exempt group ${config.access.exemptGroup} and is never jailed; use a normal shell`,
+  outside: (identity, config) => `${identity.user} is not in the group ${config.access.jailGroup}; jailsh is only for jailed users`,
+};
+
+/** Refuses (exit 77, one line) anyone whose access is not `jailed`. */
+export function checkJailable(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): void {
+  const access = accessOf(identity, config, gidOf);
+  if (access !== 'jailed') throw new JailError(REFUSALS[access](identity, config), ExitCode.refused);
+}
+
+/** The user behind uid and their access, their groups and the config's resolved in one lookup; an NSS failure throws. */
+export function identityAndAccess(uid: number, config: Config): { identity: Identity; access: Access } {
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
+  return { identity, access: accessOf(identity, config, groupIdOf) };
 }
 
 /** The user behind uid, refused unless a login of theirs belongs in a jail; their groups and the config's come from one lookup. */
@@ -41,11 +64,6 @@ export function mayHaveUserManager(uid: number): void {
   if (groupIdOf(config.access.jailGroup) === null) {
     throw new JailError(`the jail group ${config.access.jailGroup} does not resolve: no systemd user manager for uid ${uid} until it does`, ExitCode.refused);
   }
-  try {
-    checkJailable(identity, config, groupIdOf);
-  } catch (error) {
-    if (error instanceof JailError && error.exitCode === ExitCode.refused) return; // exempt, or outside the jail group
-    throw error;
-  }
+  if (accessOf(identity, config, groupIdOf) !== 'jailed') return; // exempt, or outside the jail group
   throw new JailError(jailed, ExitCode.refused);
 }

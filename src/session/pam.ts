@@ -13,7 +13,7 @@ import { prepareJail } from '../jail/prepare';
 import { recordLogout, sessionsOf, stillRunning } from './records';
 import { jailState, removeIfOutdatedAndIdle } from '../jail/gc';
 import { readyAgent } from './login';
-import { jailableIdentity } from '../policy/access';
+import { identityAndAccess } from '../policy/access';
 import { hangUp, killLeftovers, sessionsIn } from './hangup';
 import { jailCgroupOf } from '../jail/cgroup';
 import { homeTargetFor, jailLockPath } from '../jail/placement';
@@ -45,13 +45,8 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   limit = giveUpAfter(started, config.pam.timeoutSeconds);
   const uid = uidOfUser(env.PAM_USER ?? '');
   if (uid === null) return 0;
-  let identity: Identity;
-  try {
-    identity = jailableIdentity(uid, config);
-  } catch (error) {
-    if (error instanceof JailError && error.exitCode === ExitCode.refused) return 0; // not a jailed user: nothing to do
-    throw error;
-  }
+  const { identity, access } = identityAndAccess(uid, config);
+  if (access !== 'jailed') return 0; // not a jailed user: nothing to do
 
   const engine = connectEngine(config.engine.socket);
   if (type === 'open_session') await openPamSession(engine, config, identity);
