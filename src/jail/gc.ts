@@ -20,7 +20,7 @@ import { checkJailable } from '../policy/access';
 import { sessionsIn } from '../session/hangup';
 import { jailCgroupOf } from './cgroup';
 import { LABEL_MANAGED, LABEL_SESSIONS, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER } from './labels';
-import { homeTargetFor, jailLockPath } from './placement';
+import { jailLockPath, placementOf } from './placement';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
@@ -124,8 +124,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
       if (identity !== null && !homeUsable(identity, config)) throw new JailError(`kept on the old image: the home ${identity.home} is missing, not owned by uid ${uid} or not below [home] bases`);
       await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
       if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
-      const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-      await prepareJail(engine, config, identity, vars, homeTargetFor(config, vars));
+      await prepareJail(engine, config, identity, placementOf(config, identity));
       report(`${jail.name}: recreated on ${config.jail.image}`);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
   }

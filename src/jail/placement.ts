@@ -1,6 +1,7 @@
 import { checkHomeTarget, ValueProblem } from '../config/values';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
+import type { Identity } from '../identity/nss';
 
 /** Values the config's templates may name: {user}, {uid}, {home}. */
 export type TemplateVars = Record<'user' | 'uid' | 'home', string>;
@@ -47,4 +48,37 @@ export function homeTargetFor(config: Config, vars: TemplateVars): string {
     throw new JailError(`[jail] home_mount for ${vars.user}: ${error.message}`, ExitCode.config);
   }
   return target;
+}
+
+/** Where and as what a user's jail stands: worked out once, from the config and the user, by whoever prepares it or logs in to it. */
+export interface Placement {
+  /** The config's template values for this user. */
+  vars: TemplateVars;
+  /** The container's name and host name; in shared mode, the shared jail's. */
+  name: string;
+  hostname: string;
+  /** Where the home is mounted in the jail, and where a session starts. */
+  homeTarget: string;
+  workdir: string;
+  /** The lock held while the jail is prepared, stopped or removed (jailLockPath). */
+  lock: string;
+  /** The jail's /tmp image: a uid, or `shared`. */
+  scratchKey: string;
+}
+
+/** The placement of this user's jail; a [jail] home_mount that would cover the jail's system is a config error. */
+export function placementOf(config: Config, identity: Identity): Placement {
+  const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
+  const shared = config.jail.mode === 'shared';
+  // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
+  const jailVars = shared ? { ...vars, user: 'shared', uid: 'shared' } : vars;
+  return {
+    vars,
+    homeTarget: homeTargetFor(config, vars),
+    name: containerNameFrom(config.jail.nameTemplate, jailVars),
+    hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
+    workdir: expandTemplate(config.session.workdir, vars),
+    lock: jailLockPath(config, identity.uid),
+    scratchKey: shared ? 'shared' : String(identity.uid),
+  };
 }

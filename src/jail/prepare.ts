@@ -3,7 +3,7 @@ import { ensureAgentDir } from '../session/agent';
 import { type Engine, engineError } from '../engine/client';
 import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT, unescapeMountPath } from '../host/mounts';
 import { agentJails, ensureJail, type Jail } from './jail';
-import { containerNameFrom, hostnameFrom, type TemplateVars } from './placement';
+import type { Placement } from './placement';
 import { JailError } from '../errors';
 import { ensureScratch, scratchExists } from '../host/scratch';
 import { registerSharedUser } from './sharedUsers';
@@ -17,20 +17,18 @@ import { readFileSync } from 'node:fs';
  * the lock (jailLockPath; callers hold it) so that racing logins never drop
  * each other's entries.
  */
-export async function prepareJail(engine: Engine, config: Config, identity: Identity, vars: TemplateVars, homeTarget: string): Promise<Jail> {
+export async function prepareJail(engine: Engine, config: Config, identity: Identity, placement: Placement): Promise<Jail> {
+  const { homeTarget, scratchKey } = placement;
   const jailUser = { identity, home: homeTarget };
-  // The shared jail belongs to no one user: its host name must not name the user who happened to create it.
-  const jailVars = config.jail.mode === 'shared' ? { ...vars, user: 'shared', uid: 'shared' } : vars;
   const shared = config.jail.mode === 'shared';
-  const scratchKey = shared ? 'shared' : String(identity.uid);
   const scratching = config.jail.tmpBytes > 0 || scratchExists(scratchKey);
   // Per-user jails serve sessions through their agent, whose socket lives in the scratch filesystem.
   const agent = agentJails(config) ? { uid: identity.uid, gid: identity.gid, groups: identity.groups.map((g) => g.gid) } : null;
   const request = {
     uid: identity.uid,
     user: identity.user,
-    name: containerNameFrom(config.jail.nameTemplate, jailVars),
-    hostname: hostnameFrom(config.jail.hostnameTemplate, jailVars),
+    name: placement.name,
+    hostname: placement.hostname,
     homeTarget,
     // Also once tmp_size is 0, when there is an image: a jail made before binds it still.
     scratch: scratching

@@ -11,7 +11,7 @@ import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } fro
 import { provisionHome } from '../jail/home';
 import { prepareJail } from '../jail/prepare';
 import { jailableIdentity } from './access';
-import { homeTargetFor, jailLockPath } from '../jail/placement';
+import { jailLockPath, placementOf } from '../jail/placement';
 import { JAILSH } from '../host/paths';
 /** The login shell each user had before `enable`, so `disable` can give it back. */
 const SHELLS_DIR = '/var/lib/docker-jail/shells';
@@ -93,10 +93,8 @@ export async function disableUsers(config: Config, names: string[], removeJail: 
 async function prepareNow(config: Config, identity: Identity, report: Report): Promise<void> {
   if (provisionHome(identity, config)) report(`${identity.user}: home ${identity.home} created`);
   const engine = connectEngine(config.engine.socket);
-  const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-  const jail = await withHostLock(jailLockPath(config, identity.uid), () =>
-    prepareJail(engine, config, identity, vars, homeTargetFor(config, vars)),
-  );
+  const placement = placementOf(config, identity);
+  const jail = await withHostLock(placement.lock, () => prepareJail(engine, config, identity, placement));
   report(`${identity.user}: jail ${jail.name} running`);
 }
 

@@ -12,11 +12,11 @@ import { provisionHome } from '../jail/home';
 import { prepareJail } from '../jail/prepare';
 import { recordLogout, sessionsOf, stillRunning } from './records';
 import { jailState, removeIfOutdatedAndIdle } from '../jail/gc';
-import { readyAgent } from './login';
+import { readyAgent } from './agentSession';
 import { identityAndAccess } from '../policy/access';
 import { hangUp, killLeftovers, sessionsIn } from './hangup';
 import { jailCgroupOf } from '../jail/cgroup';
-import { homeTargetFor, jailLockPath } from '../jail/placement';
+import { jailLockPath, placementOf } from '../jail/placement';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -67,9 +67,9 @@ function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
 async function openPamSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
   const started = Date.now();
   const created = provisionHome(identity, config);
-  const vars = { user: identity.user, uid: String(identity.uid), home: identity.home };
-  const jail = await withHostLock(jailLockPath(config, identity.uid), async () => {
-    const jail = await prepareJail(engine, config, identity, vars, homeTargetFor(config, vars));
+  const placement = placementOf(config, identity);
+  const jail = await withHostLock(placement.lock, async () => {
+    const jail = await prepareJail(engine, config, identity, placement);
     // Recorded for the login shell, which then finds the agent listening without asking the engine.
     if (jail.agent) await readyAgent(jail, await jailCgroupOf(engine, jail.id), identity);
     return jail;
