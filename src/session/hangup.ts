@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/client';
 import type { Session } from '../engine/exec';
-import { type JailCgroup, jailProcesses, sessionProcesses, signalJailProcesses } from '../host/procfs';
+import { type JailCgroup, type JailProcess, jailProcesses, sessionProcesses, signalJailProcesses } from '../host/procfs';
 import { agentSessionsIn } from './records';
 import { otherSessions } from '../engine/exec';
 import { type LoginIo, relayPipes, relayTerminal } from './relay';
@@ -69,7 +69,7 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
  * started, plus, given a marker, what carries it. Returns those processes.
  */
 export function hangUp(cgroup: JailCgroup | null, rootPid: number | null, uid: number, marker: string | null): number[] {
-  const tree = sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), rootPid);
+  const tree = hangupTargets(jailProcesses(cgroup, marker), uid, rootPid);
   signalJailProcesses(cgroup, tree, 'SIGHUP');
   signalJailProcesses(cgroup, tree, 'SIGCONT');
   return tree;
@@ -77,7 +77,7 @@ export function hangUp(cgroup: JailCgroup | null, rootPid: number | null, uid: n
 
 /** The user's processes in the jail carrying the session's mark, and all they started. */
 export function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: string): number[] {
-  return sessionProcesses(jailProcesses(cgroup, marker).filter((p) => p.uid === uid), null);
+  return hangupTargets(jailProcesses(cgroup, marker), uid, null);
 }
 
 /**
@@ -86,10 +86,28 @@ export function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: 
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
 export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string, ownPid: number = process.pid): Promise<void> {
-  const processes = jailProcesses(cgroup, marker).filter((p) => p.uid === uid);
+  const processes = jailProcesses(cgroup, marker);
   const last = (await sessionsIn(engine, jailId, uid, ownExecId, ownPid)) === 0;
-  const doomed = last ? processes.map((p) => p.pid) : sessionProcesses(processes, null);
-  signalJailProcesses(cgroup, doomed, 'SIGKILL');
+  signalJailProcesses(cgroup, leftoverTargets(processes, uid, last), 'SIGKILL');
+}
+
+/**
+ * Whom a hangup reaches: of this user's processes in the jail (never another
+ * user's, never the jail's own), the session's process and all it started,
+ * and whatever carries the session's mark, with all it started.
+ */
+export function hangupTargets(processes: JailProcess[], uid: number, rootPid: number | null): number[] {
+  return sessionProcesses(processes.filter((p) => p.uid === uid), rootPid);
+}
+
+/**
+ * Whom kill_on_logout kills once the shell has ended: what carries the
+ * session's mark and all it started; after the user's last session, every
+ * process of theirs in the jail.
+ */
+export function leftoverTargets(processes: JailProcess[], uid: number, lastSession: boolean): number[] {
+  const theirs = processes.filter((p) => p.uid === uid);
+  return lastSession ? theirs.map((p) => p.pid) : sessionProcesses(theirs, null);
 }
 
 /**
