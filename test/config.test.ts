@@ -937,7 +937,7 @@ describe('config: a real file @root', () => {
   let file = '';
 
   before(function () {
-    // A missing prerequisite fails here rather than skipping: these tests prove invariant 7 on a real kernel.
+    // A missing prerequisite fails here rather than skipping: these tests prove SECURITY.md, invariant 7 on a real kernel.
     assert.equal(process.getuid?.(), 0, 'the @root tests must run as root');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-jail-config-'));
     fs.chmodSync(dir, 0o755);

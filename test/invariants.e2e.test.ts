@@ -1,4 +1,4 @@
-// End-to-end proofs of the invariants of DESIGN.md that an attacker probes from
+// End-to-end proofs of the invariants of SECURITY.md that an attacker probes from
 // outside: hostile environments (3), who may be jailed (5), bad config and a
 // missing engine or image (7, 2, 4), and whose jail a login enters (1). Every
 // attack is made observable: if it worked, a file, a connection or extra output

@@ -81,7 +81,7 @@ function directoriesAbove(file: string): string[] {
 
 /**
  * A non-root user who can write any directory on the path could swap the file
- * (invariant 4), so each must be a real directory owned by root and not
+ * (SECURITY.md, invariant 4), so each must be a real directory owned by root and not
  * writable by group or others. Above the file's own directory a sticky bit
  * suffices (as on /tmp): it stops others renaming the root-owned entry below.
  * Returns false when a directory does not exist, so neither can the file.
@@ -111,7 +111,7 @@ function checkDirectories(file: string, fs: ConfigFs): boolean {
 /**
  * The configuration from `path`, or the built-in defaults when it does not
  * exist. The file must be a regular file owned by root and writable by no one
- * else (invariant 7), as must the directories it lies in.
+ * else (SECURITY.md, invariant 7), as must the directories it lies in.
  */
 export function loadConfig(path: string = DEFAULT_CONFIG_PATH, fs: ConfigFs = nodeFs): Config {
   if (!posixPath.isAbsolute(path)) {
@@ -122,7 +122,7 @@ export function loadConfig(path: string = DEFAULT_CONFIG_PATH, fs: ConfigFs = no
 }
 
 /**
- * The text of a file only root can have written (invariant 4): a regular file
+ * The text of a file only root can have written (SECURITY.md, invariant 4): a regular file
  * owned by root and writable by no one else, in directories that are the same;
  * null when it does not exist. Refusals name the file and the fix.
  */

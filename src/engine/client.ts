@@ -26,7 +26,7 @@ export interface Engine {
 /**
  * Connects to the engine's unix socket named in the config, and nowhere else:
  * DOCKER_HOST and friends are never read. The socket and its directory must be
- * root-owned and not writable by others (invariant 4).
+ * root-owned and not writable by others (SECURITY.md, invariant 4).
  */
 export function connectEngine(socket: string): Engine {
   assertRootOwned(socket, 'socket');

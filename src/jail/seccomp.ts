@@ -5,7 +5,7 @@ import { ExitCode, JailError } from '../errors';
  * The system call filter of every jail, shipped by the package: the engine's
  * own default profile (Docker 20.10, Debian 12's) without what later engines
  * dropped (io_uring, AF_VSOCK sockets). Root-owned, like everything the
- * privileged code reads (invariant 4).
+ * privileged code reads (SECURITY.md, invariant 4).
  */
 export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
 
@@ -21,7 +21,7 @@ export interface SeccompProfile {
 
 /**
  * Reads the profile from its fixed path; a missing, unsafe or malformed file
- * fails closed (invariant 2) with one line naming it: a jail is never made
+ * fails closed (SECURITY.md, invariant 2) with one line naming it: a jail is never made
  * with the engine's default instead.
  */
 export function loadSeccompProfile(path: string = SECCOMP_PROFILE_PATH, fs: ConfigFs = nodeFs): SeccompProfile {

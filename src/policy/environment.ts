@@ -3,7 +3,7 @@ const LAUNCHER_NAMES = /^(PATH|DOCKER_JAIL_UID|TERM|LANG|LC_[A-Z_]+|SSH_CONNECTI
 const PAM_NAMES = /^(PATH|PAM_USER|PAM_TYPE|PAM_SERVICE|PAM_TTY|PAM_RHOST)$/;
 
 /**
- * Second line of defence behind the launcher (invariant 3): before anything
+ * Second line of defence behind the launcher (SECURITY.md, invariant 3): before anything
  * else runs, shell mode keeps only what the launcher hands over, and every mode
  * drops the DOCKER_* family (docker-jail reads none of it; a Docker library
  * added later might honour DOCKER_HOST or DOCKER_CERT_PATH): the engine is the

@@ -68,7 +68,7 @@ export async function runExecSession(engine: Engine, login: Login, started: Star
   }
   sessionRecord.forget();
   recordLogout(uid, new Date());
-  // A poll still unanswered after a hangup would keep this root process waiting on the engine (invariant 10).
+  // A poll still unanswered after a hangup would keep this root process waiting on the engine (SECURITY.md, invariant 10).
   engine.control.close();
   await Promise.all([startLogged, auditLog(formatRecord('end', { ...record, exitStatus: status, durationMs: Date.now() - startedAt, hangup }))]);
   return status;

@@ -48,13 +48,13 @@ export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean,
 
   let status: number;
   if (hangup) {
-    // Whatever the engine, syslog or a jail process do from here on, this root process goes (invariant 10):
+    // Whatever the engine, syslog or a jail process do from here on, this root process goes (SECURITY.md, invariant 10):
     // the job of the rest is best effort, and the timer keeps nothing alive that would not be anyway.
     setTimeout(() => process.exit(129), HANGUP_DEADLINE_MS).unref();
     await hangupDone;
     session.close();
     // A job that ignores the hangup may run on in the jail, as on any host; nothing of ours waits for it
-    // on the host, nor keeps asking the engine about it (invariant 10).
+    // on the host, nor keeps asking the engine about it (SECURITY.md, invariant 10).
     status = (await session.exitStatus(HANGUP_WAIT_MS).catch(() => null)) ?? 129;
   } else {
     status = (await session.exitStatus()) ?? 255;

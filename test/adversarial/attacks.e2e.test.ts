@@ -120,7 +120,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
      * that decide that docker-jail runs at all (PAM configuration and modules,
      * the sshd configuration). The programs' ELF interpreters count too: the
      * kernel loads them without a traced call. Not judged by owner: the
-     * user's own home (root opens it with O_NOFOLLOW by design, invariant 6),
+     * user's own home (root opens it with O_NOFOLLOW by design, SECURITY.md, invariant 6),
      * which also appears at its staging mount point, and the user's terminal;
      * /proc and /sys are the kernel's. Their parent directories are judged.
      */

@@ -161,7 +161,7 @@ async function assertNothingLostAndNextLoginWorks(user: Victim): Promise<void> {
   assert.equal(jailsOf(user).length, 1);
 }
 
-/** One `jailsh: ` line on stderr, nothing on stdout, a non-zero exit: the clean refusal of DESIGN.md (invariant 2). */
+/** One `jailsh: ` line on stderr, nothing on stdout, a non-zero exit: the clean refusal of SECURITY.md, invariant 2. */
 function assertOneCleanLine(result: { status: number | null; stdout: string; stderr: string }, message: RegExp): void {
   assert.notEqual(result.status, 0, `exit status 0; stdout: ${result.stdout}`);
   assert.equal(result.stdout, '');

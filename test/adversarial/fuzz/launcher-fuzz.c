@@ -11,7 +11,7 @@
  * of fds 0-2, a lowered file size limit and which system call fails.
  *
  * After each run the harness checks, against its own reading of the rules
- * (DESIGN.md, the comments in jailsh.c, test/launcher.test.ts), that the
+ * (SECURITY.md, the comments in jailsh.c, test/launcher.test.ts), that the
  * launcher either
  *  - exec'd MAIN_PROGRAM with exactly the expected argv and environment, from
  *    a fully cleaned-up state (fds, signals, umask, core, groups, uids, gids,
@@ -711,7 +711,7 @@ static void expect_exit(int status, const char *what, int err)
 	}
 }
 
-/* Which step must stop the launcher, in the order DESIGN.md gives: clean up, check argv, become root, exec. */
+/* Which step must stop the launcher, in the order the launcher's comments give: clean up, check argv, become root, exec. */
 static void check_outcome(int ended, int argc, char **argv, char **env, size_t env_count, const enum fd_kind initial[3], unsigned lowered)
 {
 	/* fds 0-2: a closed one or a glibc placeholder gets /dev/null read-write, opened on the lowest free fd. */
