@@ -1,6 +1,7 @@
 import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { ContainerClient, EngineClient, ExecClient, ImageClient } from './interfaces';
 
 /**
  * The part of the Docker Engine API docker-jail uses, over the engine's unix
@@ -108,7 +109,7 @@ interface Call {
  * which an idle interactive session may keep silent for hours; control calls
  * must answer within theirs, so a stopped or frozen engine never hangs a login.
  */
-export class EngineApi {
+export class EngineApi implements EngineClient {
   private readonly agent = new Agent({ keepAlive: true });
 
   constructor(
@@ -138,7 +139,7 @@ export class EngineApi {
     return this.json('POST', '/containers/create', { query: { name }, body: spec });
   }
 
-  getContainer(id: string) {
+  getContainer(id: string): ContainerClient {
     const path = `/containers/${encodeURIComponent(id)}`;
     return {
       inspect: (): Promise<ContainerDetails> => this.json('GET', `${path}/json`),
@@ -151,7 +152,7 @@ export class EngineApi {
     };
   }
 
-  getExec(id: string) {
+  getExec(id: string): ExecClient {
     const path = `/exec/${encodeURIComponent(id)}`;
     return {
       inspect: (): Promise<ExecDetails> => this.json('GET', `${path}/json`),
@@ -161,7 +162,7 @@ export class EngineApi {
     };
   }
 
-  getImage(name: string) {
+  getImage(name: string): ImageClient {
     // Image names hold slashes and a colon, which the engine's routes take as they are.
     const path = `/images/${name}`;
     return {

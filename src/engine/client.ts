@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, JailError } from '../errors';
 import { EngineApi } from './api';
+import type { EngineClient } from './interfaces';
 
 /** Control calls must answer within this time; a stopped or frozen engine must not hang a login. */
 export const CONTROL_TIMEOUT_MS = 20_000;
@@ -17,10 +18,10 @@ export const PROVISION_TIMEOUT_MS = 90_000;
 /** The connections to one engine: control calls with a timeout, jail provisioning with a longer one, and streams without. */
 export interface Engine {
   socket: string;
-  control: EngineApi;
-  provision: EngineApi;
+  control: EngineClient;
+  provision: EngineClient;
   /** No timeout: an image import may take minutes. (A session's stream is the control client's: its timeout ends at the upgrade.) */
-  streams: EngineApi;
+  streams: EngineClient;
 }
 
 /**
