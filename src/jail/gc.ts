@@ -7,6 +7,7 @@ import { type Engine, engineError } from '../engine/client';
 import { STAGING_ROOT } from '../host/mounts';
 import { withHostLock } from '../host/locks';
 import { agentJails, currentStandard, type FoundJail, isOutdated, pruneIdentityCache } from './jail';
+import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, rollActsOn, type RollOwner, stillJailed } from './gcPlan';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
 import { loadSeccompProfile } from './seccomp';
@@ -28,23 +29,6 @@ const GC_LOCK_WAIT_SECONDS = 15;
 /** When gc first found each jail (one file per container id) or /tmp image (`scratch-KEY`) without a jailed owner. */
 const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
-/** A jail as gc and image update see it, read under the jail's lock. */
-interface JailState {
-  id: string;
-  name: string;
-  uid: number | null;
-  /** The user it was made for (per-user mode). */
-  user: string | null;
-  running: boolean;
-  imageId: string;
-  seccomp: string | null;
-  /** Per-user jails: whether its init is the session agent. */
-  agent?: boolean;
-  startedAt: string;
-  /** Sessions running, or processes of its users left (nohup'd jobs): not idle. */
-  busy: boolean;
-}
-
 /**
  * `docker-jail gc`, safe to run from a timer: stops jails idle longer than
  * idle_stop, removes jails of users who are gone or no longer jailed once
@@ -65,13 +49,9 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null) return;
-      if (uid !== null && jailedOwner(config, uid, info.Labels?.[LABEL_USER]) === null) return removeOrphan(engine, config, jail, report);
-      rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
-      const idleFor = idleSeconds(jail);
-      if (jail.running && !jail.busy && config.session.idleStopSeconds !== null && idleFor >= config.session.idleStopSeconds) {
-        await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
-        report(`${jail.name}: stopped (idle for ${idleFor} s)`);
-      }
+      const owner = gcOwnerOf(config, jail, info.Labels?.[LABEL_USER]);
+      const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
+      await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
   }
   ok = (await collectScratch(engine, config, report)) && ok;
@@ -113,19 +93,9 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
     const uid = uidLabelOf(info);
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
-      if (jail === null || !isOutdated(jail, current)) return;
-      if (jail.busy) return report(`${jail.name}: busy; recreated when its last session ends`);
-      const owner = uid === null ? null : jailedOwner(config, uid, info.Labels?.[LABEL_USER]);
-      // The jail of an owner who is gone or no longer jailed is gc's, after its grace period: not removed here.
-      if (uid !== null && owner === null) return report(`${jail.name}: left for gc (owner uid ${uid} is gone or no longer jailed)`);
-      // A stopped jail stays stopped: the next login makes it anew.
-      const identity = jail.running ? owner : null;
-      // Checked before the old jail goes: a home the new jail could not mount would leave the user with none.
-      if (identity !== null && !homeUsable(identity, config)) throw new JailError(`kept on the old image: the home ${identity.home} is missing, not owned by uid ${uid} or not below [home] bases`);
-      await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
-      if (identity === null) return report(`${jail.name}: removed (made anew on ${config.jail.image} at the next login)`);
-      await prepareJail(engine, config, identity, placementOf(config, identity));
-      report(`${jail.name}: recreated on ${config.jail.image}`);
+      if (jail === null) return;
+      const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, info.Labels?.[LABEL_USER]) : null;
+      await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
   }
   return ok;
@@ -141,43 +111,92 @@ export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, ja
   return true;
 }
 
-async function removeOrphan(engine: Engine, config: Config, jail: JailState, report: Report): Promise<void> {
-  if (jail.busy) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed, but the jail is busy`);
-  const left = graceLeft(jail.id, config);
-  if (left > 0) return report(`${jail.name}: owner uid ${jail.uid} is gone or no longer jailed; removed after the grace period (${left} s left)`);
-  await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
-  const key = jail.uid === null ? 'shared' : String(jail.uid);
-  // A new account that took the uid has its own jail, staging and /tmp by now: those are not this jail's.
-  const owner = scratchOwner(key);
-  const taken = jail.user !== null && owner !== null && owner !== jail.user;
-  if (!taken) {
-    spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
-    removeScratch(key);
+/** What the actions of one plan act on: a jail (gc, image update) or a /tmp image (gc), with its grace mark. */
+interface PlanSubject {
+  /** The jail; null for a /tmp image. */
+  jail: JailState | null;
+  /** Its grace mark's file name under ORPHANS_DIR. */
+  mark: string;
+  /** Its /tmp image's key: the uid, or `shared`. */
+  scratchKey: string;
+}
+
+/** Carries out a plan's actions in order; the first that fails ends it (eachJail reports the failure). */
+async function carryOut(engine: Engine, config: Config, subject: PlanSubject, actions: GcAction[], report: Report): Promise<void> {
+  const jailOf = (): JailState => {
+    if (subject.jail === null) throw new Error(`a plan for the /tmp image ${subject.scratchKey} acts on a jail`);
+    return subject.jail;
+  };
+  for (const action of actions) {
+    switch (action.do) {
+      case 'report':
+        report(action.line);
+        break;
+      case 'stop': {
+        const jail = jailOf();
+        await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
+        break;
+      }
+      case 'remove': {
+        const jail = jailOf();
+        await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
+        break;
+      }
+      case 'recreate': {
+        await prepareJail(engine, config, action.owner, placementOf(config, action.owner));
+        break;
+      }
+      case 'refuse':
+        throw new JailError(action.reason);
+      case 'markGrace':
+        mkdirSync(ORPHANS_DIR, { recursive: true, mode: 0o700 });
+        writeFileSync(`${ORPHANS_DIR}/${subject.mark}`, String(action.since), { mode: 0o600 });
+        break;
+      case 'clearGrace':
+        rmSync(`${ORPHANS_DIR}/${subject.mark}`, { force: true });
+        break;
+      case 'unmountStaging':
+        spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jailOf().uid}`], { env: {}, stdio: 'ignore' });
+        break;
+      case 'removeScratch':
+        removeScratch(subject.scratchKey);
+        break;
+    }
   }
-  rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
-  report(`${jail.name}: removed${taken ? '' : ' with its /tmp and /var/tmp'} (owner uid ${jail.uid} is gone or no longer jailed; the home is kept)`);
+}
+
+/** When gc first found the thing marked `mark` without a jailed owner (ms since the epoch; NaN if damaged), or null. */
+function graceMarkOf(mark: string): number | null {
+  try {
+    return Number(readFileSync(`${ORPHANS_DIR}/${mark}`, 'utf8'));
+  } catch {
+    return null; // not marked yet
+  }
+}
+
+function subjectOf(jail: JailState): PlanSubject {
+  return { jail, mark: jail.id, scratchKey: jail.uid === null ? 'shared' : String(jail.uid) };
+}
+
+/** What gc reads of a jail's owner: NSS's verdict; then an orphan's grace mark and /tmp image's owner, or the activity of a jail in use. */
+function gcOwnerOf(config: Config, jail: JailState, labelledUser: string | undefined): GcOwner {
+  const uid = jail.uid;
+  if (uid !== null && jailedOwner(config, uid, labelledUser) === null) {
+    return { orphaned: true, graceMark: graceMarkOf(jail.id), scratchOwner: scratchOwner(String(uid)) };
+  }
+  return { orphaned: false, activity: uid === null ? lastActivityOfAnyone() : [lastLoginOf(uid), lastLogoutOf(uid)] };
 }
 
 /**
- * Seconds left of the grace period of something gc found without a jailed
- * owner, marked by `mark` (a file under ORPHANS_DIR); 0 once it has passed.
- * The first call starts the period.
+ * What image update reads of the owner of a jail it acts on (never of a busy
+ * or current jail's: their broken NSS entry fails nothing); null for the
+ * shared jail. Only a running jail is recreated at once, so only then is the
+ * home looked at.
  */
-function graceLeft(mark: string, config: Config): number {
-  mkdirSync(ORPHANS_DIR, { recursive: true, mode: 0o700 });
-  const marked = `${ORPHANS_DIR}/${mark}`;
-  let since = Number.NaN;
-  try {
-    since = Number(readFileSync(marked, 'utf8'));
-  } catch {
-    // not marked yet
-  }
-  // A mark that is missing, damaged (a crash while writing it) or in the future starts the grace period now.
-  if (!Number.isFinite(since) || since <= 0 || since > Date.now()) {
-    since = Date.now();
-    writeFileSync(marked, String(since), { mode: 0o600 });
-  }
-  return Math.max(0, config.gc.graceSeconds - Math.floor((Date.now() - since) / 1000));
+function rollOwnerOf(config: Config, jail: JailState, labelledUser: string | undefined): RollOwner | null {
+  if (jail.uid === null) return null;
+  const identity = jailedOwner(config, jail.uid, labelledUser);
+  return { identity, homeUsable: identity !== null && jail.running ? homeUsable(identity, config) : null };
 }
 
 /**
@@ -198,13 +217,10 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
         const jails = await attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
         const mark = `scratch-${key}`;
         const owner = scratchOwner(key);
-        const stale = jails.length === 0 && (uid === null ? config.jail.mode !== 'shared' : owner === null || jailedOwner(config, uid, owner) === null);
-        if (!stale) return rmSync(`${ORPHANS_DIR}/${mark}`, { force: true });
-        const left = graceLeft(mark, config);
-        if (left > 0) return report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid}`}: no jail and no jailed owner; removed after the grace period (${left} s left)`);
-        removeScratch(key);
-        rmSync(`${ORPHANS_DIR}/${mark}`, { force: true });
-        report(`/tmp and /var/tmp of ${uid === null ? 'the shared jail' : `uid ${uid} (made for ${owner ?? 'an unknown user'})`}: removed (no jail and no jailed owner left)`);
+        // NSS is asked only about the owner of an image no jail has: an image in use is never judged.
+        const ownerJailed = jails.length === 0 && uid !== null && owner !== null && jailedOwner(config, uid, owner) !== null;
+        const scratch = { uid, jails: jails.length, owner, ownerJailed, sharedMode: config.jail.mode === 'shared', graceMark: graceMarkOf(mark) };
+        await carryOut(engine, config, { jail: null, mark, scratchKey: key }, planScratch(scratch, Date.now(), config.gc.graceSeconds), report);
       }, GC_LOCK_WAIT_SECONDS);
     } catch (error) {
       report(`/tmp and /var/tmp of ${key}: not handled: ${error instanceof Error ? error.message : String(error)}`);
@@ -244,12 +260,16 @@ function uidLabelOf(info: ContainerSummary): number | null {
 function jailedOwner(config: Config, uid: number, labelledUser: string | undefined): Identity | null {
   if (hostNss.passwdByUid(uid) === null) return null;
   const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]); // a malformed entry is an error, not a departure
-  if (labelledUser !== undefined && identity.user !== labelledUser) return null;
+  return stillJailed({ user: identity.user, jailable: isJailable(identity, config, groupIdOf) }, labelledUser) ? identity : null;
+}
+
+/** checkJailable as a verdict: its refusal means no, anything else it throws is an error. */
+function isJailable(identity: Identity, config: Config, groupIdOf: (name: string) => number | null): boolean {
   try {
     checkJailable(identity, config, groupIdOf);
-    return identity;
+    return true;
   } catch (error) {
-    if (error instanceof JailError) return null;
+    if (error instanceof JailError) return false;
     throw error;
   }
 }
@@ -258,13 +278,6 @@ function homeUsable(identity: Identity, config: Config): boolean {
   if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // enterJail would refuse it
   const home = statSync(identity.home, { throwIfNoEntry: false });
   return home !== undefined && home.isDirectory() && home.uid === identity.uid;
-}
-
-/** Seconds since the jail last saw a login, a logout or a start; a shared jail's users are everyone's. */
-function idleSeconds(jail: JailState): number {
-  const times = [jail.startedAt, ...(jail.uid === null ? lastActivityOfAnyone() : [lastLoginOf(jail.uid), lastLogoutOf(jail.uid)])];
-  const latest = Math.max(...times.map((t) => (t ? Date.parse(t) : 0)).filter((t) => !Number.isNaN(t)));
-  return Math.floor((Date.now() - latest) / 1000);
 }
 
 async function attempt<T>(engine: Engine, doing: string, call: () => Promise<T>): Promise<T> {
