@@ -19,6 +19,18 @@ const IDENTITY_CACHE = '/run/docker-jail/identity';
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
 
+/** What ensureJail uses of the host besides the engine; unit tests give their own. */
+export interface EnsureHost {
+  /** The jails' seccomp profile, read before a jail is made. */
+  seccompProfile: () => SeccompProfile;
+  /** Where the archive each jail's passwd and group were last written from is kept (a file per container id). */
+  identityCache: string;
+  /** How long to wait for a jail that a racing login is creating under the same name. */
+  nameRaceMs: number;
+}
+
+const ENSURE_HOST: EnsureHost = { seccompProfile: () => loadSeccompProfile(), identityCache: IDENTITY_CACHE, nameRaceMs: NAME_RACE_MS };
+
 /** Everything needed to find or make one user's jail (or, in shared mode, the one jail). */
 export interface JailRequest {
   uid: number;
@@ -70,7 +82,7 @@ export interface Jail {
  * (and in shared mode the link to their home). A container that merely carries
  * the right name is never used.
  */
-export async function ensureJail(engine: Engine, config: Config, request: JailRequest): Promise<Jail> {
+export async function ensureJail(engine: Engine, config: Config, request: JailRequest, host: EnsureHost = ENSURE_HOST): Promise<Jail> {
   const docker = engine.provision;
   const attempt = async (doing: string, call: () => Promise<unknown>) => {
     try {
@@ -86,7 +98,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   // A removed account's jail (its name, or its uid, since given to a new account) is never handed over, nor
   // does it lock the new account out: that gets a jail of its own under a free name; gc removes the old one
   // after its grace.
-  const profile = found === null ? loadSeccompProfile() : null; // before anything is made: no profile, no jail
+  const profile = found === null ? host.seccompProfile() : null; // before anything is made: no profile, no jail
   for (const name of shared ? [request.name] : [request.name, `${request.name}-${request.uid}`]) {
     if (found !== null || profile === null) break;
     try {
@@ -99,7 +111,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       if (statusOf(error) !== 409) throw engineError(engine.socket, error, 'creating the jail');
     }
     // A racing login's container holds the name a moment before the engine lists it.
-    for (let waited = 0; (found = await find()) === null && waited < NAME_RACE_MS; waited += 100) {
+    for (let waited = 0; (found = await find()) === null && waited < host.nameRaceMs; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -112,7 +124,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
     // Stopped, so nothing of the user's runs in it; its home and /tmp are host mounts and stay: made anew, it
     // serves sessions the way a jail made now does (through the agent, with the user's groups of today).
     await attempt('replacing the stopped jail', () => docker.getContainer(found!.id).remove());
-    return ensureJail(engine, config, request);
+    return ensureJail(engine, config, request, host);
   }
   const container = docker.getContainer(found.id);
   if (found.state === 'running' && request.home !== null && (await bindsAnotherHome(engine, found.id, request))) {
@@ -140,11 +152,11 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   const archive = identityArchive(request.identityFiles, shared ? linkPath(request.homeTarget, request.homeSource) : []);
   // Rewritten only when they change: the engine replaces a file by deleting it first, and a session
   // started in that gap would get gid 0 (callers also hold a lock until their session has started).
-  const written = `${IDENTITY_CACHE}/${found.id}`;
+  const written = `${host.identityCache}/${found.id}`;
   if (!archive.equals(readOr(written))) {
     await attempt("writing the jail's passwd and group", () => container.putArchive(archive, '/'));
     try {
-      mkdirSync(IDENTITY_CACHE, { recursive: true, mode: 0o700 });
+      mkdirSync(host.identityCache, { recursive: true, mode: 0o700 });
       writeFileSync(written, archive, { mode: 0o600 });
     } catch {
       // A full /run: the files are written each login instead (the lock keeps sessions out of the gap).
