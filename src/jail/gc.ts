@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { STAGING_ROOT } from '../host/mounts';
+import { STAGING_ROOT, unmountLazily } from '../host/mounts';
+import { ORPHANS_DIR } from '../host/paths';
+import { writeStateFile } from '../host/stateFiles';
 import { withHostLock } from '../host/locks';
 import { agentJails, currentStandard, type FoundJail, isOutdated, pruneIdentityCache } from './jail';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
@@ -24,9 +25,6 @@ import { homeTargetFor, jailLockPath } from './placement';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
-
-/** When gc first found each jail (one file per container id) or /tmp image (`scratch-KEY`) without a jailed owner. */
-const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
 /** A jail as gc and image update see it, read under the jail's lock. */
 interface JailState {
@@ -152,7 +150,7 @@ async function removeOrphan(engine: Engine, config: Config, jail: JailState, rep
   const owner = scratchOwner(key);
   const taken = jail.user !== null && owner !== null && owner !== jail.user;
   if (!taken) {
-    spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jail.uid}`], { env: {}, stdio: 'ignore' });
+    unmountLazily(`${STAGING_ROOT}/${jail.uid}`);
     removeScratch(key);
   }
   rmSync(`${ORPHANS_DIR}/${jail.id}`, { force: true });
@@ -176,7 +174,7 @@ function graceLeft(mark: string, config: Config): number {
   // A mark that is missing, damaged (a crash while writing it) or in the future starts the grace period now.
   if (!Number.isFinite(since) || since <= 0 || since > Date.now()) {
     since = Date.now();
-    writeFileSync(marked, String(since), { mode: 0o600 });
+    writeStateFile(marked, String(since));
   }
   return Math.max(0, config.gc.graceSeconds - Math.floor((Date.now() - since) / 1000));
 }
