@@ -1,6 +1,7 @@
 import * as nodeFsModule from 'node:fs';
 import * as posixPath from 'node:path/posix';
 import { ExitCode, JailError } from '../errors';
+import { DEFAULT_CONFIG_PATH } from '../host/paths';
 import { defaultConfig } from './defaults';
 import { MAX_CONFIG_CHARS, parseConfig } from './parse';
 import type { Config } from './types';
@@ -8,7 +9,7 @@ import type { Config } from './types';
 export { defaultConfig } from './defaults';
 export { parseConfig } from './parse';
 
-export const DEFAULT_CONFIG_PATH = '/etc/docker-jail.ini';
+export { DEFAULT_CONFIG_PATH };
 
 /** What loadConfig needs to know about a path (a subset of fs.Stats). */
 export interface ConfigStats {
