@@ -64,6 +64,9 @@ describe('host state files: root\'s own files, replaced whole and never through 
   it('reads what it wrote, and says ENOENT when there is nothing', () => {
     writeStateFile(`${dir}/a`, 'héllo\n');
     assert.equal(readStateFile(`${dir}/a`), 'héllo\n');
+    const large = 'é'.repeat(300_000); // several read chunks, and more bytes than characters
+    writeStateFile(`${dir}/b`, large);
+    assert.equal(readStateFile(`${dir}/b`), large);
     assert.throws(() => readStateFile(`${dir}/none`), { code: 'ENOENT' });
   });
 

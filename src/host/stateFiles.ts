@@ -40,7 +40,9 @@ export function writeStateFile(path: string, content: string, options: StateWrit
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
   try {
     try {
-      writeSync(fd, content);
+      // A short write (a nearly full disk) is followed by one that fails: never rename a truncated file.
+      const bytes = Buffer.from(content, 'utf8');
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
       if (options.sync ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);
