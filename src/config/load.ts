@@ -1,7 +1,6 @@
 import * as nodeFsModule from 'node:fs';
 import * as posixPath from 'node:path/posix';
 import { ExitCode, JailError } from '../errors';
-import { DEFAULT_CONFIG_PATH } from '../host/paths';
 import { defaultConfig } from './defaults';
 import { MAX_CONFIG_CHARS, parseConfig } from './parse';
 import type { Config } from './types';
@@ -9,7 +8,7 @@ import type { Config } from './types';
 export { defaultConfig } from './defaults';
 export { parseConfig } from './parse';
 
-export { DEFAULT_CONFIG_PATH };
+export const DEFAULT_CONFIG_PATH = '/etc/docker-jail.ini';
 
 /** What loadConfig needs to know about a path (a subset of fs.Stats). */
 export interface ConfigStats {

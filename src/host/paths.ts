@@ -2,8 +2,7 @@
  * Every fixed path of the product, in one place (OpenSSH's pathnames.h): what
  * the package installs, and where root keeps its state. The maintainer
  * scripts, which are shell, name some of them too; test/paths.test.ts checks
- * that each one they name is exported here. This module imports nothing, so
- * any layer may use it.
+ * that each one they name is exported here.
  */
 
 // What the package installs.
@@ -35,8 +34,8 @@ export const ATTACH_PROGRAM = `${PROGRAM_DIR}/docker-jail-attach`;
  */
 export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
 
-/** The configuration (a conffile). */
-export const DEFAULT_CONFIG_PATH = '/etc/docker-jail.ini';
+/** The configuration (a conffile): spelled in config/, which may import nothing but errors.ts, and named here too. */
+export { DEFAULT_CONFIG_PATH } from '../config/load';
 
 // Root's state that outlives a reboot: /var/lib/docker-jail, 0700 (made by postinst, removed by postrm purge).
 
