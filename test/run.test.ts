@@ -58,7 +58,7 @@ describe('host run: the one runner of helper programs', () => {
   });
 
   it('tells a caller who judges for itself how the program ended, without throwing', () => {
-    const outcome = runForStatus('/bin/sh', ['-c', 'echo out; echo err >&2; exit 2'], { stdout: 'pipe', timeout: 5000 }, 'pipe');
+    const outcome = runForStatus('/bin/sh', ['-c', 'echo out; echo err >&2; exit 2'], { stdout: 'pipe', stderr: 'pipe', timeout: 5000 });
     assert.deepEqual([outcome.status, outcome.stdout, outcome.stderr, outcome.error], [2, 'out\n', 'err\n', undefined]);
     assert.equal(runForStatus('/bin/sh', ['-c', 'echo err >&2'], { timeout: 5000 }).stderr, '', 'stderr was not sent to /dev/null');
   });

@@ -24,6 +24,8 @@ export interface RunOptions {
   cwd?: string;
   /** Its stdout: captured and returned ('pipe'), or /dev/null (the default). */
   stdout?: 'pipe' | 'ignore';
+  /** Its stderr, for runForStatus: captured, or /dev/null (the default). run() always captures it for its error. */
+  stderr?: 'pipe' | 'ignore';
   /** Descriptors it is given as fds 3, 4, ... (mount(8) binding /proc/self/fd/3, say). */
   fds?: number[];
   /** How much output is kept; past it the program is killed (spawnSync's maxBuffer, 1 MiB unless given). */
@@ -48,7 +50,7 @@ export interface RunOutcome {
  * there, each caller's own ("mount of the home for the jail failed").
  */
 export function run(path: string, args: readonly string[], options: RunOptions & { failure: string }): string {
-  const outcome = runForStatus(path, args, options, 'pipe');
+  const outcome = runForStatus(path, args, { ...options, stderr: 'pipe' });
   if (outcome.error !== undefined || outcome.status !== 0) throw new JailError(`${options.failure}: ${firstLineOfWhy(outcome)}`);
   return outcome.stdout;
 }
@@ -57,15 +59,15 @@ export function run(path: string, args: readonly string[], options: RunOptions &
  * Runs the program under the same rules and tells how it ended, without
  * judging: for callers to whom a non-zero status is an answer (systemctl
  * is-active, getent, e2fsck's "repaired"), or who do not care (a best-effort
- * lazy unmount). Its stderr goes to /dev/null unless asked for.
+ * lazy unmount).
  */
-export function runForStatus(path: string, args: readonly string[], options: RunOptions, stderr: 'pipe' | 'ignore' = 'ignore'): RunOutcome {
+export function runForStatus(path: string, args: readonly string[], options: RunOptions): RunOutcome {
   // A relative name would be looked up in a PATH, or the working directory: root runs only what it names.
   if (!isAbsolute(path)) throw new JailError(`refusing to run ${path}: not an absolute path`);
   if (!(options.timeout > 0)) throw new JailError(`refusing to run ${path} without a time limit`);
   const result = spawnSync(path, args, {
     env: options.env ?? {},
-    stdio: ['ignore', options.stdout ?? 'ignore', stderr, ...(options.fds ?? [])],
+    stdio: ['ignore', options.stdout ?? 'ignore', options.stderr ?? 'ignore', ...(options.fds ?? [])],
     encoding: 'utf8',
     timeout: options.timeout,
     // Only those given: spawnSync takes an explicit undefined maxBuffer as no limit at all.
@@ -77,6 +79,6 @@ export function runForStatus(path: string, args: readonly string[], options: Run
 }
 
 /** The first line of why a program failed: the reason it could not run, or what it said on stderr. */
-export function firstLineOfWhy(outcome: RunOutcome): string {
+function firstLineOfWhy(outcome: RunOutcome): string {
   return (outcome.error?.message ?? outcome.stderr).trim().split('\n')[0];
 }

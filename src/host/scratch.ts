@@ -56,7 +56,7 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
     // one just made is clean. Never cut short (a killed repair can leave it worse): under the PAM hook's deadline
     // the check is not started, and the login shell, which has none, does it.
     if (!made) {
-      const checked = runForStatus('/sbin/e2fsck', ['-p', '--', image], { stdout: 'pipe', ...unbroken(`e2fsck of ${image}`, 120_000) }, 'pipe');
+      const checked = runForStatus('/sbin/e2fsck', ['-p', '--', image], { stdout: 'pipe', stderr: 'pipe', ...unbroken(`e2fsck of ${image}`, 120_000) });
       if (checked.error || (checked.status ?? 8) > 3) {
         throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
       }
