@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as pty from 'node-pty';
+import { STAGING_ROOT } from '../src/host/paths';
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 10));
 const STORM = Number(process.env.BENCH_STORM ?? 50);
@@ -86,7 +87,7 @@ function makeUser(name: string, home = true): BenchUser {
 }
 
 function dropUser(user: BenchUser): void {
-  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
+  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
 }
 
 /** jailsh as the user, as sshd starts it for `ssh host COMMAND`. */

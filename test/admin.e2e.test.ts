@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, waitFor } from './support/host';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 const cli = (...args: string[]) => run(CLI, args);
@@ -53,8 +54,8 @@ describe('the admin CLI: enable, disable, list, status, shell, config check @doc
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /removed with its \/tmp and \/var\/tmp \(the home is kept\)/);
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
-    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`/run/docker-jail/scratch/${user.uid} `));
+    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${SCRATCH_MOUNTS}/${user.uid} `));
     assert.equal(readFileSync(`${user.home}/file`, 'utf8'), 'keep-me\n');
     assert.equal(shellOf(user), '/bin/zsh-not-installed');
   });

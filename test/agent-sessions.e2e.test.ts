@@ -13,9 +13,8 @@ import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
-import { AGENT_PROGRAM, ATTACH_PROGRAM } from '../src/host/paths';
+import { AGENT_PROGRAM, ATTACH_PROGRAM, MAIN_PROGRAM } from '../src/host/paths';
 
-const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
 
 /** Every host process whose executable is `exe`, with its real uid. */
 function processesOf(exe: string): { pid: number; uid: number; ppid: number }[] {

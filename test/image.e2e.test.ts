@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { ARCHIVE_KEYRING } from '../src/jail/image';
+import { ARCHIVE_KEYRING, BUILD_ROOT } from '../src/jail/image';
 import { requireHost, run, sh } from './support/host';
 
 const IMAGE = 'docker-jail/base:bookworm';
 const imageId = (image: string) => run('/usr/bin/docker', ['image', 'inspect', '-f', '{{.Id}}', image]).stdout.trim();
-const buildDirs = () => (existsSync('/var/lib/docker-jail/build') ? readdirSync('/var/lib/docker-jail/build') : []);
+const buildDirs = () => (existsSync(BUILD_ROOT) ? readdirSync(BUILD_ROOT) : []);
 
 /** Runs a command in a throwaway container of the jail image, with nothing of the host mounted. */
 function inImage(command: string): string {

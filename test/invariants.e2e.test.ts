@@ -15,8 +15,7 @@ import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
 
-const CONFIG = '/etc/docker-jail.ini';
-const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
+import { DEFAULT_CONFIG_PATH as CONFIG, MAIN_PROGRAM } from '../src/host/paths';
 const EVIL = '/tmp/djt-evil';
 const FAKE_DOCKER_PORT = 20000 + Math.floor(Math.random() * 20000);
 const FAKE_DOCKER_SOCKET = `${EVIL}/fake.sock`;

@@ -6,7 +6,7 @@ import { requireHost, run, type Ran, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
 import { type Sshd, ssh, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
-import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM } from '../src/host/paths';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, SCRATCH_IMAGES, SCRATCH_MOUNTS, STAGING_ROOT } from '../src/host/paths';
 
 const IMAGE = 'docker-jail/base:bookworm';
 
@@ -183,7 +183,7 @@ describe('isolation of jailed users from each other and from the host @docker @s
       const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts').trim().split('\n').map((line) => line.split(' ')).sort((a, b) => a[1].localeCompare(b[1]));
       assert.deepEqual(scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]), [[true, '/tmp', 'ext4'], [true, '/var/tmp', 'ext4']]);
       const image = sh(`losetup --list --noheadings --output BACK-FILE ${scratch[0][0]}`).trim();
-      assert.equal(image, `/var/lib/docker-jail/scratch/${alice.uid}.img`);
+      assert.equal(image, `${SCRATCH_IMAGES}/${alice.uid}.img`);
       assertAllFailed(exitStatuses(alice, {
         hostname: 'echo x >> /etc/hostname',
         agent: `echo x >> ${AGENT_PROGRAM}`,
@@ -392,7 +392,7 @@ describe('isolation of jailed users from each other and from the host @docker @s
       // /run is a tmpfs: after a reboot the jail is stopped, and the home's staging mount and its /tmp's mount are gone.
       {
         how: 'a stopped jail whose home staging mount and /tmp filesystem mount are gone (as after a reboot)',
-        also: (user) => sh(`umount -l /run/docker-jail/homes/${user.uid} && rmdir /run/docker-jail/homes/${user.uid} && umount /run/docker-jail/scratch/${user.uid} && rmdir /run/docker-jail/scratch/${user.uid}`),
+        also: (user) => sh(`umount -l ${STAGING_ROOT}/${user.uid} && rmdir ${STAGING_ROOT}/${user.uid} && umount ${SCRATCH_MOUNTS}/${user.uid} && rmdir ${SCRATCH_MOUNTS}/${user.uid}`),
       },
     ];
     for (const stop of stops) {

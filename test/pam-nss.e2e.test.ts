@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { STAGING_ROOT } from '../src/host/paths';
 
 /** Runs the host's real PAM stack for a service, as a login would, without a shell. */
 function pamtester(service: string, user: string, items: string[], ...operations: string[]) {
@@ -76,7 +77,7 @@ describe('users that only NSS knows (libnss-extrausers, not /etc/passwd) @docker
   after(() => {
     sh(`gpasswd -d ${name} jailed >/dev/null 2>&1 || true`);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
-    sh(`umount -l /run/docker-jail/homes/${uid} 2>/dev/null || true`);
+    sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
     writeFileSync('/etc/nsswitch.conf', nsswitch);
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
     rmSync(home, { recursive: true, force: true });

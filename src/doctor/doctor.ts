@@ -11,7 +11,7 @@ import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile
 import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
 import { openingDirectives, placePolicy, type PolicyPlacement, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
-import { JAILSH } from '../host/paths';
+import { JAILSH, PAM_HOOK } from '../host/paths';
 
 /** One finding of `doctor`: what was checked, whether it is fine, and if not what is wrong and how to fix it. */
 export interface Finding {
@@ -60,7 +60,6 @@ function profileAllowsAll(profile: string): boolean {
   }
 }
 
-const PAM_HOOK = '/usr/lib/docker-jail/docker-jail-pam-hook';
 const SSHD_CONFIG = '/etc/ssh/sshd_config';
 /** sshd runs it through /bin/sh, as the user, in the session's environment, before the login shell (session.c do_rc_files). */
 const SSHRC = '/etc/ssh/sshrc';

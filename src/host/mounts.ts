@@ -1,18 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
 import { bounded } from './deadline';
+import { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT } from './paths';
+import { run, runForStatus } from './run';
 import { ExitCode, JailError } from '../errors';
 
-/** Where root keeps the nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot. */
-export const STAGING_ROOT = '/run/docker-jail/homes';
-
-/**
- * The same, for the one jail of shared mode: a shared mount that the jail binds
- * with slave propagation, so the home of a user who logs in later appears in
- * the running jail. Others may traverse it (0711) to reach their own home.
- */
-export const SHARED_ROOT = '/run/docker-jail/shared';
+// STAGING_ROOT holds root's nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot.
+// SHARED_ROOT is the same for the one jail of shared mode; others may traverse it (0711) to reach their own home.
+// PREPARE_ROOT is where each home is bound and remounted nosuid,nodev first: a private mount, so no copy of the
+// home escapes to anyone before it has its flags (a bind remount does not propagate).
+export { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT };
 
 /** The staging path a jail binds, and the home it shows (device and inode), as it is now. */
 export interface StagedHome {
@@ -29,13 +26,6 @@ export function checkHomeBase(home: string, bases: readonly string[]): void {
   const why = homeOutsideBases(home, bases);
   if (why !== null) throw new JailError(`the home directory ${home} ${why}; refused`, ExitCode.refused);
 }
-
-/**
- * Where each home is bound and remounted nosuid,nodev before it goes to its
- * staging path: a private mount, so no copy of the home escapes to anyone
- * before it has its flags (a bind remount does not propagate).
- */
-export const PREPARE_ROOT = '/run/docker-jail/prepare';
 
 /**
  * Docker cannot put nosuid,nodev on a bind mount, but a bind mount inherits the
@@ -140,13 +130,12 @@ export function unescapeMountPath(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, code: string) => String.fromCharCode(parseInt(code, 8)));
 }
 
+/** Best effort: lazily unmounts whatever is mounted at `path` (a removed jail's staged home); nothing when nothing is. */
+export function unmountLazily(path: string): void {
+  runForStatus('/usr/bin/umount', ['-l', '--', path], { timeout: 10_000 });
+}
+
 /** Runs mount(8) or umount(8) with an empty environment; `what` names what was being mounted in the error. */
 export function runMount(argv: string[], what: string, passFd?: number): void {
-  const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe'];
-  if (passFd !== undefined) stdio.push(passFd);
-  const result = spawnSync(`/usr/bin/${argv[0]}`, argv.slice(1), { env: {}, stdio, encoding: 'utf8', ...bounded(10_000) });
-  if (result.error || result.status !== 0) {
-    const why = result.error?.message ?? String(result.stderr).trim();
-    throw new JailError(`${argv[0]} of ${what} failed: ${why.split('\n')[0]}`);
-  }
+  run(`/usr/bin/${argv[0]}`, argv.slice(1), { failure: `${argv[0]} of ${what} failed`, fds: passFd === undefined ? [] : [passFd], ...bounded(10_000) });
 }

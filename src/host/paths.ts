@@ -1,25 +1,102 @@
-
 /**
- * Sessions through the jail's own agent (agent/agent.c): a static program
- * bind-mounted read-only into every per-user jail, run there as its init with
- * the owner's uid and groups and all of the jail's confinement. It makes the
- * session's pty inside the jail and takes the caller's fds 0-2 over a unix
- * socket from docker-jail-attach (agent/attach.c), which this program becomes,
- * as the user, once everything privileged is done. No root process, and no
- * Node process, of a session stays on the host (SECURITY.md, invariant 10).
- *
- * Root never connects to the agent's socket, nor opens anything in its
- * directory (which the user owns): whether the agent listens is read from
- * /proc (its own socket table and fds), and only attach, running as the user,
- * connects; attach checks its peer is a process of this jail's cgroup with
- * the user's uid before it sends a byte.
+ * Every fixed path of the product, in one place (OpenSSH's pathnames.h): what
+ * the package installs, and where root keeps its state. The maintainer
+ * scripts, which are shell, name some of them too; test/paths.test.ts checks
+ * that each one they name is exported here.
  */
 
+// What the package installs.
+
+/** The jailed users' login shell: setuid root, runnable by the jail group only (launcher/jailsh.c). */
+export const JAILSH = '/usr/bin/jailsh';
+
+/** The package's own programs. */
+export const PROGRAM_DIR = '/usr/lib/docker-jail';
+
+/** The main program (this one, bundled), which jailsh and the PAM hook exec. */
+export const MAIN_PROGRAM = `${PROGRAM_DIR}/docker-jail`;
+
+/** The PAM session hook: a link to jailsh, which pam_exec runs as root. */
+export const PAM_HOOK = `${PROGRAM_DIR}/docker-jail-pam-hook`;
+
+/** Pins each pid with a pidfd, checks it is still the jail's, and only then signals it (launcher/signal.c). */
+export const SIGNALLER = `${PROGRAM_DIR}/jail-signal`;
+
 /** The agent on the host, bind-mounted read-only at the same path into each agent jail. */
-export const AGENT_PROGRAM = '/usr/lib/docker-jail/docker-jail-agent';
+export const AGENT_PROGRAM = `${PROGRAM_DIR}/docker-jail-agent`;
 
 /** The attach program root becomes, as the user, to hand the session over. */
-export const ATTACH_PROGRAM = '/usr/lib/docker-jail/docker-jail-attach';
+export const ATTACH_PROGRAM = `${PROGRAM_DIR}/docker-jail-attach`;
+
+/**
+ * The system call filter of every jail, shipped by the package. Root-owned,
+ * like everything the privileged code reads (invariant 4).
+ */
+export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
+
+/** The configuration (a conffile): spelled in config/, which may import nothing but errors.ts, and named here too. */
+export { DEFAULT_CONFIG_PATH } from '../config/load';
+
+// Root's state that outlives a reboot: /var/lib/docker-jail, 0700 (made by postinst, removed by postrm purge).
+
+export const STATE_DIR = '/var/lib/docker-jail';
+
+/**
+ * The jails' /tmp and /var/tmp: an ext4 image per uid (`shared` for the shared
+ * jail), beside a file naming the user it was made for.
+ */
+export const SCRATCH_IMAGES = `${STATE_DIR}/scratch`;
+
+/** When gc first found each jail (one file per container id) or /tmp image (`scratch-KEY`) without a jailed owner. */
+export const ORPHANS_DIR = `${STATE_DIR}/orphaned`;
+
+/** The login shell each user had before `enable`, so `disable` can give it back. */
+export const SHELLS_DIR = `${STATE_DIR}/shells`;
+
+/** When each user last logged in to, and out of, their jail (`list`, and gc's idle time): root-only files per uid. */
+export const LAST_LOGIN_DIR = `${STATE_DIR}/last-login`;
+export const LAST_LOGOUT_DIR = `${STATE_DIR}/last-logout`;
+
+/** Every user who has logged in to the shared jail, one file per uid, so each login can write the jail's passwd whole. */
+export const SHARED_USERS_DIR = `${STATE_DIR}/shared-users`;
+
+/** Where `image build` makes its root filesystems. */
+export const BUILD_ROOT = `${STATE_DIR}/build`;
+
+// Root's state for this boot only: /run/docker-jail, on a tmpfs.
+
+export const RUN_DIR = '/run/docker-jail';
+
+/** Where root keeps the nosuid,nodev view of each jailed home. */
+export const STAGING_ROOT = `${RUN_DIR}/homes`;
+
+/** Where each home is bound and remounted nosuid,nodev before it goes to its staging path (a private mount). */
+export const PREPARE_ROOT = `${RUN_DIR}/prepare`;
+
+/**
+ * The staging of the one jail of shared mode: a shared mount that the jail
+ * binds with slave propagation, so the home of a user who logs in later
+ * appears in the running jail.
+ */
+export const SHARED_ROOT = `${RUN_DIR}/shared`;
+
+/** Where the scratch images are mounted; the next login after a reboot mounts them again. */
+export const SCRATCH_MOUNTS = `${RUN_DIR}/scratch`;
+
+/** Host locks held while a login prepares a jail. */
+export const LOCK_DIR = `${RUN_DIR}/locks`;
+
+/** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
+export const IDENTITY_CACHE = `${RUN_DIR}/identity`;
+
+/** Root-only: what the last slow path learned about each uid's agent, so a warm login needs no engine request. */
+export const AGENT_STATE_DIR = `${RUN_DIR}/agents`;
+
+/** What a running session leaves for the PAM hook's close_session: one root-only file per session. */
+export const SESSIONS_DIR = `${RUN_DIR}/sessions`;
+
+// The agent's places (session/agent.ts). Root never connects to the agent's socket, nor opens anything in
+// its directory, which the user owns: only attach, running as the user, does (SECURITY.md, invariant 10).
 
 /** The agent's directory inside the jail: its socket lives here. */
 export const AGENT_DIR_IN_JAIL = '/run/docker-jail-agent';
@@ -29,12 +106,7 @@ export const AGENT_SOCKET_NAME = 'socket';
 /** The agent's directory in the jail's scratch filesystem (bounded, unlike /run's tmpfs), owned by the user, 0700. */
 export const AGENT_DIR_IN_SCRATCH = 'agent';
 
-/** Root-only: what the last slow path learned about each uid's agent, so a warm login needs no engine request. */
-export const AGENT_STATE_DIR = '/run/docker-jail/agents';
-
 /** The agent's directory on the host, given where the jail's scratch filesystem is mounted. */
 export function agentDirOf(scratchMount: string): string {
   return `${scratchMount}/${AGENT_DIR_IN_SCRATCH}`;
 }
-
-export const JAILSH = '/usr/bin/jailsh';

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { bounded } from './deadline';
-import { JailError } from '../errors';
+import { SIGNALLER } from './paths';
+import { run } from './run';
 
 /**
  * The host's view of a jail's processes, read from /proc as root. A pid is only
@@ -182,8 +182,7 @@ export function sessionProcesses(all: JailProcess[], rootPid: number | null): nu
   return [...chosen];
 }
 
-/** Pins each pid with a pidfd, checks it is still the jail's, and only then signals it (launcher/signal.c). */
-export const SIGNALLER = '/usr/lib/docker-jail/jail-signal';
+export { SIGNALLER };
 
 /**
  * Signals processes of the jail. A pid read from /proc may end and be reused by
@@ -192,8 +191,5 @@ export const SIGNALLER = '/usr/lib/docker-jail/jail-signal';
  */
 export function signalJailProcesses(cgroup: JailCgroup | null, pids: number[], signal: NodeJS.Signals): void {
   if (pids.length === 0 || cgroup === null) return;
-  const result = spawnSync(SIGNALLER, [String(constants.signals[signal]), cgroup.cgroups, ...pids.map(String)], { env: {}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...bounded(10_000) });
-  if (result.error || result.status !== 0) {
-    throw new JailError(`${SIGNALLER} failed: ${(result.error?.message ?? String(result.stderr).trim()).split('\n')[0]}`);
-  }
+  run(SIGNALLER, [String(constants.signals[signal]), cgroup.cgroups, ...pids.map(String)], { failure: `${SIGNALLER} failed`, ...bounded(10_000) });
 }

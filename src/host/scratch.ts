@@ -1,8 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { bounded, unbroken } from './deadline';
 import { JailError } from '../errors';
 import { mountOptionsOf, runMount } from './mounts';
+import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from './paths';
+import { run, runForStatus } from './run';
+import { readStateFile, writeStateFile } from './stateFiles';
 
 /**
  * A jail's /tmp and /var/tmp: the only places of its own system a jailed user
@@ -11,11 +13,11 @@ import { mountOptionsOf, runMount } from './mounts';
  * each jail gets a filesystem of its own instead: an ext4 image of [jail]
  * tmp_size, sparse, kept across the jail's stops, its image updates and the
  * host's reboots, and removed with the jail. One per uid (`shared` for the
- * shared jail), beside a file naming the user it was made for.
+ * shared jail), beside a file naming the user it was made for, under
+ * SCRATCH_IMAGES; mounted under SCRATCH_MOUNTS, on /run's tmpfs, so the next
+ * login after a reboot mounts them again.
  */
-export const SCRATCH_IMAGES = '/var/lib/docker-jail/scratch';
-/** Where the images are mounted; /run is a tmpfs, so the next login after a reboot mounts them again. */
-export const SCRATCH_MOUNTS = '/run/docker-jail/scratch';
+export { SCRATCH_IMAGES, SCRATCH_MOUNTS };
 /** The jail's directories and where each lives in its scratch filesystem (whose root is root's, 0755). */
 export const SCRATCH_DIRS: Record<string, string> = { '/tmp': 'tmp', '/var/tmp': 'var-tmp' };
 
@@ -54,7 +56,7 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
     // one just made is clean. Never cut short (a killed repair can leave it worse): under the PAM hook's deadline
     // the check is not started, and the login shell, which has none, does it.
     if (!made) {
-      const checked = spawnSync('/sbin/e2fsck', ['-p', '--', image], { env: {}, encoding: 'utf8', ...unbroken(`e2fsck of ${image}`, 120_000) });
+      const checked = runForStatus('/sbin/e2fsck', ['-p', '--', image], { stdout: 'pipe', stderr: 'pipe', ...unbroken(`e2fsck of ${image}`, 120_000) });
       if (checked.error || (checked.status ?? 8) > 3) {
         throw new JailError(`the jail's /tmp (${image}) is damaged and e2fsck -p cannot repair it; an administrator must run e2fsck on it`);
       }
@@ -89,7 +91,7 @@ export function removeScratch(key: string): void {
 /** Whom the image of `key` was made for, or null when it has no owner file. */
 export function scratchOwner(key: string): string | null {
   try {
-    return readFileSync(`${SCRATCH_IMAGES}/${key}.img.owner`, 'utf8');
+    return readStateFile(`${SCRATCH_IMAGES}/${key}.img.owner`);
   } catch {
     return null;
   }
@@ -116,16 +118,11 @@ function makeImage(image: string, owner: string, bytes: number): void {
     rmSync(aside, { force: true });
     throw error;
   }
-  writeFileSync(`${image}.owner`, owner, { mode: 0o600 });
+  writeStateFile(`${image}.owner`, owner);
   renameSync(aside, image);
 }
 
 /** Runs an e2fsprogs or util-linux tool on an image, with an empty environment; its output, or one line naming it. */
 function tool(path: string, args: string[], image: string): string {
-  const result = spawnSync(path, args, { env: {}, encoding: 'utf8', ...bounded(30_000) });
-  if (result.error || result.status !== 0) {
-    const why = (result.error?.message ?? String(result.stderr).trim()).split('\n')[0];
-    throw new JailError(`${path.split('/').pop()} failed on the jail's /tmp (${image}): ${why}`);
-  }
-  return result.stdout;
+  return run(path, args, { failure: `${path.split('/').pop()} failed on the jail's /tmp (${image})`, stdout: 'pipe', ...bounded(30_000) });
 }

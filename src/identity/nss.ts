@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { bounded } from '../host/deadline';
+import { runForStatus } from '../host/run';
 import { JailError } from '../errors';
 
 /** A user as the host's NSS (files, LDAP, SSSD, ...) knows them. */
@@ -37,8 +37,8 @@ export interface Nss {
  * is killed after 10 s, or sooner at the process's deadline.
  */
 function runLookup(file: string, args: string[]): { status: number | null; stdout: string } {
-  const result = spawnSync(file, args, { env: {}, encoding: 'utf8', maxBuffer: Number.POSITIVE_INFINITY, stdio: ['ignore', 'pipe', 'ignore'], ...bounded(10_000) });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new JailError(`NSS did not answer in time (${file} ${args.join(' ')})`);
+  const result = runForStatus(file, args, { stdout: 'pipe', maxBuffer: Number.POSITIVE_INFINITY, ...bounded(10_000) });
+  if (result.error?.code === 'ETIMEDOUT') throw new JailError(`NSS did not answer in time (${file} ${args.join(' ')})`);
   if (result.error) throw new JailError(`cannot run ${file}: ${result.error.message}`);
   return { status: result.status, stdout: result.stdout };
 }

@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineError } from '../engine/client';
-import { STAGING_ROOT } from '../host/mounts';
+import { STAGING_ROOT, unmountLazily } from '../host/mounts';
+import { ORPHANS_DIR } from '../host/paths';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
 import { withHostLock } from '../host/locks';
 import { agentJails, currentStandard, type FoundJail, isOutdated, pruneIdentityCache } from './jail';
 import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, rollActsOn, type RollOwner, stillJailed } from './gcPlan';
@@ -26,8 +27,6 @@ import { jailLockPath, placementOf } from './placement';
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
 
-/** When gc first found each jail (one file per container id) or /tmp image (`scratch-KEY`) without a jailed owner. */
-const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
 /**
  * `docker-jail gc`, safe to run from a timer: stops jails idle longer than
@@ -150,13 +149,13 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
         throw new JailError(action.reason);
       case 'markGrace':
         mkdirSync(ORPHANS_DIR, { recursive: true, mode: 0o700 });
-        writeFileSync(`${ORPHANS_DIR}/${subject.mark}`, String(action.since), { mode: 0o600 });
+        writeStateFile(`${ORPHANS_DIR}/${subject.mark}`, String(action.since));
         break;
       case 'clearGrace':
         rmSync(`${ORPHANS_DIR}/${subject.mark}`, { force: true });
         break;
       case 'unmountStaging':
-        spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${jailOf().uid}`], { env: {}, stdio: 'ignore' });
+        unmountLazily(`${STAGING_ROOT}/${jailOf().uid}`);
         break;
       case 'removeScratch':
         removeScratch(subject.scratchKey);
@@ -168,7 +167,7 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
 /** When gc first found the thing marked `mark` without a jailed owner (ms since the epoch; NaN if damaged), or null. */
 function graceMarkOf(mark: string): number | null {
   try {
-    return Number(readFileSync(`${ORPHANS_DIR}/${mark}`, 'utf8'));
+    return Number(readStateFile(`${ORPHANS_DIR}/${mark}`));
   } catch {
     return null; // not marked yet
   }

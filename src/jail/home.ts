@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
 import { checkHomeBase } from '../host/mounts';
 import { bounded } from '../host/deadline';
+import { run } from '../host/run';
 import { JailError } from '../errors';
 import type { Identity } from '../identity/nss';
 
@@ -73,12 +73,9 @@ export function provisionHome(identity: Identity, config: Config): boolean {
 
 /** Runs a small sh script as the user (their uid, gid and groups), with a fixed environment. */
 function runAsUser(identity: Identity, umask: number, script: string, ...args: string[]): void {
-  const result = spawnSync(
+  run(
     '/usr/bin/setpriv',
     [`--reuid=${identity.uid}`, `--regid=${identity.gid}`, `--groups=${identity.groups.map((g) => g.gid).join(',')}`, '--', '/bin/sh', '-c', `umask ${umask.toString(8).padStart(4, '0')}; ${script}`, ...args],
-    { env: { HOME: identity.home, PATH: '/usr/bin:/bin' }, cwd: '/', encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], ...bounded(10_000) },
+    { failure: `preparing the home of ${identity.user} failed`, env: { HOME: identity.home, PATH: '/usr/bin:/bin' }, cwd: '/', ...bounded(10_000) },
   );
-  if (result.error || result.status !== 0) {
-    throw new JailError(`preparing the home of ${identity.user} failed: ${(result.error?.message ?? result.stderr).trim().split('\n')[0]}`);
-  }
 }

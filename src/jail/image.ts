@@ -5,8 +5,9 @@ import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import { type Engine, engineError, statusOf } from '../engine/client';
 import { LABEL_MANAGED } from './labels';
+import { BUILD_ROOT } from '../host/paths';
 
-export const BUILD_ROOT = '/var/lib/docker-jail/build';
+export { BUILD_ROOT };
 /** The keys debootstrap checks the mirror's Release file against (package debian-archive-keyring, a Depends). */
 export const ARCHIVE_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };

@@ -10,11 +10,8 @@ import { SCRATCH_DIRS } from '../host/scratch';
 import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 import { type TarEntry, tarArchive } from '../engine/tar';
 import { jailCgroupOf } from './cgroup';
-import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf } from '../host/paths';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf, IDENTITY_CACHE } from '../host/paths';
 import { LABEL_SHARED, LABEL_UID, LABEL_USER, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_GROUPS } from './labels';
-
-/** The archive each jail's /etc/passwd and /etc/group were last written from (a file per container id). */
-const IDENTITY_CACHE = '/run/docker-jail/identity';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;

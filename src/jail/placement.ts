@@ -2,6 +2,7 @@ import { checkHomeTarget, ValueProblem } from '../config/values';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { Identity } from '../identity/nss';
+import { LOCK_DIR } from '../host/paths';
 
 /** Values the config's templates may name: {user}, {uid}, {home}. */
 export type TemplateVars = Record<'user' | 'uid' | 'home', string>;
@@ -30,8 +31,7 @@ export function hostnameFrom(template: string, vars: TemplateVars): string {
   return name === '' ? 'jail' : name;
 }
 
-/** Host locks held while a login prepares a jail. */
-export const LOCK_DIR = '/run/docker-jail/locks';
+export { LOCK_DIR };
 
 /** The lock a login holds while it prepares its jail: per user, or one for the shared jail. */
 export function jailLockPath(config: Config, uid: number): string {

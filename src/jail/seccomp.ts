@@ -1,5 +1,6 @@
 import { type ConfigFs, nodeFs, readRootOwnedFile } from '../config/load';
 import { ExitCode, JailError } from '../errors';
+import { SECCOMP_PROFILE_PATH } from '../host/paths';
 
 /**
  * The system call filter of every jail, shipped by the package: the engine's
@@ -7,7 +8,7 @@ import { ExitCode, JailError } from '../errors';
  * dropped (io_uring, AF_VSOCK sockets). Root-owned, like everything the
  * privileged code reads (SECURITY.md, invariant 4).
  */
-export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
+export { SECCOMP_PROFILE_PATH };
 
 /** The shipped file is about 20 KB; anything far larger is not ours. */
 const MAX_PROFILE_BYTES = 1 << 20;

@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { SHARED_USERS_DIR } from '../host/paths';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
 import type { JailUser } from '../identity/jailFiles';
 
-/** Every user who has logged in to the shared jail, one file per uid, so each login can write the jail's passwd whole. */
-export const SHARED_USERS_DIR = '/var/lib/docker-jail/shared-users';
+export { SHARED_USERS_DIR };
 
 /**
  * Records this user and returns everyone recorded. Callers hold the shared
@@ -12,12 +13,11 @@ export const SHARED_USERS_DIR = '/var/lib/docker-jail/shared-users';
 export function registerSharedUser(user: JailUser, dir = SHARED_USERS_DIR): JailUser[] {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = `${dir}/${user.identity.uid}.json`;
-  writeFileSync(`${path}.tmp`, JSON.stringify(user), { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeStateFile(path, JSON.stringify(user));
   const users: JailUser[] = [];
   for (const entry of readdirSync(dir).sort()) {
     if (!/^\d+\.json$/.test(entry)) continue;
-    const recorded = JSON.parse(readFileSync(`${dir}/${entry}`, 'utf8')) as JailUser;
+    const recorded = JSON.parse(readStateFile(`${dir}/${entry}`)) as JailUser;
     // A recorded user of the same name is an older account (uid reuse): the current one wins.
     if (recorded.identity.uid !== user.identity.uid && recorded.identity.user !== user.identity.user) users.push(recorded);
   }

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
 import { withHostLock } from '../host/locks';
 import { findJailOf } from '../jail/jail';
-import { STAGING_ROOT } from '../host/mounts';
+import { STAGING_ROOT, unmountLazily } from '../host/mounts';
 import { removeScratch } from '../host/scratch';
 import { ExitCode, JailError } from '../errors';
 import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
@@ -12,9 +11,9 @@ import { provisionHome } from '../jail/home';
 import { prepareJail } from '../jail/prepare';
 import { jailableIdentity } from './access';
 import { jailLockPath, placementOf } from '../jail/placement';
-import { JAILSH } from '../host/paths';
-/** The login shell each user had before `enable`, so `disable` can give it back. */
-const SHELLS_DIR = '/var/lib/docker-jail/shells';
+import { JAILSH, SHELLS_DIR } from '../host/paths';
+import { run, runForStatus } from '../host/run';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
 const FALLBACK_SHELL = '/bin/bash';
 
 /** What enable and disable say as they go: one line per change, for the administrator. */
@@ -61,7 +60,7 @@ export async function enableUsers(config: Config, names: string[], now: boolean,
  */
 function stopUserManager(uid: number, name: string, report: Report): void {
   if (!existsSync('/run/systemd/system')) return; // systemd is not PID 1: there are none
-  const systemctl = (...args: string[]) => spawnSync('/usr/bin/systemctl', args, { env: {}, stdio: 'ignore', timeout: 30_000 }).status;
+  const systemctl = (...args: string[]) => runForStatus('/usr/bin/systemctl', args, { timeout: 30_000 }).status;
   if (systemctl('is-active', '--quiet', `user@${uid}.service`) !== 0) return;
   if (systemctl('stop', `user@${uid}.service`) === 0) report(`${name}: their systemd user manager stopped`);
   else throw new JailError(`${name}: their systemd user manager still runs; stop it: systemctl stop user@${uid}.service`);
@@ -111,7 +110,7 @@ async function stopJail(config: Config, uid: number, remove: boolean, name: stri
       }
       if (remove) {
         await container.remove();
-        spawnSync('/usr/bin/umount', ['-l', '--', `${STAGING_ROOT}/${uid}`], { env: {}, stdio: 'ignore' });
+        unmountLazily(`${STAGING_ROOT}/${uid}`);
         removeScratch(String(uid));
         report(`${name}: jail ${jail.name} removed with its /tmp and /var/tmp (the home is kept)`);
       }
@@ -146,20 +145,17 @@ function setLoginShell(name: string, shell: string, report: Report): void {
 
 function rememberShell(uid: number, shell: string): void {
   mkdirSync(SHELLS_DIR, { recursive: true, mode: 0o700 });
-  if (shell !== '' && shell !== JAILSH) writeFileSync(`${SHELLS_DIR}/${uid}`, shell, { mode: 0o600 });
+  if (shell !== '' && shell !== JAILSH) writeStateFile(`${SHELLS_DIR}/${uid}`, shell);
 }
 
 function rememberedShell(uid: number): string {
   try {
-    return readFileSync(`${SHELLS_DIR}/${uid}`, 'utf8') || FALLBACK_SHELL;
+    return readStateFile(`${SHELLS_DIR}/${uid}`) || FALLBACK_SHELL;
   } catch {
     return FALLBACK_SHELL;
   }
 }
 
 function runTool(file: string, args: string[]): void {
-  const result = spawnSync(file, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
-  if (result.error || result.status !== 0) {
-    throw new JailError(`${file} ${args.join(' ')} failed: ${(result.error?.message ?? result.stderr).trim().split('\n')[0]}`);
-  }
+  run(file, args, { failure: `${file} ${args.join(' ')} failed`, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 30_000 });
 }

@@ -1,9 +1,27 @@
-import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { ExitCode, JailError } from '../errors';
 import type { JailCgroup } from '../host/procfs';
 import { cgroupsOf, credentialsAre, credentialsOf, startTimeOf, statFieldsOf, statusOf } from '../host/procfs';
 import type { Identity } from '../identity/nss';
 import { AGENT_DIR_IN_JAIL, AGENT_SOCKET_NAME, AGENT_STATE_DIR, agentDirOf, ATTACH_PROGRAM } from '../host/paths';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
+
+/**
+ * Sessions through the jail's own agent (agent/agent.c): a static program
+ * bind-mounted read-only into every per-user jail, run there as its init with
+ * the owner's uid and groups and all of the jail's confinement. It makes the
+ * session's pty inside the jail and takes the caller's fds 0-2 over a unix
+ * socket from docker-jail-attach (agent/attach.c), which this program becomes,
+ * as the user, once everything privileged is done. No root process, and no
+ * Node process, of a session stays on the host (SECURITY.md, invariant 10).
+ *
+ * Root never connects to the agent's socket, nor opens anything in its
+ * directory (which the user owns): whether the agent listens is read from
+ * /proc (its own socket table and fds), and only attach, running as the user,
+ * connects; attach checks its peer is a process of this jail's cgroup with
+ * the user's uid before it sends a byte.
+ */
+
 /** How long a jail just started is given for its agent to listen. */
 const AGENT_LISTEN_MS = 5000;
 
@@ -39,8 +57,7 @@ export function saveAgentState(uid: number, state: AgentState, dir = AGENT_STATE
   const path = `${dir}/${uid}.json`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    writeStateFile(path, JSON.stringify(state), { sync: false }); // /run: gone at a reboot anyway
   } catch {
     rmSync(path, { force: true }); // the next login takes the slow path again
   }
@@ -64,7 +81,7 @@ export function pruneAgentStates(existing: Set<string>, dir = AGENT_STATE_DIR): 
 
 export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState | null {
   try {
-    const state = JSON.parse(readFileSync(`${dir}/${uid}.json`, 'utf8')) as AgentState;
+    const state = JSON.parse(readStateFile(`${dir}/${uid}.json`)) as AgentState;
     const ok = typeof state.user === 'string' && typeof state.jailId === 'string' && typeof state.jailName === 'string' && Number.isInteger(state.pid) && Number.isInteger(state.start) &&
       typeof state.cgroup?.cgroups === 'string' && typeof state.scratch === 'string';
     return ok ? state : null;

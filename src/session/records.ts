@@ -1,13 +1,15 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../host/paths';
 import { type JailCgroup, startTimeOf, statFieldsOf } from '../host/procfs';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
 import { JailError } from '../errors';
 
 /**
- * What a running session leaves for the PAM hook's close_session: enough to
- * hang up (or kill) its processes in the jail even when the shell's own
+ * What a running session leaves for the PAM hook's close_session (SESSIONS_DIR):
+ * enough to hang up (or kill) its processes in the jail even when the shell's own
  * process was killed and could not do it. One root-only file per session.
  */
-export const SESSIONS_DIR = '/run/docker-jail/sessions';
+export { SESSIONS_DIR };
 
 /** A process, told apart from a later one reusing its pid by its start time. */
 export interface ProcessId {
@@ -59,14 +61,8 @@ export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): Record
   const write = (content: SessionRecord) => {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(`${path}.tmp`, JSON.stringify(content), { mode: 0o600 });
-      renameSync(`${path}.tmp`, path);
+      writeStateFile(path, JSON.stringify(content), { sync: false }); // /run: gone at a reboot anyway
     } catch (error) {
-      try {
-        rmSync(`${path}.tmp`, { force: true });
-      } catch {
-        // nothing was written
-      }
       throw new JailError(`cannot record the session in ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); refusing to start it`);
     }
   };
@@ -99,7 +95,7 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
   for (const entry of entries) {
     if (!/^\d+\.json$/.test(entry)) continue;
     try {
-      const record = JSON.parse(readFileSync(`${dir}/${entry}`, 'utf8')) as SessionRecord;
+      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
       const remove = () => rmSync(`${dir}/${entry}`, { force: true });
       const alive = record.ancestors.map(stillRunning);
       if (record.uid === uid && alive.includes(pamPid)) found.push({ record, remove });
@@ -127,7 +123,7 @@ export function agentSessionsIn(jailId: string, uid: number | null, except: numb
   for (const entry of entries) {
     if (!/^\d+\.json$/.test(entry)) continue;
     try {
-      const record = JSON.parse(readFileSync(`${dir}/${entry}`, 'utf8')) as SessionRecord;
+      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
       if (record.jailId !== jailId || (uid !== null && record.uid !== uid) || except.includes(record.pid)) continue;
       if (record.agent !== undefined && stillRunning(record.agent) !== null) running++;
     } catch {
@@ -143,9 +139,7 @@ export function parentOf(pid: number): number | null {
   return stat === null ? null : Number(stat[1]);
 }
 
-/** When each user last logged in to, and out of, their jail (`list`, and gc's idle time): root-only files per uid. */
-export const LAST_LOGIN_DIR = '/var/lib/docker-jail/last-login';
-export const LAST_LOGOUT_DIR = '/var/lib/docker-jail/last-logout';
+export { LAST_LOGIN_DIR, LAST_LOGOUT_DIR };
 
 /**
  * Best effort: a full /var/lib must not end a session that has started. A time
@@ -155,7 +149,7 @@ export const LAST_LOGOUT_DIR = '/var/lib/docker-jail/last-logout';
 export function recordLogin(uid: number, when: Date, dir = LAST_LOGIN_DIR): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${dir}/${uid}`, when.toISOString(), { mode: 0o600 });
+    writeStateFile(`${dir}/${uid}`, when.toISOString(), { sync: false }); // every login: not worth a sync
   } catch {
     // see above
   }
@@ -167,7 +161,7 @@ export function recordLogout(uid: number, when: Date): void {
 
 export function lastLoginOf(uid: number, dir = LAST_LOGIN_DIR): string | null {
   try {
-    return readFileSync(`${dir}/${uid}`, 'utf8');
+    return readStateFile(`${dir}/${uid}`);
   } catch {
     return null;
   }

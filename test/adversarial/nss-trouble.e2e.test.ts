@@ -4,6 +4,7 @@ import { withConfig } from '../support/config';
 import { directoryGroups, EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
+import { ORPHANS_DIR, SCRATCH_IMAGES, STAGING_ROOT } from '../../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 const REAL_GETENT = '/run/djt-getent-real';
@@ -65,7 +66,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
     for (const user of [local, admin, member]) if (user) removeUser(user);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));
-    sh(`umount -l /run/docker-jail/homes/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);
+    sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);
     for (const file of ['passwd', 'passwd.away', 'group', 'group.away', 'shadow']) rmSync(`${EXTRA}/${file}`, { force: true });
     rmSync(REAL_GETENT, { force: true });
     rmSync(home, { recursive: true, force: true });
@@ -115,7 +116,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
   });
 
   describe('gc', () => {
-    const image = `/var/lib/docker-jail/scratch/${uid}.img`;
+    const image = `${SCRATCH_IMAGES}/${uid}.img`;
 
     it('collects nothing, and says why, while the jail group does not resolve', async () => {
       assert.notEqual(jailOf({ uid } as TestUser), '');
@@ -145,7 +146,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing @doc
       // Back, the mark goes: a later outage starts a grace period of its own.
       const again = run(CLI, ['gc']);
       assert.doesNotMatch(again.stdout, new RegExp(`of uid ${uid}`));
-      assert.ok(!existsSync(`/var/lib/docker-jail/orphaned/scratch-${uid}`), 'the mark outlived the user\'s return');
+      assert.ok(!existsSync(`${ORPHANS_DIR}/scratch-${uid}`), 'the mark outlived the user\'s return');
     });
   });
 

@@ -7,7 +7,7 @@ import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
-import { JAILSH } from '../../src/host/paths';
+import { JAILSH, SHELLS_DIR, STAGING_ROOT } from '../../src/host/paths';
 
 /** Where rsyslog puts authpriv (/etc/rsyslog.conf: auth,authpriv.* /var/log/auth.log). */
 const AUTH_LOG = '/var/log/auth.log';
@@ -236,13 +236,13 @@ describe('docker-jail enable for a user only NSS knows, whose directory shell is
   after(() => {
     sh(`gpasswd -d ${name} jailed >/dev/null 2>&1 || true`);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
-    sh(`umount -l /run/docker-jail/homes/${uid} 2>/dev/null || true; rmdir /run/docker-jail/homes/${uid} 2>/dev/null || true`);
+    sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; rmdir ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
     removeScratchOf(String(uid));
     sh(`pkill -KILL -u ${uid} || true`);
     writeFileSync('/etc/nsswitch.conf', nsswitch);
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
     rmSync(home, { recursive: true, force: true });
-    rmSync(`/var/lib/docker-jail/shells/${uid}`, { force: true }); // what enable remembered for disable
+    rmSync(`${SHELLS_DIR}/${uid}`, { force: true }); // what enable remembered for disable
   });
 
   it('leaves them refused, with nothing on the host, until the directory says jailsh; then they log into their jail', async () => {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, waitFor } from '../support/host';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
+import { SHARED_ROOT, SHARED_USERS_DIR } from '../../src/host/paths';
 
 const JAIL = 'djt-shared-logout';
 const CONFIG = `[jail]\nmode = shared\nname_template = ${JAIL}\nhostname_template = shared-logout\n[session]\nidle_stop = 0\n`;
@@ -50,7 +51,7 @@ describe('shared mode, idle_stop = 0: a logout never stops the jail under anothe
     for (const user of [ann, ben, cid]) {
       if (!user) continue;
       removeUser(user);
-      sh(`umount -l /run/docker-jail/shared/${user.uid} 2>/dev/null || true; rm -f /var/lib/docker-jail/shared-users/${user.uid}.json`);
+      sh(`umount -l ${SHARED_ROOT}/${user.uid} 2>/dev/null || true; rm -f ${SHARED_USERS_DIR}/${user.uid}.json`);
     }
   });
 

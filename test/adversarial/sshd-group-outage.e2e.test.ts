@@ -5,6 +5,7 @@ import { EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh, sleep } from '../support/host';
 import { ROOT_KEYS, banner, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
+import { STAGING_ROOT } from '../../src/host/paths';
 
 
 /**
@@ -62,7 +63,7 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
     writeFileSync('/etc/nsswitch.conf', nsswitch);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));
-    sh(`umount -l /run/docker-jail/homes/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);
+    sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);
     for (const file of ['passwd', 'group', 'group.away', 'shadow']) rmSync(`${EXTRA}/${file}`, { force: true });
     for (const file of [key, `${key}.pub`, `${ROOT_KEYS}/${name}`]) rmSync(file, { force: true });
     rmSync(home, { recursive: true, force: true });

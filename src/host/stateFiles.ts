@@ -1,0 +1,81 @@
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+
+/**
+ * Root's own state files (paths.ts: session records, agent states, remembered
+ * shells, last logins, gc's marks...), all written and read here, the way
+ * shadow's commonio.c does it: a file is replaced whole or not at all, and no
+ * symbolic link is ever followed, whoever put it there. They live in
+ * directories only root can write; these rules are what is left if one day
+ * one is not.
+ */
+
+/** More than any of them holds (a shared user with every group of a large directory is the largest). */
+const MAX_STATE_BYTES = 1 << 20;
+const CHUNK_BYTES = 64 * 1024;
+
+export interface StateWrite {
+  /** Default 0600: root's alone. */
+  mode?: number;
+  /**
+   * fsync before the rename (the default), so a power cut leaves the old file
+   * or the new one, never an empty one. Off for what does not outlive a
+   * reboot anyway (/run) and for what a login writes every time at no cost to
+   * lose (its last login time): a sync costs milliseconds.
+   */
+  sync?: boolean;
+}
+
+/**
+ * Replaces the file at `path` with `content`: written to `PATH.tmp` beside it
+ * (made afresh with O_CREAT|O_EXCL|O_NOFOLLOW and the mode, so nothing already
+ * there, a link least of all, is written through), then renamed over it,
+ * which replaces a symbolic link at `path` rather than following it. Throws
+ * the file system's error (with its code), leaving no temp file. Writers of
+ * one file take turns (a lock, or one writer per file): two at once leave one
+ * of the two contents whole, though a reader may find the file empty meanwhile.
+ */
+export function writeStateFile(path: string, content: string, options: StateWrite = {}): void {
+  const temp = `${path}.tmp`;
+  rmSync(temp, { force: true }); // left by a writer killed midway
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
+  try {
+    try {
+      // A short write (a nearly full disk) is followed by one that fails: never rename a truncated file.
+      const bytes = Buffer.from(content, 'utf8');
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
+      if (options.sync ?? true) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The text of the state file at `path`, read without following a symbolic
+ * link (ELOOP) nor blocking on a FIFO; a file that is not a regular file, or
+ * holds more than `maxBytes`, is refused with an error. Throws ENOENT when
+ * there is none: readers decide what a missing file means.
+ */
+export function readStateFile(path: string, maxBytes: number = MAX_STATE_BYTES): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${path}: not a regular file`);
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      const n = readSync(fd, chunk, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      length += n;
+      if (length > maxBytes) throw new Error(`${path}: larger than ${maxBytes} bytes`);
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
