@@ -15,3 +15,8 @@ export function printable(text: string, keepNewlines = false): string {
 export function printableJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** What a command reports as it goes (enable, gc, image update), one escaped line each, on its output. */
+export function printLines(output: { write(text: string): unknown }): (line: string) => void {
+  return (line) => output.write(`${printable(line)}\n`);
+}
