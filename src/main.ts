@@ -1,8 +1,9 @@
+import type { CommandIo } from './commands/command';
+import { dispatch } from './commands/dispatch';
+import { printable } from './commands/printable';
+import { isLauncherShell } from './commands/registry';
 import { JailError } from './errors';
 import { scrubEnvironment } from './policy/environment';
-import type { CommandIo } from './commands/command';
-import { dispatch, isLauncherShell } from './commands/dispatch';
-import { printable } from './commands/printable';
 
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);

@@ -73,9 +73,12 @@ describe('the command registry', () => {
     assert.equal(usage, USAGE);
   });
 
-  it('prints each command\'s help for --help, wherever it stands, without running it', async () => {
+  it("prints each command's help for --help, wherever it stands, without running it", async () => {
     for (const command of COMMANDS.filter((c) => c.help !== null)) {
-      for (const args of [[command.name, '--help'], [command.name, 'x', '--help']]) {
+      for (const args of [
+        [command.name, '--help'],
+        [command.name, 'x', '--help'],
+      ]) {
         const { io, stdout } = capture();
         assert.equal(await dispatch(args, io), 0);
         assert.equal(stdout(), `${command.help}\n`);
@@ -91,7 +94,10 @@ describe('the command registry', () => {
     }
     await assert.rejects(dispatch([], capture().io), (e) => e instanceof JailError && e.exitCode === 2 && e.message === USAGE);
     for (const name of ['bogus', 'toString', 'constructor']) {
-      await assert.rejects(dispatch([name, '--help'], capture().io), (e) => e instanceof JailError && e.exitCode === 2 && e.message === `unknown command "${name}"\n${USAGE}`);
+      await assert.rejects(
+        dispatch([name, '--help'], capture().io),
+        (e) => e instanceof JailError && e.exitCode === 2 && e.message === `unknown command "${name}"\n${USAGE}`,
+      );
     }
   });
 
@@ -102,8 +108,10 @@ describe('the command registry', () => {
     process.geteuid = () => 65534;
     try {
       for (const name of rootOnly) {
-        await assert.rejects(dispatch([name, ...BAD_ARGUMENTS[name]], capture().io), (e) =>
-          e instanceof JailError && e.exitCode === 77 && e.message === 'docker-jail administration commands must be run as root');
+        await assert.rejects(
+          dispatch([name, ...BAD_ARGUMENTS[name]], capture().io),
+          (e) => e instanceof JailError && e.exitCode === 77 && e.message === 'docker-jail administration commands must be run as root',
+        );
       }
     } finally {
       process.geteuid = geteuid;
@@ -122,7 +130,11 @@ describe('the command registry', () => {
       }
     }
     for (const file of ['command.ts', 'printable.ts', 'progress.ts']) {
-      assert.deepEqual(importsOf(`src/commands/${file}`).filter((i) => i.startsWith('./') && !shared.includes(i)), [], file);
+      assert.deepEqual(
+        importsOf(`src/commands/${file}`).filter((i) => i.startsWith('./') && !shared.includes(i)),
+        [],
+        file,
+      );
     }
   });
 });

@@ -1,14 +1,8 @@
 import { ExitCode, JailError } from '../errors';
 import type { CommandIo } from './command';
 import { commandFor, helpFor, topLevelUsage } from './registry';
-import { loginShellCommand } from './shell';
 
 declare const DOCKER_JAIL_VERSION: string;
-
-/** What the launcher execs: `shell --login|--no-login -- ...`; `shell USER` is the administrators' command. */
-export function isLauncherShell(args: string[]): boolean {
-  return commandFor(args) === loginShellCommand;
-}
 
 /** Runs the command args name (after --help, --version and the root check); returns the exit status. */
 export async function dispatch(args: string[], io: CommandIo): Promise<number> {
@@ -27,7 +21,8 @@ export async function dispatch(args: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   const command = commandFor(args);
-  if (command === undefined) throw new JailError(name === undefined ? topLevelUsage() : `unknown command ${JSON.stringify(name)}\n${topLevelUsage()}`, ExitCode.usage);
+  if (command === undefined)
+    throw new JailError(name === undefined ? topLevelUsage() : `unknown command ${JSON.stringify(name)}\n${topLevelUsage()}`, ExitCode.usage);
   if (command.rootOnly && process.geteuid?.() !== 0) throw new JailError('docker-jail administration commands must be run as root', ExitCode.refused);
   return command.run(rest, io);
 }

@@ -54,21 +54,32 @@ function printJails(io: CommandIo, jails: JailStatus[], json: boolean): void {
 export function formatJailTable(jails: JailStatus[]): string {
   const rows = [['JAIL', 'OWNER', 'STATE', 'IMAGE', 'UPTIME', 'SESSIONS', 'VIA', 'CPU', 'MEMORY', 'LAST LOGIN']];
   for (const j of jails) {
-    rows.push([
-      j.name,
-      j.owner,
-      j.state,
-      `${j.image}${j.outdated ? ' (outdated)' : ''}`,
-      j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
-      String(j.sessions),
-      j.sessionsVia,
-      j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
-      j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
-      j.lastLogin ?? '-',
-    ].map((cell) => printable(cell)));
+    rows.push(
+      [
+        j.name,
+        j.owner,
+        j.state,
+        `${j.image}${j.outdated ? ' (outdated)' : ''}`,
+        j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
+        String(j.sessions),
+        j.sessionsVia,
+        j.cpuPercent === null ? '-' : `${j.cpuPercent}%`,
+        j.memoryBytes === null ? '-' : `${Math.round(j.memoryBytes / 1048576)}M`,
+        j.lastLogin ?? '-',
+      ].map((cell) => printable(cell)),
+    );
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function duration(seconds: number): string {

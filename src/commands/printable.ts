@@ -8,7 +8,8 @@
  */
 export function printable(text: string, keepNewlines = false): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) =>
-    char === '\n' && keepNewlines ? char : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    char === '\n' && keepNewlines ? char : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL and C1 controls raw. */

@@ -34,6 +34,11 @@ export function commandFor(args: readonly string[]): Command | undefined {
   return COMMANDS.find((c) => c.name === args[0] && (c.takes?.(rest) ?? true));
 }
 
+/** What the launcher execs: `shell --login|--no-login -- ...`; `shell USER` is the administrators' command. */
+export function isLauncherShell(args: string[]): boolean {
+  return commandFor(args) === loginShellCommand;
+}
+
 /** What `docker-jail NAME --help` prints: by name alone, so `shell --login --help` has the admin shell's, as it always had. */
 export function helpFor(name: string): string | undefined {
   return COMMANDS.find((c) => c.name === name && c.help !== null)?.help ?? undefined;
@@ -48,5 +53,7 @@ export function topLevelUsage(): string {
     else lines.push({ synopsis, summary });
   }
   const width = Math.max(...lines.map((l) => l.synopsis.length)) + 1;
-  return ['usage: docker-jail COMMAND', ...lines.map((l) => `  ${l.synopsis.padEnd(width)}${l.summary}`), '  --version', 'Every command takes --help.'].join('\n');
+  return ['usage: docker-jail COMMAND', ...lines.map((l) => `  ${l.synopsis.padEnd(width)}${l.summary}`), '  --version', 'Every command takes --help.'].join(
+    '\n',
+  );
 }
