@@ -1,12 +1,28 @@
+import type { CommandIo } from './commands/command';
+import { dispatch } from './commands/dispatch';
+import { printable } from './commands/printable';
+import { isLauncherShell } from './commands/registry';
 import { JailError } from './errors';
 import { scrubEnvironment } from './policy/environment';
-import { isLauncherShell, main } from './commands/dispatch';
-import { printable } from './commands/printable';
 
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);
 const name = isLauncherShell(args) ? 'jailsh' : 'docker-jail';
 scrubEnvironment(process.env, isLauncherShell(args) ? 'shell' : args[0] === 'shell' ? 'admin-shell' : args[0]);
+
+// Made on first use: a session handed to the jail's agent must find its fds untouched (Node makes a pipe
+// non-blocking, for everyone sharing it, the moment process.stdin is read).
+const io: CommandIo = {
+  get stdin() {
+    return process.stdin;
+  },
+  get stdout() {
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
+};
 
 /** What a user sees of any failure: one line on stderr and a non-zero exit, never a shell (fail closed). */
 function fail(error: unknown): void {
@@ -21,6 +37,6 @@ process.on('uncaughtException', (error) => {
   process.exit(); // nothing is in a state worth continuing from
 });
 
-main(args).then((status) => {
+dispatch(args, io).then((status) => {
   process.exitCode = status;
 }, fail);

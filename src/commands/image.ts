@@ -1,0 +1,38 @@
+import { loadConfig } from '../config/load';
+import { ExitCode, JailError } from '../errors';
+import { engineFor } from '../jail/connect';
+import { rollJails } from '../jail/gc';
+import { buildImage } from '../jail/image';
+import type { Command } from './command';
+import { printLines } from './printable';
+import { progressFor } from './progress';
+
+const HELP =
+  'usage: docker-jail image build [--rebuild] | image update\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.';
+
+export const imageCommand: Command = {
+  name: 'image',
+  usage: [
+    { synopsis: 'image build [--rebuild]', summary: 'build the jail image named in /etc/docker-jail.ini' },
+    { synopsis: 'image update', summary: 'rebuild it and move the jails onto it (busy ones when their last session ends)' },
+  ],
+  help: HELP,
+  rootOnly: true,
+  async run(args, io) {
+    const [sub, ...flags] = args;
+    const update = sub === 'update' && flags.length === 0;
+    const build = sub === 'build' && flags.every((f) => f === '--rebuild');
+    if (!update && !build) throw new JailError(HELP, ExitCode.usage);
+    const config = loadConfig();
+    const engine = engineFor(config);
+    const progress = progressFor(io.stdout);
+    try {
+      await buildImage(engine, config, { rebuild: update || flags.includes('--rebuild'), progress });
+    } finally {
+      progress.end();
+    }
+    // update: the image is rebuilt, then the jails are moved onto it (gc's roll).
+    if (update && !(await rollJails(engine, config, printLines(io.stdout)))) return 1;
+    return 0;
+  },
+};
