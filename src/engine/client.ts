@@ -53,6 +53,18 @@ function assertRootOwned(path: string, what: string): void {
   }
 }
 
+/**
+ * One engine request, its failure wrapped once into the sentence engineError
+ * makes of it, naming what was being done.
+ */
+export async function engineCall<T>(engine: Pick<Engine, 'socket'>, doing: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw engineError(engine.socket, error, doing);
+  }
+}
+
 /** Turns whatever the engine or its socket threw into one sentence a user can act on. */
 export function engineError(socket: string, error: unknown, doing: string): JailError {
   if (error instanceof JailError) return error;

@@ -1,4 +1,4 @@
-import { type Engine, engineError } from '../engine/client';
+import { type Engine, engineCall } from '../engine/client';
 import { JailError } from '../errors';
 import { initCgroupOf, type JailCgroup } from '../host/procfs';
 
@@ -10,9 +10,7 @@ import { initCgroupOf, type JailCgroup } from '../host/procfs';
  */
 export async function jailCgroupOf(engine: Engine, containerId: string, proc = '/proc'): Promise<JailCgroup | null> {
   const container = engine.control.getContainer(containerId);
-  const inspect = () => container.inspect().catch((error: unknown) => {
-    throw engineError(engine.socket, error, 'looking at the jail');
-  });
+  const inspect = () => engineCall(engine, 'looking at the jail', () => container.inspect());
   const before = (await inspect()).State;
   if (!before.Running || before.Pid <= 0) return null;
   const cgroup = initCgroupOf(containerId, before.Pid, proc);

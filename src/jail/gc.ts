@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
-import { type Engine, engineError } from '../engine/client';
+import { type Engine, engineCall } from '../engine/client';
 import { STAGING_ROOT, unmountLazily } from '../host/mounts';
 import { ORPHANS_DIR } from '../host/paths';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
@@ -58,7 +58,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   const existing = new Set((await managedJails(engine)).map((jail) => jail.Id));
   pruneIdentityCache(existing);
   pruneAgentStates(existing);
-  const dangling = await attempt(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
+  const dangling = await engineCall(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
   for (const image of dangling) {
     const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept
     if (removed) report(`image ${image.Id.slice(7, 19)}: removed (dangling)`);
@@ -85,7 +85,7 @@ async function eachJail(info: ContainerSummary, report: Report, handle: () => Pr
  * (their last session's end) or a later run.
  */
 export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
-  const image = await attempt(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
+  const image = await engineCall(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
   const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
   let ok = true;
   for (const info of await managedJails(engine)) {
@@ -133,12 +133,12 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
         break;
       case 'stop': {
         const jail = jailOf();
-        await attempt(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
+        await engineCall(engine, `stopping ${jail.name}`, () => engine.control.getContainer(jail.id).stop(5));
         break;
       }
       case 'remove': {
         const jail = jailOf();
-        await attempt(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
+        await engineCall(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
         break;
       }
       case 'recreate': {
@@ -213,7 +213,7 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
     try {
       await withHostLock(jailLockPath(config, uid ?? 0), async () => {
         const label = uid === null ? `${LABEL_SHARED}=true` : `${LABEL_UID}=${uid}`;
-        const jails = await attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
+        const jails = await engineCall(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
         const mark = `scratch-${key}`;
         const owner = scratchOwner(key);
         // NSS is asked only about the owner of an image no jail has: an image in use is never judged.
@@ -230,7 +230,7 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
 }
 
 async function managedJails(engine: Engine): Promise<ContainerSummary[]> {
-  return attempt(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] }));
+  return engineCall(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] }));
 }
 
 /** A jail's state and whether it is busy: sessions of anyone, or processes left of its owner (of anyone, for uid null: the shared jail). */
@@ -279,10 +279,3 @@ function homeUsable(identity: Identity, config: Config): boolean {
   return home !== undefined && home.isDirectory() && home.uid === identity.uid;
 }
 
-async function attempt<T>(engine: Engine, doing: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw engineError(engine.socket, error, doing);
-  }
-}

@@ -2,8 +2,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import type { JailIdentityFiles } from '../identity/jailFiles';
-import type { ContainerSpec, ContainerSummary } from '../engine/api';
-import { type Engine, engineError, statusOf } from '../engine/client';
+import type { ContainerSpec } from '../engine/api';
+import { type Engine, engineCall, engineError, statusOf } from '../engine/client';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { SHARED_ROOT } from '../host/mounts';
 import { SCRATCH_DIRS } from '../host/scratch';
@@ -81,14 +81,6 @@ export interface Jail {
  */
 export async function ensureJail(engine: Engine, config: Config, request: JailRequest, host: EnsureHost = ENSURE_HOST): Promise<Jail> {
   const docker = engine.provision;
-  const attempt = async (doing: string, call: () => Promise<unknown>) => {
-    try {
-      return await call();
-    } catch (error) {
-      throw engineError(engine.socket, error, doing);
-    }
-  };
-
   const shared = config.jail.mode === 'shared';
   const find = () => findJailOf(engine, config, request.uid, request.user);
   let found = await find();
@@ -120,7 +112,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   if (found.state !== 'running' && !servesLike(found, request)) {
     // Stopped, so nothing of the user's runs in it; its home and /tmp are host mounts and stay: made anew, it
     // serves sessions the way a jail made now does (through the agent, with the user's groups of today).
-    await attempt('replacing the stopped jail', () => docker.getContainer(found!.id).remove());
+    await engineCall(engine, 'replacing the stopped jail', () => docker.getContainer(found!.id).remove());
     return ensureJail(engine, config, request, host);
   }
   const container = docker.getContainer(found.id);
@@ -133,12 +125,12 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
         ExitCode.refused,
       );
     }
-    await attempt('restarting the jail on your home', () => container.stop(2));
+    await engineCall(engine, 'restarting the jail on your home', () => container.stop(2));
     found = { ...found, state: 'exited' };
   }
   if (found.state !== 'running') {
     request.scratch?.(false); // after a reboot, mounted again before the jail binds it
-    await attempt('starting the jail', async () => {
+    await engineCall(engine, 'starting the jail', async () => {
       try {
         await container.start();
       } catch (error) {
@@ -151,7 +143,7 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
   // started in that gap would get gid 0 (callers also hold a lock until their session has started).
   const written = `${host.identityCache}/${found.id}`;
   if (!archive.equals(readOr(written))) {
-    await attempt("writing the jail's passwd and group", () => container.putArchive(archive, '/'));
+    await engineCall(engine, "writing the jail's passwd and group", () => container.putArchive(archive, '/'));
     try {
       mkdirSync(host.identityCache, { recursive: true, mode: 0o700 });
       writeFileSync(written, archive, { mode: 0o600 });
@@ -255,24 +247,14 @@ export function findJailOf(engine: Engine, config: Config, uid: number, user: st
 
 /** Whether the running jail's view of the home (its root's, through /proc) is another directory than the home now. */
 async function bindsAnotherHome(engine: Engine, id: string, request: JailRequest): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = (await engine.control.getContainer(id).inspect()).State.Pid;
-  } catch (error) {
-    throw engineError(engine.socket, error, 'looking at the jail');
-  }
+  const pid = (await engineCall(engine, 'looking at the jail', () => engine.control.getContainer(id).inspect())).State.Pid;
   const seen = pid > 0 ? lstatSync(`/proc/${pid}/root${request.homeTarget}`, { throwIfNoEntry: false }) : undefined;
   return seen === undefined || seen.dev !== request.home?.dev || seen.ino !== request.home?.ino;
 }
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<FoundJail | null> {
   const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
-  let list: ContainerSummary[];
-  try {
-    list = await engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) });
-  } catch (error) {
-    throw engineError(engine.socket, error, 'looking for the jail');
-  }
+  const list = await engineCall(engine, 'looking for the jail', () => engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) }));
   // The engine filtered by label already; check again so a filter bug cannot hand over a stranger's container.
   const mine = list.filter((c) => Object.entries(wanted).every(([k, v]) => c.Labels?.[k] === v));
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);

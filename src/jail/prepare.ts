@@ -1,6 +1,6 @@
 import type { Config } from '../config/types';
 import { ensureAgentDir } from '../session/agent';
-import { type Engine, engineError } from '../engine/client';
+import { type Engine, engineCall } from '../engine/client';
 import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT, unescapeMountPath } from '../host/mounts';
 import { agentJails, ensureJail, type Jail } from './jail';
 import type { Placement } from './placement';
@@ -64,9 +64,7 @@ export async function prepareJail(engine: Engine, config: Config, identity: Iden
  * propagated before its remount (a home staged by an older build into a running shared jail).
  */
 export async function jailSeesStagedHome(engine: Engine, containerId: string, staging: string): Promise<boolean> {
-  const pid = (await engine.control.getContainer(containerId).inspect().catch((error: unknown) => {
-    throw engineError(engine.socket, error, 'looking at the jail');
-  })).State.Pid;
+  const pid = (await engineCall(engine, 'looking at the jail', () => engine.control.getContainer(containerId).inspect())).State.Pid;
   if (pid <= 0) return false;
   const seen = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
     .split('\n')

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types';
 import type { ContainerSummary, ContainerStats } from '../engine/api';
-import { type Engine, engineError } from '../engine/client';
+import { type Engine, engineCall } from '../engine/client';
 import { currentStandard, isOutdated, type JailStandard } from './jail';
 import { hostNss } from '../identity/nss';
 import { lastLoginOf } from '../session/records';
@@ -28,12 +28,7 @@ export interface JailStatus {
 
 /** Every jail (found by label), with its owner, state, image, uptime, sessions, CPU and memory use and last login. */
 export async function listJails(engine: Engine, config: Config, onlyUid: number | null = null): Promise<JailStatus[]> {
-  let containers: ContainerSummary[];
-  try {
-    containers = await engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] });
-  } catch (error) {
-    throw engineError(engine.socket, error, 'listing the jails');
-  }
+  const containers = await engineCall(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`] }));
   const current = await currentStandard(engine, config);
   const wanted = containers.filter((c) => onlyUid === null || c.Labels?.[LABEL_UID] === String(onlyUid) || c.Labels?.[LABEL_SHARED] === 'true');
   return Promise.all(wanted.map((c) => statusOf(engine, c, current)));
