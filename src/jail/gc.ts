@@ -7,7 +7,7 @@ import { STAGING_ROOT, unmountLazily } from '../host/mounts';
 import { ORPHANS_DIR } from '../host/paths';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
 import { withHostLock } from '../host/locks';
-import { agentJails, currentStandard, type FoundJail, isOutdated, pruneIdentityCache } from './jail';
+import { agentJails, currentStandard, type Jail, isOutdated, pruneIdentityCache } from './jail';
 import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, rollActsOn, type RollOwner, stillJailed } from './gcPlan';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
@@ -21,7 +21,7 @@ import type { Report } from '../policy/enrolment';
 import { checkJailable } from '../policy/access';
 import { sessionsIn } from '../session/hangup';
 import { jailCgroupOf } from './cgroup';
-import { LABEL_MANAGED, LABEL_SESSIONS, LABEL_SECCOMP, LABEL_SHARED, LABEL_UID, LABEL_USER } from './labels';
+import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 import { jailLockPath, placementOf } from './placement';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
@@ -48,7 +48,7 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null) return;
-      const owner = gcOwnerOf(config, jail, info.Labels?.[LABEL_USER]);
+      const owner = gcOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined);
       const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
       await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
@@ -93,7 +93,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
     ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
       const jail = await jailState(engine, info.Id, uid);
       if (jail === null) return;
-      const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, info.Labels?.[LABEL_USER]) : null;
+      const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined) : null;
       await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
     }, GC_LOCK_WAIT_SECONDS))) && ok;
   }
@@ -101,7 +101,7 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
 }
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
-export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: FoundJail, uid: number | null): Promise<boolean> {
+export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: Jail, uid: number | null): Promise<boolean> {
   // Every logout asks; nearly always the jail is current, and one image inspect (and the profile's hash) tells.
   if (!isOutdated({ ...jail, agent: uid === null ? undefined : jail.agent }, await currentStandard(engine, config))) return false;
   const state = await jailState(engine, jail.id, uid);
@@ -240,14 +240,24 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
   const running = inspected.State.Running;
   const sessions = running ? await sessionsIn(engine, id, null, null, null) : 0;
   const leftovers = running ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length : 0;
-  const seccomp = inspected.Config.Labels?.[LABEL_SECCOMP] ?? null;
-  const agent = uid === null ? undefined : inspected.Config.Labels?.[LABEL_SESSIONS] === 'agent';
-  return { id, name: inspected.Name.replace(/^\//, ''), uid, user: inspected.Config.Labels?.[LABEL_USER] ?? null, running, imageId: inspected.Image, seccomp, agent, startedAt: inspected.State.StartedAt, busy: sessions + leftovers > 0 };
+  const labels = labelsOf(inspected.Config.Labels);
+  return {
+    id,
+    name: inspected.Name.replace(/^\//, ''),
+    uid,
+    user: labels.user,
+    running,
+    imageId: inspected.Image,
+    seccomp: labels.seccomp,
+    // A shared jail is never measured by the kind of its sessions.
+    agent: uid === null ? undefined : labels.agent,
+    startedAt: inspected.State.StartedAt,
+    busy: sessions + leftovers > 0,
+  };
 }
 
 function uidLabelOf(info: ContainerSummary): number | null {
-  const label = info.Labels?.[LABEL_UID];
-  return label === undefined ? null : Number(label);
+  return labelsOf(info.Labels).uid;
 }
 
 /**

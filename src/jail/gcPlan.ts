@@ -1,5 +1,5 @@
 import type { Identity } from '../identity/nss';
-import { isOutdated, type JailStandard } from './jail';
+import { isOutdated, type Jail, type JailStandard } from './jail';
 
 /**
  * What gc and image update decide, as pure functions of what they read under a
@@ -7,17 +7,10 @@ import { isOutdated, type JailStandard } from './jail';
  * line they report is made here.
  */
 
-/** A jail as gc and image update see it, read under the jail's lock. */
-export interface JailState {
-  id: string;
-  name: string;
-  uid: number | null;
-  /** The user it was made for (per-user mode). */
-  user: string | null;
+/** A jail (jail.ts) as gc and image update see it, inspected under its lock: running since when, and whether busy. */
+export interface JailState extends Pick<Jail, 'id' | 'name' | 'uid' | 'user' | 'imageId' | 'seccomp'> {
   running: boolean;
-  imageId: string;
-  seccomp: string | null;
-  /** Per-user jails: whether its init is the session agent. */
+  /** Per-user jails: whether its init is the session agent; undefined for the shared jail, never measured by it. */
   agent?: boolean;
   startedAt: string;
   /** Sessions running, or processes of its users left (nohup'd jobs): not idle. */

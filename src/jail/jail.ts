@@ -11,7 +11,7 @@ import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 import { type TarEntry, tarArchive } from '../engine/tar';
 import { jailCgroupOf } from './cgroup';
 import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf, IDENTITY_CACHE } from '../host/paths';
-import { LABEL_SHARED, LABEL_UID, LABEL_USER, LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_GROUPS } from './labels';
+import { groupsLabel, type JailLabels, LABEL_MANAGED, LABEL_SHARED, LABEL_UID, LABEL_USER, labelsFor, labelsOf } from './labels';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
@@ -61,17 +61,6 @@ export interface JailRequest {
   agent: { uid: number; gid: number; groups: number[] } | null;
 }
 
-/** The value of LABEL_GROUPS for these credentials. */
-export function groupsLabel(agent: { gid: number; groups: number[] }): string {
-  return [agent.gid, ...[...new Set(agent.groups)].filter((g) => g !== agent.gid).sort((a, b) => a - b)].join(',');
-}
-
-export interface Jail {
-  id: string;
-  name: string;
-  /** Its init is the session agent. */
-  agent: boolean;
-}
 
 /**
  * Finds the user's jail by its labels, creating it from the image when missing
@@ -152,11 +141,11 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       rmSync(written, { force: true });
     }
   }
-  return { id: found.id, name: found.name, agent: found.agent };
+  return { ...found, state: 'running' };
 }
 
 /** Whether a jail serves sessions as one made for this request would: the same kind, and an agent with the same groups. */
-function servesLike(found: FoundJail, request: JailRequest): boolean {
+function servesLike(found: Jail, request: JailRequest): boolean {
   if (request.agent === null) return !found.agent;
   return found.agent && found.groups === groupsLabel(request.agent);
 }
@@ -186,19 +175,16 @@ export function pruneIdentityCache(existing: Set<string>): void {
   for (const id of ids) if (!existing.has(id)) rmSync(`${IDENTITY_CACHE}/${id}`, { force: true });
 }
 
-/** A jail as its labels find it: the engine's state ("running", "exited", ...) and the image it was created from. */
-export interface FoundJail {
+/**
+ * A jail: found by its labels, never by its name alone, as the engine lists
+ * it; its state is the engine's ("running", "exited", "created"...).
+ */
+export interface Jail extends JailLabels {
   id: string;
   name: string;
-  /** The user name it was made for (per-user mode): a uid may have been given to a new account since. */
-  user: string | null;
   state: string;
+  /** The image it was created from. */
   imageId: string;
-  /** The hash of the seccomp profile it was made with; null when made before the package shipped one. */
-  seccomp: string | null;
-  /** Its init is the session agent (LABEL_SESSIONS); its gids as LABEL_GROUPS lists them. */
-  agent: boolean;
-  groups: string | null;
 }
 
 /** What a jail made now gets: the current build of the configured image (null: not built), the shipped seccomp profile, and (per-user) whether its init is the agent. */
@@ -241,7 +227,7 @@ export async function currentStandard(engine: Engine, config: Config): Promise<J
  * null. Both the uid and the name must match: after userdel and a useradd that
  * reuses either, the old account's jail is someone else's.
  */
-export function findJailOf(engine: Engine, config: Config, uid: number, user: string): Promise<FoundJail | null> {
+export function findJailOf(engine: Engine, config: Config, uid: number, user: string): Promise<Jail | null> {
   return findJail(engine, config.jail.mode === 'shared' ? { [LABEL_SHARED]: 'true' } : { [LABEL_UID]: String(uid), [LABEL_USER]: user });
 }
 
@@ -252,7 +238,7 @@ async function bindsAnotherHome(engine: Engine, id: string, request: JailRequest
   return seen === undefined || seen.dev !== request.home?.dev || seen.ino !== request.home?.ino;
 }
 
-async function findJail(engine: Engine, owner: Record<string, string>): Promise<FoundJail | null> {
+async function findJail(engine: Engine, owner: Record<string, string>): Promise<Jail | null> {
   const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
   const list = await engineCall(engine, 'looking for the jail', () => engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) }));
   // The engine filtered by label already; check again so a filter bug cannot hand over a stranger's container.
@@ -260,16 +246,7 @@ async function findJail(engine: Engine, owner: Record<string, string>): Promise<
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
   if (mine.length === 0) return null;
   const [jail] = mine;
-  return {
-    id: jail.Id,
-    name: (jail.Names?.[0] ?? '').replace(/^\//, ''),
-    user: jail.Labels?.[LABEL_USER] ?? null,
-    state: jail.State,
-    imageId: jail.ImageID,
-    seccomp: jail.Labels?.[LABEL_SECCOMP] ?? null,
-    agent: jail.Labels?.[LABEL_SESSIONS] === 'agent',
-    groups: jail.Labels?.[LABEL_GROUPS] ?? null,
-  };
+  return { id: jail.Id, name: (jail.Names?.[0] ?? '').replace(/^\//, ''), state: jail.State, imageId: jail.ImageID, ...labelsOf(jail.Labels) };
 }
 
 /** Tar entries making path (with its missing parents) a symbolic link to target. */
@@ -298,10 +275,7 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
     { Type: 'bind', Source: AGENT_PROGRAM, Target: AGENT_PROGRAM, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
     { Type: 'bind', Source: agentDirOf(scratchAt!), Target: AGENT_DIR_IN_JAIL, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
   ];
-  const labels: Record<string, string> = shared
-    ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true', [LABEL_SECCOMP]: profile.hash }
-    : { [LABEL_MANAGED]: 'true', [LABEL_UID]: String(request.uid), [LABEL_USER]: request.user, [LABEL_SECCOMP]: profile.hash };
-  if (agent !== null) Object.assign(labels, { [LABEL_SESSIONS]: 'agent', [LABEL_GROUPS]: groupsLabel(agent) });
+  const labels = labelsFor(shared ? 'shared' : { uid: request.uid, user: request.user }, profile.hash, agent);
   const groups = agent === null ? [] : groupsLabel(agent).split(',').slice(1);
   return {
     Hostname: request.hostname,

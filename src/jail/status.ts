@@ -5,7 +5,7 @@ import { currentStandard, isOutdated, type JailStandard } from './jail';
 import { hostNss } from '../identity/nss';
 import { lastLoginOf } from '../session/records';
 import { sessionsIn } from '../session/hangup';
-import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_SESSIONS, LABEL_SHARED, LABEL_UID } from './labels';
+import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 
 /** One jail as `docker-jail list` shows it. */
 export interface JailStatus {
@@ -35,8 +35,8 @@ export async function listJails(engine: Engine, config: Config, onlyUid: number 
 }
 
 async function statusOf(engine: Engine, info: ContainerSummary, current: JailStandard): Promise<JailStatus> {
-  const uid = info.Labels?.[LABEL_UID] === undefined ? null : Number(info.Labels[LABEL_UID]);
-  const agent = info.Labels?.[LABEL_SESSIONS] === 'agent';
+  const labels = labelsOf(info.Labels);
+  const { uid, agent } = labels;
   const container = engine.control.getContainer(info.Id);
   const inspected = await container.inspect();
   const running = inspected.State.Running;
@@ -48,7 +48,7 @@ async function statusOf(engine: Engine, info: ContainerSummary, current: JailSta
     uid,
     state: info.State,
     image: inspected.Config.Image,
-    outdated: isOutdated({ imageId: info.ImageID, seccomp: info.Labels?.[LABEL_SECCOMP] ?? null, agent: uid === null ? undefined : agent }, current),
+    outdated: isOutdated({ imageId: info.ImageID, seccomp: labels.seccomp, agent: uid === null ? undefined : agent }, current),
     sessionsVia: agent ? 'agent' : 'exec',
     startedAt,
     uptimeSeconds: startedAt === null ? null : Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)),
