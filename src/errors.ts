@@ -3,7 +3,10 @@
  * the user as it is, and the exit status that goes with it.
  */
 export class JailError extends Error {
-  constructor(message: string, readonly exitCode: number = 1) {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
     super(message);
     this.name = 'JailError';
   }

@@ -38,7 +38,10 @@ class TerminalProgress implements Progress {
   private stepStarted: number;
   private statusShown = false;
 
-  constructor(private readonly output: ProgressOutput, private readonly clock: () => number) {
+  constructor(
+    private readonly output: ProgressOutput,
+    private readonly clock: () => number,
+  ) {
     this.stepStarted = clock();
   }
 

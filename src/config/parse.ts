@@ -3,7 +3,7 @@ import { ExitCode, JailError } from '../errors';
 import { copyOfDefaults } from './defaults';
 import type { Config } from './types';
 import * as value from './values';
-import { ValueProblem, show } from './values';
+import { show, ValueProblem } from './values';
 
 /**
  * docker-jail.ini is parsed twice: by a strict line scan of our own, which
@@ -20,58 +20,230 @@ type Setter = (config: Config, text: string) => void;
 
 /** Every section and key, in the order the shipped file documents them. Maps: no key can reach a prototype. */
 const KEYS = new Map<string, Map<string, Setter>>([
-  ['engine', new Map<string, Setter>([
-    ['socket', (c, v) => { c.engine.socket = value.parseSocketPath(v); }],
-  ])],
-  ['access', new Map<string, Setter>([
-    ['jail_group', (c, v) => { c.access.jailGroup = value.parseGroupName(v); }],
-    ['exempt_group', (c, v) => { c.access.exemptGroup = value.parseGroupName(v); }],
-  ])],
-  ['jail', new Map<string, Setter>([
-    ['image', (c, v) => { c.jail.image = value.parseImageReference(v); }],
-    ['mode', (c, v) => { c.jail.mode = value.parseChoice(v, ['per-user', 'shared'] as const); }],
-    ['name_template', (c, v) => { c.jail.nameTemplate = value.parseNameTemplate(v); }],
-    ['hostname_template', (c, v) => { c.jail.hostnameTemplate = value.parseHostnameTemplate(v); }],
-    ['home_mount', (c, v) => { c.jail.homeMount = value.parseHomeMount(v); }],
-    ['network', (c, v) => { c.jail.network = value.parseNetwork(v); }],
-    ['cap_drop', (c, v) => { c.jail.capDrop = value.parseCapabilities(v, true); }],
-    ['cap_add', (c, v) => { c.jail.capAdd = value.parseCapabilities(v, false); }],
-    ['no_new_privileges', (c, v) => { c.jail.noNewPrivileges = value.parseBoolean(v); }],
-    ['pids_limit', (c, v) => { c.jail.pidsLimit = value.parsePidsLimit(v); }],
-    ['memory_limit', (c, v) => { c.jail.memoryBytes = value.parseMemorySize(v); }],
-    ['cpu_limit', (c, v) => { c.jail.cpus = value.parseCpus(v); }],
-    ['tmp_size', (c, v) => { c.jail.tmpBytes = value.parseSize(v); }],
-  ])],
-  ['session', new Map<string, Setter>([
-    ['shell', (c, v) => { c.session.shell = value.parseShell(v); }],
-    ['workdir', (c, v) => { c.session.workdir = value.parseJailPathTemplate(v); }],
-    ['env_whitelist', (c, v) => { c.session.envWhitelist = value.parseEnvWhitelist(v); }],
-    ['kill_on_logout', (c, v) => { c.session.killOnLogout = value.parseBoolean(v); }],
-    ['idle_stop', (c, v) => { c.session.idleStopSeconds = value.parseIdleStop(v); }],
-  ])],
-  ['home', new Map<string, Setter>([
-    ['mode', (c, v) => { c.home.mode = value.parseHomeMode(v); }],
-    ['umask', (c, v) => { c.home.umask = value.parseUmask(v); }],
-    ['skel', (c, v) => { c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false }); }],
-    ['bases', (c, v) => { c.home.bases = value.parseHomeBases(v); }],
-  ])],
-  ['pam', new Map<string, Setter>([
-    ['timeout', (c, v) => { c.pam.timeoutSeconds = value.parsePamTimeout(v); }],
-  ])],
-  ['gc', new Map<string, Setter>([
-    ['grace', (c, v) => { c.gc.graceSeconds = value.parseGrace(v); }],
-  ])],
-  ['image', new Map<string, Setter>([
-    ['suite', (c, v) => { c.image.suite = value.parseSuite(v); }],
-    ['mirror', (c, v) => { c.image.mirror = value.parseMirror(v); }],
-    ['packages', (c, v) => { c.image.packages = value.parsePackages(v); }],
-  ])],
+  [
+    'engine',
+    new Map<string, Setter>([
+      [
+        'socket',
+        (c, v) => {
+          c.engine.socket = value.parseSocketPath(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'access',
+    new Map<string, Setter>([
+      [
+        'jail_group',
+        (c, v) => {
+          c.access.jailGroup = value.parseGroupName(v);
+        },
+      ],
+      [
+        'exempt_group',
+        (c, v) => {
+          c.access.exemptGroup = value.parseGroupName(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'jail',
+    new Map<string, Setter>([
+      [
+        'image',
+        (c, v) => {
+          c.jail.image = value.parseImageReference(v);
+        },
+      ],
+      [
+        'mode',
+        (c, v) => {
+          c.jail.mode = value.parseChoice(v, ['per-user', 'shared'] as const);
+        },
+      ],
+      [
+        'name_template',
+        (c, v) => {
+          c.jail.nameTemplate = value.parseNameTemplate(v);
+        },
+      ],
+      [
+        'hostname_template',
+        (c, v) => {
+          c.jail.hostnameTemplate = value.parseHostnameTemplate(v);
+        },
+      ],
+      [
+        'home_mount',
+        (c, v) => {
+          c.jail.homeMount = value.parseHomeMount(v);
+        },
+      ],
+      [
+        'network',
+        (c, v) => {
+          c.jail.network = value.parseNetwork(v);
+        },
+      ],
+      [
+        'cap_drop',
+        (c, v) => {
+          c.jail.capDrop = value.parseCapabilities(v, true);
+        },
+      ],
+      [
+        'cap_add',
+        (c, v) => {
+          c.jail.capAdd = value.parseCapabilities(v, false);
+        },
+      ],
+      [
+        'no_new_privileges',
+        (c, v) => {
+          c.jail.noNewPrivileges = value.parseBoolean(v);
+        },
+      ],
+      [
+        'pids_limit',
+        (c, v) => {
+          c.jail.pidsLimit = value.parsePidsLimit(v);
+        },
+      ],
+      [
+        'memory_limit',
+        (c, v) => {
+          c.jail.memoryBytes = value.parseMemorySize(v);
+        },
+      ],
+      [
+        'cpu_limit',
+        (c, v) => {
+          c.jail.cpus = value.parseCpus(v);
+        },
+      ],
+      [
+        'tmp_size',
+        (c, v) => {
+          c.jail.tmpBytes = value.parseSize(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'session',
+    new Map<string, Setter>([
+      [
+        'shell',
+        (c, v) => {
+          c.session.shell = value.parseShell(v);
+        },
+      ],
+      [
+        'workdir',
+        (c, v) => {
+          c.session.workdir = value.parseJailPathTemplate(v);
+        },
+      ],
+      [
+        'env_whitelist',
+        (c, v) => {
+          c.session.envWhitelist = value.parseEnvWhitelist(v);
+        },
+      ],
+      [
+        'kill_on_logout',
+        (c, v) => {
+          c.session.killOnLogout = value.parseBoolean(v);
+        },
+      ],
+      [
+        'idle_stop',
+        (c, v) => {
+          c.session.idleStopSeconds = value.parseIdleStop(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'home',
+    new Map<string, Setter>([
+      [
+        'mode',
+        (c, v) => {
+          c.home.mode = value.parseHomeMode(v);
+        },
+      ],
+      [
+        'umask',
+        (c, v) => {
+          c.home.umask = value.parseUmask(v);
+        },
+      ],
+      [
+        'skel',
+        (c, v) => {
+          c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false });
+        },
+      ],
+      [
+        'bases',
+        (c, v) => {
+          c.home.bases = value.parseHomeBases(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'pam',
+    new Map<string, Setter>([
+      [
+        'timeout',
+        (c, v) => {
+          c.pam.timeoutSeconds = value.parsePamTimeout(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'gc',
+    new Map<string, Setter>([
+      [
+        'grace',
+        (c, v) => {
+          c.gc.graceSeconds = value.parseGrace(v);
+        },
+      ],
+    ]),
+  ],
+  [
+    'image',
+    new Map<string, Setter>([
+      [
+        'suite',
+        (c, v) => {
+          c.image.suite = value.parseSuite(v);
+        },
+      ],
+      [
+        'mirror',
+        (c, v) => {
+          c.image.mirror = value.parseMirror(v);
+        },
+      ],
+      [
+        'packages',
+        (c, v) => {
+          c.image.packages = value.parsePackages(v);
+        },
+      ],
+    ]),
+  ],
 ]);
 
 /** Section name to its key names, in the order the shipped file documents them. */
-export const CONFIG_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
-  [...KEYS].map(([section, keys]) => [section, [...keys.keys()]]),
-);
+export const CONFIG_KEYS: ReadonlyMap<string, readonly string[]> = new Map([...KEYS].map(([section, keys]) => [section, [...keys.keys()]]));
 
 /** What the line scan found: every section and key with its line, in file order. */
 export interface ScannedKey {
@@ -159,9 +331,7 @@ export function scanConfig(text: string, file: string): Scan {
     const known = KEYS.get(current.name);
     if (known === undefined || !known.has(key)) {
       const home = sectionOfKey(key);
-      const hint = home !== undefined
-        ? `; ${key} belongs in [${home}]`
-        : ` (known keys in [${current.name}]: ${[...(known?.keys() ?? [])].join(', ')})`;
+      const hint = home !== undefined ? `; ${key} belongs in [${home}]` : ` (known keys in [${current.name}]: ${[...(known?.keys() ?? [])].join(', ')})`;
       throw configError(`${prefix}: unknown key${hint}`);
     }
     const earlier = current.section.keys.get(key);
@@ -185,9 +355,11 @@ function scanValue(raw: string, prefix: string): string {
     if (close < 0) throw configError(`${prefix}: the value opens a " and never closes it`);
     if (close < raw.length - 1) {
       const after = raw.slice(close + 1).trimStart();
-      throw configError(/^[;#]/.test(after)
-        ? `${prefix}: comments after a value are not supported; put the comment on its own line`
-        : `${prefix}: text after the closing quote: ${show(after)}`);
+      throw configError(
+        /^[;#]/.test(after)
+          ? `${prefix}: comments after a value are not supported; put the comment on its own line`
+          : `${prefix}: text after the closing quote: ${show(after)}`,
+      );
     }
     const inner = raw.slice(1, -1);
     if (/[\\\t]/.test(inner)) {
@@ -221,8 +393,7 @@ function ownEntries(object: unknown): Array<[string, unknown]> {
  * ambiguous, and is refused.
  */
 export function agreeWithIni(scan: Scan, parsed: unknown, file: string): Map<string, Map<string, string>> {
-  const mismatch = (where: string, what: string) =>
-    configError(`${where}: ${what}; the file reads two ways, refusing it`);
+  const mismatch = (where: string, what: string) => configError(`${where}: ${what}; the file reads two ways, refusing it`);
   const values = new Map<string, Map<string, string>>();
   for (const [name, keys] of ownEntries(parsed)) {
     const section = scan.get(name);
@@ -269,12 +440,18 @@ function checkAcrossKeys(config: Config, scan: Scan, file: string): void {
   };
 
   if (config.access.jailGroup === config.access.exemptGroup) {
-    fail('access', ['jail_group', 'exempt_group'],
-      `jail_group and exempt_group are both ${show(config.access.jailGroup)}; a group cannot be both jailed and exempt`);
+    fail(
+      'access',
+      ['jail_group', 'exempt_group'],
+      `jail_group and exempt_group are both ${show(config.access.jailGroup)}; a group cannot be both jailed and exempt`,
+    );
   }
   if (config.jail.mode === 'per-user' && !value.templateUsesUser(config.jail.nameTemplate)) {
-    fail('jail', ['name_template', 'mode'],
-      `name_template ${show(config.jail.nameTemplate)} has neither {user} nor {uid}, so with mode = per-user every user would get the same container (set mode = shared if that is meant)`);
+    fail(
+      'jail',
+      ['name_template', 'mode'],
+      `name_template ${show(config.jail.nameTemplate)} has neither {user} nor {uid}, so with mode = per-user every user would get the same container (set mode = shared if that is meant)`,
+    );
   }
   const both = config.jail.capAdd.filter((name) => config.jail.capDrop.includes(name));
   if (both.length > 0) {

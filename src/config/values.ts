@@ -278,7 +278,10 @@ export function checkHomeTarget(path: string): void {
 
 /** A path with repeated and trailing slashes dropped: /home//a/ is /home/a. Never resolves a symlink. */
 function normalisePath(path: string): string {
-  return `/${path.split('/').filter((part) => part !== '').join('/')}`;
+  return `/${path
+    .split('/')
+    .filter((part) => part !== '')
+    .join('/')}`;
 }
 
 /** [home] bases: the directories homes may lie below (SECURITY.md invariant 6); `/` would let a home be /etc/anything. */
@@ -362,11 +365,46 @@ export function parseNetwork(value: string): string {
 
 /** Every capability of Linux (include/uapi/linux/capability.h, up to CAP_CHECKPOINT_RESTORE). */
 const CAPABILITIES = new Set([
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
-  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
   'CHECKPOINT_RESTORE',
 ]);
 
@@ -392,9 +430,9 @@ export function parseCapabilities(value: string, allowAll: boolean): string[] {
 const REFUSED_VARIABLES: ReadonlyArray<{ name: string; prefix: boolean; why: string }> = [
   { name: 'LD_', prefix: true, why: 'the dynamic linker loads code named by LD_* variables' },
   { name: 'PATH', prefix: false, why: 'PATH decides which program a command runs' },
-  { name: 'HOME', prefix: false, why: 'docker-jail sets HOME from the user\'s account' },
-  { name: 'USER', prefix: false, why: 'docker-jail sets USER from the user\'s account' },
-  { name: 'LOGNAME', prefix: false, why: 'docker-jail sets LOGNAME from the user\'s account' },
+  { name: 'HOME', prefix: false, why: "docker-jail sets HOME from the user's account" },
+  { name: 'USER', prefix: false, why: "docker-jail sets USER from the user's account" },
+  { name: 'LOGNAME', prefix: false, why: "docker-jail sets LOGNAME from the user's account" },
   { name: 'SHELL', prefix: false, why: 'docker-jail sets SHELL from the configuration' },
   { name: 'DOCKER_JAIL', prefix: true, why: 'DOCKER_JAIL* variables are reserved for docker-jail itself' },
   { name: 'BASH_ENV', prefix: false, why: 'bash runs the file BASH_ENV names' },
@@ -415,7 +453,8 @@ export function parseEnvWhitelist(value: string): string[] {
     const stem = isPrefix ? entry.slice(0, -1) : entry;
     for (const refused of REFUSED_VARIABLES) {
       // Two name sets overlap when one is a prefix pattern that the other's stem starts with.
-      const overlaps = (isPrefix && refused.name.startsWith(stem)) ||
+      const overlaps =
+        (isPrefix && refused.name.startsWith(stem)) ||
         (refused.prefix && stem.startsWith(refused.name)) ||
         (!isPrefix && !refused.prefix && stem === refused.name);
       if (overlaps) {
@@ -444,7 +483,7 @@ export function parseMirror(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') problem(`${show(value)} is not an http or https URL`);
   if (url.username !== '' || url.password !== '') {
     // Not shown: config errors reach jailed users' terminals.
-    problem('contains a user name or password; keep credentials out of this file (use apt\'s auth.conf)');
+    problem("contains a user name or password; keep credentials out of this file (use apt's auth.conf)");
   }
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
     problem(`${show(value)} has a query or fragment, which a Debian mirror URL does not`);

@@ -1,17 +1,17 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadConfig } from '../config/load';
 import { defaultConfig } from '../config/defaults';
+import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
+import { JAILSH, PAM_HOOK } from '../host/paths';
+import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { imageExists } from '../jail/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../jail/seccomp';
-import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
 import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
-import { openingDirectives, placePolicy, type PolicyPlacement, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
+import { openingDirectives, type PolicyPlacement, placePolicy, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
-import { JAILSH, PAM_HOOK } from '../host/paths';
 
 /** One finding of `doctor`: what was checked, whether it is fine, and if not what is wrong and how to fix it. */
 export interface Finding {
@@ -36,13 +36,29 @@ export function engineSecurityFindings(securityOptions: string[], allowsAll: (pr
   const apparmor = options.some((option) => option.get('name') === 'apparmor');
   return [
     seccomp === undefined
-      ? { check: 'seccomp', ok: false, detail: 'the engine runs containers without seccomp (no name=seccomp in its security options)', fix: "a kernel with CONFIG_SECCOMP_FILTER and a dockerd built with seccomp (Debian's docker.io is)" }
+      ? {
+          check: 'seccomp',
+          ok: false,
+          detail: 'the engine runs containers without seccomp (no name=seccomp in its security options)',
+          fix: "a kernel with CONFIG_SECCOMP_FILTER and a dockerd built with seccomp (Debian's docker.io is)",
+        }
       : profile === 'unconfined' || allowsAll(profile)
-        ? { check: 'seccomp', ok: false, detail: `the engine's default seccomp profile (${profile}) is unconfined: jails still get docker-jail's, but any other container runs unfiltered, and so does a jail made by hand`, fix: "remove seccomp-profile from /etc/docker/daemon.json (or --seccomp-profile from dockerd's arguments) and restart dockerd" }
+        ? {
+            check: 'seccomp',
+            ok: false,
+            detail: `the engine's default seccomp profile (${profile}) is unconfined: jails still get docker-jail's, but any other container runs unfiltered, and so does a jail made by hand`,
+            fix: "remove seccomp-profile from /etc/docker/daemon.json (or --seccomp-profile from dockerd's arguments) and restart dockerd",
+          }
         : { check: 'seccomp', ok: true, detail: `the engine filters system calls (default profile: ${profile}); jails get ${SECCOMP_PROFILE_PATH}` },
     apparmor
       ? { check: 'apparmor', ok: true, detail: 'the engine confines containers with AppArmor' }
-      : { check: 'apparmor', ok: true, warning: true, detail: 'AppArmor is not available to the engine: jails have no mandatory access control beside seccomp and dropped capabilities', fix: 'apt install apparmor, boot with apparmor=1 security=apparmor, restart dockerd' },
+      : {
+          check: 'apparmor',
+          ok: true,
+          warning: true,
+          detail: 'AppArmor is not available to the engine: jails have no mandatory access control beside seccomp and dropped capabilities',
+          fix: 'apt install apparmor, boot with apparmor=1 security=apparmor, restart dockerd',
+        },
   ];
 }
 
@@ -106,16 +122,36 @@ export async function diagnose(): Promise<Finding[]> {
   );
 
   const jailGid = groupIdByName(config.access.jailGroup);
-  add('jail group', jailGid !== null, `group ${config.access.jailGroup} ${jailGid === null ? 'does not exist' : `exists (gid ${jailGid})`}`, `groupadd --system ${config.access.jailGroup}`);
+  add(
+    'jail group',
+    jailGid !== null,
+    `group ${config.access.jailGroup} ${jailGid === null ? 'does not exist' : `exists (gid ${jailGid})`}`,
+    `groupadd --system ${config.access.jailGroup}`,
+  );
   const exemptGid = groupIdByName(config.access.exemptGroup);
-  add('exempt group', exemptGid !== null, `group ${config.access.exemptGroup} ${exemptGid === null ? 'does not exist' : `exists (gid ${exemptGid})`}`, `groupadd --system ${config.access.exemptGroup}`);
+  add(
+    'exempt group',
+    exemptGid !== null,
+    `group ${config.access.exemptGroup} ${exemptGid === null ? 'does not exist' : `exists (gid ${exemptGid})`}`,
+    `groupadd --system ${config.access.exemptGroup}`,
+  );
 
   const launcher = lstatSync(JAILSH, { throwIfNoEntry: false });
-  const launcherOk = launcher !== undefined && launcher.isFile() && launcher.uid === 0 && launcher.gid === jailGid && (launcher.mode & 0o7777) === 0o4754;
-  add('launcher', launcherOk, launcher === undefined ? `${JAILSH} is missing` : `${JAILSH} is mode ${(launcher.mode & 0o7777).toString(8)}, owner ${launcher.uid}:${launcher.gid}`, `dpkg-statoverride --remove ${JAILSH}; dpkg-statoverride --update --add root ${config.access.jailGroup} 4754 ${JAILSH}`);
+  const launcherOk = launcher?.isFile() === true && launcher.uid === 0 && launcher.gid === jailGid && (launcher.mode & 0o7777) === 0o4754;
+  add(
+    'launcher',
+    launcherOk,
+    launcher === undefined ? `${JAILSH} is missing` : `${JAILSH} is mode ${(launcher.mode & 0o7777).toString(8)}, owner ${launcher.uid}:${launcher.gid}`,
+    `dpkg-statoverride --remove ${JAILSH}; dpkg-statoverride --update --add root ${config.access.jailGroup} 4754 ${JAILSH}`,
+  );
   // The package's link is relative (../../bin/jailsh): what counts is where it leads.
   const hookTarget = lstatSync(PAM_HOOK, { throwIfNoEntry: false })?.isSymbolicLink() ? resolve(dirname(PAM_HOOK), readlinkSync(PAM_HOOK)) : null;
-  add('PAM hook', hookTarget === JAILSH, hookTarget === JAILSH ? `${PAM_HOOK} -> ${JAILSH}` : `${PAM_HOOK} is not a link to ${JAILSH}`, `ln -sfn ${JAILSH} ${PAM_HOOK}`);
+  add(
+    'PAM hook',
+    hookTarget === JAILSH,
+    hookTarget === JAILSH ? `${PAM_HOOK} -> ${JAILSH}` : `${PAM_HOOK} is not a link to ${JAILSH}`,
+    `ln -sfn ${JAILSH} ${PAM_HOOK}`,
+  );
 
   const shells = readOr('/etc/shells').split('\n').includes(JAILSH);
   add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, `echo ${JAILSH} >> /etc/shells`);
@@ -123,7 +159,12 @@ export async function diagnose(): Promise<Finding[]> {
 
   const policy = renderSshdPolicy(config.access.jailGroup);
   const dropIn = readOr(SSHD_DROP_IN);
-  add('sshd policy', dropIn === policy, dropIn === policy ? `${SSHD_DROP_IN} is current` : `${SSHD_DROP_IN} is ${dropIn === '' ? 'missing' : 'not what docker-jail sshd-policy prints'}`, `docker-jail sshd-policy > ${SSHD_DROP_IN}`);
+  add(
+    'sshd policy',
+    dropIn === policy,
+    dropIn === policy ? `${SSHD_DROP_IN} is current` : `${SSHD_DROP_IN} is ${dropIn === '' ? 'missing' : 'not what docker-jail sshd-policy prints'}`,
+    `docker-jail sshd-policy > ${SSHD_DROP_IN}`,
+  );
 
   const sshrc = statSync(SSHRC, { throwIfNoEntry: false }) !== undefined;
   add(
@@ -142,13 +183,29 @@ export async function diagnose(): Promise<Finding[]> {
   if (sshd === null) add('sshd', false, 'sshd -T failed: cannot read the effective sshd configuration', 'install openssh-server; check sshd -t');
   else {
     const internal = /^subsystem \S+ internal-sftp/im.test(sshd);
-    add('sftp', !internal, internal ? 'sshd serves sftp in-process (internal-sftp): jailed users would see the host\'s files' : 'sftp runs through the login shell', 'Subsystem sftp /usr/lib/openssh/sftp-server');
+    add(
+      'sftp',
+      !internal,
+      internal ? "sshd serves sftp in-process (internal-sftp): jailed users would see the host's files" : 'sftp runs through the login shell',
+      'Subsystem sftp /usr/lib/openssh/sftp-server',
+    );
     if (connections.length > 0) {
       const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c))), whitelist);
-      add('sshd for jailed users', ok, detail, `docker-jail sshd-policy > ${SSHD_DROP_IN}, and nothing ahead of it setting these for the jail group (see "sshd Match order"); PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`);
+      add(
+        'sshd for jailed users',
+        ok,
+        detail,
+        `docker-jail sshd-policy > ${SSHD_DROP_IN}, and nothing ahead of it setting these for the jail group (see "sshd Match order"); PermitUserEnvironment no; AcceptEnv only what [session] env_whitelist names; an external sftp server`,
+      );
     } else {
       // A directory that lists no members (sssd's ignore_group_members) and no local jailsh user: sshd -T has nobody to try.
-      findings.push({ check: 'sshd for jailed users', ok: true, warning: true, detail: `no jailed user to ask sshd -T about (group ${config.access.jailGroup} lists no member, and no local user has ${JAILSH} as shell): only the files' Match blocks were read`, fix: 'run doctor again once a user is jailed' });
+      findings.push({
+        check: 'sshd for jailed users',
+        ok: true,
+        warning: true,
+        detail: `no jailed user to ask sshd -T about (group ${config.access.jailGroup} lists no member, and no local user has ${JAILSH} as shell): only the files' Match blocks were read`,
+        fix: 'run doctor again once a user is jailed',
+      });
     }
   }
   addMatchOrder(add, 'sshd Match order', SSHD_CONFIG, config.access.jailGroup, whitelist);
@@ -156,13 +213,23 @@ export async function diagnose(): Promise<Finding[]> {
   for (const daemon of runningSshds().filter((d) => d.configArgs.length > 0)) {
     const what = `the running sshd (pid ${daemon.pid}, ${daemon.configArgs.join(' ')})`;
     const { ok, detail } = judgeConnections(connections, await Promise.all(connections.map((c) => effectiveSshd(c, daemon.configArgs))), whitelist);
-    add(`sshd pid ${daemon.pid}`, ok, ok ? `${what} keeps the jailed users' policy` : `${what}: ${detail}`, 'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it');
+    add(
+      `sshd pid ${daemon.pid}`,
+      ok,
+      ok ? `${what} keeps the jailed users' policy` : `${what}: ${detail}`,
+      'give it the same settings as "sshd for jailed users" (Include the docker-jail drop-in), then restart it',
+    );
     const file = daemon.configArgs.filter((_, i) => daemon.configArgs[i - 1] === '-f').at(-1);
     if (file !== undefined) addMatchOrder(add, `sshd pid ${daemon.pid} Match order`, file, config.access.jailGroup, whitelist);
   }
   for (const member of members) {
     const shell = (hostNss.passwdByName(member) ?? '').split(':')[6] ?? '';
-    add(`user ${member}`, shell === JAILSH, shell === JAILSH ? 'login shell is jailsh' : `login shell is ${shell || 'unknown'}, not ${JAILSH}: every login refused (PAM account rule)`, `docker-jail enable ${member}`);
+    add(
+      `user ${member}`,
+      shell === JAILSH,
+      shell === JAILSH ? 'login shell is jailsh' : `login shell is ${shell || 'unknown'}, not ${JAILSH}: every login refused (PAM account rule)`,
+      `docker-jail enable ${member}`,
+    );
   }
   return findings;
 }
@@ -179,7 +246,12 @@ function addPamProfile(add: (check: string, ok: boolean, detail: string, fix?: s
   const { jailGroup, exemptGroup } = config.access;
   const ruleForDefaults = carriesPamAccountRule(account, defaultConfig.access.jailGroup, defaultConfig.access.exemptGroup);
   if (!session || (!ruleForDefaults && !carriesPamAccountRule(account, jailGroup, exemptGroup))) {
-    add('PAM profile', false, 'the docker-jail PAM profile is not enabled: first logins get no home, and jail-group members with another shell get a host session', 'pam-auth-update --enable docker-jail');
+    add(
+      'PAM profile',
+      false,
+      'the docker-jail PAM profile is not enabled: first logins get no home, and jail-group members with another shell get a host session',
+      'pam-auth-update --enable docker-jail',
+    );
   } else if (!carriesPamAccountRule(account, jailGroup, exemptGroup)) {
     add(
       'PAM profile',
@@ -228,7 +300,10 @@ function judgeConnections(connections: SshdConnection[], effectives: (string | n
   });
   if (byProblem.size > 0) return { ok: false, detail: `sshd allows ${[...byProblem].map(([problem, who]) => `${who.join(', ')}: ${problem}`).join('; and ')}` };
   const users = [...new Set(connections.map((c) => c.user))];
-  return { ok: true, detail: `no forwarding, no ~/.ssh/rc or ~/.ssh/environment, no variable beyond the whitelist, for ${users.join(', ')} from ${SAMPLE_ADDRESSES.join(', ')}` };
+  return {
+    ok: true,
+    detail: `no forwarding, no ~/.ssh/rc or ~/.ssh/environment, no variable beyond the whitelist, for ${users.join(', ')} from ${SAMPLE_ADDRESSES.join(', ')}`,
+  };
 }
 
 /**
@@ -236,7 +311,13 @@ function judgeConnections(connections: SshdConnection[], effectives: (string | n
  * takes its place for every connection it matches, so each is named (SECURITY.md
  * invariant 8), as is a drop-in sshd never reads or reads inside a Match block.
  */
-function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: string) => void, check: string, configFile: string, jailGroup: string, whitelist: string[]): void {
+function addMatchOrder(
+  add: (check: string, ok: boolean, detail: string, fix?: string) => void,
+  check: string,
+  configFile: string,
+  jailGroup: string,
+  whitelist: string[],
+): void {
   let reading: SshdConfigReading;
   let placement: PolicyPlacement;
   try {
@@ -250,12 +331,32 @@ function addMatchOrder(add: (check: string, ok: boolean, detail: string, fix?: s
   const opening = openingDirectives(reading, jailGroup, (keyword, values) => doorsIn(keyword, values, whitelist));
   if (opening.length > 0) {
     const found = opening.map(({ directive, match, doors }) => `${directive.file} line ${directive.line} in ${block(match)}: ${doors.join('; ')}`);
-    add(check, false, `a Match block gives jailed users what sshd -T was not asked about: ${found.join('; ')}`, `take these out, or rule the jail group out of each block: Match ... Group *,!${jailGroup}`);
+    add(
+      check,
+      false,
+      `a Match block gives jailed users what sshd -T was not asked about: ${found.join('; ')}`,
+      `take these out, or rule the jail group out of each block: Match ... Group *,!${jailGroup}`,
+    );
   }
-  if (!placement.read) add(check, false, `sshd never reads ${SSHD_DROP_IN}: no Include of ${configFile} reaches it`, `Include /etc/ssh/sshd_config.d/*.conf at the top of ${configFile}`);
-  else if (placement.within !== null) add(check, false, `sshd reads ${SSHD_DROP_IN} inside ${block(placement.within)}: its policy holds only for connections that block matches`, `move the Include of ${SSHD_DROP_IN} above every Match block of ${placement.within.file}`);
+  if (!placement.read)
+    add(
+      check,
+      false,
+      `sshd never reads ${SSHD_DROP_IN}: no Include of ${configFile} reaches it`,
+      `Include /etc/ssh/sshd_config.d/*.conf at the top of ${configFile}`,
+    );
+  else if (placement.within !== null)
+    add(
+      check,
+      false,
+      `sshd reads ${SSHD_DROP_IN} inside ${block(placement.within)}: its policy holds only for connections that block matches`,
+      `move the Include of ${SSHD_DROP_IN} above every Match block of ${placement.within.file}`,
+    );
   else if (placement.shadows.length > 0) {
-    const shadows = placement.shadows.map(({ directive, match, setting, policyValue }) => `${directive.file} line ${directive.line} sets ${setting} ${directive.args.join(' ')} (policy: ${policyValue}) in ${block(match)}`);
+    const shadows = placement.shadows.map(
+      ({ directive, match, setting, policyValue }) =>
+        `${directive.file} line ${directive.line} sets ${setting} ${directive.args.join(' ')} (policy: ${policyValue}) in ${block(match)}`,
+    );
     add(
       check,
       false,

@@ -31,13 +31,15 @@ export function doorsIn(keyword: string, values: string[], envWhitelist: string[
   const sftp = (value: string) => /^internal-sftp(\s|$)/.test(value);
   switch (keyword) {
     case 'permituserenvironment':
-      return values.some((value) => value.toLowerCase() !== 'no') ? [`permituserenvironment ${values.join(' ')} (~/.ssh/environment reaches host programs)`] : [];
+      return values.some((value) => value.toLowerCase() !== 'no')
+        ? [`permituserenvironment ${values.join(' ')} (~/.ssh/environment reaches host programs)`]
+        : [];
     case 'acceptenv': {
       const wide = values.flatMap((value) => value.split(/\s+/)).filter((pattern) => !coveredBy(pattern, envWhitelist));
       return wide.length > 0 ? [`acceptenv ${wide.join(' ')} (wider than [session] env_whitelist ${envWhitelist.join(' ')})`] : [];
     }
     case 'forcecommand':
-      return values.some(sftp) ? ['forcecommand internal-sftp (serves the host\'s files)'] : [];
+      return values.some(sftp) ? ["forcecommand internal-sftp (serves the host's files)"] : [];
     case 'subsystem':
       return values.some((value) => sftp(value.split(/\s+/).slice(1).join(' '))) ? [`subsystem ${values.join(' ')} (serves the host's files)`] : [];
     default:
@@ -77,7 +79,12 @@ export interface SshdConnection {
 export function effectiveSshd(connection: SshdConnection | undefined, daemonArgs: string[] = []): Promise<string | null> {
   const spec = connection === undefined ? [] : ['-C', `user=${connection.user},host=${connection.address},addr=${connection.address}`];
   return new Promise((resolve) => {
-    execFile('/usr/sbin/sshd', ['-T', ...daemonArgs, ...spec], { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000, maxBuffer: 1 << 20 }, (error, stdout) => resolve(error === null ? `\n${stdout}` : null));
+    execFile(
+      '/usr/sbin/sshd',
+      ['-T', ...daemonArgs, ...spec],
+      { env: { PATH: '/usr/sbin:/usr/bin' }, encoding: 'utf8', timeout: 10_000, maxBuffer: 1 << 20 },
+      (error, stdout) => resolve(error === null ? `\n${stdout}` : null),
+    );
   });
 }
 
@@ -136,7 +143,11 @@ export function runningSshds(): RunningSshd[] {
       parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
       // A listener retitles itself "sshd: /usr/sbin/sshd -f FILE [listener] 0 of 10-100 startups".
       const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      argv = title.replace(/^sshd: /, '').replace(/ \[listener\].*$/, '').split(/\s+/).slice(1);
+      argv = title
+        .replace(/^sshd: /, '')
+        .replace(/ \[listener\].*$/, '')
+        .split(/\s+/)
+        .slice(1);
     } catch {
       continue; // gone, or not readable
     }

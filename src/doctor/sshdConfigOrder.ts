@@ -56,18 +56,20 @@ function readFile(path: string, sshDir: string, within: MatchBlock | null, depth
   if (depth > MAX_INCLUDE_DEPTH) throw new Error(`${path}: Include nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)`);
   reading.files.push({ path, at: reading.directives.length, within });
   let match = within;
-  readFileSync(path, 'utf8').split('\n').forEach((text, index) => {
-    const parsed = parseLine(text);
-    if (parsed === null) return;
-    const { keyword, args } = parsed;
-    if (keyword === 'match') match = { file: path, line: index + 1, criteria: args };
-    reading.directives.push({ file: path, line: index + 1, keyword, args, match });
-    if (keyword === 'include') {
-      for (const pattern of args) {
-        for (const included of expandGlob(pattern.startsWith('/') ? pattern : join(sshDir, pattern))) readFile(included, sshDir, match, depth + 1, reading);
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((text, index) => {
+      const parsed = parseLine(text);
+      if (parsed === null) return;
+      const { keyword, args } = parsed;
+      if (keyword === 'match') match = { file: path, line: index + 1, criteria: args };
+      reading.directives.push({ file: path, line: index + 1, keyword, args, match });
+      if (keyword === 'include') {
+        for (const pattern of args) {
+          for (const included of expandGlob(pattern.startsWith('/') ? pattern : join(sshDir, pattern))) readFile(included, sshDir, match, depth + 1, reading);
+        }
       }
-    }
-  });
+    });
 }
 
 /** A line's keyword (lower case) and arguments, or null for a blank line or a comment. */
@@ -113,7 +115,9 @@ export function expandGlob(pattern: string): string[] {
     const matcher = globComponent(component);
     paths = paths.flatMap((p) => {
       try {
-        return readdirSync(p).filter((name) => matcher.test(name)).map((name) => join(p, name));
+        return readdirSync(p)
+          .filter((name) => matcher.test(name))
+          .map((name) => join(p, name));
       } catch {
         return []; // not a directory, or gone
       }

@@ -1,4 +1,4 @@
-import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ContainerClient, EngineClient, ExecClient, ImageClient } from './interfaces';
@@ -146,7 +146,8 @@ export class EngineApi implements EngineClient {
       start: (): Promise<void> => this.json('POST', `${path}/start`),
       stop: (seconds: number): Promise<void> => this.json('POST', `${path}/stop`, { query: { t: seconds } }),
       remove: (): Promise<void> => this.json('DELETE', path, { query: { force: true } }),
-      putArchive: (archive: Buffer, at: string): Promise<void> => this.json('PUT', `${path}/archive`, { query: { path: at }, body: archive, contentType: 'application/x-tar' }),
+      putArchive: (archive: Buffer, at: string): Promise<void> =>
+        this.json('PUT', `${path}/archive`, { query: { path: at }, body: archive, contentType: 'application/x-tar' }),
       stats: (): Promise<ContainerStats> => this.json('GET', `${path}/stats`, { query: { stream: false } }),
       exec: (spec: ExecSpec): Promise<{ Id: string }> => this.json('POST', `${path}/exec`, { body: spec }),
     };
@@ -248,7 +249,8 @@ function withQuery(path: string, query: Query | undefined): string {
 
 function encodeBody(call: Call): { body: string | Buffer | Readable | undefined; headers: Record<string, string | number> } {
   if (call.body === undefined) return { body: undefined, headers: {} };
-  if (Buffer.isBuffer(call.body)) return { body: call.body, headers: { 'Content-Type': call.contentType ?? 'application/octet-stream', 'Content-Length': call.body.length } };
+  if (Buffer.isBuffer(call.body))
+    return { body: call.body, headers: { 'Content-Type': call.contentType ?? 'application/octet-stream', 'Content-Length': call.body.length } };
   if (typeof call.body === 'object' && call.body !== null && 'pipe' in call.body) {
     return { body: call.body as Readable, headers: { 'Content-Type': call.contentType ?? 'application/octet-stream', 'Transfer-Encoding': 'chunked' } };
   }

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, JailError } from '../errors';
 import { EngineApi } from './api';
@@ -41,7 +41,7 @@ export function connectEngine(socket: string): Engine {
 }
 
 function assertRootOwned(path: string, what: string): void {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch (error) {

@@ -44,7 +44,12 @@ export class DemuxStream extends Writable {
         continue;
       }
       const take = Math.min(this.frameLeft, data.length);
-      if (!this.frameTarget!.write(data.subarray(0, take))) waitFor = this.frameTarget;
+      const target = this.frameTarget;
+      if (target === null) {
+        done(new Error('a frame without its header from the engine'));
+        return;
+      }
+      if (!target.write(data.subarray(0, take))) waitFor = target;
       this.frameLeft -= take;
       data = data.subarray(take);
     }

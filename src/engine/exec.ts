@@ -72,7 +72,7 @@ export async function startExec(engine: Engine, request: SessionRequest): Promis
     try {
       return await engine.control.getExec(execId).inspect();
     } catch (error) {
-      throw engineError(engine.socket, error, 'reading the session\'s state');
+      throw engineError(engine.socket, error, "reading the session's state");
     }
   };
   // The connection itself holds what the jail sends until it is read (the engine waits meanwhile), even
@@ -102,7 +102,10 @@ export async function startExec(engine: Engine, request: SessionRequest): Promis
     while (wantedSize !== null) {
       const [columns, rows] = wantedSize;
       wantedSize = null;
-      await engine.control.getExec(execId).resize(columns, rows).catch(() => undefined);
+      await engine.control
+        .getExec(execId)
+        .resize(columns, rows)
+        .catch(() => undefined);
     }
     resizing = false;
   };
@@ -128,11 +131,15 @@ export async function startExec(engine: Engine, request: SessionRequest): Promis
       return Promise.race([poll(ended, Date.now() + waitMs, () => null).catch(() => null), late]).finally(() => clearTimeout(timer));
     },
     started: () =>
-      poll((state): number | null | undefined => {
-        if (state.Running && state.Pid > 0) return state.Pid;
-        if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
-        return undefined;
-      }, Date.now() + CONTROL_TIMEOUT_MS, unanswered('starting the session')),
+      poll(
+        (state): number | null | undefined => {
+          if (state.Running && state.Pid > 0) return state.Pid;
+          if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) return null;
+          return undefined;
+        },
+        Date.now() + CONTROL_TIMEOUT_MS,
+        unanswered('starting the session'),
+      ),
   };
 }
 
@@ -143,7 +150,10 @@ export async function otherSessions(engine: Engine, jailId: string, uid: number 
     let running = 0;
     for (const id of info.ExecIDs ?? []) {
       if (id === ownExecId) continue;
-      const exec = await engine.control.getExec(id).inspect().catch(() => null);
+      const exec = await engine.control
+        .getExec(id)
+        .inspect()
+        .catch(() => null);
       if (exec?.Running && (uid === null || exec.ProcessConfig?.user === String(uid))) running++;
     }
     return running;

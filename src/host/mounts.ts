@@ -1,9 +1,9 @@
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { homeOutsideBases } from '../config/values';
+import { ExitCode, JailError } from '../errors';
 import { bounded } from './deadline';
 import { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT } from './paths';
 import { run, runForStatus } from './run';
-import { ExitCode, JailError } from '../errors';
 
 // STAGING_ROOT holds root's nosuid,nodev view of each jailed home; /run is a tmpfs, so nothing survives a reboot.
 // SHARED_ROOT is the same for the one jail of shared mode; others may traverse it (0711) to reach their own home.

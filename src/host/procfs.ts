@@ -161,8 +161,10 @@ export function credentialsOf(pid: number, proc = '/proc'): Credentials | null {
 export function credentialsAre(actual: Credentials, user: { uid: number; gid: number; gids: number[] }): boolean {
   const sorted = (ids: Iterable<number>) => [...new Set(ids)].sort((a, b) => a - b).join(',');
   return (
-    actual.uids.length === 4 && actual.uids.every((u) => u === user.uid) &&
-    actual.gids.length === 4 && actual.gids.every((g) => g === user.gid) &&
+    actual.uids.length === 4 &&
+    actual.uids.every((u) => u === user.uid) &&
+    actual.gids.length === 4 &&
+    actual.gids.every((g) => g === user.gid) &&
     sorted([user.gid, ...actual.groups]) === sorted(user.gids)
   );
 }

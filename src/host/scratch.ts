@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { bounded, unbroken } from './deadline';
 import { JailError } from '../errors';
+import { bounded, unbroken } from './deadline';
 import { mountOptionsOf, runMount } from './mounts';
 import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from './paths';
 import { run, runForStatus } from './run';
@@ -44,7 +44,9 @@ export function ensureScratch(key: string, owner: string, bytes: number, noJail:
   const madeFor = scratchOwner(key);
   if (madeFor !== owner) {
     // The uid was given to a new account: the old one's files are never handed over (gc removes them once its jail is gone).
-    throw new JailError(`the jail's /tmp of uid ${key} (${image}) was made for ${madeFor ?? 'an unknown user'}, not ${owner}; refusing it: an administrator must remove it, or docker-jail gc will once the old jail is gone`);
+    throw new JailError(
+      `the jail's /tmp of uid ${key} (${image}) was made for ${madeFor ?? 'an unknown user'}, not ${owner}; refusing it: an administrator must remove it, or docker-jail gc will once the old jail is gone`,
+    );
   }
   if (mountOptionsOf(mounted) === null) {
     // Attached but not mounted here (unmounted by hand while its jail still holds it): a second mount of the

@@ -1,6 +1,6 @@
+import { JailError } from '../errors';
 import { bounded } from '../host/deadline';
 import { runForStatus } from '../host/run';
-import { JailError } from '../errors';
 
 /** A user as the host's NSS (files, LDAP, SSSD, ...) knows them. */
 export interface Identity {
@@ -140,8 +140,7 @@ export function resolveIdentityAndGroups(uid: number, groupNames: string[], nss:
   // where the first line starts the entry of exactly that name (a fragment cannot pose as the exempt group).
   const keys = [...groupNames, ...new Set(gids)].map(String);
   const entries = nss.groupLines(keys).map(groupEntry);
-  const positional =
-    entries.length === keys.length && entries.every((entry, i) => entry !== null && (i >= groupNames.length || entry.name === groupNames[i]));
+  const positional = entries.length === keys.length && entries.every((entry, i) => entry !== null && (i >= groupNames.length || entry.name === groupNames[i]));
   entries.forEach((group, i) => {
     if (group === null) return;
     if (gids.includes(group.gid) && !byGid.has(group.gid)) byGid.set(group.gid, group.name);

@@ -16,7 +16,7 @@ export async function jailCgroupOf(engine: Engine, containerId: string, proc = '
   const cgroup = initCgroupOf(containerId, before.Pid, proc);
   const after = (await inspect()).State;
   if (cgroup === null || !after.Running || after.Pid !== before.Pid || after.StartedAt !== before.StartedAt) {
-    throw new JailError('the jail\'s processes cannot be told apart (its init changed while it was looked at); try again');
+    throw new JailError("the jail's processes cannot be told apart (its init changed while it was looked at); try again");
   }
   return cgroup;
 }

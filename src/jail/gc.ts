@@ -3,30 +3,29 @@ import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
 import { type Engine, engineCall } from '../engine/client';
+import { JailError } from '../errors';
+import { withHostLock } from '../host/locks';
 import { STAGING_ROOT, unmountLazily } from '../host/mounts';
 import { ORPHANS_DIR } from '../host/paths';
-import { readStateFile, writeStateFile } from '../host/stateFiles';
-import { withHostLock } from '../host/locks';
-import { agentJails, currentStandard, type Jail, isOutdated, pruneIdentityCache } from './jail';
-import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, rollActsOn, type RollOwner, stillJailed } from './gcPlan';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
-import { loadSeccompProfile } from './seccomp';
-import { JailError } from '../errors';
+import { readStateFile, writeStateFile } from '../host/stateFiles';
 import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
-import { prepareJail } from './prepare';
-import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../session/records';
-import { pruneAgentStates } from '../session/agent';
-import type { Report } from '../policy/enrolment';
 import { checkJailable } from '../policy/access';
+import type { Report } from '../policy/enrolment';
+import { pruneAgentStates } from '../session/agent';
 import { sessionsIn } from '../session/hangup';
+import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../session/records';
 import { jailCgroupOf } from './cgroup';
+import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, type RollOwner, rollActsOn, stillJailed } from './gcPlan';
+import { agentJails, currentStandard, isOutdated, type Jail, pruneIdentityCache } from './jail';
 import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 import { jailLockPath, placementOf } from './placement';
+import { prepareJail } from './prepare';
+import { loadSeccompProfile } from './seccomp';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
-
 
 /**
  * `docker-jail gc`, safe to run from a timer: stops jails idle longer than
@@ -45,13 +44,20 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
-    ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
-      const jail = await jailState(engine, info.Id, uid);
-      if (jail === null) return;
-      const owner = gcOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined);
-      const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
-      await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
-    }, GC_LOCK_WAIT_SECONDS))) && ok;
+    ok =
+      (await eachJail(info, report, () =>
+        withHostLock(
+          jailLockPath(config, uid ?? 0),
+          async () => {
+            const jail = await jailState(engine, info.Id, uid);
+            if (jail === null) return;
+            const owner = gcOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined);
+            const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
+            await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
+          },
+          GC_LOCK_WAIT_SECONDS,
+        ),
+      )) && ok;
   }
   ok = (await collectScratch(engine, config, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
@@ -60,7 +66,13 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   pruneAgentStates(existing);
   const dangling = await engineCall(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
   for (const image of dangling) {
-    const removed = await engine.control.getImage(image.Id).remove().then(() => true, () => false); // still used by a jail: kept
+    const removed = await engine.control
+      .getImage(image.Id)
+      .remove()
+      .then(
+        () => true,
+        () => false,
+      ); // still used by a jail: kept
     if (removed) report(`image ${image.Id.slice(7, 19)}: removed (dangling)`);
   }
   return ok;
@@ -90,12 +102,19 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
   let ok = true;
   for (const info of await managedJails(engine)) {
     const uid = uidLabelOf(info);
-    ok = (await eachJail(info, report, () => withHostLock(jailLockPath(config, uid ?? 0), async () => {
-      const jail = await jailState(engine, info.Id, uid);
-      if (jail === null) return;
-      const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined) : null;
-      await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
-    }, GC_LOCK_WAIT_SECONDS))) && ok;
+    ok =
+      (await eachJail(info, report, () =>
+        withHostLock(
+          jailLockPath(config, uid ?? 0),
+          async () => {
+            const jail = await jailState(engine, info.Id, uid);
+            if (jail === null) return;
+            const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined) : null;
+            await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
+          },
+          GC_LOCK_WAIT_SECONDS,
+        ),
+      )) && ok;
   }
   return ok;
 }
@@ -211,16 +230,20 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
   for (const key of scratchKeys()) {
     const uid = key === 'shared' ? null : Number(key);
     try {
-      await withHostLock(jailLockPath(config, uid ?? 0), async () => {
-        const label = uid === null ? `${LABEL_SHARED}=true` : `${LABEL_UID}=${uid}`;
-        const jails = await engineCall(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
-        const mark = `scratch-${key}`;
-        const owner = scratchOwner(key);
-        // NSS is asked only about the owner of an image no jail has: an image in use is never judged.
-        const ownerJailed = jails.length === 0 && uid !== null && owner !== null && jailedOwner(config, uid, owner) !== null;
-        const scratch = { uid, jails: jails.length, owner, ownerJailed, sharedMode: config.jail.mode === 'shared', graceMark: graceMarkOf(mark) };
-        await carryOut(engine, config, { jail: null, mark, scratchKey: key }, planScratch(scratch, Date.now(), config.gc.graceSeconds), report);
-      }, GC_LOCK_WAIT_SECONDS);
+      await withHostLock(
+        jailLockPath(config, uid ?? 0),
+        async () => {
+          const label = uid === null ? `${LABEL_SHARED}=true` : `${LABEL_UID}=${uid}`;
+          const jails = await engineCall(engine, 'listing the jails', () => engine.control.listContainers({ label: [`${LABEL_MANAGED}=true`, label] }));
+          const mark = `scratch-${key}`;
+          const owner = scratchOwner(key);
+          // NSS is asked only about the owner of an image no jail has: an image in use is never judged.
+          const ownerJailed = jails.length === 0 && uid !== null && owner !== null && jailedOwner(config, uid, owner) !== null;
+          const scratch = { uid, jails: jails.length, owner, ownerJailed, sharedMode: config.jail.mode === 'shared', graceMark: graceMarkOf(mark) };
+          await carryOut(engine, config, { jail: null, mark, scratchKey: key }, planScratch(scratch, Date.now(), config.gc.graceSeconds), report);
+        },
+        GC_LOCK_WAIT_SECONDS,
+      );
     } catch (error) {
       report(`/tmp and /var/tmp of ${key}: not handled: ${error instanceof Error ? error.message : String(error)}`);
       ok = false;
@@ -235,11 +258,16 @@ async function managedJails(engine: Engine): Promise<ContainerSummary[]> {
 
 /** A jail's state and whether it is busy: sessions of anyone, or processes left of its owner (of anyone, for uid null: the shared jail). */
 export async function jailState(engine: Engine, id: string, uid: number | null): Promise<JailState | null> {
-  const inspected = await engine.control.getContainer(id).inspect().catch(() => null);
+  const inspected = await engine.control
+    .getContainer(id)
+    .inspect()
+    .catch(() => null);
   if (inspected === null) return null; // removed meanwhile
   const running = inspected.State.Running;
   const sessions = running ? await sessionsIn(engine, id, null, null, null) : 0;
-  const leftovers = running ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length : 0;
+  const leftovers = running
+    ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length
+    : 0;
   const labels = labelsOf(inspected.Config.Labels);
   return {
     id,
@@ -286,6 +314,5 @@ function isJailable(identity: Identity, config: Config, groupIdOf: (name: string
 function homeUsable(identity: Identity, config: Config): boolean {
   if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // enterJail would refuse it
   const home = statSync(identity.home, { throwIfNoEntry: false });
-  return home !== undefined && home.isDirectory() && home.uid === identity.uid;
+  return home?.isDirectory() === true && home.uid === identity.uid;
 }
-

@@ -1,10 +1,10 @@
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Config } from '../config/types';
-import { checkHomeBase } from '../host/mounts';
-import { bounded } from '../host/deadline';
-import { run } from '../host/run';
 import { JailError } from '../errors';
+import { bounded } from '../host/deadline';
+import { checkHomeBase } from '../host/mounts';
+import { run } from '../host/run';
 import type { Identity } from '../identity/nss';
 
 /**
@@ -21,7 +21,7 @@ import type { Identity } from '../identity/nss';
 export function provisionHome(identity: Identity, config: Config): boolean {
   const home = identity.home;
   checkHomeBase(home, config.home.bases);
-  let existing;
+  let existing: Stats | undefined;
   try {
     existing = lstatSync(home);
   } catch (error) {
@@ -75,7 +75,16 @@ export function provisionHome(identity: Identity, config: Config): boolean {
 function runAsUser(identity: Identity, umask: number, script: string, ...args: string[]): void {
   run(
     '/usr/bin/setpriv',
-    [`--reuid=${identity.uid}`, `--regid=${identity.gid}`, `--groups=${identity.groups.map((g) => g.gid).join(',')}`, '--', '/bin/sh', '-c', `umask ${umask.toString(8).padStart(4, '0')}; ${script}`, ...args],
+    [
+      `--reuid=${identity.uid}`,
+      `--regid=${identity.gid}`,
+      `--groups=${identity.groups.map((g) => g.gid).join(',')}`,
+      '--',
+      '/bin/sh',
+      '-c',
+      `umask ${umask.toString(8).padStart(4, '0')}; ${script}`,
+      ...args,
+    ],
     { failure: `preparing the home of ${identity.user} failed`, env: { HOME: identity.home, PATH: '/usr/bin:/bin' }, cwd: '/', ...bounded(10_000) },
   );
 }

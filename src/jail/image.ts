@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/types';
-import { ExitCode, JailError } from '../errors';
 import { type Engine, engineError, statusOf } from '../engine/client';
-import { LABEL_MANAGED } from './labels';
+import { ExitCode, JailError } from '../errors';
 import { BUILD_ROOT } from '../host/paths';
+import { LABEL_MANAGED } from './labels';
 
 export { BUILD_ROOT };
 /** The keys debootstrap checks the mirror's Release file against (package debian-archive-keyring, a Depends). */
@@ -43,7 +43,11 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
   // Without its keyring debootstrap warns and goes on unchecked: whoever sits between the host and an http
   // mirror would have their maintainer scripts run as root in the chroot (SECURITY.md invariant 4).
   const unfit = keyringUnfit(ARCHIVE_KEYRING);
-  if (unfit !== null) throw new JailError(`the Debian archive keyring ${ARCHIVE_KEYRING} ${unfit}: install the package debian-archive-keyring; no image is built without checking the mirror's signatures`, ExitCode.unavailable);
+  if (unfit !== null)
+    throw new JailError(
+      `the Debian archive keyring ${ARCHIVE_KEYRING} ${unfit}: install the package debian-archive-keyring; no image is built without checking the mirror's signatures`,
+      ExitCode.unavailable,
+    );
   const mirror = config.image.mirror === 'auto' ? hostMirror(config.image.suite) : config.image.mirror;
   mkdirSync(BUILD_ROOT, { recursive: true, mode: 0o700 });
   const workdir = mkdtempSync(`${BUILD_ROOT}/image-`);
@@ -52,14 +56,25 @@ export async function buildImage(engine: Engine, config: Config, options: BuildO
     options.progress.step(`bootstrapping Debian ${config.image.suite} from ${mirror} (a few minutes)`);
     await runTool(
       '/usr/sbin/debootstrap',
-      ['--force-check-gpg', `--keyring=${ARCHIVE_KEYRING}`, '--variant=minbase', `--include=${config.image.packages.join(',')}`, config.image.suite, rootfs, mirror],
+      [
+        '--force-check-gpg',
+        `--keyring=${ARCHIVE_KEYRING}`,
+        '--variant=minbase',
+        `--include=${config.image.packages.join(',')}`,
+        config.image.suite,
+        rootfs,
+        mirror,
+      ],
       (line) => options.progress.detail(`debootstrap: ${line}`),
     );
     options.progress.step('removing every SUID/SGID bit and the package caches');
-    await runTool('/usr/bin/find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], (line) => options.progress.detail(line));
+    await runTool('/usr/bin/find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], (line) =>
+      options.progress.detail(line),
+    );
     for (const cache of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
       for (const entry of readdirSync(`${rootfs}/${cache}`)) {
-        if (entry.endsWith('.deb') || (cache.endsWith('lists') && entry !== 'lock' && entry !== 'partial')) rmSync(`${rootfs}/${cache}/${entry}`, { force: true });
+        if (entry.endsWith('.deb') || (cache.endsWith('lists') && entry !== 'lock' && entry !== 'partial'))
+          rmSync(`${rootfs}/${cache}/${entry}`, { force: true });
       }
     }
     options.progress.step(`importing the root filesystem as ${image}`);
@@ -144,7 +159,8 @@ export function hostMirror(suite: string, aptDir = '/etc/apt'): string {
   }
   for (const part of parts) if (part.endsWith('.list') || part.endsWith('.sources')) read(`${aptDir}/sources.list.d/${part}`);
   const mirror = findMirror(texts, suite);
-  if (mirror === null) throw new JailError(`no Debian mirror for ${suite} found in ${aptDir}/sources.list*; set mirror in [image] of /etc/docker-jail.ini`, ExitCode.config);
+  if (mirror === null)
+    throw new JailError(`no Debian mirror for ${suite} found in ${aptDir}/sources.list*; set mirror in [image] of /etc/docker-jail.ini`, ExitCode.config);
   return mirror;
 }
 

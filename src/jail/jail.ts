@@ -1,17 +1,17 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
-import { ExitCode, JailError } from '../errors';
-import type { JailIdentityFiles } from '../identity/jailFiles';
 import type { ContainerSpec } from '../engine/api';
 import { type Engine, engineCall, engineError, statusOf } from '../engine/client';
-import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
-import { SHARED_ROOT } from '../host/mounts';
-import { SCRATCH_DIRS } from '../host/scratch';
-import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 import { type TarEntry, tarArchive } from '../engine/tar';
-import { jailCgroupOf } from './cgroup';
+import { ExitCode, JailError } from '../errors';
+import { SHARED_ROOT } from '../host/mounts';
 import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf, IDENTITY_CACHE } from '../host/paths';
+import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
+import { SCRATCH_DIRS } from '../host/scratch';
+import type { JailIdentityFiles } from '../identity/jailFiles';
+import { jailCgroupOf } from './cgroup';
 import { groupsLabel, type JailLabels, LABEL_MANAGED, LABEL_SHARED, LABEL_UID, LABEL_USER, labelsFor, labelsOf } from './labels';
+import { loadSeccompProfile, type SeccompProfile } from './seccomp';
 
 /** How long a login waits for a jail that a racing login is creating under the same name. */
 const NAME_RACE_MS = 3000;
@@ -61,7 +61,6 @@ export interface JailRequest {
   agent: { uid: number; gid: number; groups: number[] } | null;
 }
 
-
 /**
  * Finds the user's jail by its labels, creating it from the image when missing
  * and starting it when stopped; then writes the user's passwd and group into it
@@ -89,19 +88,25 @@ export async function ensureJail(engine: Engine, config: Config, request: JailRe
       if (statusOf(error) !== 409) throw engineError(engine.socket, error, 'creating the jail');
     }
     // A racing login's container holds the name a moment before the engine lists it.
-    for (let waited = 0; (found = await find()) === null && waited < host.nameRaceMs; waited += 100) {
+    for (let waited = 0; ; waited += 100) {
+      found = await find();
+      if (found !== null || waited >= host.nameRaceMs) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
   if (found === null) {
     const owner = shared ? 'the shared jail' : `the jail of ${request.user} (uid ${request.uid})`;
-    throw new JailError(`the containers named ${request.name}${shared ? '' : ` and ${request.name}-${request.uid}`} exist but neither is ${owner}; refusing to use them`, ExitCode.refused);
+    throw new JailError(
+      `the containers named ${request.name}${shared ? '' : ` and ${request.name}-${request.uid}`} exist but neither is ${owner}; refusing to use them`,
+      ExitCode.refused,
+    );
   }
 
   if (found.state !== 'running' && !servesLike(found, request)) {
     // Stopped, so nothing of the user's runs in it; its home and /tmp are host mounts and stay: made anew, it
     // serves sessions the way a jail made now does (through the agent, with the user's groups of today).
-    await engineCall(engine, 'replacing the stopped jail', () => docker.getContainer(found!.id).remove());
+    const staleId = found.id;
+    await engineCall(engine, 'replacing the stopped jail', () => docker.getContainer(staleId).remove());
     return ensureJail(engine, config, request, host);
   }
   const container = docker.getContainer(found.id);
@@ -208,7 +213,11 @@ export interface JailMake {
  * or (per-user) serves sessions by docker exec where a jail made now has the agent.
  */
 export function isOutdated(jail: JailMake, current: JailStandard): boolean {
-  return (current.imageId !== null && jail.imageId !== current.imageId) || jail.seccomp !== current.seccomp || (jail.agent !== undefined && jail.agent !== current.agent);
+  return (
+    (current.imageId !== null && jail.imageId !== current.imageId) ||
+    jail.seccomp !== current.seccomp ||
+    (jail.agent !== undefined && jail.agent !== current.agent)
+  );
 }
 
 /** Whether a per-user jail made now serves its sessions through the agent (enterJail makes it so; image update and gc measure by it). */
@@ -218,7 +227,10 @@ export function agentJails(config: Config): boolean {
 
 /** The standard jails are held to now; the image's build is null when it is not built. */
 export async function currentStandard(engine: Engine, config: Config): Promise<JailStandard> {
-  const image = await engine.control.getImage(config.jail.image).inspect().catch(() => null);
+  const image = await engine.control
+    .getImage(config.jail.image)
+    .inspect()
+    .catch(() => null);
   return { imageId: image?.Id ?? null, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
 }
 
@@ -240,7 +252,9 @@ async function bindsAnotherHome(engine: Engine, id: string, request: JailRequest
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<Jail | null> {
   const wanted: Record<string, string> = { [LABEL_MANAGED]: 'true', ...owner };
-  const list = await engineCall(engine, 'looking for the jail', () => engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) }));
+  const list = await engineCall(engine, 'looking for the jail', () =>
+    engine.control.listContainers({ label: Object.entries(wanted).map(([k, v]) => `${k}=${v}`) }),
+  );
   // The engine filtered by label already; check again so a filter bug cannot hand over a stranger's container.
   const mine = list.filter((c) => Object.entries(wanted).every(([k, v]) => c.Labels?.[k] === v));
   if (mine.length > 1) throw new JailError(`there are ${mine.length} jails labelled ${JSON.stringify(owner)}; an administrator must remove the extra ones`);
@@ -271,10 +285,13 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
   }));
   // An agent jail needs the scratch filesystem: the agent's socket directory is the user's, so it must be bounded.
   const agent = scratchAt === null ? null : request.agent;
-  const agentMounts = agent === null ? [] : [
-    { Type: 'bind', Source: AGENT_PROGRAM, Target: AGENT_PROGRAM, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
-    { Type: 'bind', Source: agentDirOf(scratchAt!), Target: AGENT_DIR_IN_JAIL, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
-  ];
+  const agentMounts =
+    agent === null || scratchAt === null
+      ? []
+      : [
+          { Type: 'bind', Source: AGENT_PROGRAM, Target: AGENT_PROGRAM, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
+          { Type: 'bind', Source: agentDirOf(scratchAt), Target: AGENT_DIR_IN_JAIL, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
+        ];
   const labels = labelsFor(shared ? 'shared' : { uid: request.uid, user: request.user }, profile.hash, agent);
   const groups = agent === null ? [] : groupsLabel(agent).split(',').slice(1);
   return {
@@ -298,7 +315,7 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
       SecurityOpt: [`seccomp=${profile.json}`, ...(jail.noNewPrivileges ? ['no-new-privileges:true'] : [])],
       PidsLimit: jail.pidsLimit > 0 ? jail.pidsLimit : -1,
       Memory: jail.memoryBytes,
-      MemorySwap: jail.memoryBytes > 0 ? jail.memoryBytes : 0,
+      MemorySwap: Math.max(jail.memoryBytes, 0),
       NanoCpus: Math.round(jail.cpus * 1e9),
       NetworkMode: jail.network,
       // The home and the jail's /tmp and /var/tmp are its only host mounts, nosuid,nodev from their host mounts.

@@ -45,7 +45,11 @@ export function groupsLabel(agent: { gid: number; groups: number[] }): string {
 }
 
 /** The labels of a jail made now: the shared one, or a user's; with the agent's credentials when its init is the agent. */
-export function labelsFor(owner: { uid: number; user: string } | 'shared', seccomp: string, agent: { gid: number; groups: number[] } | null): Record<string, string> {
+export function labelsFor(
+  owner: { uid: number; user: string } | 'shared',
+  seccomp: string,
+  agent: { gid: number; groups: number[] } | null,
+): Record<string, string> {
   const labels: Record<string, string> =
     owner === 'shared'
       ? { [LABEL_MANAGED]: 'true', [LABEL_SHARED]: 'true', [LABEL_SECCOMP]: seccomp }

@@ -1,8 +1,8 @@
-import { checkHomeTarget, ValueProblem } from '../config/values';
 import type { Config } from '../config/types';
+import { checkHomeTarget, ValueProblem } from '../config/values';
 import { ExitCode, JailError } from '../errors';
-import type { Identity } from '../identity/nss';
 import { LOCK_DIR } from '../host/paths';
+import type { Identity } from '../identity/nss';
 
 /** Values the config's templates may name: {user}, {uid}, {home}. */
 export type TemplateVars = Record<'user' | 'uid' | 'home', string>;
@@ -18,8 +18,8 @@ export function expandTemplate(template: string, vars: TemplateVars): string {
  * names never share a container name (a@z is jail-a_40z, a_z is jail-a__z).
  */
 export function containerNameFrom(template: string, vars: TemplateVars): string {
-  const escape = (char: string) => (char === '_' ? '__' : `_${Buffer.from(char).toString('hex')}`);
-  return expandTemplate(template, { ...vars, user: vars.user.replace(/[^a-zA-Z0-9.-]/gu, escape) });
+  const escapeChar = (char: string) => (char === '_' ? '__' : `_${Buffer.from(char).toString('hex')}`);
+  return expandTemplate(template, { ...vars, user: vars.user.replace(/[^a-zA-Z0-9.-]/gu, escapeChar) });
 }
 
 /** An RFC 1123 host name label: lower case letters, digits and inner hyphens, at most 63 characters. */

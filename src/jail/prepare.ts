@@ -1,15 +1,15 @@
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types';
-import { ensureAgentDir } from '../session/agent';
 import { type Engine, engineCall } from '../engine/client';
-import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT, unescapeMountPath } from '../host/mounts';
-import { agentJails, ensureJail, type Jail } from './jail';
-import type { Placement } from './placement';
 import { JailError } from '../errors';
+import { ensureHomeStaging, ensureSharedRoot, SHARED_ROOT, unescapeMountPath } from '../host/mounts';
 import { ensureScratch, scratchExists } from '../host/scratch';
-import { registerSharedUser } from './sharedUsers';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
-import { readFileSync } from 'node:fs';
+import { ensureAgentDir } from '../session/agent';
+import { agentJails, ensureJail, type Jail } from './jail';
+import type { Placement } from './placement';
+import { registerSharedUser } from './sharedUsers';
 
 /**
  * Ensures the user's jail and writes their identity into it. In shared mode
@@ -47,12 +47,18 @@ export async function prepareJail(engine: Engine, config: Config, identity: Iden
   ensureSharedRoot();
   // The shared jail binds SHARED_ROOT with slave propagation: a home staged again reaches it as it runs.
   const home = ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT);
-  const jail = await ensureJail(engine, config, { ...request, homeSource: home.path, home: null, identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell) });
+  const jail = await ensureJail(engine, config, {
+    ...request,
+    homeSource: home.path,
+    home: null,
+    identityFiles: jailIdentityFiles(registerSharedUser(jailUser), config.session.shell),
+  });
   // The jail's own copy of the home must be nosuid,nodev too: one that reached it without them (staged by an older
   // build while it ran) is replaced by staging the home again, which propagates; a session never starts on it.
   if (!(await jailSeesStagedHome(engine, jail.id, home.path))) {
     ensureHomeStaging(identity.home, identity.uid, config.home.bases, SHARED_ROOT, true);
-    if (!(await jailSeesStagedHome(engine, jail.id, home.path))) throw new JailError(`your home ${identity.home} is not mounted nosuid,nodev in the shared jail; refused`);
+    if (!(await jailSeesStagedHome(engine, jail.id, home.path)))
+      throw new JailError(`your home ${identity.home} is not mounted nosuid,nodev in the shared jail; refused`);
   }
   return jail;
 }
@@ -73,4 +79,3 @@ export async function jailSeesStagedHome(engine: Engine, containerId: string, st
     .map((fields) => fields[5].split(','));
   return seen.length > 0 && seen.every((options) => options.includes('nosuid') && options.includes('nodev'));
 }
-

@@ -27,7 +27,8 @@ export interface SeccompProfile {
  */
 export function loadSeccompProfile(path: string = SECCOMP_PROFILE_PATH, fs: ConfigFs = nodeFs): SeccompProfile {
   const read = readRootOwnedFile(path, MAX_PROFILE_BYTES, fs);
-  if (read === null) throw new JailError(`${path}: missing: the jails' seccomp profile; reinstall docker-jail (apt install --reinstall docker-jail)`, ExitCode.config);
+  if (read === null)
+    throw new JailError(`${path}: missing: the jails' seccomp profile; reinstall docker-jail (apt install --reinstall docker-jail)`, ExitCode.config);
   let profile: unknown;
   try {
     profile = JSON.parse(read.text);

@@ -1,10 +1,10 @@
 import type { Config } from '../config/types';
-import type { ContainerSummary, ContainerStats } from '../engine/api';
+import type { ContainerStats, ContainerSummary } from '../engine/api';
 import { type Engine, engineCall } from '../engine/client';
-import { currentStandard, isOutdated, type JailStandard } from './jail';
 import { hostNss } from '../identity/nss';
-import { lastLoginOf } from '../session/records';
 import { sessionsIn } from '../session/hangup';
+import { lastLoginOf } from '../session/records';
+import { currentStandard, isOutdated, type JailStandard } from './jail';
 import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 
 /** One jail as `docker-jail list` shows it. */

@@ -1,19 +1,20 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { connectEngine, engineError } from '../engine/client';
-import { withHostLock } from '../host/locks';
-import { findJailOf } from '../jail/jail';
-import { STAGING_ROOT, unmountLazily } from '../host/mounts';
-import { removeScratch } from '../host/scratch';
 import { ExitCode, JailError } from '../errors';
-import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
-import { provisionHome } from '../jail/home';
-import { prepareJail } from '../jail/prepare';
-import { jailableIdentity } from './access';
-import { jailLockPath, placementOf } from '../jail/placement';
+import { withHostLock } from '../host/locks';
+import { STAGING_ROOT, unmountLazily } from '../host/mounts';
 import { JAILSH, SHELLS_DIR } from '../host/paths';
 import { run, runForStatus } from '../host/run';
+import { removeScratch } from '../host/scratch';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
+import { groupIdByName, hostNss, type Identity, resolveIdentity, uidOfUser } from '../identity/nss';
+import { provisionHome } from '../jail/home';
+import { findJailOf } from '../jail/jail';
+import { jailLockPath, placementOf } from '../jail/placement';
+import { prepareJail } from '../jail/prepare';
+import { jailableIdentity } from './access';
+
 const FALLBACK_SHELL = '/bin/bash';
 
 /** What enable and disable say as they go: one line per change, for the administrator. */
@@ -131,7 +132,9 @@ function loginShellOf(name: string): string {
 }
 
 function isLocal(file: string, name: string): boolean {
-  return readFileSync(file, 'utf8').split('\n').some((line) => line.startsWith(`${name}:`));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .some((line) => line.startsWith(`${name}:`));
 }
 
 function setLoginShell(name: string, shell: string, report: Report): void {

@@ -2,13 +2,13 @@ import { isatty } from 'node:tty';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import { connectEngine } from '../engine/client';
-import { findJailOf } from '../jail/jail';
 import { startExec } from '../engine/exec';
 import { ExitCode, JailError } from '../errors';
 import { uidOfUser } from '../identity/nss';
-import type { LoginIo } from './relay';
-import { jailArgv } from './login';
+import { findJailOf } from '../jail/jail';
 import { relayUntilEnd } from './hangup';
+import { jailArgv } from './login';
+import type { LoginIo } from './relay';
 
 /**
  * `docker-jail shell USER`: an administrator's root shell inside a user's
@@ -34,7 +34,13 @@ export async function runAdminShell(args: string[], io: LoginIo): Promise<number
   const tty = isatty(0);
   const record = { user: 'root', uid: 0, jail: jail.name, tty, command: `admin shell in the jail of ${name}` };
   await auditLog(formatRecord('start', record), 'notice');
-  const env = ['HOME=/root', 'USER=root', 'LOGNAME=root', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env.TERM ? [`TERM=${process.env.TERM}`] : [])];
+  const env = [
+    'HOME=/root',
+    'USER=root',
+    'LOGNAME=root',
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ...(process.env.TERM ? [`TERM=${process.env.TERM}`] : []),
+  ];
   const started = Date.now();
   const session = await startExec(engine, { jailId: jail.id, uid: 0, workdir: '/', env, argv: jailArgv('/bin/bash', { login: true, command: null }), tty });
   const { status, hangup } = await relayUntilEnd(session, io, tty, process.ppid, async () => undefined);

@@ -1,10 +1,10 @@
 import { chmodSync, chownSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { ExitCode, JailError } from '../errors';
+import { AGENT_DIR_IN_JAIL, AGENT_SOCKET_NAME, AGENT_STATE_DIR, ATTACH_PROGRAM, agentDirOf } from '../host/paths';
 import type { JailCgroup } from '../host/procfs';
 import { cgroupsOf, credentialsAre, credentialsOf, startTimeOf, statFieldsOf, statusOf } from '../host/procfs';
-import type { Identity } from '../identity/nss';
-import { AGENT_DIR_IN_JAIL, AGENT_SOCKET_NAME, AGENT_STATE_DIR, agentDirOf, ATTACH_PROGRAM } from '../host/paths';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
+import type { Identity } from '../identity/nss';
 
 /**
  * Sessions through the jail's own agent (agent/agent.c): a static program
@@ -82,8 +82,14 @@ export function pruneAgentStates(existing: Set<string>, dir = AGENT_STATE_DIR): 
 export function loadAgentState(uid: number, dir = AGENT_STATE_DIR): AgentState | null {
   try {
     const state = JSON.parse(readStateFile(`${dir}/${uid}.json`)) as AgentState;
-    const ok = typeof state.user === 'string' && typeof state.jailId === 'string' && typeof state.jailName === 'string' && Number.isInteger(state.pid) && Number.isInteger(state.start) &&
-      typeof state.cgroup?.cgroups === 'string' && typeof state.scratch === 'string';
+    const ok =
+      typeof state.user === 'string' &&
+      typeof state.jailId === 'string' &&
+      typeof state.jailName === 'string' &&
+      Number.isInteger(state.pid) &&
+      Number.isInteger(state.start) &&
+      typeof state.cgroup?.cgroups === 'string' &&
+      typeof state.scratch === 'string';
     return ok ? state : null;
   } catch {
     return null;
@@ -179,7 +185,11 @@ function readBounded(path: string, limit: number): string {
   try {
     const buffer = Buffer.alloc(limit + 1);
     let length = 0;
-    for (let n; length <= limit && (n = readSync(fd, buffer, length, limit + 1 - length, null)) > 0; ) length += n;
+    while (length <= limit) {
+      const n = readSync(fd, buffer, length, limit + 1 - length, null);
+      if (n <= 0) break;
+      length += n;
+    }
     if (length > limit) throw new Error(`${path} is longer than ${limit} bytes`);
     return buffer.subarray(0, length).toString('latin1');
   } finally {
@@ -230,7 +240,18 @@ export interface HandOver {
 /** attach's command line (agent/attach.c): `SOCKET CGROUP PARENT OPTIONS CWD AUDIT AUDIT_TAIL -- ARGV...`. */
 export function attachArgs(h: HandOver): string[] {
   const options = [...(h.tty ? ['tty'] : []), ...(h.killOnLogout ? ['kill-on-logout'] : [])];
-  return [ATTACH_PROGRAM, AGENT_SOCKET_NAME, h.state.cgroup.cgroups, String(h.parent), options.length > 0 ? options.join(',') : '-', h.workdir, h.audit.head, h.audit.tail, '--', ...h.argv];
+  return [
+    ATTACH_PROGRAM,
+    AGENT_SOCKET_NAME,
+    h.state.cgroup.cgroups,
+    String(h.parent),
+    options.length > 0 ? options.join(',') : '-',
+    h.workdir,
+    h.audit.head,
+    h.audit.tail,
+    '--',
+    ...h.argv,
+  ];
 }
 
 /**
@@ -246,16 +267,20 @@ export function handOverSession(h: HandOver): never {
   if (!here.isDirectory() || here.uid !== h.identity.uid) {
     throw new JailError(`${dir} is not the agent's directory of ${h.identity.user}; refused`);
   }
-  process.setgroups!(h.identity.groups.map((g) => g.gid));
-  process.setgid!(h.identity.gid);
-  process.setuid!(h.identity.uid);
+  if (process.setgroups === undefined || process.setgid === undefined || process.setuid === undefined) {
+    throw new JailError('this Node cannot drop privileges (no setgroups, setgid or setuid); refused');
+  }
+  process.setgroups(h.identity.groups.map((g) => g.gid));
+  process.setgid(h.identity.gid);
+  process.setuid(h.identity.uid);
   const status = statusOf('self');
+  const refused = new JailError('could not drop root privileges before handing the session over; refused', ExitCode.refused);
+  if (status === null) throw refused;
   const dropped =
-    status !== null &&
     status('Uid').every((u) => Number(u) === h.identity.uid) &&
     status('Gid').every((g) => Number(g) === h.identity.gid) &&
     ['CapPrm', 'CapEff', 'CapAmb'].every((set) => /^0+$/.test(status(set)[0] ?? ''));
-  if (!dropped) throw new JailError('could not drop root privileges before handing the session over; refused', ExitCode.refused);
+  if (!dropped) throw refused;
   const env: Record<string, string> = {};
   for (const entry of h.env) {
     const at = entry.indexOf('=');

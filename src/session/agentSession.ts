@@ -17,7 +17,16 @@ import type { Login } from './session';
  */
 export function recordAgentSession(login: Login, state: AgentState): RecordedSession {
   const { identity, ancestors, marker } = login;
-  return recordSession({ pid: process.pid, ancestors, uid: identity.uid, jailId: state.jailId, cgroup: state.cgroup, exec: null, marker, agent: processId(process.pid) });
+  return recordSession({
+    pid: process.pid,
+    ancestors,
+    uid: identity.uid,
+    jailId: state.jailId,
+    cgroup: state.cgroup,
+    exec: null,
+    marker,
+    agent: processId(process.pid),
+  });
 }
 
 /**

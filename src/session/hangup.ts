@@ -1,8 +1,8 @@
 import type { Engine } from '../engine/client';
 import type { Session } from '../engine/exec';
+import { otherSessions } from '../engine/exec';
 import { type JailCgroup, type JailProcess, jailProcesses, sessionProcesses, signalJailProcesses } from '../host/procfs';
 import { agentSessionsIn } from './records';
-import { otherSessions } from '../engine/exec';
 import { type LoginIo, relayPipes, relayTerminal } from './relay';
 
 /** How long a hung-up session's exit is waited for before its host process goes anyway. */
@@ -17,7 +17,13 @@ export const HANGUP_DEADLINE_MS = 9000;
  * `parent` is the login's, taken when it began: one gone before the relay
  * starts counts too.
  */
-export async function relayUntilEnd(session: Session, io: LoginIo, tty: boolean, parent: number, onHangup: () => Promise<void>): Promise<{ status: number; hangup: boolean }> {
+export async function relayUntilEnd(
+  session: Session,
+  io: LoginIo,
+  tty: boolean,
+  parent: number,
+  onHangup: () => Promise<void>,
+): Promise<{ status: number; hangup: boolean }> {
   let hangup = false;
   let hangupDone: Promise<void> = Promise.resolve();
   let resolveHangup!: () => void;
@@ -85,7 +91,15 @@ export function markedProcesses(cgroup: JailCgroup | null, uid: number, marker: 
  * and, when this was the user's last session, every process of theirs in the
  * jail (so a double fork that also drops the mark escapes nothing then).
  */
-export async function killLeftovers(engine: Engine, jailId: string, cgroup: JailCgroup | null, ownExecId: string | null, uid: number, marker: string, ownPid: number = process.pid): Promise<void> {
+export async function killLeftovers(
+  engine: Engine,
+  jailId: string,
+  cgroup: JailCgroup | null,
+  ownExecId: string | null,
+  uid: number,
+  marker: string,
+  ownPid: number = process.pid,
+): Promise<void> {
   const processes = jailProcesses(cgroup, marker);
   const last = (await sessionsIn(engine, jailId, uid, ownExecId, ownPid)) === 0;
   signalJailProcesses(cgroup, leftoverTargets(processes, uid, last), 'SIGKILL');
@@ -97,7 +111,10 @@ export async function killLeftovers(engine: Engine, jailId: string, cgroup: Jail
  * and whatever carries the session's mark, with all it started.
  */
 export function hangupTargets(processes: JailProcess[], uid: number, rootPid: number | null): number[] {
-  return sessionProcesses(processes.filter((p) => p.uid === uid), rootPid);
+  return sessionProcesses(
+    processes.filter((p) => p.uid === uid),
+    rootPid,
+  );
 }
 
 /**

@@ -17,7 +17,7 @@ import { whitelistedEnv } from '../policy/environment';
 import { type AgentState, descriptorsTheirs } from './agent';
 import { handOverToAgent, readyAgent, recordAgentSession, warmAgentSession } from './agentSession';
 import { runExecSession, type StartedExec, startExecSession } from './execSession';
-import { agentSessionsIn, parentOf, type ProcessId, processId, type RecordedSession } from './records';
+import { agentSessionsIn, type ProcessId, parentOf, processId, type RecordedSession } from './records';
 import type { LoginIo } from './relay';
 import type { Login } from './session';
 
@@ -167,7 +167,10 @@ async function readySession(engine: Engine, login: Login, viaAgent: boolean): Pr
     // Its agent cannot take the session (stopped or traced, its socket removed, the user's groups changed), and
     // nothing of the user's runs there: started anew (made anew, for other groups), it can.
     // A stop that fails leaves it running: its agent is asked once more, and docker exec serves the session.
-    await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
+    await engine.control
+      .getContainer(jail.id)
+      .stop(2)
+      .catch(() => undefined);
     jail = await prepareJail(engine, config, identity, placement);
     cgroup = await jailCgroupOf(engine, jail.id);
     agent = jail.agent ? await readyAgent(jail, cgroup, identity) : null;

@@ -1,22 +1,22 @@
 import { auditLog } from '../audit/syslog';
 import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
-import { setDeadline } from '../host/deadline';
 import { connectEngine, type Engine } from '../engine/client';
-import { withHostLock } from '../host/locks';
-import { findJailOf } from '../jail/jail';
-import { signalJailProcesses } from '../host/procfs';
 import { ExitCode, JailError } from '../errors';
+import { setDeadline } from '../host/deadline';
+import { withHostLock } from '../host/locks';
+import { signalJailProcesses } from '../host/procfs';
 import { type Identity, uidOfUser } from '../identity/nss';
-import { provisionHome } from '../jail/home';
-import { prepareJail } from '../jail/prepare';
-import { recordLogout, sessionsOf, stillRunning } from './records';
-import { jailState, removeIfOutdatedAndIdle } from '../jail/gc';
-import { readyAgent } from './agentSession';
-import { identityAndAccess } from '../policy/access';
-import { hangUp, killLeftovers, sessionsIn } from './hangup';
 import { jailCgroupOf } from '../jail/cgroup';
+import { jailState, removeIfOutdatedAndIdle } from '../jail/gc';
+import { provisionHome } from '../jail/home';
+import { findJailOf } from '../jail/jail';
 import { jailLockPath, placementOf } from '../jail/placement';
+import { prepareJail } from '../jail/prepare';
+import { identityAndAccess } from '../policy/access';
+import { readyAgent } from './agentSession';
+import { hangUp, killLeftovers, sessionsIn } from './hangup';
+import { recordLogout, sessionsOf, stillRunning } from './records';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -56,10 +56,13 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
 
 function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
   setDeadline(started + seconds * 1000);
-  const timer = setTimeout(() => {
-    process.stderr.write(`docker-jail: the PAM hook gave up after ${seconds} s\n`);
-    process.exit(0); // deliberately abandons the work: a login must not wait longer
-  }, Math.max(0, started + seconds * 1000 - Date.now()));
+  const timer = setTimeout(
+    () => {
+      process.stderr.write(`docker-jail: the PAM hook gave up after ${seconds} s\n`);
+      process.exit(0); // deliberately abandons the work: a login must not wait longer
+    },
+    Math.max(0, started + seconds * 1000 - Date.now()),
+  );
   timer.unref();
   return timer;
 }
@@ -74,7 +77,9 @@ async function openPamSession(engine: Engine, config: Config, identity: Identity
     if (jail.agent) await readyAgent(jail, await jailCgroupOf(engine, jail.id), identity);
     return jail;
   });
-  await auditLog(`pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`);
+  await auditLog(
+    `pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`,
+  );
 }
 
 async function closePamSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
@@ -123,6 +128,9 @@ async function closePamSession(engine: Engine, config: Config, identity: Identit
     if (config.session.idleStopSeconds !== 0) return;
     const busy = uid === null ? ((await jailState(engine, jail.id, null))?.busy ?? false) : (await sessionsIn(engine, jail.id, null, null, null)) > 0;
     if (busy) return;
-    await engine.control.getContainer(jail.id).stop(2).catch(() => undefined);
+    await engine.control
+      .getContainer(jail.id)
+      .stop(2)
+      .catch(() => undefined);
   });
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { JailError } from '../errors';
 import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../host/paths';
 import { type JailCgroup, startTimeOf, statFieldsOf } from '../host/procfs';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
-import { JailError } from '../errors';
 
 /**
  * What a running session leaves for the PAM hook's close_session (SESSIONS_DIR):
