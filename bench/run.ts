@@ -5,8 +5,8 @@
  * depend on the machine; the ratios are what to read.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import * as pty from 'node-pty';
 import { STAGING_ROOT } from '../src/host/paths';
 
@@ -87,7 +87,9 @@ function makeUser(name: string, home = true): BenchUser {
 }
 
 function dropUser(user: BenchUser): void {
-  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
+  sh(
+    `docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`,
+  );
 }
 
 /** jailsh as the user, as sshd starts it for `ssh host COMMAND`. */
@@ -184,8 +186,7 @@ function treeOf(roots: number[]): number[] {
   for (const [pid, ppid] of parents()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   const seen: number[] = [];
   const queue = [...roots];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
     if (seen.includes(pid)) continue;
     seen.push(pid);
     queue.push(...(children.get(pid) ?? []));
@@ -215,7 +216,17 @@ function jailMemory(jail: string): number {
  * limit bounds the ratio of the medians; absolute (in the figure's unit), when given, bounds our median instead
  * (the docker CLI's figure then stands beside it for reference only).
  */
-function figure(name: string, unit: string, ours: number[], theirs: number[] | null, target: string, limit: number | null, higherIsBetter: boolean, reproduce: string, absolute: number | null = null): Figure {
+function figure(
+  name: string,
+  unit: string,
+  ours: number[],
+  theirs: number[] | null,
+  target: string,
+  limit: number | null,
+  higherIsBetter: boolean,
+  reproduce: string,
+  absolute: number | null = null,
+): Figure {
   const o = stats(ours);
   const t = theirs === null ? null : stats(theirs);
   const ratio = t === null ? null : o.median / t.median;
@@ -237,25 +248,99 @@ async function main(): Promise<void> {
       () => timed(`${asUser(user)} /usr/bin/jailsh -c true ${QUIET}`),
       () => timed(`${dockerExec(user)} true ${QUIET}`),
     );
-    figures.push(figure('warm non-interactive login (`-c true`)', 'ms', warmOurs, warmTheirs, '<= 0.75x (moonshot 0.5x)', 0.75, false,
-      `${asUser(user)} /usr/bin/jailsh -c true ${QUIET}  vs  ${dockerExec(user)} true ${QUIET}`));
+    figures.push(
+      figure(
+        'warm non-interactive login (`-c true`)',
+        'ms',
+        warmOurs,
+        warmTheirs,
+        '<= 0.75x (moonshot 0.5x)',
+        0.75,
+        false,
+        `${asUser(user)} /usr/bin/jailsh -c true ${QUIET}  vs  ${dockerExec(user)} true ${QUIET}`,
+      ),
+    );
 
     const ourSessions = [];
     const theirSessions = [];
     for (let i = 0; i < RUNS; i++) {
-      const [ourFile, ...ourArgs] = ownPty(user, ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh']);
+      const [ourFile, ...ourArgs] = ownPty(user, [
+        '/usr/bin/setpriv',
+        `--reuid=${user.uid}`,
+        `--regid=${user.gid}`,
+        '--init-groups',
+        '/bin/bash',
+        '-c',
+        'exec -a -jailsh /usr/bin/jailsh',
+      ]);
       ourSessions.push(await terminalSession(ourFile, ourArgs, treeRss));
-      const [theirFile, ...theirArgs] = ownPty(user, ['/usr/bin/docker', 'exec', '-it', '-u', `${user.uid}:${user.gid}`, '-w', user.home, '-e', `HOME=${user.home}`, jailOf(user), 'bash', '-l']);
+      const [theirFile, ...theirArgs] = ownPty(user, [
+        '/usr/bin/docker',
+        'exec',
+        '-it',
+        '-u',
+        `${user.uid}:${user.gid}`,
+        '-w',
+        user.home,
+        '-e',
+        `HOME=${user.home}`,
+        jailOf(user),
+        'bash',
+        '-l',
+      ]);
       theirSessions.push(await terminalSession(theirFile, theirArgs, treeRss));
     }
-    figures.push(figure('warm interactive login: start to first prompt, through a pty', 'ms', ourSessions.map((s) => s.prompt), theirSessions.map((s) => s.prompt), '<= 0.75x', 0.75, false,
-      `pty (made the user's, as sshd does: sh -c 'chown UID "$(tty)" && exec ...'): ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`));
+    figures.push(
+      figure(
+        'warm interactive login: start to first prompt, through a pty',
+        'ms',
+        ourSessions.map((s) => s.prompt),
+        theirSessions.map((s) => s.prompt),
+        '<= 0.75x',
+        0.75,
+        false,
+        `pty (made the user's, as sshd does: sh -c 'chown UID "$(tty)" && exec ...'): ${asUser(user)} bash -c 'exec -a -jailsh /usr/bin/jailsh'  vs  docker exec -it -u UID:GID JAIL bash -l`,
+      ),
+    );
     const ourEchoes = ourSessions.flatMap((s) => s.echoes);
     const theirEchoes = theirSessions.flatMap((s) => s.echoes);
-    figures.push(figure('keystroke echo latency, median', 'ms', ourEchoes, theirEchoes, '<= 1.0x', 1.0, false, 'one key at a time at the bash prompt of the sessions above, 195 keys each'));
-    figures.push(figure('keystroke echo latency, p99', 'ms', ourSessions.map((s) => stats(s.echoes).p99), theirSessions.map((s) => stats(s.echoes).p99), '<= 1.0x', 1.0, false, 'p99 of each session above; median over sessions'));
-    figures.push(figure('host memory of one idle interactive session (all its host processes but sshd)', 'MiB', ourSessions.flatMap((s) => s.rss), theirSessions.flatMap((s) => s.rss), '<= 2 MiB', null, false,
-      'sum of VmRSS of the pty child and every host process under it (jailsh -> docker-jail -> docker-jail-attach; the docker CLI), idle at the prompt, sampled in each session above', 2));
+    figures.push(
+      figure(
+        'keystroke echo latency, median',
+        'ms',
+        ourEchoes,
+        theirEchoes,
+        '<= 1.0x',
+        1.0,
+        false,
+        'one key at a time at the bash prompt of the sessions above, 195 keys each',
+      ),
+    );
+    figures.push(
+      figure(
+        'keystroke echo latency, p99',
+        'ms',
+        ourSessions.map((s) => stats(s.echoes).p99),
+        theirSessions.map((s) => stats(s.echoes).p99),
+        '<= 1.0x',
+        1.0,
+        false,
+        'p99 of each session above; median over sessions',
+      ),
+    );
+    figures.push(
+      figure(
+        'host memory of one idle interactive session (all its host processes but sshd)',
+        'MiB',
+        ourSessions.flatMap((s) => s.rss),
+        theirSessions.flatMap((s) => s.rss),
+        '<= 2 MiB',
+        null,
+        false,
+        'sum of VmRSS of the pty child and every host process under it (jailsh -> docker-jail -> docker-jail-attach; the docker CLI), idle at the prompt, sampled in each session above',
+        2,
+      ),
+    );
 
     const coldOurs: number[] = [];
     const coldTheirs: number[] = [];
@@ -263,11 +348,25 @@ async function main(): Promise<void> {
       sh(`docker rm -f ${jailOf(user)} >/dev/null`);
       coldOurs.push(timed(`${asUser(user)} /usr/bin/jailsh -c true ${QUIET}`));
       sh('docker rm -f djbench-cold >/dev/null 2>&1 || true');
-      coldTheirs.push(timed(`docker run -d --name djbench-cold --network none ${image} sleep infinity >/dev/null && docker exec -u ${user.uid}:${user.gid} djbench-cold true ${QUIET}`));
+      coldTheirs.push(
+        timed(
+          `docker run -d --name djbench-cold --network none ${image} sleep infinity >/dev/null && docker exec -u ${user.uid}:${user.gid} djbench-cold true ${QUIET}`,
+        ),
+      );
       sh('docker rm -f djbench-cold >/dev/null');
     }
-    figures.push(figure('cold first login (no jail yet, home exists)', 'ms', coldOurs, coldTheirs, '<= 1.5x', 1.5, false,
-      `docker rm -f JAIL; ${asUser(user)} /usr/bin/jailsh -c true  vs  docker run -d IMAGE sleep infinity && docker exec CONTAINER true`));
+    figures.push(
+      figure(
+        'cold first login (no jail yet, home exists)',
+        'ms',
+        coldOurs,
+        coldTheirs,
+        '<= 1.5x',
+        1.5,
+        false,
+        `docker rm -f JAIL; ${asUser(user)} /usr/bin/jailsh -c true  vs  docker run -d IMAGE sleep infinity && docker exec CONTAINER true`,
+      ),
+    );
 
     const mibPerSecond = (ms: number) => GIB / 1024 ** 2 / (ms / 1000);
     const [inOurs, inTheirs] = sideBySide(
@@ -275,20 +374,52 @@ async function main(): Promise<void> {
       () => mibPerSecond(timed(`${asUser(user)} /bin/bash -c "head -c 1G /dev/zero | /usr/bin/jailsh -c 'cat > /dev/null'" ${QUIET}`)),
       () => mibPerSecond(timed(`head -c 1G /dev/zero | ${dockerExec(user, '-i')} sh -c 'cat > /dev/null' >/dev/null 2>&1`)),
     );
-    figures.push(figure('throughput in: 1 GiB into `cat > /dev/null`', 'MiB/s', inOurs, inTheirs, '>= 2.0x', 2.0, true,
-      `${asUser(user)} bash -c "head -c 1G /dev/zero | /usr/bin/jailsh -c 'cat > /dev/null'"  vs  head -c 1G /dev/zero | docker exec -i JAIL sh -c 'cat > /dev/null'`));
+    figures.push(
+      figure(
+        'throughput in: 1 GiB into `cat > /dev/null`',
+        'MiB/s',
+        inOurs,
+        inTheirs,
+        '>= 2.0x',
+        2.0,
+        true,
+        `${asUser(user)} bash -c "head -c 1G /dev/zero | /usr/bin/jailsh -c 'cat > /dev/null'"  vs  head -c 1G /dev/zero | docker exec -i JAIL sh -c 'cat > /dev/null'`,
+      ),
+    );
     sh(`${asUser(user)} head -c 1G /dev/urandom > ${user.home}/bench.bin`);
     const [outOurs, outTheirs] = sideBySide(
       () => mibPerSecond(timed(`${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' ${QUIET}`)),
       () => mibPerSecond(timed(`${dockerExec(user)} cat bench.bin ${QUIET}`)),
     );
     sh(`rm -f ${user.home}/bench.bin`);
-    figures.push(figure('throughput out: `cat` of a 1 GiB file', 'MiB/s', outOurs, outTheirs, '>= 2.0x', 2.0, true,
-      `${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null  vs  docker exec JAIL cat bench.bin > /dev/null`));
+    figures.push(
+      figure(
+        'throughput out: `cat` of a 1 GiB file',
+        'MiB/s',
+        outOurs,
+        outTheirs,
+        '>= 2.0x',
+        2.0,
+        true,
+        `${asUser(user)} /usr/bin/jailsh -c 'cat bench.bin' > /dev/null  vs  docker exec JAIL cat bench.bin > /dev/null`,
+      ),
+    );
 
     const idle: number[] = [];
     for (let i = 0; i < RUNS; i++) idle.push(jailMemory(jailOf(user)));
-    figures.push(figure('idle jail memory (its init, the agent, no session)', 'MiB', idle, null, '<= 1 MiB', null, false, 'docker stats --no-stream --format {{.MemUsage}} JAIL, with no session', 1));
+    figures.push(
+      figure(
+        'idle jail memory (its init, the agent, no session)',
+        'MiB',
+        idle,
+        null,
+        '<= 1 MiB',
+        null,
+        false,
+        'docker stats --no-stream --format {{.MemUsage}} JAIL, with no session',
+        1,
+      ),
+    );
   } finally {
     dropUser(user);
   }
@@ -296,15 +427,28 @@ async function main(): Promise<void> {
   // First logins of many users at once, through PAM (su -l): the hook makes each home and jail.
   const storm = Array.from({ length: STORM }, (_, i) => makeUser(`djstorm${i}`, false));
   try {
-    const results = await Promise.all(storm.map((u) => new Promise<{ ok: boolean; ms: number }>((resolve) => {
-      const start = process.hrtime.bigint();
-      const child = spawn('/bin/su', ['-l', u.name, '-c', 'test "$(hostname)" = "' + u.name + '-jail"'], { stdio: 'ignore' });
-      child.on('close', (code) => resolve({ ok: code === 0, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
-    })));
+    const results = await Promise.all(
+      storm.map(
+        (u) =>
+          new Promise<{ ok: boolean; ms: number }>((resolve) => {
+            const start = process.hrtime.bigint();
+            const child = spawn('/bin/su', ['-l', u.name, '-c', 'test "$(hostname)" = "' + u.name + '-jail"'], { stdio: 'ignore' });
+            child.on('close', (code) => resolve({ ok: code === 0, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+          }),
+      ),
+    );
     const failed = results.filter((r) => !r.ok).length;
     const distinct = new Set(storm.map((u) => sh(`docker ps -aq --filter label=io.docker-jail.uid=${u.uid}`).trim())).size;
-    const f = figure(`${STORM} first logins at once (su -l, PAM hook)`, 'ms', results.map((r) => r.ms), null, 'all succeed', null, false,
-      `${STORM} x su -l djstormN -c 'test "$(hostname)" = djstormN-jail' in parallel`);
+    const f = figure(
+      `${STORM} first logins at once (su -l, PAM hook)`,
+      'ms',
+      results.map((r) => r.ms),
+      null,
+      'all succeed',
+      null,
+      false,
+      `${STORM} x su -l djstormN -c 'test "$(hostname)" = djstormN-jail' in parallel`,
+    );
     f.met = failed === 0 && distinct === STORM && f.ours.p95 <= STORM_P95_MS;
     f.target = `all succeed, p95 <= ${STORM_P95_MS} ms: ${STORM - failed}/${STORM} did, in ${distinct} jails; p95 ${f.ours.p95.toFixed(0)} ms`;
     figures.push(f);
@@ -340,24 +484,41 @@ async function heldSessions(): Promise<Figure[]> {
     const prompts: number[] = [];
     // Opened in waves of one session per user: a user's logins may take turns, different users' need not.
     for (let wave = 0; wave < HELD_PER_USER; wave++) {
-      await Promise.all(opened.slice(wave * HELD_USERS, (wave + 1) * HELD_USERS).map((u) => new Promise<void>((resolve, reject) => {
-        const start = process.hrtime.bigint();
-        const [file, ...args] = ownPty(u, ['/usr/bin/setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '/bin/bash', '-c', 'exec -a -jailsh /usr/bin/jailsh']);
-        const term = pty.spawn(file, args,
-          { name: 'xterm', cols: 120, rows: 40, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' } });
-        terms.push(term);
-        let output = '';
-        const timer = setTimeout(() => reject(new Error(`held session of ${u.name} showed no prompt: ${JSON.stringify(output.slice(-300))}`)), 60_000);
-        const listener = term.onData((data) => {
-          output += data;
-          if (/\$ $/.test(output)) {
-            clearTimeout(timer);
-            listener.dispose();
-            prompts.push(Number(process.hrtime.bigint() - start) / 1e6);
-            resolve();
-          }
-        });
-      })));
+      await Promise.all(
+        opened.slice(wave * HELD_USERS, (wave + 1) * HELD_USERS).map(
+          (u) =>
+            new Promise<void>((resolve, reject) => {
+              const start = process.hrtime.bigint();
+              const [file, ...args] = ownPty(u, [
+                '/usr/bin/setpriv',
+                `--reuid=${u.uid}`,
+                `--regid=${u.gid}`,
+                '--init-groups',
+                '/bin/bash',
+                '-c',
+                'exec -a -jailsh /usr/bin/jailsh',
+              ]);
+              const term = pty.spawn(file, args, {
+                name: 'xterm',
+                cols: 120,
+                rows: 40,
+                env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TERM: 'xterm', LANG: 'C.UTF-8' },
+              });
+              terms.push(term);
+              let output = '';
+              const timer = setTimeout(() => reject(new Error(`held session of ${u.name} showed no prompt: ${JSON.stringify(output.slice(-300))}`)), 60_000);
+              const listener = term.onData((data) => {
+                output += data;
+                if (/\$ $/.test(output)) {
+                  clearTimeout(timer);
+                  listener.dispose();
+                  prompts.push(Number(process.hrtime.bigint() - start) / 1e6);
+                  resolve();
+                }
+              });
+            }),
+        ),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 3000)); // idle
     const n = terms.length;
@@ -378,14 +539,36 @@ async function heldSessions(): Promise<Figure[]> {
     }).length;
     const how = `${HELD_USERS} users x ${HELD_PER_USER} sessions, each pty: setpriv --reuid=UID ... bash -c 'exec -a -jailsh /usr/bin/jailsh', idle at the prompt`;
     return [
-      figure(`${n} idle interactive sessions held at once: host memory, sum of their host processes' RSS`, 'MiB', rssSamples, null,
-        `report: ${pids.length} host processes, ${attaches} of them docker-jail-attach; ${(stats(rssSamples).median / n).toFixed(2)} MiB a session`, null, false,
-        `${how}; sum of VmRSS of every pty child and all under it`),
-      figure(`${n} idle interactive sessions held at once: MemAvailable drop`, 'MiB', dropSamples, null,
-        `report: ${(stats(dropSamples).median / n).toFixed(2)} MiB a session, jail side (pty, bash) included`, null, false,
-        `${how}; MemAvailable before the first opened (the ${HELD_USERS} jails running) minus while all are held`),
-      figure(`${n} idle interactive sessions held at once: start to first prompt, ${HELD_USERS} at a time`, 'ms', prompts, null, 'report', null, false,
-        `${how}; opened in ${HELD_PER_USER} waves of one session per user`),
+      figure(
+        `${n} idle interactive sessions held at once: host memory, sum of their host processes' RSS`,
+        'MiB',
+        rssSamples,
+        null,
+        `report: ${pids.length} host processes, ${attaches} of them docker-jail-attach; ${(stats(rssSamples).median / n).toFixed(2)} MiB a session`,
+        null,
+        false,
+        `${how}; sum of VmRSS of every pty child and all under it`,
+      ),
+      figure(
+        `${n} idle interactive sessions held at once: MemAvailable drop`,
+        'MiB',
+        dropSamples,
+        null,
+        `report: ${(stats(dropSamples).median / n).toFixed(2)} MiB a session, jail side (pty, bash) included`,
+        null,
+        false,
+        `${how}; MemAvailable before the first opened (the ${HELD_USERS} jails running) minus while all are held`,
+      ),
+      figure(
+        `${n} idle interactive sessions held at once: start to first prompt, ${HELD_USERS} at a time`,
+        'ms',
+        prompts,
+        null,
+        'report',
+        null,
+        false,
+        `${how}; opened in ${HELD_PER_USER} waves of one session per user`,
+      ),
     ];
   } finally {
     for (const t of terms) {
@@ -403,7 +586,10 @@ async function heldSessions(): Promise<Figure[]> {
 function render(figures: Figure[]): { table: string; full: string } {
   const num = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const cell = (s: Stats | null, unit: string) => (s === null ? '' : `${num(s.median)} ${unit} (${num(s.min)}–${num(s.max)})`);
-  const rows = figures.map((f) => `| ${f.name} | ${cell(f.ours, f.unit)} | ${cell(f.theirs, f.unit)} | ${f.ratio === null ? '' : `${f.ratio.toFixed(2)}x`} | ${f.target} | ${f.met === null ? 'report' : f.met ? 'met' : '**missed**'} |`);
+  const rows = figures.map(
+    (f) =>
+      `| ${f.name} | ${cell(f.ours, f.unit)} | ${cell(f.theirs, f.unit)} | ${f.ratio === null ? '' : `${f.ratio.toFixed(2)}x`} | ${f.target} | ${f.met === null ? 'report' : f.met ? 'met' : '**missed**'} |`,
+  );
   const table = [
     `Median (min–max) of ${RUNS} runs or more each, on ${cpus().length} CPUs, Docker ${sh("docker version -f '{{.Server.Version}}'").trim()}, ${sh('uname -r').trim()}; \`bench/run\` (as root, docker-jail installed) reproduces it.`,
     '',
