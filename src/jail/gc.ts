@@ -41,24 +41,11 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
     report(`the jail group ${config.access.jailGroup} does not resolve (a directory outage, or a misspelt jail_group): nothing collected`);
     return false;
   }
-  let ok = true;
-  for (const info of await managedJails(engine)) {
-    const uid = uidLabelOf(info);
-    ok =
-      (await eachJail(info, report, () =>
-        withHostLock(
-          jailLockPath(config, uid ?? 0),
-          async () => {
-            const jail = await jailState(engine, info.Id, uid);
-            if (jail === null) return;
-            const owner = gcOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined);
-            const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
-            await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
-          },
-          GC_LOCK_WAIT_SECONDS,
-        ),
-      )) && ok;
-  }
+  let ok = await eachJailUnderLock(engine, config, report, async (jail, labelledUser) => {
+    const owner = gcOwnerOf(config, jail, labelledUser);
+    const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
+    await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
+  });
   ok = (await collectScratch(engine, config, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
   const existing = new Set((await managedJails(engine)).map((jail) => jail.Id));
@@ -78,15 +65,35 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   return ok;
 }
 
-/** One jail's part of gc or image update: its failure is reported and the others are still handled. */
-async function eachJail(info: ContainerSummary, report: Report, handle: () => Promise<void>): Promise<boolean> {
-  try {
-    await handle();
-    return true;
-  } catch (error) {
-    report(`${info.Names?.[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12)}: not handled: ${error instanceof Error ? error.message : String(error)}`);
-    return false;
+/**
+ * Handles every jail of ours in turn, each under its lock and as inspected
+ * there (one removed meanwhile is skipped): a jail's failure is reported and
+ * the others are still handled. False when any failed.
+ */
+async function eachJailUnderLock(
+  engine: Engine,
+  config: Config,
+  report: Report,
+  handle: (jail: JailState, labelledUser: string | undefined) => Promise<void>,
+): Promise<boolean> {
+  let ok = true;
+  for (const info of await managedJails(engine)) {
+    const uid = uidLabelOf(info);
+    try {
+      await withHostLock(
+        jailLockPath(config, uid ?? 0),
+        async () => {
+          const jail = await jailState(engine, info.Id, uid);
+          if (jail !== null) await handle(jail, labelsOf(info.Labels).user ?? undefined);
+        },
+        GC_LOCK_WAIT_SECONDS,
+      );
+    } catch (error) {
+      report(`${info.Names?.[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12)}: not handled: ${error instanceof Error ? error.message : String(error)}`);
+      ok = false;
+    }
   }
+  return ok;
 }
 
 /**
@@ -99,24 +106,10 @@ async function eachJail(info: ContainerSummary, report: Report, handle: () => Pr
 export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
   const image = await engineCall(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
   const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
-  let ok = true;
-  for (const info of await managedJails(engine)) {
-    const uid = uidLabelOf(info);
-    ok =
-      (await eachJail(info, report, () =>
-        withHostLock(
-          jailLockPath(config, uid ?? 0),
-          async () => {
-            const jail = await jailState(engine, info.Id, uid);
-            if (jail === null) return;
-            const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelsOf(info.Labels).user ?? undefined) : null;
-            await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
-          },
-          GC_LOCK_WAIT_SECONDS,
-        ),
-      )) && ok;
-  }
-  return ok;
+  return eachJailUnderLock(engine, config, report, async (jail, labelledUser) => {
+    const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelledUser) : null;
+    await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
+  });
 }
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
