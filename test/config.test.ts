@@ -1,35 +1,22 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseIni } from 'ini';
 import { ExitCode, JailError } from '../src/errors';
 import {
-  ConfigFs, ConfigStats, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, nodeFs, parseConfig,
+  ConfigFs, ConfigStats, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig,
 } from '../src/config/load';
 import { agreeWithIni, CONFIG_KEYS, scanConfig } from '../src/config/parse';
 import type { Config } from '../src/config/types';
 import { homeOutsideBases } from '../src/config/values';
 import { homeTargetFor } from '../src/jail/placement';
+import { GOOD_TEXT, rejects } from './support/configRefusals';
 
 const FILE = '/etc/docker-jail.ini';
 const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini');
 
 function parse(text: string): Config {
   return parseConfig(text, FILE);
-}
-
-/** Asserts a config error whose message is exactly `message`, or starts with `message` when it ends in ': '. */
-function rejects(run: () => unknown, message: string, fragment?: string): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof JailError, `not a JailError: ${String(error)}`);
-    assert.equal(error.exitCode, ExitCode.config);
-    if (message.endsWith(': ')) assert.ok(error.message.startsWith(message), `${error.message}\n  does not start with\n${message}`);
-    else assert.equal(error.message, message);
-    if (fragment !== undefined) assert.ok(error.message.includes(fragment), `${error.message}\n  does not include\n${fragment}`);
-    return true;
-  });
 }
 
 function rejectsText(text: string, message: string, fragment?: string): void {
@@ -812,8 +799,6 @@ function host(file: FakeEntry | undefined, more: Record<string, FakeEntry> = {})
   return new FakeFs(entries);
 }
 
-const GOOD_TEXT = '[jail]\nmode = shared\nname_template = shared\n';
-
 describe('config: loading and the ownership rules', () => {
   it('loads a root-owned file that only root can write', () => {
     const fake = host({ kind: 'file', text: GOOD_TEXT });
@@ -929,96 +914,6 @@ describe('config: loading and the ownership rules', () => {
   it('names file, line and key for bad content', () => {
     rejects(() => loadConfig(FILE, host({ kind: 'file', text: '[jail]\n\nmemory_limit = 12x\n' })),
       `${FILE}:3: [jail] memory_limit: "12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)`);
-  });
-});
-
-describe('config: a real file @root', () => {
-  let dir = '';
-  let file = '';
-
-  before(function () {
-    // A missing prerequisite fails here rather than skipping: these tests prove SECURITY.md, invariant 7 on a real kernel.
-    assert.equal(process.getuid?.(), 0, 'the @root tests must run as root');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-jail-config-'));
-    fs.chmodSync(dir, 0o755);
-    file = path.join(dir, 'docker-jail.ini');
-  });
-
-  beforeEach(() => {
-    fs.rmSync(file, { force: true });
-    fs.chmodSync(dir, 0o755);
-    fs.chownSync(dir, 0, 0);
-  });
-
-  after(() => {
-    if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  function write(text: string, mode = 0o644): void {
-    fs.writeFileSync(file, text, { mode });
-    fs.chmodSync(file, mode); // the umask may have cleared bits
-  }
-
-  it('loads a root-owned 0644 file below the sticky /tmp', () => {
-    write(GOOD_TEXT);
-    const config = loadConfig(file);
-    assert.equal(config.source, file);
-    assert.equal(config.jail.mode, 'shared');
-  });
-
-  it('loads the shipped file to the defaults', () => {
-    write(fs.readFileSync(SHIPPED, 'utf8'));
-    assert.deepStrictEqual(loadConfig(file), { ...defaultConfig, source: file });
-  });
-
-  it('gives the defaults when there is no file', () => {
-    assert.equal(loadConfig(file), defaultConfig);
-  });
-
-  it('refuses a group-writable file', () => {
-    write(GOOD_TEXT, 0o664);
-    rejects(() => loadConfig(file), `${file}: refused: writable by group or others (mode 0664); run: chmod go-w ${file}`);
-  });
-
-  it('refuses a file owned by uid 1000', () => {
-    write(GOOD_TEXT);
-    fs.chownSync(file, 1000, 1000);
-    rejects(() => loadConfig(file), `${file}: refused: owned by uid 1000, not root; run: chown root ${file}`);
-  });
-
-  it('refuses a symlink to a good file', () => {
-    const target = path.join(dir, 'real.ini');
-    fs.writeFileSync(target, GOOD_TEXT, { mode: 0o644 });
-    fs.symlinkSync(target, file);
-    try {
-      rejects(() => loadConfig(file), `${file}: refused: is a symbolic link; make it a regular file owned by root`);
-      assert.throws(() => nodeFs.readFile(file), { code: 'ELOOP' });
-    } finally {
-      fs.rmSync(target);
-    }
-  });
-
-  it('refuses a FIFO without blocking', () => {
-    fs.rmSync(file, { force: true });
-    execFileSync('mkfifo', ['-m', '0644', file]);
-    rejects(() => loadConfig(file), `${file}: refused: is not a regular file`);
-    assert.throws(() => nodeFs.readFile(file), /not a regular file/);
-  });
-
-  it('refuses a group-writable directory', () => {
-    write(GOOD_TEXT);
-    fs.chmodSync(dir, 0o775);
-    rejects(() => loadConfig(file), `${file}: refused: its directory ${dir} is writable by group or others (mode 0775); run: chmod go-w ${dir}`);
-  });
-
-  it('refuses a file that is not UTF-8', () => {
-    fs.writeFileSync(file, Buffer.from([0x5b, 0x6a, 0xff, 0x5d]), { mode: 0o644 });
-    rejects(() => loadConfig(file), `${file}: cannot read: not valid UTF-8 text`);
-  });
-
-  it('accepts a byte order mark and CRLF line ends', () => {
-    write(`\uFEFF${GOOD_TEXT.replace(/\n/g, '\r\n')}`);
-    assert.equal(loadConfig(file).jail.nameTemplate, 'shared');
   });
 });
 

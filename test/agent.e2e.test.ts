@@ -65,7 +65,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-describe('jail agent and attach @root', function () {
+describe('jail agent and attach', function () {
   this.timeout(30000);
   let dir = '';
   let build = '';
