@@ -11,7 +11,7 @@ const cli = (...args: string[]) => run(CLI, args);
 const shellOf = (user: TestUser) => sh(`getent passwd ${user.name} | cut -d: -f7`).trim();
 const groupsOf = (user: TestUser) => sh(`id -Gn ${user.name}`).trim().split(' ');
 
-describe('the admin CLI: enable, disable, list, status, shell, config check @docker @root', function () {
+describe('the admin CLI: enable, disable, list, status, shell, config check', function () {
   this.timeout(120_000);
   const users: TestUser[] = [];
   const make = (options: Parameters<typeof createUser>[0]) => {

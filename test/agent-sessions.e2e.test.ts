@@ -42,7 +42,7 @@ function initPid(user: TestUser): number {
   return Number(sh(`docker inspect -f '{{.State.Pid}}' ${jailOf(user)}`).trim());
 }
 
-describe('sessions through the jail\'s agent @docker @sshd @root', function () {
+describe('sessions through the jail\'s agent', function () {
   this.timeout(90_000);
   let sshd: Sshd;
   let alice: TestUser;

@@ -15,7 +15,7 @@ function hasProcess(user: TestUser, args: string): boolean {
   return jailProcessArgs(user).includes(args);
 }
 
-describe('disconnect: the jailed session gets a hangup when the client goes away @docker @sshd @root', function () {
+describe('disconnect: the jailed session gets a hangup when the client goes away', function () {
   this.timeout(90_000);
   let sshd: Sshd;
   let user: TestUser;
@@ -111,7 +111,7 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
   });
 });
 
-describe('concurrent first logins of one user end with one jail and working sessions @docker @root', function () {
+describe('concurrent first logins of one user end with one jail and working sessions', function () {
   this.timeout(90_000);
   let user: TestUser;
 

@@ -21,7 +21,7 @@ function doctor(): { status: number | null; findings: Finding[]; text: string } 
 
 const failed = (findings: Finding[]) => findings.filter((f) => !f.ok).map((f) => f.check);
 
-describe('docker-jail doctor: names what is wrong on the host and how to fix it @docker @sshd @root', function () {
+describe('docker-jail doctor: names what is wrong on the host and how to fix it', function () {
   this.timeout(60_000);
   let user: TestUser;
 

@@ -3,7 +3,7 @@ import { engineAnswers, startEngine, stopEngine } from './support/engine';
 import { requireHost, run, sleep } from './support/host';
 import { createUser, removeUser, type TestUser } from './support/users';
 
-describe('a stopped Docker engine: jailed logins fail closed, and work again once it is back @docker @root', function () {
+describe('a stopped Docker engine: jailed logins fail closed, and work again once it is back', function () {
   this.timeout(120_000);
   let user: TestUser;
 

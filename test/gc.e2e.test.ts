@@ -10,7 +10,7 @@ const gc = () => run('/usr/sbin/docker-jail', ['gc']);
 const login = (user: TestUser, command = 'true') => run('/bin/su', ['-l', user.name, '-c', command]);
 const running = (user: TestUser) => sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim() === 'true';
 
-describe('docker-jail gc and image update: the jails\' lifecycle @docker @root', function () {
+describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   this.timeout(240_000);
   const users: TestUser[] = [];
   const make = () => {

@@ -12,7 +12,7 @@ function inImage(command: string): string {
   return sh(`docker run --rm --network none --user 65534:65534 ${IMAGE} sh -c '${command}'`);
 }
 
-describe('the default jail image, built offline by debootstrap @docker @root', function () {
+describe('the default jail image, built offline by debootstrap', function () {
   this.timeout(120_000);
   before(() => requireHost('docker', 'docker-jail'));
 

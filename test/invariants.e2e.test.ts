@@ -60,7 +60,7 @@ function requireUserReadenv(): void {
   }
 }
 
-describe('security invariants, attacked end to end @docker @sshd @root', function () {
+describe('security invariants, attacked end to end', function () {
   this.timeout(60_000);
   let sshd: Sshd;
 

@@ -87,7 +87,7 @@ function unique(prefix: string): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
-describe('isolation of jailed users from each other and from the host @docker @sshd @root', function () {
+describe('isolation of jailed users from each other and from the host', function () {
   this.timeout(120_000);
   let alice: TestUser;
   let bob: TestUser;

@@ -6,7 +6,7 @@ import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
 
-describe('jailed login through sshd and PAM @docker @sshd @root', function () {
+describe('jailed login through sshd and PAM', function () {
   this.timeout(60_000);
   let sshd: Sshd;
   let alice: TestUser;
@@ -168,7 +168,7 @@ describe('jailed login through sshd and PAM @docker @sshd @root', function () {
   });
 });
 
-describe('audit of refused logins @docker @root', function () {
+describe('audit of refused logins', function () {
   this.timeout(30_000);
   it('records root trying jailsh, with the reason', async () => {
     const tag = randomBytes(6).toString('hex');

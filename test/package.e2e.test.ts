@@ -40,7 +40,7 @@ function previousBuild(dir: string): string {
   return `${dir}/previous.deb`;
 }
 
-describe('the Debian package: install, a jailed login, upgrade, remove, purge, reinstall @docker @sshd @root', function () {
+describe('the Debian package: install, a jailed login, upgrade, remove, purge, reinstall', function () {
   this.timeout(300_000);
   let sshd: Sshd;
   let scratch: string;

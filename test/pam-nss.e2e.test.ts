@@ -10,7 +10,7 @@ function pamtester(service: string, user: string, items: string[], ...operations
   return run('/usr/bin/pamtester', [...items.flatMap((item) => ['-I', item]), service, user, ...operations], { timeout: 60_000 });
 }
 
-describe('the PAM hook with whatever PAM hands it @docker @root', function () {
+describe('the PAM hook with whatever PAM hands it', function () {
   this.timeout(120_000);
   let user: TestUser;
 
@@ -53,7 +53,7 @@ describe('the PAM hook with whatever PAM hands it @docker @root', function () {
   });
 });
 
-describe('users that only NSS knows (libnss-extrausers, not /etc/passwd) @docker @root', function () {
+describe('users that only NSS knows (libnss-extrausers, not /etc/passwd)', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
   const name = `djx${Math.random().toString(16).slice(2, 8)}`;

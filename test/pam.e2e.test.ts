@@ -32,7 +32,7 @@ function jailProcessArgs(user: TestUser): string[] {
   return sh(`docker exec ${jailOf(user)} ps -eo args=`).split('\n').map((line) => line.trim());
 }
 
-describe('first login through PAM: the hook makes the home and the jail @docker @sshd @root', function () {
+describe('first login through PAM: the hook makes the home and the jail', function () {
   this.timeout(120_000);
   let sshd: Sshd;
   const users: TestUser[] = [];

@@ -26,7 +26,7 @@ function jailSays(user: TestUser, command: string): string {
 /** Blocks the image takes on the host's disk, in KiB. */
 const allocatedKiB = (image: string) => Number(sh(`du -k ${image} | cut -f1`));
 
-describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own @docker @root', function () {
+describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', function () {
   this.timeout(180_000);
   const users: TestUser[] = [];
   const make = () => {

@@ -10,7 +10,7 @@ function as(user: TestUser, command: string) {
   return run('/bin/su', ['-l', user.name, '-c', command]);
 }
 
-describe('shared mode: one jail for every jailed user @docker @root', function () {
+describe('shared mode: one jail for every jailed user', function () {
   this.timeout(120_000);
   let ann: TestUser;
   let ben: TestUser;
@@ -67,7 +67,7 @@ describe('shared mode: one jail for every jailed user @docker @root', function (
   });
 });
 
-describe('shared mode: a home staged while the shared jail runs @docker @root', function () {
+describe('shared mode: a home staged while the shared jail runs', function () {
   this.timeout(120_000);
   // no-new-privileges off, so only the mount's nosuid stands between a setuid-root file and root in the jail.
   const CONFIG = '[jail]\nmode = shared\nname_template = djt-shared-late\nhostname_template = shared-jail\nno_new_privileges = no\n';

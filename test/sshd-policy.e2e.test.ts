@@ -43,7 +43,7 @@ function socksBanner(proxyPort: number, targetPort: number): Promise<string> {
  * policy docker-jail installs forbids them for the jailed group; an administrator
  * on the same sshd shows each probe really detects them.
  */
-describe('sshd policy for the jailed group: nothing runs or connects on the host beside the jail @docker @sshd @root', function () {
+describe('sshd policy for the jailed group: nothing runs or connects on the host beside the jail', function () {
   this.timeout(60_000);
   let sshd: Sshd;
   let jailed: TestUser;

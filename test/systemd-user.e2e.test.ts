@@ -29,7 +29,7 @@ function verify(dropIn: string): string {
   }
 }
 
-describe('no systemd user manager for jailed users (pam_systemd on a systemd host) @root', function () {
+describe('no systemd user manager for jailed users (pam_systemd on a systemd host)', function () {
   this.timeout(60_000);
   let jailed: TestUser;
   let admin: TestUser;

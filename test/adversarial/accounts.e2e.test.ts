@@ -23,7 +23,7 @@ function mark(user: TestUser, text: string): void {
   sh(`chown ${user.uid}:${user.gid} ${user.home}/.which-home`);
 }
 
-describe('recreated accounts and restored homes log in at once, to the home as it is now @docker @root', function () {
+describe('recreated accounts and restored homes log in at once, to the home as it is now', function () {
   this.timeout(180_000);
   const tag = randomBytes(3).toString('hex');
   const made: TestUser[] = [];

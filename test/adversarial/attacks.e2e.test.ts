@@ -75,7 +75,7 @@ async function countingServer(port: number, host: string): Promise<{ server: Ser
   return { server, connections: () => count };
 }
 
-describe('attacks on a jailed login, proved by their effects @docker @sshd @root', function () {
+describe('attacks on a jailed login, proved by their effects', function () {
   this.timeout(120_000);
   let sshd: Sshd;
   let restoreConfig: () => void = () => undefined;

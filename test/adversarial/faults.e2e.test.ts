@@ -187,7 +187,7 @@ async function engineBack(): Promise<void> {
 
 // ---------------------------------------------------------------- 1. SIGKILL at each step
 
-describe('faults: the session\'s privileged process SIGKILLed at each step of a login @docker @root', function () {
+describe('faults: the session\'s privileged process SIGKILLed at each step of a login', function () {
   this.timeout(120_000);
   let proxy: EngineProxy;
   const viaProxy = () => `[engine]\nsocket = ${proxy.socket}\n`;
@@ -355,7 +355,7 @@ async function interactiveLogin(user: TestUser): Promise<Terminal> {
   return term;
 }
 
-describe('faults: the engine stopped, restarted or frozen during a session or a login @docker @root', function () {
+describe('faults: the engine stopped, restarted or frozen during a session or a login', function () {
   this.timeout(120_000);
   let proxy: EngineProxy;
 
@@ -523,7 +523,7 @@ function fullTmpfs(dir: string, size: string, options = ''): () => void {
   return () => sh(`umount ${dir} || umount -l ${dir}`);
 }
 
-describe('faults: disk full (the home, /run, the engine\'s data root) @docker @root', function () {
+describe('faults: disk full (the home, /run, the engine\'s data root)', function () {
   this.timeout(120_000);
 
   before(() => {
@@ -676,7 +676,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root) @docker @r
 
 // ---------------------------------------------------------------- 4. the jail removed by hand
 
-describe('faults: a jail\'s container removed by hand (docker rm -f) mid-session @docker @root', function () {
+describe('faults: a jail\'s container removed by hand (docker rm -f) mid-session', function () {
   this.timeout(60_000);
 
   before(() => {
@@ -735,7 +735,7 @@ function sshdAnswers(port: number): Promise<number> {
   });
 }
 
-describe('faults: one jail abuses its resources while another user logs in and works @docker @sshd @root', function () {
+describe('faults: one jail abuses its resources while another user logs in and works', function () {
   this.timeout(120_000);
   let sshd: Sshd;
   let abuser: Victim;
@@ -815,7 +815,7 @@ describe('faults: one jail abuses its resources while another user logs in and w
 
 // ---------------------------------------------------------------- 6. logins racing
 
-describe('faults: logins racing @docker @root', function () {
+describe('faults: logins racing', function () {
   this.timeout(180_000);
 
   before(() => {

@@ -13,7 +13,7 @@ const CLI = '/usr/sbin/docker-jail';
  * bases (SECURITY.md invariant 6), so such an entry cannot aim root's mkdir
  * and chown at the host's configuration.
  */
-describe('homes only below [home] bases @docker @root', function () {
+describe('homes only below [home] bases', function () {
   this.timeout(120_000);
   const users: TestUser[] = [];
   /** A jailed user (group and login shell) whose NSS home is `home`, not yet made. */

@@ -67,7 +67,7 @@ async function inspectorAfterSigusr1(pid: number): Promise<string[]> {
   return listeningPortsOf(pid);
 }
 
-describe('host doors of the second review @docker @sshd @root', function () {
+describe('host doors of the second review', function () {
   this.timeout(180_000);
   let sshd: Sshd;
   let alice: TestUser;

@@ -27,7 +27,7 @@ function cgroup2Root(): string {
   return root;
 }
 
-describe('a jail\'s processes are those in exactly its cgroups @docker @root', function () {
+describe('a jail\'s processes are those in exactly its cgroups', function () {
   this.timeout(240_000);
   before(() => requireHost('docker', 'su', 'setpriv', 'findmnt'));
 

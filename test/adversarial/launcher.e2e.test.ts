@@ -9,7 +9,7 @@ import { createUser, removeUser, type TestUser } from '../support/users';
  * in the jail, never a crash, a core dump or half a login. test/launcher.test.ts
  * checks the launcher's clean-up itself with a probe; the fuzzer the rest.
  */
-describe('adversarial: the installed jailsh started in a hostile state @docker @root', function () {
+describe('adversarial: the installed jailsh started in a hostile state', function () {
   this.timeout(60_000);
   let user: TestUser;
 

@@ -39,7 +39,7 @@ function saveFiles(paths: string[]): () => void {
   };
 }
 
-describe('maintainer scripts: purge unmounts only its own mount points and keeps the groups; upgrades create no group @root', function () {
+describe('maintainer scripts: purge unmounts only its own mount points and keeps the groups; upgrades create no group', function () {
   this.timeout(300_000);
   const tag = `djt${process.pid}`;
   const cleanups: (() => void)[] = [];

@@ -37,7 +37,7 @@ function withGetent(fake: string, script: string, timeout = 60_000) {
  * hangs, a huge group and an oddly shaped one. Each fails closed, and loses
  * nothing of the user's.
  */
-describe('root-side paths when NSS is in trouble: fail closed, lose nothing @docker @root', function () {
+describe('root-side paths when NSS is in trouble: fail closed, lose nothing', function () {
   this.timeout(180_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
   const name = `djn${Math.random().toString(16).slice(2, 8)}`;

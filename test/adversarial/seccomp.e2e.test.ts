@@ -86,7 +86,7 @@ interface Listed {
   outdated: boolean;
 }
 
-describe('seccomp: every jail filters system calls with the shipped profile @docker @root', function () {
+describe('seccomp: every jail filters system calls with the shipped profile', function () {
   this.timeout(120_000);
   let restoreConfig: () => void = () => undefined;
   let tools = '';

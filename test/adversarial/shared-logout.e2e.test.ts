@@ -32,7 +32,7 @@ function runsInJail(user: TestUser, args: string): boolean {
  * logout must not stop it while anyone else has a session or a job in it
  * (which would kill them). Only when nothing of anyone is left does it stop.
  */
-describe('shared mode, idle_stop = 0: a logout never stops the jail under another user\'s session or job @docker @root', function () {
+describe('shared mode, idle_stop = 0: a logout never stops the jail under another user\'s session or job', function () {
   this.timeout(180_000);
   let ann: TestUser;
   let ben: TestUser;

@@ -18,7 +18,7 @@ import { STAGING_ROOT } from '../../src/host/paths';
  * user and the directory's `jailed` (same gid as the local one, listed first
  * for groups), then its group file moved aside.
  */
-describe('sshd when the jail group cannot be resolved: a jailed user forwards nothing (both layers: sshd Match, PAM account) @docker @sshd @root', function () {
+describe('sshd when the jail group cannot be resolved: a jailed user forwards nothing (both layers: sshd Match, PAM account)', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
   const name = `djo${Math.random().toString(16).slice(2, 8)}`;

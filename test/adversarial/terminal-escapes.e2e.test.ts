@@ -25,7 +25,7 @@ function rawControls(output: Buffer): string[] {
  * terminal. usermod refuses control characters, a directory does not: the users
  * here are libnss-extrausers entries, as in test/pam-nss.e2e.test.ts.
  */
-describe('list, status and doctor print what the user database says with control characters escaped @docker @root', function () {
+describe('list, status and doctor print what the user database says with control characters escaped', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
   const tag = Math.random().toString(16).slice(2, 8);
