@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { AGENT_STATE_DIR } from '../../src/host/paths';
+import { STAGING_ROOT } from '../../src/host/mounts';
+import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../../src/host/scratch';
+import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
+import { LOCK_DIR } from '../../src/jail/placement';
+import { SHARED_USERS_DIR } from '../../src/jail/sharedUsers';
+import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../../src/session/records';
 import { sh } from './host';
 import { ROOT_KEYS } from './sshd';
+import { RUN_COMMENT, recordMade, recordRemoved } from './testRun';
+
+// Private to their modules in src/ (jail/jail.ts, jail/gc.ts): retyped here.
+const IDENTITY_CACHE = '/run/docker-jail/identity';
+const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
 export interface TestUser {
   name: string;
@@ -15,17 +27,26 @@ export interface TestUser {
 const keyDir = mkdtempSync('/root/.docker-jail-test-keys-');
 process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
 
+export interface UserOptions {
+  groups?: string[];
+  shell?: string;
+  prefix?: string;
+  home?: boolean;
+}
+
 /**
  * A real user made with useradd, with an ssh key, and the given groups and
  * shell. With home: false the user has no home directory yet (a first login)
- * and their key is kept by root.
+ * and their key is kept by root. Their GECOS names this test run, and the
+ * run's ledger lists them, so a crashed run can be swept (testRun.ts).
  */
-export function createUser(options: { groups?: string[]; shell?: string; prefix?: string; home?: boolean } = {}): TestUser {
+export function createUser(options: UserOptions = {}): TestUser {
   const name = `${options.prefix ?? 'djt'}${randomBytes(3).toString('hex')}`;
   const groups = options.groups ?? ['jailed'];
   const makeHome = options.home ?? true;
-  sh(`useradd ${makeHome ? '--create-home' : '--no-create-home'} --shell ${options.shell ?? '/usr/bin/jailsh'} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
+  sh(`useradd ${makeHome ? '--create-home' : '--no-create-home'} --comment '${RUN_COMMENT}' --shell ${options.shell ?? '/usr/bin/jailsh'} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
   const [uid, gid] = sh(`id -u ${name}; id -g ${name}`).trim().split('\n').map(Number);
+  recordMade({ name, uid });
   const home = sh(`getent passwd ${name} | cut -d: -f6`).trim();
   const key = `${keyDir}/${name}`;
   sh(`ssh-keygen -q -t ed25519 -N '' -f ${key}`);
@@ -34,24 +55,63 @@ export function createUser(options: { groups?: string[]; shell?: string; prefix?
   return { name, uid, gid, home, key };
 }
 
-/** Removes the user's jail (found by label) with its /tmp and /var/tmp filesystem, the user, and their home. */
+/** Removes the user's jail (found by label) with its /tmp and /var/tmp filesystem and all per-uid state, the user, and their home. */
 export function removeUser(user: TestUser): void {
-  sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null`);
-  removeScratchOf(String(user.uid));
-  sh(`umount -l /run/docker-jail/homes/${user.uid} 2>/dev/null || true; rmdir /run/docker-jail/homes/${user.uid} 2>/dev/null || true`);
+  removeJailsAndStateOf(user.uid);
   sh(`pkill -KILL -u ${user.uid} || true; userdel --remove ${user.name} 2>/dev/null || true`);
   rmSync(`${ROOT_KEYS}/${user.name}`, { force: true });
   rmSync(user.key, { force: true });
   rmSync(`${user.key}.pub`, { force: true });
+  recordRemoved(user);
+}
+
+/**
+ * Removes every jail of the uid (by its label; with `name`, only those made for
+ * that name) and what docker-jail keeps for the uid: its /tmp image, its home's
+ * staging mount, the agent's state, last login and logout, the shared jail's
+ * record of it, its lock file, gc's marks and the identity cache of its jails,
+ * and the session records of its sessions.
+ */
+export function removeJailsAndStateOf(uid: number, name?: string): void {
+  const named = name === undefined ? '' : ` --filter label=${LABEL_USER}=${name}`;
+  const jails = sh(`docker ps -aq --no-trunc --filter label=${LABEL_UID}=${uid}${named}`).split('\n').filter(Boolean);
+  if (jails.length > 0) sh(`docker rm -f ${jails.join(' ')} >/dev/null`);
+  for (const jail of jails) {
+    rmSync(`${IDENTITY_CACHE}/${jail}`, { force: true });
+    rmSync(`${ORPHANS_DIR}/${jail}`, { force: true });
+  }
+  if (name !== undefined && sh(`getent passwd ${uid} | cut -d: -f1`).trim() !== '') return; // the uid is someone else's now: their state stays
+  removeScratchOf(String(uid));
+  sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; rmdir ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
+  for (const file of [`${AGENT_STATE_DIR}/${uid}.json`, `${LAST_LOGIN_DIR}/${uid}`, `${LAST_LOGOUT_DIR}/${uid}`, `${SHARED_USERS_DIR}/${uid}.json`, `${LOCK_DIR}/uid-${uid}`, `${ORPHANS_DIR}/scratch-${uid}`]) {
+    rmSync(file, { force: true });
+  }
+  for (const record of sessionRecordsOf(uid)) rmSync(record, { force: true });
+}
+
+function sessionRecordsOf(uid: number): string[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(SESSIONS_DIR).filter((entry) => entry.endsWith('.json'));
+  } catch {
+    return []; // no session recorded yet
+  }
+  return entries.map((entry) => `${SESSIONS_DIR}/${entry}`).filter((file) => {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { uid?: unknown }).uid === uid;
+    } catch {
+      return false; // gone meanwhile, or half-written: not ours to judge
+    }
+  });
 }
 
 /** Unmounts and deletes the /tmp and /var/tmp filesystem of a uid's jail (or `shared`), if it has one. */
 export function removeScratchOf(key: string): void {
-  sh(`umount -l /run/docker-jail/scratch/${key} 2>/dev/null || true; rmdir /run/docker-jail/scratch/${key} 2>/dev/null || true; rm -f /var/lib/docker-jail/scratch/${key}.img /var/lib/docker-jail/scratch/${key}.img.owner`);
+  sh(`umount -l ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rmdir ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rm -f ${SCRATCH_IMAGES}/${key}.img ${SCRATCH_IMAGES}/${key}.img.owner`);
 }
 
 /** The id of the user's jail container, found by its labels (uid and name: an earlier account's may be left); '' when there is none. */
 export function jailOf(user: TestUser): string {
-  const named = user.name === undefined ? '' : ` --filter label=io.docker-jail.user=${user.name}`;
-  return sh(`docker ps -aq --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${user.uid}${named}`).trim();
+  const named = user.name === undefined ? '' : ` --filter label=${LABEL_USER}=${user.name}`;
+  return sh(`docker ps -aq --filter label=${LABEL_MANAGED}=true --filter label=${LABEL_UID}=${user.uid}${named}`).trim();
 }
