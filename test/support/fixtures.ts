@@ -1,6 +1,6 @@
-import type { SpawnSyncOptions } from 'node:child_process';
+import { type ChildProcess, spawn, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { JAILSH } from '../../src/host/paths';
-import { type Ran, run } from './host';
+import { type Ran, run, runAsync, type Timed } from './host';
 import { type Sshd, sshOptions } from './sshd';
 import { createUser, removeUser, type TestUser, type UserOptions } from './users';
 
@@ -81,4 +81,16 @@ export function loginCommand(user: TestUser, command: string, how: LoginVia): { 
 export function loginAs(user: TestUser, command: string, how: LoginVia = { via: 'su' }, options: SpawnSyncOptions = {}): Ran {
   const { file, args } = loginCommand(user, command, how);
   return run(file, args, how.via === 'ssh' ? { maxBuffer: 64 * 1024 * 1024, ...options } : options);
+}
+
+/** Like loginAs, leaving the event loop free: for logins raced against each other or against the test. */
+export function loginAsync(user: TestUser, command: string, how: LoginVia = { via: 'su' }, options: Parameters<typeof runAsync>[2] = {}): Promise<Timed> {
+  const { file, args } = loginCommand(user, command, how);
+  return runAsync(file, args, options);
+}
+
+/** A login left running (a session the test ends or waits for); its output is discarded unless `options` says otherwise. */
+export function spawnLogin(user: TestUser, command: string, how: LoginVia = { via: 'su' }, options: SpawnOptions = { stdio: 'ignore' }): ChildProcess {
+  const { file, args } = loginCommand(user, command, how);
+  return spawn(file, args, options);
 }

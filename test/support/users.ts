@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { AGENT_STATE_DIR } from '../../src/host/paths';
-import { STAGING_ROOT } from '../../src/host/mounts';
+import { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT } from '../../src/host/mounts';
 import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../../src/host/scratch';
 import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
 import { LOCK_DIR } from '../../src/jail/placement';
@@ -68,7 +68,7 @@ export function removeUser(user: TestUser): void {
 /**
  * Removes every jail of the uid (by its label; with `name`, only those made for
  * that name) and what docker-jail keeps for the uid: its /tmp image, its home's
- * staging mount, the agent's state, last login and logout, the shared jail's
+ * staging mounts (per-user and shared mode), the agent's state, last login and logout, the shared jail's
  * record of it, its lock file, gc's marks and the identity cache of its jails,
  * and the session records of its sessions.
  */
@@ -82,7 +82,8 @@ export function removeJailsAndStateOf(uid: number, name?: string): void {
   }
   if (name !== undefined && sh(`getent passwd ${uid} | cut -d: -f1`).trim() !== '') return; // the uid is someone else's now: their state stays
   removeScratchOf(String(uid));
-  sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; rmdir ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
+  for (const staged of [`${STAGING_ROOT}/${uid}`, `${SHARED_ROOT}/${uid}`]) sh(`umount -l ${staged} 2>/dev/null || true; rmdir ${staged} 2>/dev/null || true`);
+  sh(`rmdir ${PREPARE_ROOT}/${uid} 2>/dev/null || true`);
   for (const file of [`${AGENT_STATE_DIR}/${uid}.json`, `${LAST_LOGIN_DIR}/${uid}`, `${LAST_LOGOUT_DIR}/${uid}`, `${SHARED_USERS_DIR}/${uid}.json`, `${LOCK_DIR}/uid-${uid}`, `${ORPHANS_DIR}/scratch-${uid}`]) {
     rmSync(file, { force: true });
   }
