@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { requireHost, run, sh, sleep, waitFor } from './support/host';
+import { requireHost, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
+import { jailedUser, loginAs, spawnLogin } from './support/fixtures';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailOf, type TestUser } from './support/users';
 
 /** Command lines of the jail's processes, as root sees them from the engine's side. */
 function jailProcessArgs(user: TestUser): string[] {
@@ -18,17 +18,14 @@ function hasProcess(user: TestUser, args: string): boolean {
 describe('disconnect: the jailed session gets a hangup when the client goes away', function () {
   this.timeout(90_000);
   let sshd: Sshd;
-  let user: TestUser;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh');
     sshd = await startSshd();
-    user = createUser();
   });
-  after(async () => {
-    removeUser(user);
-    await sshd.stop();
-  });
+  const user = jailedUser();
+  // Registered after the user's own: the user goes first, then sshd.
+  after(() => sshd.stop());
 
   async function interactiveLoginStarting(commands: string[]): Promise<Terminal> {
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
@@ -51,7 +48,7 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
   });
 
   it('hangs up a non-interactive `ssh host cmd` when the client is killed', async () => {
-    const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user), `${user.name}@127.0.0.1`, 'sleep 4545; echo after'], { stdio: 'ignore' });
+    const client = spawnLogin(user, 'sleep 4545; echo after', { via: 'ssh', sshd });
     await waitFor('the command to run in the jail', () => hasProcess(user, 'sleep 4545'), 15_000);
     client.kill('SIGKILL');
     await waitFor('the command to end', () => !hasProcess(user, 'sleep 4545') && !jailProcessArgs(user).some((a) => a.includes('sleep 4545; echo after')), 5_000);
@@ -113,22 +110,18 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
 
 describe('concurrent first logins of one user end with one jail and working sessions', function () {
   this.timeout(90_000);
-  let user: TestUser;
 
-  before(() => {
-    requireHost('docker', 'su');
-    user = createUser();
-  });
-  after(() => removeUser(user));
+  before(() => requireHost('docker', 'su'));
+  const user = jailedUser();
 
   it('creates exactly one jail when several logins race to create it', async () => {
     const logins = Array.from({ length: 6 }, () =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('/bin/su', ['-l', user.name, '-c', 'hostname'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawnLogin(user, 'hostname', { via: 'su' }, { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
+        child.stdout?.on('data', (d) => (stdout += d));
+        child.stderr?.on('data', (d) => (stderr += d));
         child.on('close', (status) => resolve({ status, stdout, stderr }));
       }),
     );
@@ -137,12 +130,12 @@ describe('concurrent first logins of one user end with one jail and working sess
       assert.equal(result.stdout, `${user.name}-jail\n`);
     }
     assert.equal(jailOf(user).split('\n').length, 1);
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    assert.equal(loginAs(user, 'true').status, 0);
   });
 
   it('delivers the output and status of commands that end before the login has even looked (regression)', () => {
     for (let i = 0; i < 15; i++) {
-      const result = run('/bin/su', ['-l', user.name, '-c', `echo quick-${i}; exit ${i}`], { timeout: 20_000 });
+      const result = loginAs(user, `echo quick-${i}; exit ${i}`, { via: 'su' }, { timeout: 20_000 });
       assert.deepEqual([result.status, result.stdout], [i, `quick-${i}\n`]);
     }
   });

@@ -1,30 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SCRATCH_IMAGES } from '../src/host/scratch';
+import { LOCK_DIR } from '../src/jail/placement';
 import { withConfig } from './support/config';
-import { type Ran, requireHost, run, runAsync, sh, sleep, waitFor } from './support/host';
+import { jailedUsers, loginAs, loginAsync, spawnLogin } from './support/fixtures';
+import { type Ran, requireHost, run, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailOf, type TestUser } from './support/users';
 
 const gc = () => run('/usr/sbin/docker-jail', ['gc']);
-const login = (user: TestUser, command = 'true') => run('/bin/su', ['-l', user.name, '-c', command]);
 const running = (user: TestUser) => sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim() === 'true';
 
 describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   this.timeout(240_000);
-  const users: TestUser[] = [];
-  const make = () => {
-    const user = createUser();
-    users.push(user);
-    return user;
-  };
+  const users = jailedUsers();
 
   before(() => requireHost('docker', 'su', 'userdel', 'gpasswd', 'systemd-analyze'));
-  after(() => users.forEach(removeUser));
 
   it('removes the jail of a user removed with userdel once the grace period is over, never the home', async () => {
-    const user = make();
-    assert.equal(login(user).status, 0);
+    const user = users.make();
+    assert.equal(loginAs(user, 'true').status, 0);
     sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}`);
     await withConfig('[gc]\ngrace = 1h\n', () => {
       const waiting = gc();
@@ -36,14 +32,14 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
       assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
     });
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`/var/lib/docker-jail/scratch/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
     assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
     sh(`rm -rf ${user.home}`);
   });
 
   it('starts the grace period anew when its mark is damaged, instead of removing at once', async () => {
-    const user = make();
-    assert.equal(login(user).status, 0);
+    const user = users.make();
+    assert.equal(loginAs(user, 'true').status, 0);
     const jail = sh(`docker inspect -f '{{.Id}}' ${jailOf(user)}`).trim();
     sh(`gpasswd -d ${user.name} jailed >/dev/null`);
     await withConfig('[gc]\ngrace = 1h\n', () => {
@@ -56,8 +52,8 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   });
 
   it('treats a jail whose uid now belongs to another user (userdel, useradd) as an orphan', async () => {
-    const user = make();
-    assert.equal(login(user).status, 0);
+    const user = users.make();
+    assert.equal(loginAs(user, 'true').status, 0);
     sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}; useradd --uid ${user.uid} --no-create-home --groups jailed --shell /usr/bin/jailsh ${user.name}x`);
     try {
       await withConfig('[gc]\ngrace = 0\n', () => {
@@ -70,12 +66,12 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   });
 
   it('handles every other jail when one cannot be handled, and says which with a non-zero exit', async () => {
-    const stuck = make();
-    const idle = make();
-    assert.equal(login(stuck).status, 0);
-    assert.equal(login(idle).status, 0);
+    const stuck = users.make();
+    const idle = users.make();
+    assert.equal(loginAs(stuck, 'true').status, 0);
+    assert.equal(loginAs(idle, 'true').status, 0);
     // A login that never lets go of the stuck jail's lock (longer than gc waits for it).
-    const holder = spawn('/usr/bin/flock', ['--exclusive', `/run/docker-jail/locks/uid-${stuck.uid}`, 'sleep', '30'], { stdio: 'ignore' });
+    const holder = spawn('/usr/bin/flock', ['--exclusive', `${LOCK_DIR}/uid-${stuck.uid}`, 'sleep', '30'], { stdio: 'ignore' });
     try {
       await sleep(2500);
       await withConfig('[session]\nidle_stop = 2\n', () => {
@@ -91,10 +87,10 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   });
 
   it('removes the jail of a user who is no longer jailed, and keeps those of jailed users', async () => {
-    const gone = make();
-    const kept = make();
-    assert.equal(login(gone).status, 0);
-    assert.equal(login(kept).status, 0);
+    const gone = users.make();
+    const kept = users.make();
+    assert.equal(loginAs(gone, 'true').status, 0);
+    assert.equal(loginAs(kept, 'true').status, 0);
     sh(`gpasswd -d ${gone.name} jailed >/dev/null`);
     await withConfig('[gc]\ngrace = 0\n', () => gc());
     assert.equal(jailOf(gone), '');
@@ -102,12 +98,12 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   });
 
   it('stops a jail idle longer than idle_stop, but not one with a session or a nohup\'d job; the next login starts it', async () => {
-    const idle = make();
-    const busy = make();
-    const jobs = make();
-    assert.equal(login(idle).status, 0);
-    assert.equal(login(jobs, 'nohup sleep 300 >/dev/null 2>&1 &').status, 0);
-    const session = spawn('/bin/su', ['-l', busy.name, '-c', 'sleep 8'], { stdio: 'ignore' });
+    const idle = users.make();
+    const busy = users.make();
+    const jobs = users.make();
+    assert.equal(loginAs(idle, 'true').status, 0);
+    assert.equal(loginAs(jobs, 'nohup sleep 300 >/dev/null 2>&1 &').status, 0);
+    const session = spawnLogin(busy, 'sleep 8');
     await waitFor('the busy session', () => jailOf(busy) !== '' && sh(`docker top ${jailOf(busy)} -eo pid,args`).includes('sleep 8'), 20_000);
     await sleep(2200);
     await withConfig('[session]\nidle_stop = 2\n', () => {
@@ -118,12 +114,12 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
     assert.equal(running(busy), true);
     assert.equal(running(jobs), true);
     session.kill();
-    assert.equal(login(idle, 'echo back').stdout, 'back\n');
+    assert.equal(loginAs(idle, 'echo back').stdout, 'back\n');
   });
 
   it('forgets the passwd and group it wrote into containers that are gone, and keeps those of jails that exist', () => {
-    const [kept, removed] = [make(), make()];
-    for (const user of [kept, removed]) assert.equal(login(user).status, 0);
+    const [kept, removed] = [users.make(), users.make()];
+    for (const user of [kept, removed]) assert.equal(loginAs(user, 'true').status, 0);
     const cacheOf = (id: string) => `/run/docker-jail/identity/${id}`;
     const [keptId, removedId] = [kept, removed].map((user) => sh(`docker inspect -f '{{.Id}}' ${jailOf(user)}`).trim());
     for (const id of [keptId, removedId]) assert.ok(existsSync(cacheOf(id)), `no identity cache for ${id}`);
@@ -133,7 +129,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
     assert.ok(!existsSync(cacheOf(removedId)), 'the cache of a removed container was kept');
     assert.ok(existsSync(cacheOf(keptId)), 'the cache of an existing jail was removed');
     // The next login of each works; the removed one's jail is made anew and written again.
-    for (const user of [kept, removed]) assert.equal(login(user, 'id -un').stdout, `${user.name}\n`);
+    for (const user of [kept, removed]) assert.equal(loginAs(user, 'id -un').stdout, `${user.name}\n`);
   });
 
   it('removes dangling images of docker-jail and nothing else', () => {
@@ -153,12 +149,12 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   });
 
   it('never lets a login land in a jail gc removes or stops: racing logins all succeed', async () => {
-    const user = make();
-    assert.equal(login(user).status, 0);
+    const user = users.make();
+    assert.equal(loginAs(user, 'true').status, 0);
     await withConfig('[session]\nidle_stop = 0\n[gc]\ngrace = 0\n', async () => {
       const racers = Array.from({ length: 6 }, (_, i) =>
         new Promise<number | null>((resolve) => {
-          const child = spawn('/bin/su', ['-l', user.name, '-c', `echo ok-${i}`], { stdio: 'ignore' });
+          const child = spawnLogin(user, `echo ok-${i}`);
           child.on('close', resolve);
         }),
       );
@@ -171,20 +167,20 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
 
   it('image update, on a terminal: shows progress, recreates idle jails at once and busy ones when their last session ends; logins racing it all work; homes kept', async function () {
     this.timeout(420_000);
-    const idle = make();
-    const busy = make();
-    const racer = make();
+    const idle = users.make();
+    const busy = users.make();
+    const racer = users.make();
     const config = '[jail]\nimage = djtest/update:1\n[image]\npackages = procps\n';
     await withConfig(config, async () => {
       sh('docker tag docker-jail/base:bookworm djtest/update:1');
-      assert.equal(login(idle, 'echo mine > ~/kept').status, 0);
-      assert.equal(login(racer, 'echo racer > ~/kept').status, 0);
-      const orphan = make();
-      assert.equal(login(orphan).status, 0);
+      assert.equal(loginAs(idle, 'echo mine > ~/kept').status, 0);
+      assert.equal(loginAs(racer, 'echo racer > ~/kept').status, 0);
+      const orphan = users.make();
+      assert.equal(loginAs(orphan, 'true').status, 0);
       sh(`gpasswd -d ${orphan.name} jailed >/dev/null`);
       const orphanBefore = jailOf(orphan);
       const idleBefore = jailOf(idle);
-      const session = spawn('/bin/su', ['-l', busy.name, '-c', 'sleep 300'], { stdio: 'ignore' });
+      const session = spawnLogin(busy, 'sleep 300');
       await waitFor('the busy session', () => jailOf(busy) !== '' && sh(`docker top ${jailOf(busy)} -eo pid,args`).includes('sleep 300'), 20_000);
       const busyBefore = jailOf(busy);
 
@@ -192,7 +188,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
       let updating = true;
       const racing = (async () => {
         const results: Ran[] = [];
-        while (updating) results.push(await runAsync('/bin/su', ['-l', racer.name, '-c', 'cat ~/kept']));
+        while (updating) results.push(await loginAsync(racer, 'cat ~/kept'));
         return results;
       })();
       const terminal = new Terminal('/usr/sbin/docker-jail', ['image', 'update']);
@@ -209,7 +205,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
       assert.match(shown, new RegExp(`jail-${busy.name}: busy; recreated when its last session ends`));
       assert.notEqual(jailOf(idle), idleBefore);
       assert.equal(sh(`docker inspect -f '{{.Image}}' ${jailOf(idle)}`).trim(), fresh);
-      assert.equal(login(idle, 'cat ~/kept').stdout, 'mine\n');
+      assert.equal(loginAs(idle, 'cat ~/kept').stdout, 'mine\n');
       assert.equal(jailOf(busy), busyBefore, 'a busy jail was recreated under its session');
       // Its owner is no longer jailed: the jail is gc's, after the grace period, not the update's.
       assert.match(shown, new RegExp(`jail-${orphan.name}: left for gc \\(owner uid ${orphan.uid} is gone or no longer jailed\\)`));
@@ -224,7 +220,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
       session.kill('SIGTERM');
       await new Promise((resolve) => session.on('close', resolve));
       await waitFor('the busy jail to go with its last session', () => jailOf(busy) !== busyBefore, 15_000);
-      assert.equal(login(busy, 'echo back').stdout, 'back\n');
+      assert.equal(loginAs(busy, 'echo back').stdout, 'back\n');
       assert.equal(sh(`docker inspect -f '{{.Image}}' ${jailOf(busy)}`).trim(), fresh);
     });
     // Every jail the test rolled onto djtest/update:1 goes with it.

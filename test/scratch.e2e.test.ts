@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { SCRATCH_IMAGES as IMAGES, SCRATCH_MOUNTS } from '../src/host/scratch';
+import { LABEL_UID } from '../src/jail/labels';
 import { withConfig } from './support/config';
+import { jailedUsers, loginAs } from './support/fixtures';
 import { requireHost, run, sh, waitFor } from './support/host';
-import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from './support/users';
+import { jailOf, removeScratchOf, type TestUser } from './support/users';
 
 /**
  * A jail's /tmp and /var/tmp, the only places of its own system a jailed user
@@ -11,11 +14,9 @@ import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '
  * the jail's state (stops, engine restarts and reboots: test/isolation.e2e.test.ts
  * and test/adversarial/faults.e2e.test.ts).
  */
-const IMAGES = '/var/lib/docker-jail/scratch';
 
-function inJail(user: TestUser, command: string): { status: number | null; stdout: string; stderr: string } {
-  return run('/bin/su', ['-l', user.name, '-c', command], { timeout: 120_000 });
-}
+/** A login through su with a long timeout (the first makes the /tmp image). */
+const inJail = (user: TestUser, command: string) => loginAs(user, command, { via: 'su' }, { timeout: 120_000 });
 
 function jailSays(user: TestUser, command: string): string {
   const result = inJail(user, command);
@@ -28,18 +29,12 @@ const allocatedKiB = (image: string) => Number(sh(`du -k ${image} | cut -f1`));
 
 describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', function () {
   this.timeout(180_000);
-  const users: TestUser[] = [];
-  const make = () => {
-    const user = createUser();
-    users.push(user);
-    return user;
-  };
+  const users = jailedUsers();
 
   before(() => requireHost('docker', 'su', 'losetup', 'mkfs.ext4'));
-  after(() => users.forEach(removeUser));
 
   it('is made at the first login: a root-only sparse image, mounted nosuid,nodev, both directories on it, 1777 and root\'s', async () => {
-    const user = make();
+    const user = users.make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
     const image = `${IMAGES}/${user.uid}.img`;
     assert.equal(statSync(image).size, 32 * 2 ** 20);
@@ -55,7 +50,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
   });
 
   it('a user filling it gets ENOSPC at tmp_size; the host\'s disk gives at most that, and gets it back when the files go', async () => {
-    const user = make();
+    const user = users.make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
     const image = `${IMAGES}/${user.uid}.img`;
     const filled = inJail(user, 'cat /dev/zero > /tmp/fill; echo "status=$?"; cat /dev/zero > /var/tmp/more; echo "status=$?"; sync');
@@ -70,7 +65,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
   });
 
   it('with tmp_size = 0, /tmp and /var/tmp stay in the jail\'s writable layer and no image is made', async () => {
-    const user = make();
+    const user = users.make();
     await withConfig('[jail]\ntmp_size = 0\n', () => jailSays(user, 'echo layer > /tmp/where'));
     assert.ok(!existsSync(`${IMAGES}/${user.uid}.img`));
     const upper = sh(`docker inspect -f '{{.GraphDriver.Data.UpperDir}}' ${jailOf(user)}`).trim();
@@ -78,10 +73,10 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
   });
 
   it('is never mounted twice: unmounted by hand under a running jail, logins go on; attached elsewhere, a login is refused with one line', async () => {
-    const user = make();
+    const user = users.make();
     jailSays(user, 'echo kept > /tmp/kept');
     const image = `${IMAGES}/${user.uid}.img`;
-    const mounted = `/run/docker-jail/scratch/${user.uid}`;
+    const mounted = `${SCRATCH_MOUNTS}/${user.uid}`;
     // An administrator unmounts it by hand: the running jail keeps its own view, and its logins go on.
     sh(`umount -l ${mounted}`);
     assert.equal(jailSays(user, 'cat /tmp/kept'), 'kept\n');
@@ -102,7 +97,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
   });
 
   it('is made for its user alone: after userdel, the jail removed by hand and useradd with the uid under another name, the new account gets a fresh one', () => {
-    const old = make();
+    const old = users.make();
     jailSays(old, 'echo old-secret > /tmp/secret');
     const image = `${IMAGES}/${old.uid}.img`;
     assert.equal(readFileSync(`${image}.owner`, 'utf8'), old.name);
@@ -115,13 +110,13 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
       assert.equal(fresh.stdout, `${name}\n`, fresh.stderr);
       assert.equal(readFileSync(`${image}.owner`, 'utf8'), name);
     } finally {
-      sh(`docker ps -aq --filter label=io.docker-jail.uid=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`);
+      sh(`docker ps -aq --filter label=${LABEL_UID}=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`);
       removeScratchOf(String(old.uid));
     }
   });
 
   it('gc removes the image of a removed user whose jail is gone once the grace period is over, and says so', async () => {
-    const old = make();
+    const old = users.make();
     jailSays(old, 'true');
     const image = `${IMAGES}/${old.uid}.img`;
     sh(`docker rm -f ${jailOf(old)} >/dev/null; pkill -KILL -u ${old.uid} || true; userdel ${old.name}`);
@@ -133,12 +128,12 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
     assert.equal(collected.status, 0, collected.stderr);
     assert.match(collected.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid} \\(made for ${old.name}\\): removed \\(no jail and no jailed owner left\\)`));
     assert.ok(!existsSync(image));
-    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`/run/docker-jail/scratch/${old.uid} `));
+    assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${SCRATCH_MOUNTS}/${old.uid} `));
     sh(`rm -rf ${old.home}`);
   });
 
   it('gc keeps the image of a jailed user whose jail is gone (removed by hand, or by image update until the next login)', () => {
-    const user = make();
+    const user = users.make();
     jailSays(user, 'echo kept > /var/tmp/kept');
     sh(`docker rm -f ${jailOf(user)} >/dev/null`);
     const collected = run('/usr/sbin/docker-jail', ['gc']);
