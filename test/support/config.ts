@@ -2,19 +2,54 @@ import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync }
 
 const CONFIG = '/etc/docker-jail.ini';
 
+/** A config swap not yet undone: what the file held before it (null: no file). */
+interface Swap {
+  original: Buffer | null;
+  undone: boolean;
+}
+
+/** Swaps in progress, outermost first. */
+const swaps: Swap[] = [];
+
+function putBack(original: Buffer | null): void {
+  if (original === null) rmSync(CONFIG, { force: true });
+  else {
+    writeFileSync(CONFIG, original);
+    chownSync(CONFIG, 0, 0);
+    chmodSync(CONFIG, 0o644);
+  }
+}
+
+/**
+ * Puts back the file as it was before a swap that is still in place once its
+ * test has ended: mocha abandons a test (or hook) that times out, and its
+ * `finally` runs only when the abandoned body settles, if ever, maybe during
+ * the next test. The swap's own `finally` then finds it undone and leaves the
+ * file alone. Root hooks (this module is loaded while mocha reads the test
+ * files), so they run around every test of every suite.
+ */
+function undoAbandonedSwaps(): void {
+  const outermost = swaps[0];
+  if (outermost === undefined) return;
+  for (const swap of swaps.splice(0)) swap.undone = true;
+  putBack(outermost.original);
+}
+afterEach(undoAbandonedSwaps);
+beforeEach(undoAbandonedSwaps); // a swap left by a hook that timed out
+
 /** Runs fn with /etc/docker-jail.ini replaced by text (root-owned, 0644), then puts the original back. */
 export async function withConfig<T>(text: string, fn: () => Promise<T> | T, mode = 0o644): Promise<T> {
-  const original = existsSync(CONFIG) ? readFileSync(CONFIG) : null;
+  const swap: Swap = { original: existsSync(CONFIG) ? readFileSync(CONFIG) : null, undone: false };
+  swaps.push(swap);
   writeFileSync(CONFIG, text);
   chmodSync(CONFIG, mode); // writeFileSync applies a mode only to a file it creates
   try {
     return await fn();
   } finally {
-    if (original === null) rmSync(CONFIG, { force: true });
-    else {
-      writeFileSync(CONFIG, original);
-      chownSync(CONFIG, 0, 0);
-      chmodSync(CONFIG, 0o644);
+    if (!swap.undone) {
+      swap.undone = true;
+      swaps.splice(swaps.indexOf(swap), 1);
+      putBack(swap.original);
     }
   }
 }
