@@ -75,23 +75,10 @@ describe('security invariants, attacked end to end', function () {
   describe('invariant 3: no environment variable changes what runs as root or on the host', function () {
     /**
      * Payloads in a world-readable directory, each leaving a record in it when
-     * it runs: "<program> uid=<uid> ..." in a pwned-* file.
+     * it runs: "<program> uid=<uid> ..." in a pwned-* file (evil.so is built
+     * from evil-preload.c).
      */
     const payloads: Record<string, string> = {
-      'evil.c': [
-        '#include <fcntl.h>',
-        '#include <stdio.h>',
-        '#include <unistd.h>',
-        '__attribute__((constructor)) static void pwn(void)',
-        '{',
-        '\tchar exe[512] = "?", path[128];',
-        '\tssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);',
-        '\tif (n > 0) exe[n] = 0;',
-        `\tsnprintf(path, sizeof path, "${EVIL}/pwned-ld-%d", (int)getpid());`,
-        '\tint fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);',
-        '\tif (fd >= 0) { dprintf(fd, "%s uid=%d euid=%d\\n", exe, (int)getuid(), (int)geteuid()); close(fd); }',
-        '}',
-      ].join('\n'),
       'evil.js': `require('fs').writeFileSync('${EVIL}/pwned-node-' + process.pid, process.execPath + ' uid=' + process.getuid() + '\\n');\n`,
       'evil.sh': `echo "$(readlink /proc/$$/exe) uid=$(id -u)" > ${EVIL}/pwned-sh-$$\n`,
       'certs/ca.pem': 'not a certificate\n',
@@ -169,7 +156,7 @@ describe('security invariants, attacked end to end', function () {
       // World-writable and sticky like /tmp: the ordinary user's control records land here too.
       chmodSync(EVIL, 0o1777);
       for (const [file, text] of Object.entries(payloads)) writeFileSync(`${EVIL}/${file}`, text, { mode: 0o644 });
-      sh(`gcc -shared -fPIC -o ${EVIL}/evil.so ${EVIL}/evil.c && chmod 0755 ${EVIL}/evil.sh`);
+      sh(`gcc -shared -fPIC -DEVIL='"${EVIL}"' -o ${EVIL}/evil.so ${__dirname}/evil-preload.c && chmod 0755 ${EVIL}/evil.sh`);
       for (const address of [FAKE_DOCKER_PORT, FAKE_DOCKER_SOCKET]) {
         const server = createServer((socket) => {
           fakeEngineConnections++;

@@ -5,6 +5,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, sym
 import { withConfig } from './support/config';
 import { engineAnswers, startEngine, stopEngine } from './support/engine';
 import { requireHost, run, sh, sleep, waitFor } from './support/host';
+import { buildPreloadWitness } from './support/preload';
 import { Terminal } from './support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
@@ -168,7 +169,8 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   it('behaves exactly as with a clean environment when ~/.pam_environment is hostile', () => {
     const user = make({});
     const evil = sh('mktemp -d /tmp/djt-pamenv-XXXXXX').trim();
-    sh(`chmod 0755 ${evil}; printf '#include <stdio.h>\\n__attribute__((constructor)) static void f(void) { FILE *f = fopen("${evil}/pwned", "w"); if (f) fclose(f); }\\n' > ${evil}/x.c && gcc -shared -fPIC -o ${evil}/x.so ${evil}/x.c`);
+    sh(`chmod 0755 ${evil}`);
+    buildPreloadWitness(`${evil}/pwned`, `${evil}/x.so`);
     writeFileSync(`${evil}/x.js`, `require('fs').writeFileSync('${evil}/pwned-node', 'x');\n`);
     writeFileSync(
       `${user.home}/.pam_environment`,

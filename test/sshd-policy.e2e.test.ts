@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { requireHost, run, sh, sleep } from './support/host';
+import { buildPreloadWitness } from './support/preload';
 import { banner, type Sshd, sshOptions, startSshd } from './support/sshd';
 import { createUser, removeUser, type TestUser } from './support/users';
 
@@ -146,8 +147,7 @@ describe('sshd policy for the jailed group: nothing runs or connects on the host
       const lib = `${u.home}/x.so`;
       rmSync(`${witness}-rc`, { force: true });
       rmSync(`${witness}-preload`, { force: true });
-      writeFileSync(`${u.home}/x.c`, `#include <stdio.h>\n__attribute__((constructor)) static void f(void) { FILE *f = fopen("${witness}-preload", "w"); if (f) fclose(f); }\n`);
-      sh(`gcc -shared -fPIC -o ${lib} ${u.home}/x.c`);
+      buildPreloadWitness(`${witness}-preload`, lib);
       writeFileSync(`${u.home}/.ssh/rc`, `touch ${witness}-rc\n`);
       writeFileSync(`${u.home}/.pam_environment`, `LD_PRELOAD DEFAULT=${lib}\n`);
       sh(`chown ${u.uid}:${u.gid} ${lib} ${u.home}/x.c ${u.home}/.ssh/rc ${u.home}/.pam_environment`);

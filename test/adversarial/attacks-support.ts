@@ -351,11 +351,9 @@ export function tracedRoot(dir: string, program: string): number {
   throw new Error(`no trace in ${dir} starts by executing ${program}`);
 }
 
-/** Compiles C source into a static executable (it runs in the jail too, whose image has no compiler or libc headers). */
+/** Compiles a C file into a static executable (it runs in the jail too, whose image has no compiler or libc headers). */
 export function compileStatic(source: string, output: string): void {
-  const file = `${output}.c`;
-  sh(`cat > ${file}`, { input: source });
-  sh(`gcc -static -O1 -Wall -Werror -o ${output} ${file}`);
+  sh(`gcc -static -O1 -Wall -Werror -o ${output} ${source}`);
 }
 
 /**
@@ -365,102 +363,7 @@ export function compileStatic(source: string, output: string): void {
  * with process_vm_readv, and sends signal 0. One line per attempt:
  * "NAME ok BYTES" or "NAME errno-name".
  */
-export const PROBE_PROCESS_C = String.raw`
-#define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ptrace.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-static const char *name_of(int e)
-{
-	switch (e) {
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case ESRCH: return "ESRCH";
-	case ENOENT: return "ENOENT";
-	case EIO: return "EIO";
-	default: return strerrorname_np(e) ? strerrorname_np(e) : "E?";
-	}
-}
-
-static void report(const char *what, long ok, int e)
-{
-	if (ok >= 0) printf("%s ok %ld\n", what, ok);
-	else printf("%s %s\n", what, name_of(e));
-}
-
-static long read_file(const char *path)
-{
-	char buf[65536];
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) return -1;
-	long n = read(fd, buf, sizeof buf);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc != 3) return 2;
-	pid_t pid = atoi(argv[1]);
-	unsigned long addr = strtoul(argv[2], NULL, 16); /* a mapped address, from the maps root read */
-	char path[128], buf[4096];
-
-	snprintf(path, sizeof path, "/proc/%d/environ", pid);
-	long n = read_file(path);
-	report("environ", n, errno);
-
-	snprintf(path, sizeof path, "/proc/%d/fd", pid);
-	DIR *d = opendir(path);
-	long count = -1;
-	int e = errno;
-	if (d) { count = 0; while (readdir(d)) count++; closedir(d); }
-	report("fd-list", count, e);
-
-	snprintf(path, sizeof path, "/proc/%d/fd/0", pid);
-	n = readlink(path, buf, sizeof buf);
-	report("fd-link", n, errno);
-
-	snprintf(path, sizeof path, "/proc/%d/mem", pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) report("mem", -1, errno);
-	else { n = pread(fd, buf, 16, (off_t)addr); report("mem", n, errno); close(fd); }
-
-	for (const char *link = "cwd"; link; link = strcmp(link, "cwd") == 0 ? "root" : strcmp(link, "root") == 0 ? "exe" : NULL) {
-		char what[16];
-		snprintf(path, sizeof path, "/proc/%d/%s", pid, link);
-		snprintf(what, sizeof what, "%s-link", link);
-		n = readlink(path, buf, sizeof buf);
-		report(what, n, errno);
-	}
-
-	struct iovec local = { buf, 16 }, remote = { (void *)addr, 16 };
-	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	report("vm-read", n, errno);
-
-	n = ptrace(PTRACE_ATTACH, pid, 0, 0);
-	report("ptrace-attach", n, errno);
-	if (n == 0) { waitpid(pid, NULL, __WALL); ptrace(PTRACE_DETACH, pid, 0, 0); }
-
-	n = ptrace(PTRACE_SEIZE, pid, 0, 0);
-	report("ptrace-seize", n, errno);
-	if (n == 0) ptrace(PTRACE_DETACH, pid, 0, 0);
-
-	n = kill(pid, 0);
-	report("signal", n, errno);
-	return 0;
-}
-`;
+export const PROBE_PROCESS_C = `${__dirname}/probe-process.c`;
 
 /**
  * Run inside a jail on its terminal: TIOCSTI pushes argv[1] into the input of
@@ -468,94 +371,14 @@ int main(int argc, char **argv)
  * console's selection and for a screen dump (virtual consoles only); and the
  * host's consoles are tried by path. One line per attempt.
  */
-export const TERMINAL_ATTACK_C = String.raw`
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-	if (argc != 2) return 2;
-	int sent = 0, e = 0;
-	for (const char *p = argv[1]; *p; p++) {
-		if (ioctl(0, TIOCSTI, p) == 0) sent++;
-		else { e = errno; break; }
-	}
-	if (e) printf("tiocsti %s after %d\n", strerrorname_np(e), sent);
-	else printf("tiocsti ok %d\n", sent);
-
-	char sel[1 + 10] = { 2 }; /* TIOCL_SETSEL */
-	printf("tioclinux-setsel %s\n", ioctl(0, TIOCLINUX, sel) == 0 ? "ok" : strerrorname_np(errno));
-	char paste = 3; /* TIOCL_PASTESEL: the console pastes its selection as input */
-	printf("tioclinux-paste %s\n", ioctl(0, TIOCLINUX, &paste) == 0 ? "ok" : strerrorname_np(errno));
-
-	const char *consoles[] = { "/dev/tty0", "/dev/tty1", "/dev/console", "/dev/vcs", "/dev/vcsa" };
-	for (unsigned i = 0; i < sizeof consoles / sizeof *consoles; i++) {
-		int fd = open(consoles[i], O_RDWR | O_NOCTTY);
-		printf("open %s %s\n", consoles[i], fd >= 0 ? "ok" : strerrorname_np(errno));
-		if (fd >= 0) close(fd);
-	}
-	return 0;
-}
-`;
+export const TERMINAL_ATTACK_C = `${__dirname}/tty-attack.c`;
 
 /**
  * Run inside a jail: connects to unix sockets in the abstract namespace (as
  * containerd's shims once listened on, CVE-2020-15257), one per argument, and
  * says for each "connected" or the errno name.
  */
-export const ABSTRACT_CONNECT_C = String.raw`
-#define _GNU_SOURCE
-#include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		size_t len = strlen(argv[i]);
-		memcpy(addr.sun_path + 1, argv[i], len);
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		int r = connect(fd, (struct sockaddr *)&addr, offsetof(struct sockaddr_un, sun_path) + 1 + len);
-		printf("%s %s\n", argv[i], r == 0 ? "connected" : strerrorname_np(errno));
-		close(fd);
-	}
-	return 0;
-}
-`;
+export const ABSTRACT_CONNECT_C = `${__dirname}/abstract-connect.c`;
 
 /** A TCP listener for a jail (the image has no nc): accepts connections on the port and answers each with a line. */
-export const TCP_LISTEN_C = String.raw`
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-	if (argc != 3) return 2;
-	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])), .sin_addr.s_addr = htonl(INADDR_ANY) };
-	if (bind(s, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(s, 8) != 0) { perror("listen"); return 1; }
-	printf("listening\n");
-	fflush(stdout);
-	for (;;) {
-		int c = accept(s, NULL, NULL);
-		if (c < 0) continue;
-		(void)!write(c, argv[2], strlen(argv[2]));
-		close(c);
-	}
-}
-`;
+export const TCP_LISTEN_C = `${__dirname}/listen.c`;

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { defaultConfig } from '../../src/config/defaults';
 import { withConfig } from '../support/config';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
+import { buildPreloadWitness } from '../support/preload';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
 import { SIGNALLER } from '../../src/host/procfs';
@@ -382,9 +383,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
 
     /** Plants, in the user's home as they could from their jail, code that would run wherever sshd's programs read it. */
     function plant(user: TestUser): void {
-      const library = `${tools}/x-${user.name}.c`;
-      writeFileSync(library, `#include <stdio.h>\n#include <stdlib.h>\n__attribute__((constructor)) static void run(void) { FILE *f = fopen("${witness('preload', user)}", "w"); if (f) fclose(f); }\n`);
-      sh(`gcc -shared -fPIC -o ${tools}/x-${user.name}.so ${library}`);
+      buildPreloadWitness(witness('preload', user), `${tools}/x-${user.name}.so`);
       const home = user.home;
       const files: [string, string, number][] = [
         ['x.so', readFileSync(`${tools}/x-${user.name}.so`, 'latin1'), 0o755],
