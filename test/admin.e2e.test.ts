@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { withConfig } from './support/config';
-import { requireHost, run, sh, waitFor } from './support/host';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
 import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../src/host/paths';
+import { withConfig } from './support/config';
+import { jailedUsers, loginAs, spawnLogin } from './support/fixtures';
+import { requireHost, run, sh, waitFor } from './support/host';
+import { jailOf, type TestUser } from './support/users';
 
 const CLI = '/usr/sbin/docker-jail';
 const cli = (...args: string[]) => run(CLI, args);
@@ -13,18 +13,12 @@ const groupsOf = (user: TestUser) => sh(`id -Gn ${user.name}`).trim().split(' ')
 
 describe('the admin CLI: enable, disable, list, status, shell, config check', function () {
   this.timeout(120_000);
-  const users: TestUser[] = [];
-  const make = (options: Parameters<typeof createUser>[0]) => {
-    const user = createUser(options);
-    users.push(user);
-    return user;
-  };
+  const users = jailedUsers();
 
   before(() => requireHost('docker', 'su', 'gpasswd', 'usermod'));
-  after(() => users.forEach(removeUser));
 
   it('enables a user: jail group, jailsh as login shell, and with --now their home and jail at once', () => {
-    const user = make({ groups: [], shell: '/bin/zsh-not-installed', home: false });
+    const user = users.make({ groups: [], shell: '/bin/zsh-not-installed', home: false });
     const result = cli('enable', '--now', user.name);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`${user.name}: added to group jailed\\n${user.name}: login shell /usr/bin/jailsh\\n${user.name}: home ${user.home} created\\n${user.name}: jail jail-${user.name} running\\n${user.name}: enabled\\n`));
@@ -32,11 +26,11 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     assert.equal(shellOf(user), '/usr/bin/jailsh');
     assert.equal(sh(`stat -c %U ${user.home}`).trim(), user.name);
     assert.equal(sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim(), 'true');
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'hostname']).stdout, `${user.name}-jail\n`);
+    assert.equal(loginAs(user, 'hostname').stdout, `${user.name}-jail\n`);
   });
 
   it('disables a user: out of the group, the previous shell back, the jail stopped, the home kept', () => {
-    const user = users[0];
+    const user = users.made[0];
     sh(`echo keep-me > ${user.home}/file`);
     const result = cli('disable', user.name);
     assert.equal(result.status, 0, result.stderr);
@@ -47,9 +41,9 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
   });
 
   it('removes the jail only when asked, never the home; and enabling again works', () => {
-    const user = users[0];
+    const user = users.made[0];
     assert.equal(cli('enable', user.name).status, 0);
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    assert.equal(loginAs(user, 'true').status, 0);
     const result = cli('disable', '--remove-jail', user.name);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /removed with its \/tmp and \/var\/tmp \(the home is kept\)/);
@@ -61,14 +55,14 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
   });
 
   it('gives /bin/bash back when it never knew the previous shell', () => {
-    const user = make({});
+    const user = users.make({});
     const result = cli('disable', user.name);
     assert.equal(result.status, 0, result.stderr);
     assert.equal(shellOf(user), '/bin/bash');
   });
 
   it('refuses root, administrators and unknown users with a clear error and changes nothing', () => {
-    const admin = make({ groups: ['admins'], shell: '/bin/bash' });
+    const admin = users.make({ groups: ['admins'], shell: '/bin/bash' });
     for (const [name, message] of [['root', /^docker-jail: root is never jailed\n$/], [admin.name, /exempt group admins/], ['no-such-user-x', /^docker-jail: no such user: no-such-user-x\n$/]] as const) {
       const result = cli('enable', name);
       assert.notEqual(result.status, 0);
@@ -102,9 +96,9 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
   });
 
   it('lists every jail with owner, state, image, uptime, sessions open now, CPU, memory and last login', async () => {
-    const user = make({});
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
-    const session = spawn('/bin/su', ['-l', user.name, '-c', 'sleep 4'], { stdio: 'ignore' });
+    const user = users.make({});
+    assert.equal(loginAs(user, 'true').status, 0);
+    const session = spawnLogin(user, 'sleep 4');
     await waitFor('the session to run', () => sh(`docker top ${jailOf(user)} -eo pid,args`).includes('sleep 4'));
     const jails = JSON.parse(cli('list', '--json').stdout) as { name: string; owner: string; uid: number; state: string; sessions: number; uptimeSeconds: number; memoryBytes: number; cpuPercent: number; lastLogin: string; outdated: boolean }[];
     const mine = jails.find((j) => j.uid === user.uid);
@@ -125,11 +119,11 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
   });
 
   it('marks a jail whose image has been rebuilt as outdated', async () => {
-    const user = make({});
+    const user = users.make({});
     sh('docker tag docker-jail/base:bookworm djtest/outdated:1');
     try {
       await withConfig('[jail]\nimage = djtest/outdated:1\n', () => {
-        assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+        assert.equal(loginAs(user, 'true').status, 0);
         sh(`docker commit --change 'LABEL djtest=rebuilt' ${jailOf(user)} djtest/outdated:1 >/dev/null`);
         const jails = JSON.parse(cli('status', user.name, '--json').stdout) as { outdated: boolean }[];
         assert.equal(jails[0].outdated, true);
@@ -141,8 +135,8 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
   });
 
   it('opens an audited root shell without capabilities inside a user\'s running jail', () => {
-    const user = make({});
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'echo mine > ~/f; chmod 600 ~/f']).status, 0);
+    const user = users.make({});
+    assert.equal(loginAs(user, 'echo mine > ~/f; chmod 600 ~/f').status, 0);
     const result = run(CLI, ['shell', user.name], { input: 'id -u; hostname; grep CapEff /proc/self/status; cat ~' + user.name + '/f 2>&1 >/dev/null | grep -c denied; exit 3\n' });
     assert.equal(result.status, 3, result.stderr);
     assert.equal(result.stdout, `0\n${user.name}-jail\nCapEff:\t0000000000000000\n1\n`);

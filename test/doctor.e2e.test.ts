@@ -4,7 +4,8 @@ import { SSHD_DROP_IN } from '../src/doctor/sshdPolicy';
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
 import { startSshd } from './support/sshd';
-import { createUser, removeUser, type TestUser } from './support/users';
+import { jailedUser } from './support/fixtures';
+import { createUser, removeUser } from './support/users';
 
 interface Finding {
   check: string;
@@ -23,13 +24,9 @@ const failed = (findings: Finding[]) => findings.filter((f) => !f.ok).map((f) =>
 
 describe('docker-jail doctor: names what is wrong on the host and how to fix it', function () {
   this.timeout(60_000);
-  let user: TestUser;
 
-  before(() => {
-    requireHost('docker', 'sshd', 'pam-auth-update');
-    user = createUser();
-  });
-  after(() => removeUser(user));
+  before(() => requireHost('docker', 'sshd', 'pam-auth-update'));
+  const user = jailedUser();
 
   it('finds nothing wrong on the host ./build.sh install made', () => {
     const { status, findings } = doctor();

@@ -4,25 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { requireHost, run, type Ran, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
-import { type Sshd, ssh, startSshd } from './support/sshd';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailedUsers, loginAs } from './support/fixtures';
+import { type Sshd, startSshd } from './support/sshd';
+import { jailOf, type TestUser } from './support/users';
 import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, SCRATCH_IMAGES, SCRATCH_MOUNTS, STAGING_ROOT } from '../src/host/paths';
 
 const IMAGE = 'docker-jail/base:bookworm';
 
 let sshd: Sshd;
-const madeUsers: TestUser[] = [];
-
-/** A jailed test user, removed (with their jail) after the run. */
-function newUser(options: Parameters<typeof createUser>[0] = {}): TestUser {
-  const user = createUser(options);
-  madeUsers.push(user);
-  return user;
-}
 
 /** `ssh user@host COMMAND`: a real login through sshd, PAM and jailsh. */
 function inJail(user: TestUser, command: string): Ran {
-  return ssh(sshd, user, [command]);
+  return loginAs(user, command, { via: 'ssh', sshd });
 }
 
 /** Like inJail, for a command that must succeed; returns its stdout. */
@@ -89,21 +82,22 @@ function unique(prefix: string): string {
 
 describe('isolation of jailed users from each other and from the host', function () {
   this.timeout(120_000);
+  // First: its after hook removes the users before sshd stops, as before.
+  const users = jailedUsers();
   let alice: TestUser;
   let bob: TestUser;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'ip', 'setpriv', 'pgrep', 'pkill', 'mknod');
     sshd = await startSshd();
-    alice = newUser();
-    bob = newUser();
+    alice = users.make();
+    bob = users.make();
     // The jails are made under the built-in defaults (an empty config file), whatever this host's file says.
     await withConfig('', () => {
       for (const user of [alice, bob]) jailOutput(user, 'true');
     });
   });
   after(async () => {
-    for (const user of madeUsers) removeUser(user);
     await sshd?.stop();
   });
 
@@ -191,7 +185,7 @@ describe('isolation of jailed users from each other and from the host', function
     });
 
     it('keeps the host\'s /etc/shadow and other accounts out of the jail', () => {
-      const carol = newUser({ groups: [], shell: '/bin/bash' }); // a host account that is not jailed
+      const carol = users.make({ groups: [], shell: '/bin/bash' }); // a host account that is not jailed
       assert.match(sh('cat /etc/shadow'), new RegExp(`^${alice.name}:`, 'm'), 'useradd put alice in the host\'s shadow');
       assert.match(sh('cat /etc/passwd'), new RegExp(`^${carol.name}:`, 'm'));
 
@@ -292,7 +286,7 @@ describe('isolation of jailed users from each other and from the host', function
     });
 
     it('kills a process that goes over the configured memory limit, and leaves a small one alone', async () => {
-      const carl = newUser();
+      const carl = users.make();
       // memory_limit shapes the container, so it must be in force at carl's first login.
       await withConfig('[jail]\nmemory_limit = 64m\n', () => jailOutput(carl, 'true'));
       assert.equal(jailOutput(carl, 'head -c 16m /dev/zero | tail -c 8m | wc -c'), `${8 * 1024 * 1024}\n`);
@@ -356,7 +350,7 @@ describe('isolation of jailed users from each other and from the host', function
     ];
     for (const variant of variants) {
       it(`is never used nor touched when it ${variant.what}: the user gets a jail of their own, under a free name`, () => {
-        const user = newUser();
+        const user = users.make();
         const name = `jail-${user.name}`;
         planted.push(name);
         const id = sh(`docker ${variant.run ? 'run -d' : 'create'} --name ${name} ${variant.labels(user)} ${IMAGE} sleep infinity`).trim();

@@ -4,22 +4,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { requireHost, run, runBinary, sh, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailedUser, loginAs } from './support/fixtures';
+import { jailOf } from './support/users';
 
 describe('jailed login through sshd and PAM', function () {
   this.timeout(60_000);
   let sshd: Sshd;
-  let alice: TestUser;
   let scratch: string;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'scp', 'sftp', 'su', 'logger', 'rsync', 'git');
     sshd = await startSshd();
-    alice = createUser({ groups: ['jailed', 'users'] });
+  });
+  const alice = jailedUser({ groups: ['jailed', 'users'] });
+  before(() => {
     scratch = mkdtempSync('/tmp/djt-login-');
   });
+  // Registered after alice's own teardown: she goes first, then sshd.
   after(async () => {
-    removeUser(alice);
     await sshd.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -152,7 +154,7 @@ describe('jailed login through sshd and PAM', function () {
   });
 
   it('works the same through `su -l user -c CMD`', () => {
-    const result = run('/bin/su', ['-l', alice.name, '-c', 'echo $HOME; hostname; id -u; echo oops >&2; exit 9']);
+    const result = loginAs(alice, 'echo $HOME; hostname; id -u; echo oops >&2; exit 9');
     assert.equal(result.status, 9);
     assert.equal(result.stdout, `${alice.home}\n${alice.name}-jail\n${alice.uid}\n`);
     assert.equal(result.stderr, 'oops\n');

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { requireHost, run, sh } from './support/host';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailedUser } from './support/fixtures';
+import { createUser, jailOf, removeUser } from './support/users';
 import { STAGING_ROOT } from '../src/host/paths';
 
 /** Runs the host's real PAM stack for a service, as a login would, without a shell. */
@@ -12,16 +13,11 @@ function pamtester(service: string, user: string, items: string[], ...operations
 
 describe('the PAM hook with whatever PAM hands it', function () {
   this.timeout(120_000);
-  let user: TestUser;
 
-  before(() => {
-    requireHost('docker', 'pamtester');
-    user = createUser({ home: false });
-  });
-  after(() => {
-    removeUser(user);
-    rmSync(user.home, { recursive: true, force: true });
-  });
+  before(() => requireHost('docker', 'pamtester'));
+  const user = jailedUser({ home: false });
+  // After the user's own teardown, as before: the home the hook made goes too.
+  after(() => rmSync(user.home, { recursive: true, force: true }));
 
   it('ignores a PAM_RHOST holding shell metacharacters, and does its job as with a clean one', () => {
     const witness = `/tmp/djt-rhost-${user.name}`;

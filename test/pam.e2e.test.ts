@@ -8,7 +8,8 @@ import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { buildPreloadWitness } from './support/preload';
 import { Terminal } from './support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailedUsers, loginAs } from './support/fixtures';
+import { jailOf, type TestUser } from './support/users';
 
 /** Every file under /etc/pam.d with a digest of its bytes. */
 function pamSnapshot(): Record<string, string> {
@@ -36,12 +37,6 @@ function jailProcessArgs(user: TestUser): string[] {
 describe('first login through PAM: the hook makes the home and the jail', function () {
   this.timeout(120_000);
   let sshd: Sshd;
-  const users: TestUser[] = [];
-  const make = (options: Parameters<typeof createUser>[0]) => {
-    const user = createUser(options);
-    users.push(user);
-    return user;
-  };
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'su', 'pam-auth-update', 'pamtester');
@@ -50,12 +45,11 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     }
     sshd = await startSshd();
   });
+  // In this order: the engine back (a test stops it), the users, the homes the hook made, sshd.
+  after(() => startEngine());
+  const users = jailedUsers();
   after(async () => {
-    await startEngine();
-    for (const user of users) {
-      removeUser(user);
-      rmSync(user.home, { recursive: true, force: true });
-    }
+    for (const user of users.made) rmSync(user.home, { recursive: true, force: true });
     await sshd.stop();
   });
 
@@ -74,7 +68,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   });
 
   it('creates the home (owner, mode, skeleton, ~/.ssh) and the jail at a brand-new user\'s first `ssh -tt` login', async () => {
-    const user = make({ home: false });
+    const user = users.make({ home: false });
     assert.equal(existsSync(user.home), false);
     assert.equal(jailOf(user), '');
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
@@ -99,9 +93,9 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   });
 
   it('never changes an existing home beyond adding a missing ~/.ssh', () => {
-    const user = make({});
+    const user = users.make({});
     sh(`rm -rf ${user.home}/.ssh; chmod 0751 ${user.home}; echo mine > ${user.home}/.bashrc`);
-    assert.equal(run('/bin/su', ['-l', user.name, '-c', 'true']).status, 0);
+    assert.equal(loginAs(user, 'true').status, 0);
     assert.equal(ownership(user.home), `751 ${user.uid}:${user.gid}`);
     assert.equal(readFileSync(`${user.home}/.bashrc`, 'utf8'), 'mine\n');
     assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`);
@@ -109,11 +103,11 @@ describe('first login through PAM: the hook makes the home and the jail', functi
 
   for (const target of ['/etc', '/root', 'another user\'s home']) {
     it(`never follows a home planted as a symlink to ${target}, and fails the login closed`, () => {
-      const victim = target.startsWith('/') ? target : make({ groups: [] }).home;
-      const user = make({ home: false });
+      const victim = target.startsWith('/') ? target : users.make({ groups: [] }).home;
+      const user = users.make({ home: false });
       symlinkSync(victim, user.home);
       const before = ownership(victim);
-      const result = run('/bin/su', ['-l', user.name, '-c', 'echo inside']);
+      const result = loginAs(user, 'echo inside');
       assert.notEqual(result.status, 0);
       assert.equal(result.stdout, '');
       // pam_docker_jail.so opens the home without following it before jailsh runs: the session is refused there,
@@ -132,7 +126,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     sh(`chmod 0755 ${victim}`);
     const before = ownership(victim);
     for (let round = 0; round < 8; round++) {
-      const user = make({ home: false });
+      const user = users.make({ home: false });
       // Root plays an attacker who could write the homes' parent: the home path flips between nothing and a symlink.
       const flipper = spawn('/bin/sh', ['-c', `while :; do ln -sfn ${victim} ${user.home}; rm -f ${user.home}; done`], { stdio: 'ignore' });
       run('/usr/bin/pamtester', ['login', user.name, 'open_session'], { timeout: 30_000 });
@@ -151,13 +145,13 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   it('refuses to create a home in a directory others can write, where a symlink could be swapped in', async () => {
     const parent = sh('mktemp -d /tmp/djt-homes-XXXXXX').trim();
     sh(`chmod 1777 ${parent}`);
-    const user = make({ home: false });
+    const user = users.make({ home: false });
     sh(`usermod -d ${parent}/${user.name} ${user.name}`);
     user.home = `${parent}/${user.name}`;
     // A configured base, so that the parent's own check is what refuses (a base may hold a shared directory).
     await withConfig(`[home]\nbases = /home ${parent}\n`, () => {
       run('/usr/bin/pamtester', ['login', user.name, 'open_session'], { timeout: 30_000 });
-      assert.notEqual(run('/bin/su', ['-l', user.name, '-c', 'echo inside']).status, 0);
+      assert.notEqual(loginAs(user, 'echo inside').status, 0);
       const enable = run('/usr/sbin/docker-jail', ['enable', '--now', user.name]);
       assert.notEqual(enable.status, 0);
       assert.equal(enable.stderr, `docker-jail: refusing to create ${user.home}: ${parent} must be owned by root and writable by root only\n`);
@@ -167,7 +161,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   });
 
   it('behaves exactly as with a clean environment when ~/.pam_environment is hostile', () => {
-    const user = make({});
+    const user = users.make({});
     const evil = sh('mktemp -d /tmp/djt-pamenv-XXXXXX').trim();
     sh(`chmod 0755 ${evil}`);
     buildPreloadWitness(`${evil}/pwned`, `${evil}/x.so`);
@@ -189,8 +183,8 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   });
 
   it('acts only for the real PAM user and type, whatever ~/.pam_environment says they are', async () => {
-    const attacker = make({});
-    const victim = make({ home: false });
+    const attacker = users.make({});
+    const victim = users.make({ home: false });
     writeFileSync(`${attacker.home}/.pam_environment`, `PAM_USER DEFAULT=${victim.name}\nPAM_TYPE DEFAULT=open_session\n`);
     sh(`chown ${attacker.uid}:${attacker.gid} ${attacker.home}/.pam_environment`);
     const result = ssh(sshd, attacker, ['echo in']);
@@ -210,7 +204,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
    * the job. Resolves once the jail holds no process of it.
    */
   async function orphanedSession(job: string, args: string): Promise<void> {
-    const user = make({});
+    const user = users.make({});
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, user), '-tt', `${user.name}@127.0.0.1`]);
     await term.expect(/\$ $/m);
     await term.command(`${job} & :`);
@@ -232,19 +226,19 @@ describe('first login through PAM: the hook makes the home and the jail', functi
   });
 
   it('with idle_stop = 0, stops the jail when its last session closes, and the next login starts it again', async () => {
-    const user = make({});
+    const user = users.make({});
     await withConfig('[session]\nidle_stop = 0\n', () => {
-      const first = run('/bin/su', ['-l', user.name, '-c', 'echo one']);
+      const first = loginAs(user, 'echo one');
       assert.equal(first.stdout, 'one\n', first.stderr);
       assert.equal(sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim(), 'false');
-      const second = run('/bin/su', ['-l', user.name, '-c', 'echo two']);
+      const second = loginAs(user, 'echo two');
       assert.equal(second.stdout, 'two\n', second.stderr);
     });
   });
 
   it('lets root and an administrator log in while the engine is stopped; a jailed user gets one clean line', async () => {
-    const admin = make({ groups: ['admins'], shell: '/bin/bash' });
-    const jailed = make({});
+    const admin = users.make({ groups: ['admins'], shell: '/bin/bash' });
+    const jailed = users.make({});
     sh(`install -d -m 0755 ${ROOT_KEYS} && cp ${admin.key}.pub ${ROOT_KEYS}/root`);
     await stopEngine();
     try {
@@ -252,7 +246,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
       assert.equal(ssh(sshd, admin, ['echo admin-in']).stdout, 'admin-in\n');
       const root = run('/usr/bin/ssh', [...sshOptions(sshd, admin), 'root@127.0.0.1', 'echo root-in']);
       assert.equal(root.stdout, 'root-in\n', root.stderr);
-      assert.equal(run('/bin/su', ['-l', admin.name, '-c', 'echo su-in']).stdout, 'su-in\n');
+      assert.equal(loginAs(admin, 'echo su-in').stdout, 'su-in\n');
       assert.ok(Date.now() - started < 10_000, 'the logins were held up');
       const refused = ssh(sshd, jailed, ['echo inside']);
       assert.notEqual(refused.status, 0);

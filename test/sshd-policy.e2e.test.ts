@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { requireHost, run, sh, sleep } from './support/host';
 import { buildPreloadWitness } from './support/preload';
 import { banner, type Sshd, sshOptions, startSshd } from './support/sshd';
-import { createUser, removeUser, type TestUser } from './support/users';
+import { jailedUser } from './support/fixtures';
+import type { TestUser } from './support/users';
 
 /** The banner of a TCP service reached through a SOCKS5 proxy, or '' when the proxy refuses. */
 function socksBanner(proxyPort: number, targetPort: number): Promise<string> {
@@ -47,21 +48,16 @@ function socksBanner(proxyPort: number, targetPort: number): Promise<string> {
 describe('sshd policy for the jailed group: nothing runs or connects on the host beside the jail', function () {
   this.timeout(60_000);
   let sshd: Sshd;
-  let jailed: TestUser;
-  let admin: TestUser;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'gcc');
     if (!existsSync('/etc/ssh/sshd_config.d/docker-jail.conf')) throw new Error('the sshd policy is not installed (./build.sh install installs it)');
     sshd = await startSshd();
-    jailed = createUser();
-    admin = createUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });
   });
-  after(async () => {
-    removeUser(jailed);
-    removeUser(admin);
-    await sshd.stop();
-  });
+  const jailed = jailedUser();
+  const admin = jailedUser({ groups: ['admins'], shell: '/bin/bash', prefix: 'dja' });
+  // Registered after the users' own: they go first, then sshd.
+  after(() => sshd.stop());
 
   const ssh = (user: TestUser, args: string[]) => run('/usr/bin/ssh', [...sshOptions(sshd, user), ...args], { timeout: 20_000 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { requireHost, run } from './support/host';
-import { createUser, removeUser, type TestUser } from './support/users';
+import { jailedUser } from './support/fixtures';
 
 /**
  * On a systemd host, pam_systemd starts `systemd --user` (user@UID.service) at
@@ -31,19 +31,11 @@ function verify(dropIn: string): string {
 
 describe('no systemd user manager for jailed users (pam_systemd on a systemd host)', function () {
   this.timeout(60_000);
-  let jailed: TestUser;
-  let admin: TestUser;
-  let plain: TestUser;
 
-  before(() => {
-    requireHost('systemd-analyze');
-    jailed = createUser({ groups: ['jailed'] });
-    admin = createUser({ groups: ['jailed', 'admins'], shell: '/bin/bash' });
-    plain = createUser({ groups: [], shell: '/bin/bash' });
-  });
-  after(() => {
-    for (const user of [jailed, admin, plain]) if (user) removeUser(user);
-  });
+  before(() => requireHost('systemd-analyze'));
+  const jailed = jailedUser({ groups: ['jailed'] });
+  const admin = jailedUser({ groups: ['jailed', 'admins'], shell: '/bin/bash' });
+  const plain = jailedUser({ groups: [], shell: '/bin/bash' });
 
   it('installs a drop-in for user@.service whose ExecCondition, run as root, is docker-jail user-manager', () => {
     assert.match(readFileSync(DROP_IN, 'utf8'), /^\[Service\]\nExecCondition=\+\/usr\/sbin\/docker-jail user-manager %i\n$/m);

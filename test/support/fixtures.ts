@@ -5,7 +5,8 @@ import { type Sshd, sshOptions } from './sshd';
 import { createUser, removeUser, type TestUser, type UserOptions } from './users';
 
 /**
- * The end-to-end suites' users. Made through these, every user is removed
+ * The end-to-end suites' users: jailed unless their options say otherwise
+ * (createUser's groups and shell). Made through these, every user is removed
  * with everything docker-jail keeps for their uid by an `after` hook of the
  * suite that made them: mocha runs it even when a test failed or timed out.
  */
@@ -27,9 +28,9 @@ export function jailedUser(options: UserOptions = {}): TestUser {
 }
 
 export interface JailedUsers {
-  /** A jailed user made now, in a hook or a test of the suite, removed after the suite. */
+  /** A user made now, in a hook or a test of the suite, removed after the suite. */
   make(options?: UserOptions): TestUser;
-  /** Those made so far, in order. */
+  /** Those made so far, in order (still listed once removed). */
   readonly made: readonly TestUser[];
 }
 
@@ -38,7 +39,7 @@ export function jailedUsers(): JailedUsers {
   const made: TestUser[] = [];
   after(() => {
     const failures: string[] = [];
-    for (const user of made.splice(0)) {
+    for (const user of made) {
       try {
         removeUser(user);
       } catch (error) {
