@@ -13,7 +13,8 @@ import { withConfig } from './support/config';
 import { type Ran, requireHost, run, runAsync, sh, type Timed } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
-import { createUser, jailOf, removeUser, type TestUser } from './support/users';
+import { jailedUser, loginAsync } from './support/fixtures';
+import { jailOf, type TestUser } from './support/users';
 
 import { DEFAULT_CONFIG_PATH as CONFIG, MAIN_PROGRAM } from '../src/host/paths';
 const EVIL = '/tmp/djt-evil';
@@ -136,8 +137,6 @@ describe('security invariants, attacked end to end', function () {
       },
     ];
 
-    let victim: TestUser;
-    let ordinary: TestUser;
     let baseline: Set<string>;
     const fakeEngines: Server[] = [];
     let fakeEngineConnections = 0;
@@ -171,15 +170,14 @@ describe('security invariants, attacked end to end', function () {
       }
       chmodSync(FAKE_DOCKER_SOCKET, 0o777);
       baseline = new Set(filesBelow(EVIL));
-      victim = createUser();
-      ordinary = createUser({ groups: [], shell: '/bin/bash' });
     });
+    const victim = jailedUser();
+    const ordinary = jailedUser({ groups: [], shell: '/bin/bash' });
     afterEach(() => {
       for (const path of filesBelow(EVIL).filter((p) => !baseline.has(p)).reverse()) rmSync(path, { recursive: true, force: true });
     });
+    // Registered after the users' own teardown: they go first, then the fake engines and the payloads.
     after(async () => {
-      if (victim) removeUser(victim);
-      if (ordinary) removeUser(ordinary);
       for (const server of fakeEngines) await new Promise((resolve) => server.close(resolve));
       rmSync(EVIL, { recursive: true, force: true });
     });
@@ -252,23 +250,22 @@ describe('security invariants, attacked end to end', function () {
 
   describe('invariant 5: root and administrators are never jailed; a non-jailed user is refused', function () {
     let createdAdmins = false;
-    let admin: TestUser;
-    let outsider: TestUser;
     let copyDir: string;
 
     before(() => {
       createdAdmins = run('getent', ['group', 'admins']).status !== 0;
       sh('groupadd -f admins');
-      admin = createUser({ groups: ['jailed', 'admins'] });
-      outsider = createUser({ groups: [] });
+    });
+    const admin = jailedUser({ groups: ['jailed', 'admins'] });
+    const outsider = jailedUser({ groups: [] });
+    before(() => {
       copyDir = mkdtempSync('/var/tmp/djt-jailsh-');
       chmodSync(copyDir, 0o755);
       const mount = sh(`findmnt -n -o OPTIONS -T ${copyDir}`).trim().split(',');
       if (mount.includes('nosuid')) throw new Error(`${copyDir} is on a nosuid mount: the mis-installed launcher cannot be simulated there`);
     });
+    // Registered after the users' own teardown: they go first, then the copy and the group.
     after(() => {
-      if (admin) removeUser(admin);
-      if (outsider) removeUser(outsider);
       if (copyDir) rmSync(copyDir, { recursive: true, force: true });
       if (createdAdmins) sh('groupdel admins');
     });
@@ -279,7 +276,7 @@ describe('security invariants, attacked end to end', function () {
 
     const waysIn: [string, (user: TestUser) => Promise<Timed>][] = [
       ['ssh USER id', (user) => sshLogin(sshd, user, 'id')],
-      ['su -l USER -c id', (user) => runAsync('/bin/su', ['-l', user.name, '-c', 'id'])],
+      ['su -l USER -c id', (user) => loginAsync(user, 'id')],
     ];
     for (const [way, login] of waysIn) {
       it(`refuses a member of both jailed and admins (${way}) with one line, and makes no jail`, async () => {
@@ -351,13 +348,7 @@ describe('security invariants, attacked end to end', function () {
       });
     }
 
-    let user: TestUser;
-    before(() => {
-      user = createUser();
-    });
-    after(() => {
-      if (user) removeUser(user);
-    });
+    const user = jailedUser();
 
     for (const config of badConfigs) {
       it(`${config.title}: \`ssh USER 'echo hi'\` gets one line and a non-zero exit, and no jail is made`, async () => {
@@ -407,7 +398,6 @@ describe('security invariants, attacked end to end', function () {
       chownSync(path, owner, 0);
     }
 
-    let user: TestUser;
     before(() => {
       for (const dir of [deadDir, userDir]) {
         rmSync(dir, { recursive: true, force: true });
@@ -419,10 +409,10 @@ describe('security invariants, attacked end to end', function () {
       makeDeadSocket(`${userDir}/docker.sock`, 0);
       chownSync(userDir, 1000, 0);
       writeFileSync(`${deadDir}/plain-file`, '', { mode: 0o660 });
-      user = createUser();
     });
+    const user = jailedUser();
+    // Registered after the user's own teardown, as before.
     after(() => {
-      if (user) removeUser(user);
       for (const dir of [deadDir, userDir]) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -439,14 +429,10 @@ describe('security invariants, attacked end to end', function () {
 
   describe('invariant 2: a jail image that is not built fails closed', function () {
     const absent = 'docker-jail/absent:nothing';
-    let newcomer: TestUser;
     before(() => {
       if (run('docker', ['image', 'inspect', absent]).status === 0) throw new Error(`the image ${absent} exists; remove it`);
-      newcomer = createUser();
     });
-    after(() => {
-      if (newcomer) removeUser(newcomer);
-    });
+    const newcomer = jailedUser();
 
     it('tells a new user the image is not built and how an administrator builds it; no container is left', async () => {
       const result = await withConfig(`[jail]\nimage = ${absent}\n`, () => sshLogin(sshd, newcomer, 'echo hi'));
@@ -456,8 +442,8 @@ describe('security invariants, attacked end to end', function () {
   });
 
   describe('invariant 1: a user only ever enters their own jail', function () {
-    let alice: TestUser;
-    let bob: TestUser;
+    const alice = jailedUser();
+    const bob = jailedUser();
     /** Prints the uid, hostname and container it runs in (Docker bind-mounts /etc/hostname from the container's own directory). */
     const probe = 'echo uid=$(id -u) host=$(hostname) container=$(sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo)';
     let aliceSees: string;
@@ -467,15 +453,9 @@ describe('security invariants, attacked end to end', function () {
     }
 
     before(async () => {
-      alice = createUser();
-      bob = createUser();
       for (const user of [alice, bob]) assert.equal((await sshLogin(sshd, user, 'true')).status, 0, `${user.name} cannot log in`);
       aliceSees = `uid=${alice.uid} host=${alice.name}-jail container=${containerOf(alice)}\n`;
       assert.notEqual(containerOf(alice), containerOf(bob));
-    });
-    after(() => {
-      if (alice) removeUser(alice);
-      if (bob) removeUser(bob);
     });
 
     const commands: [string, (other: TestUser) => string][] = [

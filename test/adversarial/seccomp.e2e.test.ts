@@ -12,7 +12,8 @@ import { STAGING_ROOT } from '../../src/host/mounts';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/jail/seccomp';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, waitFor } from '../support/host';
-import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
+import { jailedUsers } from '../support/fixtures';
+import { jailOf, type TestUser } from '../support/users';
 import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
 import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
@@ -66,12 +67,8 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
   this.timeout(120_000);
   let restoreConfig: () => void = () => undefined;
   let tools = '';
-  const users: TestUser[] = [];
-  const make = () => {
-    const user = createUser();
-    users.push(user);
-    return user;
-  };
+  // First: its after hook removes the users before the config and the tools go, as before.
+  const users = jailedUsers();
 
   before(() => {
     requireHost('docker', 'su', 'gcc', 'setpriv', 'useradd', 'userdel', 'debootstrap');
@@ -85,7 +82,6 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
     compileStatic(IO_URING_PROBE_C, `${tools}/io-uring-probe`);
   });
   after(() => {
-    users.forEach(removeUser);
     restoreConfig();
     if (tools) rmSync(tools, { recursive: true, force: true });
   });
@@ -98,7 +94,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
   });
 
   it('filters a jailed session (Seccomp 2; io_uring_setup and AF_VSOCK refused), while the same probe gets a working io_uring on the host as that user and under the engine\'s default profile', () => {
-    const user = make();
+    const user = users.make();
     sh(`install -o ${user.uid} -g ${user.gid} -m 0755 ${tools}/io-uring-probe ${user.home}/io-uring-probe`);
     assertFiltered(jailedProbe(user));
 
@@ -119,7 +115,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
   });
 
   it('refuses a first login with one line naming the profile when it is missing or writable by others; no jail is made', () => {
-    const user = make();
+    const user = users.make();
     const aside = `${SECCOMP_PROFILE_PATH}.djt-aside`;
     const refusedWith = (reason: RegExp) => {
       const result = login(user, 'echo reached');
@@ -149,8 +145,8 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
   });
 
   it('a jail made before the profile is outdated in list, and moves onto it at its last session\'s end', async () => {
-    const current = make();
-    const old = make();
+    const current = users.make();
+    const old = users.make();
     for (const user of [current, old]) loginOutput(user, 'true');
     const before = makePreProfileJail(old, 'docker-jail/base:bookworm');
     sh(`install -o ${old.uid} -g ${old.gid} -m 0755 ${tools}/io-uring-probe ${old.home}/io-uring-probe`);
@@ -172,7 +168,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
 
   it('image update recreates an idle jail made before the profile with it (home kept)', async function () {
     this.timeout(420_000);
-    const user = make();
+    const user = users.make();
     const image = 'djtest/seccomp:1';
     await withConfig(`[jail]\nimage = ${image}\n[image]\npackages = procps\n`, async () => {
       sh(`docker tag docker-jail/base:bookworm ${image}`);
