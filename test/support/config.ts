@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { DEFAULT_CONFIG_PATH } from '../../src/config/load';
 
-const CONFIG = '/etc/docker-jail.ini';
+const CONFIG = DEFAULT_CONFIG_PATH;
 
 /** A config swap not yet undone: what the file held before it (null: no file). */
 interface Swap {

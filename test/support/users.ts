@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { AGENT_STATE_DIR } from '../../src/host/paths';
+import { AGENT_STATE_DIR, JAILSH } from '../../src/host/paths';
 import { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT } from '../../src/host/mounts';
 import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../../src/host/scratch';
 import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
@@ -44,7 +44,7 @@ export function createUser(options: UserOptions = {}): TestUser {
   const name = `${options.prefix ?? 'djt'}${randomBytes(3).toString('hex')}`;
   const groups = options.groups ?? ['jailed'];
   const makeHome = options.home ?? true;
-  sh(`useradd ${makeHome ? '--create-home' : '--no-create-home'} --comment '${RUN_COMMENT}' --shell ${options.shell ?? '/usr/bin/jailsh'} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
+  sh(`useradd ${makeHome ? '--create-home' : '--no-create-home'} --comment '${RUN_COMMENT}' --shell ${options.shell ?? JAILSH} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
   const [uid, gid] = sh(`id -u ${name}; id -g ${name}`).trim().split('\n').map(Number);
   recordMade({ name, uid });
   const home = sh(`getent passwd ${name} | cut -d: -f6`).trim();
