@@ -146,7 +146,7 @@ describe('sshd policy for the jailed group: nothing runs or connects on the host
       buildPreloadWitness(`${witness}-preload`, lib);
       writeFileSync(`${u.home}/.ssh/rc`, `touch ${witness}-rc\n`);
       writeFileSync(`${u.home}/.pam_environment`, `LD_PRELOAD DEFAULT=${lib}\n`);
-      sh(`chown ${u.uid}:${u.gid} ${lib} ${u.home}/x.c ${u.home}/.ssh/rc ${u.home}/.pam_environment`);
+      sh(`chown ${u.uid}:${u.gid} ${lib} ${u.home}/.ssh/rc ${u.home}/.pam_environment`);
       const result = ssh(u, [`${u.name}@127.0.0.1`, 'echo logged-in']);
       assert.equal(result.stdout, 'logged-in\n', result.stderr);
       assert.equal(existsSync(`${witness}-rc`), allowed, '~/.ssh/rc');
