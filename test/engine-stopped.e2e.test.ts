@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { engineAnswers, startEngine, stopEngine } from './support/engine';
-import { jailedUser, loginAs } from './support/fixtures';
+import { jailedUsers, loginAs } from './support/fixtures';
 import { requireHost, sleep } from './support/host';
+import type { TestUser } from './support/users';
 
 describe('a stopped Docker engine: jailed logins fail closed, and work again once it is back', function () {
   this.timeout(120_000);
+  // Registered before the users' teardown: removing the user's jail needs the engine back.
+  after(() => startEngine());
+  const users = jailedUsers();
+  let user: TestUser;
 
   before(() => {
     requireHost('docker', 'dockerd', 'su');
     if (!engineAnswers()) throw new Error('the Docker engine must run before this test');
-  });
-  // Registered before the user's own: removing the user's jail needs the engine back.
-  after(() => startEngine());
-  const user = jailedUser();
-  before(() => {
+    user = users.make();
     assert.equal(loginAs(user, 'true').status, 0);
   });
 

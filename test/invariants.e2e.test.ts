@@ -13,7 +13,7 @@ import { withConfig } from './support/config';
 import { type Ran, requireHost, run, runAsync, sh, type Timed } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
-import { jailedUser, loginAsync } from './support/fixtures';
+import { jailedUser, jailedUsers, loginAsync } from './support/fixtures';
 import { jailOf, type TestUser } from './support/users';
 
 import { DEFAULT_CONFIG_PATH as CONFIG, MAIN_PROGRAM } from '../src/host/paths';
@@ -249,22 +249,23 @@ describe('security invariants, attacked end to end', function () {
   });
 
   describe('invariant 5: root and administrators are never jailed; a non-jailed user is refused', function () {
+    // First: its teardown removes the users before the copy and the group go, as before.
+    const users = jailedUsers();
     let createdAdmins = false;
+    let admin: TestUser;
+    let outsider: TestUser;
     let copyDir: string;
 
     before(() => {
       createdAdmins = run('getent', ['group', 'admins']).status !== 0;
       sh('groupadd -f admins');
-    });
-    const admin = jailedUser({ groups: ['jailed', 'admins'] });
-    const outsider = jailedUser({ groups: [] });
-    before(() => {
+      admin = users.make({ groups: ['jailed', 'admins'] });
+      outsider = users.make({ groups: [] });
       copyDir = mkdtempSync('/var/tmp/djt-jailsh-');
       chmodSync(copyDir, 0o755);
       const mount = sh(`findmnt -n -o OPTIONS -T ${copyDir}`).trim().split(',');
       if (mount.includes('nosuid')) throw new Error(`${copyDir} is on a nosuid mount: the mis-installed launcher cannot be simulated there`);
     });
-    // Registered after the users' own teardown: they go first, then the copy and the group.
     after(() => {
       if (copyDir) rmSync(copyDir, { recursive: true, force: true });
       if (createdAdmins) sh('groupdel admins');

@@ -4,23 +4,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { requireHost, run, runBinary, sh, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
-import { jailedUser, loginAs } from './support/fixtures';
-import { jailOf } from './support/users';
+import { jailedUsers, loginAs } from './support/fixtures';
+import { jailOf, type TestUser } from './support/users';
 
 describe('jailed login through sshd and PAM', function () {
   this.timeout(60_000);
+  // First: its teardown removes alice before sshd stops, as before.
+  const users = jailedUsers();
   let sshd: Sshd;
+  let alice: TestUser;
   let scratch: string;
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'scp', 'sftp', 'su', 'logger', 'rsync', 'git');
     sshd = await startSshd();
-  });
-  const alice = jailedUser({ groups: ['jailed', 'users'] });
-  before(() => {
+    alice = users.make({ groups: ['jailed', 'users'] });
     scratch = mkdtempSync('/tmp/djt-login-');
   });
-  // Registered after alice's own teardown: she goes first, then sshd.
   after(async () => {
     await sshd.stop();
     rmSync(scratch, { recursive: true, force: true });

@@ -45,13 +45,13 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     }
     sshd = await startSshd();
   });
-  // In this order: the engine back (a test stops it), the users, the homes the hook made, sshd.
-  after(() => startEngine());
-  const users = jailedUsers();
+  // Registered before the users' teardown: the engine back (a test stops it), the homes the hook made, sshd; then the users.
   after(async () => {
+    await startEngine();
     for (const user of users.made) rmSync(user.home, { recursive: true, force: true });
     await sshd.stop();
   });
+  const users = jailedUsers();
 
   it('turns on and off with pam-auth-update only, leaving /etc/pam.d byte-identical', () => {
     const enabled = pamSnapshot();

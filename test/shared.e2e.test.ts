@@ -3,19 +3,25 @@ import { SHARED_ROOT } from '../src/host/mounts';
 import { LABEL_SHARED } from '../src/jail/labels';
 import { requireHost, sh } from './support/host';
 import { withConfig } from './support/config';
-import { jailedUser, loginAs } from './support/fixtures';
+import { jailedUser, jailedUsers, loginAs } from './support/fixtures';
+import type { TestUser } from './support/users';
 
 const SHARED_CONFIG = '[jail]\nmode = shared\nname_template = djt-shared-jail\nhostname_template = shared-jail\n';
 
 describe('shared mode: one jail for every jailed user', function () {
   this.timeout(120_000);
-
-  before(() => requireHost('docker', 'su'));
-  // Registered before the users' own: the shared jail goes first, then each user with their staged home.
+  // Registered before the users' teardown: the shared jail goes first, then each user with their staged home.
   after(() => sh('docker rm -f djt-shared-jail >/dev/null 2>&1 || true'));
-  const ann = jailedUser();
-  const ben = jailedUser();
-  before(() => sh(`chmod 0700 ${ann.home} ${ben.home}`));
+  const users = jailedUsers();
+  let ann: TestUser;
+  let ben: TestUser;
+
+  before(() => {
+    requireHost('docker', 'su');
+    ann = users.make();
+    ben = users.make();
+    sh(`chmod 0700 ${ann.home} ${ben.home}`);
+  });
 
   it('puts both users in the same container, each as themselves, each in their own home', async () => {
     await withConfig(SHARED_CONFIG, () => {

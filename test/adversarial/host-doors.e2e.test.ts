@@ -11,7 +11,7 @@ import { withConfig } from '../support/config';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
 import { buildPreloadWitness } from '../support/preload';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
-import { jailedUser } from '../support/fixtures';
+import { jailedUsers } from '../support/fixtures';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
 import { SIGNALLER } from '../../src/host/procfs';
 import { EngineProxy } from './faults-engine-proxy';
@@ -71,20 +71,21 @@ async function inspectorAfterSigusr1(pid: number): Promise<string[]> {
 
 describe('host doors of the second review', function () {
   this.timeout(180_000);
+  // First: its teardown removes the users before sshd stops, as before.
+  const users = jailedUsers();
   let sshd: Sshd;
+  let alice: TestUser;
+  let bob: TestUser;
   // Digits only: it ends up in sleep's argument.
   const tag = String(100000 + Math.floor(Math.random() * 900000));
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'su', 'ss', 'flock', 'python3', 'strace', 'gcc', 'readelf');
     sshd = await startSshd();
-  });
-  const alice = jailedUser();
-  const bob = jailedUser();
-  before(() => {
+    alice = users.make();
+    bob = users.make();
     for (const user of [alice, bob]) assert.equal(run('/usr/bin/su', ['-l', user.name, '-c', 'true'], { timeout: 60_000 }).status, 0);
   });
-  // Registered after the users' own teardown: they go first, then sshd.
   after(async () => {
     await sshd?.stop();
   });
