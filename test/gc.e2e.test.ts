@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { SCRATCH_IMAGES } from '../src/host/scratch';
-import { LOCK_DIR } from '../src/jail/placement';
+import { IDENTITY_CACHE, LOCK_DIR, ORPHANS_DIR, SCRATCH_IMAGES } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { jailedUsers, loginAs, loginAsync, spawnLogin } from './support/fixtures';
 import { type Ran, requireHost, run, sh, sleep, waitFor } from './support/host';
@@ -44,7 +43,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
     sh(`gpasswd -d ${user.name} jailed >/dev/null`);
     await withConfig('[gc]\ngrace = 1h\n', () => {
       for (const damage of ['', 'junk', String(Date.now() + 86_400_000)]) {
-        writeFileSync(`/var/lib/docker-jail/orphaned/${jail}`, damage);
+        writeFileSync(`${ORPHANS_DIR}/${jail}`, damage);
         assert.match(gc().stdout, /removed after the grace period \((359\d|3600) s left\)/, `mark ${JSON.stringify(damage)}`);
         assert.notEqual(jailOf(user), '', `the jail went with a mark of ${JSON.stringify(damage)}`);
       }
@@ -120,7 +119,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   it('forgets the passwd and group it wrote into containers that are gone, and keeps those of jails that exist', () => {
     const [kept, removed] = [users.make(), users.make()];
     for (const user of [kept, removed]) assert.equal(loginAs(user, 'true').status, 0);
-    const cacheOf = (id: string) => `/run/docker-jail/identity/${id}`;
+    const cacheOf = (id: string) => `${IDENTITY_CACHE}/${id}`;
     const [keptId, removedId] = [kept, removed].map((user) => sh(`docker inspect -f '{{.Id}}' ${jailOf(user)}`).trim());
     for (const id of [keptId, removedId]) assert.ok(existsSync(cacheOf(id)), `no identity cache for ${id}`);
     sh(`docker rm -f ${removedId} >/dev/null`);

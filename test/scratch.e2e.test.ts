@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SCRATCH_IMAGES as IMAGES, SCRATCH_MOUNTS } from '../src/host/scratch';
+import { SCRATCH_IMAGES as IMAGES, SCRATCH_MOUNTS } from '../src/host/paths';
 import { LABEL_UID } from '../src/jail/labels';
 import { withConfig } from './support/config';
 import { jailedUsers, loginAs } from './support/fixtures';

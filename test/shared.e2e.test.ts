@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SHARED_ROOT } from '../src/host/mounts';
+import { SHARED_ROOT } from '../src/host/paths';
 import { LABEL_SHARED } from '../src/jail/labels';
 import { requireHost, sh } from './support/host';
 import { withConfig } from './support/config';

@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { DEFAULT_CONFIG_PATH } from '../../src/config/load';
+import { DEFAULT_CONFIG_PATH } from '../../src/host/paths';
 
 const CONFIG = DEFAULT_CONFIG_PATH;
 

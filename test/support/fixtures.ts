@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, type SpawnSyncOptions, spawn } from 'node:child_process';
 import { JAILSH } from '../../src/host/paths';
 import { type Ran, run, runAsync, type Timed } from './host';
 import { type Sshd, sshOptions } from './sshd';

@@ -1,19 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { AGENT_STATE_DIR, JAILSH } from '../../src/host/paths';
-import { PREPARE_ROOT, SHARED_ROOT, STAGING_ROOT } from '../../src/host/mounts';
-import { SCRATCH_IMAGES, SCRATCH_MOUNTS } from '../../src/host/scratch';
+import {
+  AGENT_STATE_DIR,
+  IDENTITY_CACHE,
+  JAILSH,
+  LAST_LOGIN_DIR,
+  LAST_LOGOUT_DIR,
+  LOCK_DIR,
+  ORPHANS_DIR,
+  PREPARE_ROOT,
+  SCRATCH_IMAGES,
+  SCRATCH_MOUNTS,
+  SESSIONS_DIR,
+  SHARED_ROOT,
+  SHARED_USERS_DIR,
+  STAGING_ROOT,
+} from '../../src/host/paths';
 import { LABEL_MANAGED, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
-import { LOCK_DIR } from '../../src/jail/placement';
-import { SHARED_USERS_DIR } from '../../src/jail/sharedUsers';
-import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../../src/session/records';
 import { sh } from './host';
 import { ROOT_KEYS } from './sshd';
 import { RUN_COMMENT, recordMade, recordRemoved } from './testRun';
-
-// Private to their modules in src/ (jail/jail.ts, jail/gc.ts): retyped here.
-const IDENTITY_CACHE = '/run/docker-jail/identity';
-const ORPHANS_DIR = '/var/lib/docker-jail/orphaned';
 
 export interface TestUser {
   name: string;
@@ -44,7 +50,9 @@ export function createUser(options: UserOptions = {}): TestUser {
   const name = `${options.prefix ?? 'djt'}${randomBytes(3).toString('hex')}`;
   const groups = options.groups ?? ['jailed'];
   const makeHome = options.home ?? true;
-  sh(`useradd ${makeHome ? '--create-home' : '--no-create-home'} --comment '${RUN_COMMENT}' --shell ${options.shell ?? JAILSH} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`);
+  sh(
+    `useradd ${makeHome ? '--create-home' : '--no-create-home'} --comment '${RUN_COMMENT}' --shell ${options.shell ?? JAILSH} ${groups.length ? `--groups ${groups.join(',')}` : ''} ${name}`,
+  );
   const [uid, gid] = sh(`id -u ${name}; id -g ${name}`).trim().split('\n').map(Number);
   recordMade({ name, uid });
   const home = sh(`getent passwd ${name} | cut -d: -f6`).trim();
@@ -84,7 +92,14 @@ export function removeJailsAndStateOf(uid: number, name?: string): void {
   removeScratchOf(String(uid));
   for (const staged of [`${STAGING_ROOT}/${uid}`, `${SHARED_ROOT}/${uid}`]) sh(`umount -l ${staged} 2>/dev/null || true; rmdir ${staged} 2>/dev/null || true`);
   sh(`rmdir ${PREPARE_ROOT}/${uid} 2>/dev/null || true`);
-  for (const file of [`${AGENT_STATE_DIR}/${uid}.json`, `${LAST_LOGIN_DIR}/${uid}`, `${LAST_LOGOUT_DIR}/${uid}`, `${SHARED_USERS_DIR}/${uid}.json`, `${LOCK_DIR}/uid-${uid}`, `${ORPHANS_DIR}/scratch-${uid}`]) {
+  for (const file of [
+    `${AGENT_STATE_DIR}/${uid}.json`,
+    `${LAST_LOGIN_DIR}/${uid}`,
+    `${LAST_LOGOUT_DIR}/${uid}`,
+    `${SHARED_USERS_DIR}/${uid}.json`,
+    `${LOCK_DIR}/uid-${uid}`,
+    `${ORPHANS_DIR}/scratch-${uid}`,
+  ]) {
     rmSync(file, { force: true });
   }
   for (const record of sessionRecordsOf(uid)) rmSync(record, { force: true });
@@ -97,18 +112,22 @@ function sessionRecordsOf(uid: number): string[] {
   } catch {
     return []; // no session recorded yet
   }
-  return entries.map((entry) => `${SESSIONS_DIR}/${entry}`).filter((file) => {
-    try {
-      return (JSON.parse(readFileSync(file, 'utf8')) as { uid?: unknown }).uid === uid;
-    } catch {
-      return false; // gone meanwhile, or half-written: not ours to judge
-    }
-  });
+  return entries
+    .map((entry) => `${SESSIONS_DIR}/${entry}`)
+    .filter((file) => {
+      try {
+        return (JSON.parse(readFileSync(file, 'utf8')) as { uid?: unknown }).uid === uid;
+      } catch {
+        return false; // gone meanwhile, or half-written: not ours to judge
+      }
+    });
 }
 
 /** Unmounts and deletes the /tmp and /var/tmp filesystem of a uid's jail (or `shared`), if it has one. */
 export function removeScratchOf(key: string): void {
-  sh(`umount -l ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rmdir ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rm -f ${SCRATCH_IMAGES}/${key}.img ${SCRATCH_IMAGES}/${key}.img.owner`);
+  sh(
+    `umount -l ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rmdir ${SCRATCH_MOUNTS}/${key} 2>/dev/null || true; rm -f ${SCRATCH_IMAGES}/${key}.img ${SCRATCH_IMAGES}/${key}.img.owner`,
+  );
 }
 
 /** The id of the user's jail container, found by its labels (uid and name: an earlier account's may be left); '' when there is none. */
