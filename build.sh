@@ -135,6 +135,9 @@ run_tests() {
   need_root test
   prepare_host
   deb
+  # The build has type-checked already (and installed the npm packages, Biome among them).
+  log "formatting and lint"
+  npm run --silent lint
   install_here
   build_image
   log "running every test"

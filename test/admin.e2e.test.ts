@@ -21,7 +21,12 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     const user = users.make({ groups: [], shell: '/bin/zsh-not-installed', home: false });
     const result = cli('enable', '--now', user.name);
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`${user.name}: added to group jailed\\n${user.name}: login shell /usr/bin/jailsh\\n${user.name}: home ${user.home} created\\n${user.name}: jail jail-${user.name} running\\n${user.name}: enabled\\n`));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `${user.name}: added to group jailed\\n${user.name}: login shell /usr/bin/jailsh\\n${user.name}: home ${user.home} created\\n${user.name}: jail jail-${user.name} running\\n${user.name}: enabled\\n`,
+      ),
+    );
     assert.ok(groupsOf(user).includes('jailed'));
     assert.equal(shellOf(user), '/usr/bin/jailsh');
     assert.equal(sh(`stat -c %U ${user.home}`).trim(), user.name);
@@ -48,7 +53,7 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /removed with its \/tmp and \/var\/tmp \(the home is kept\)/);
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), "the jail's /tmp filesystem was kept");
     assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${SCRATCH_MOUNTS}/${user.uid} `));
     assert.equal(readFileSync(`${user.home}/file`, 'utf8'), 'keep-me\n');
     assert.equal(shellOf(user), '/bin/zsh-not-installed');
@@ -63,7 +68,11 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
 
   it('refuses root, administrators and unknown users with a clear error and changes nothing', () => {
     const admin = users.make({ groups: ['admins'], shell: '/bin/bash' });
-    for (const [name, message] of [['root', /^docker-jail: root is never jailed\n$/], [admin.name, /exempt group admins/], ['no-such-user-x', /^docker-jail: no such user: no-such-user-x\n$/]] as const) {
+    for (const [name, message] of [
+      ['root', /^docker-jail: root is never jailed\n$/],
+      [admin.name, /exempt group admins/],
+      ['no-such-user-x', /^docker-jail: no such user: no-such-user-x\n$/],
+    ] as const) {
       const result = cli('enable', name);
       assert.notEqual(result.status, 0);
       assert.match(result.stderr, message);
@@ -80,7 +89,11 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     }
     assert.equal(cli('enable').status, 2);
     assert.match(cli('enable', '--bogus', 'x').stderr, /unknown option --bogus/);
-    for (const bad of [['gc', 'now'], ['image', 'update', '--rebuild'], ['image', 'pull']]) {
+    for (const bad of [
+      ['gc', 'now'],
+      ['image', 'update', '--rebuild'],
+      ['image', 'pull'],
+    ]) {
       const result = cli(...bad);
       assert.equal(result.status, 2, bad.join(' '));
       assert.match(result.stderr, new RegExp(`usage: docker-jail ${bad[0]}`));
@@ -100,7 +113,18 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     assert.equal(loginAs(user, 'true').status, 0);
     const session = spawnLogin(user, 'sleep 4');
     await waitFor('the session to run', () => sh(`docker top ${jailOf(user)} -eo pid,args`).includes('sleep 4'));
-    const jails = JSON.parse(cli('list', '--json').stdout) as { name: string; owner: string; uid: number; state: string; sessions: number; uptimeSeconds: number; memoryBytes: number; cpuPercent: number; lastLogin: string; outdated: boolean }[];
+    const jails = JSON.parse(cli('list', '--json').stdout) as {
+      name: string;
+      owner: string;
+      uid: number;
+      state: string;
+      sessions: number;
+      uptimeSeconds: number;
+      memoryBytes: number;
+      cpuPercent: number;
+      lastLogin: string;
+      outdated: boolean;
+    }[];
     const mine = jails.find((j) => j.uid === user.uid);
     assert.ok(mine, 'the jail is not listed');
     assert.equal(mine.name, `jail-${user.name}`);
@@ -115,7 +139,10 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +VIA +CPU +MEMORY +LAST LOGIN$/m);
     assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\S+ +0 +agent `, 'm'));
     const status = JSON.parse(cli('status', user.name, '--json').stdout) as { uid: number }[];
-    assert.deepEqual(status.map((j) => j.uid), [user.uid]);
+    assert.deepEqual(
+      status.map((j) => j.uid),
+      [user.uid],
+    );
   });
 
   it('marks a jail whose image has been rebuilt as outdated', async () => {
@@ -134,10 +161,12 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     }
   });
 
-  it('opens an audited root shell without capabilities inside a user\'s running jail', () => {
+  it("opens an audited root shell without capabilities inside a user's running jail", () => {
     const user = users.make({});
     assert.equal(loginAs(user, 'echo mine > ~/f; chmod 600 ~/f').status, 0);
-    const result = run(CLI, ['shell', user.name], { input: 'id -u; hostname; grep CapEff /proc/self/status; cat ~' + user.name + '/f 2>&1 >/dev/null | grep -c denied; exit 3\n' });
+    const result = run(CLI, ['shell', user.name], {
+      input: 'id -u; hostname; grep CapEff /proc/self/status; cat ~' + user.name + '/f 2>&1 >/dev/null | grep -c denied; exit 3\n',
+    });
     assert.equal(result.status, 3, result.stderr);
     assert.equal(result.stdout, `0\n${user.name}-jail\nCapEff:\t0000000000000000\n1\n`);
     assert.ok(readFileSync('/var/log/auth.log', 'utf8').includes(`command="admin shell in the jail of ${user.name}"`));

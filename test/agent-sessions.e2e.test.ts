@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { AGENT_PROGRAM, ATTACH_PROGRAM, MAIN_PROGRAM } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
-import { AGENT_PROGRAM, ATTACH_PROGRAM, MAIN_PROGRAM } from '../src/host/paths';
-
 
 /** Every host process whose executable is `exe`, with its real uid. */
 function processesOf(exe: string): { pid: number; uid: number; ppid: number }[] {
@@ -42,7 +41,7 @@ function initPid(user: TestUser): number {
   return Number(sh(`docker inspect -f '{{.State.Pid}}' ${jailOf(user)}`).trim());
 }
 
-describe('sessions through the jail\'s agent', function () {
+describe("sessions through the jail's agent", function () {
   this.timeout(90_000);
   let sshd: Sshd;
   let alice: TestUser;
@@ -61,15 +60,26 @@ describe('sessions through the jail\'s agent', function () {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('runs the jail\'s init as the agent, with the user\'s uid and groups and every confinement', () => {
+  it("runs the jail's init as the agent, with the user's uid and groups and every confinement", () => {
     assert.equal(ssh(sshd, alice, ['true']).status, 0);
     const pid = initPid(alice);
     assert.equal(readlinkSync(`/proc/${pid}/exe`), AGENT_PROGRAM);
     assert.deepEqual(statusField(pid, 'Uid').split(/\s+/).map(Number), [alice.uid, alice.uid, alice.uid, alice.uid]);
     assert.deepEqual(statusField(pid, 'Gid').split(/\s+/).map(Number), [alice.gid, alice.gid, alice.gid, alice.gid]);
-    const groups = statusField(pid, 'Groups').split(/\s+/).map(Number).sort((a, b) => a - b);
-    const expected = sh(`id -G ${alice.name}`).trim().split(/\s+/).map(Number).filter((g) => g !== alice.gid).sort((a, b) => a - b);
-    assert.deepEqual(groups.filter((g) => g !== alice.gid), expected);
+    const groups = statusField(pid, 'Groups')
+      .split(/\s+/)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const expected = sh(`id -G ${alice.name}`)
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+      .filter((g) => g !== alice.gid)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      groups.filter((g) => g !== alice.gid),
+      expected,
+    );
     assert.match(statusField(pid, 'CapEff'), /^0+$/);
     assert.match(statusField(pid, 'CapPrm'), /^0+$/);
     assert.equal(statusField(pid, 'NoNewPrivs'), '1');
@@ -77,7 +87,7 @@ describe('sessions through the jail\'s agent', function () {
     assert.match(sh('docker-jail list'), new RegExp(`\\b${alice.name}\\b.*\\bagent\\b`));
   });
 
-  it('leaves only the user\'s docker-jail-attach on the host while a session runs: no root process, no Node process, under 2 MiB', async () => {
+  it("leaves only the user's docker-jail-attach on the host while a session runs: no root process, no Node process, under 2 MiB", async () => {
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, alice), '-tt', `${alice.name}@127.0.0.1`], { cols: 90, rows: 33 });
     await term.expect(/\$ $/m);
     assert.match(await term.command('tty'), /^\/dev\/pts\/\d+\n$/);
@@ -103,15 +113,32 @@ describe('sessions through the jail\'s agent', function () {
     const clients: ChildProcess[] = [];
     try {
       for (const [i, mark] of marks.entries()) {
-        clients.push(spawn('/usr/bin/ssh', [...sshOptions(sshd, alice), i % 2 === 0 ? '-tt' : '-T', `${alice.name}@127.0.0.1`, `trap '' HUP; exec ${mark}`], { stdio: ['pipe', 'ignore', 'ignore'] }));
+        clients.push(
+          spawn('/usr/bin/ssh', [...sshOptions(sshd, alice), i % 2 === 0 ? '-tt' : '-T', `${alice.name}@127.0.0.1`, `trap '' HUP; exec ${mark}`], {
+            stdio: ['pipe', 'ignore', 'ignore'],
+          }),
+        );
         // Five at a time: sshd's MaxStartups drops connections beyond ten still authenticating.
-        if (i % 5 === 4) await waitFor(`${i + 1} jailed commands`, () => marks.slice(0, i + 1).every((m) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${m}$`]).status === 0), 60_000);
+        if (i % 5 === 4)
+          await waitFor(
+            `${i + 1} jailed commands`,
+            () => marks.slice(0, i + 1).every((m) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${m}$`]).status === 0),
+            60_000,
+          );
       }
-      await waitFor('20 jailed commands', () => marks.every((mark) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0), 90_000);
+      await waitFor(
+        '20 jailed commands',
+        () => marks.every((mark) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0),
+        90_000,
+      );
       assert.equal(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid).length, 20);
       for (const client of clients) client.kill('SIGKILL');
       await sleep(12_000);
-      assert.deepEqual(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid), [], 'an attach outlived its client');
+      assert.deepEqual(
+        processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid),
+        [],
+        'an attach outlived its client',
+      );
       assert.deepEqual(processesOf(MAIN_PROGRAM), []);
       assert.equal(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${marks[0]}$`]).status, 0, 'the job that ignores SIGHUP was killed');
     } finally {
@@ -132,7 +159,7 @@ describe('sessions through the jail\'s agent', function () {
     assert.equal(await term.exited, 0);
   });
 
-  it('takes a warm login without asking the engine: it works with the engine\'s socket configured away, and a cold one does not', async () => {
+  it("takes a warm login without asking the engine: it works with the engine's socket configured away, and a cold one does not", async () => {
     assert.equal(ssh(sshd, alice, ['true']).status, 0); // warm now
     const elsewhere = `[engine]\nsocket = ${scratch}/no-engine.sock\n`;
     await withConfig(elsewhere, () => {
@@ -149,14 +176,14 @@ describe('sessions through the jail\'s agent', function () {
     assert.equal(ssh(sshd, alice, ['echo back']).stdout, 'back\n');
   });
 
-  it('ends the agent on docker stop by itself (SIGTERM handled), not by the engine\'s SIGKILL', () => {
+  it("ends the agent on docker stop by itself (SIGTERM handled), not by the engine's SIGKILL", () => {
     assert.equal(ssh(sshd, alice, ['true']).status, 0);
     sh(`docker stop -t 30 ${jailOf(alice)} >/dev/null`);
     assert.equal(sh(`docker inspect -f '{{.State.ExitCode}}' ${jailOf(alice)}`).trim(), '0');
     assert.equal(ssh(sshd, alice, ['echo again']).stdout, 'again\n');
   });
 
-  it('never lets a socket the user pointed at a host socket (root\'s, or their own outside the jail) be sent a byte', async () => {
+  it("never lets a socket the user pointed at a host socket (root's, or their own outside the jail) be sent a byte", async () => {
     assert.equal(ssh(sshd, alice, ['true']).status, 0);
     const cgroup = readFileSync(`/proc/${initPid(alice)}/cgroup`, 'utf8');
     for (const owner of ['root', alice.name]) {
@@ -165,13 +192,19 @@ describe('sessions through the jail\'s agent', function () {
       writeFileSync(received, '');
       sh(`chmod 0666 ${received}`);
       // A listener that records every byte it is sent.
-      const listener = spawn('/usr/bin/setpriv', [
-        ...(owner === 'root' ? ['--reuid=0'] : [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--clear-groups']),
-        '/usr/bin/python3', '-c',
-        'import socket,sys,os\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1]); os.chmod(sys.argv[1],0o777); s.listen(8)\n' +
-          'while True:\n c,_=s.accept()\n c.settimeout(3)\n try:\n  d=c.recv(65536)\n except Exception:\n  d=b""\n open(sys.argv[2],"ab").write(d); c.close()\n',
-        socketPath, received,
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const listener = spawn(
+        '/usr/bin/setpriv',
+        [
+          ...(owner === 'root' ? ['--reuid=0'] : [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--clear-groups']),
+          '/usr/bin/python3',
+          '-c',
+          'import socket,sys,os\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1]); os.chmod(sys.argv[1],0o777); s.listen(8)\n' +
+            'while True:\n c,_=s.accept()\n c.settimeout(3)\n try:\n  d=c.recv(65536)\n except Exception:\n  d=b""\n open(sys.argv[2],"ab").write(d); c.close()\n',
+          socketPath,
+          received,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let failed = '';
       listener.stderr.on('data', (chunk: Buffer) => (failed += chunk.toString()));
       try {
@@ -183,8 +216,17 @@ describe('sessions through the jail\'s agent', function () {
         assert.equal(login.status, 0, login.stderr);
         assert.equal(login.stdout, `in-${alice.name}-jail\n`);
         // attach itself, as the user, given that socket (as if it were swapped after root looked): refused, nothing sent.
-        const attach = run('/bin/bash', ['-c', 'setpriv --reuid="$1" --regid="$2" --init-groups "$4" "$5" "$6" $$ - / "" "" -- /bin/echo leaked; echo "status=$?"',
-          'attach', String(alice.uid), String(alice.gid), '', ATTACH_PROGRAM, socketPath, cgroup]);
+        const attach = run('/bin/bash', [
+          '-c',
+          'setpriv --reuid="$1" --regid="$2" --init-groups "$4" "$5" "$6" $$ - / "" "" -- /bin/echo leaked; echo "status=$?"',
+          'attach',
+          String(alice.uid),
+          String(alice.gid),
+          '',
+          ATTACH_PROGRAM,
+          socketPath,
+          cgroup,
+        ]);
         assert.match(attach.stdout, /^status=77$/m, attach.stderr);
         assert.match(attach.stderr, /not your jail's agent/);
         assert.doesNotMatch(attach.stdout, /leaked/);
@@ -196,7 +238,7 @@ describe('sessions through the jail\'s agent', function () {
     }
   });
 
-  it('never hands root\'s own terminal into the jail: root\'s `su - USER` goes through docker exec', async () => {
+  it("never hands root's own terminal into the jail: root's `su - USER` goes through docker exec", async () => {
     assert.equal(ssh(sshd, alice, ['true']).status, 0); // the jail and its agent are warm
     // node-pty makes the terminal as root: it is root's, as root's own login terminal would be.
     const term = new Terminal('/bin/su', ['-l', alice.name]);
@@ -204,7 +246,11 @@ describe('sessions through the jail\'s agent', function () {
     assert.match(await term.command('tty'), /^\/dev\/pts\/\d+\n$/);
     const rootPty = statSync(`/proc/${term.pid}/fd/0`);
     assert.equal(rootPty.uid, 0);
-    assert.deepEqual(processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid), [], 'root\'s terminal went to the agent');
+    assert.deepEqual(
+      processesOf(ATTACH_PROGRAM).filter((p) => p.uid === alice.uid),
+      [],
+      "root's terminal went to the agent",
+    );
     assert.ok(processesOf(MAIN_PROGRAM).length > 0, 'no docker exec relay serves the session');
     // No process of the jail holds root's terminal.
     const jailCgroup = readFileSync(`/proc/${initPid(alice)}/cgroup`, 'utf8');
@@ -223,7 +269,7 @@ describe('sessions through the jail\'s agent', function () {
     assert.equal(await term.exited, 4);
   });
 
-  it('refuses at the door a directory or an O_PATH handle as fd 0, 1 or 2 (it would give the jail the host\'s root)', () => {
+  it("refuses at the door a directory or an O_PATH handle as fd 0, 1 or 2 (it would give the jail the host's root)", () => {
     for (const fd of [0, 1, 2]) {
       const dir = run('/bin/bash', ['-c', `su -l ${alice.name} -c 'cat /proc/self/fd/${fd}/etc/hostname' ${fd}< /`]);
       assert.equal(dir.status, 126);
@@ -231,8 +277,10 @@ describe('sessions through the jail\'s agent', function () {
       if (fd !== 2) assert.match(dir.stderr, /refusing a directory or O_PATH handle/);
       assert.doesNotMatch(dir.stdout, new RegExp(sh('hostname').trim()));
     }
-    const opath = run('/usr/bin/python3', ['-c',
-      `import os; fd=os.open('/', os.O_PATH); os.dup2(fd, 0); os.execv('/bin/su', ['su', '-l', '${alice.name}', '-c', 'cat /proc/self/fd/0/etc/hostname'])`]);
+    const opath = run('/usr/bin/python3', [
+      '-c',
+      `import os; fd=os.open('/', os.O_PATH); os.dup2(fd, 0); os.execv('/bin/su', ['su', '-l', '${alice.name}', '-c', 'cat /proc/self/fd/0/etc/hostname'])`,
+    ]);
     assert.equal(opath.status, 126);
     assert.match(opath.stderr, /refusing a directory or O_PATH handle/);
     assert.doesNotMatch(opath.stdout, new RegExp(sh('hostname').trim()));
@@ -285,7 +333,7 @@ describe('sessions through the jail\'s agent', function () {
       assert.ok(restarted.stdout.trim().split(' ').includes(gid));
       const pid = initPid(alice);
       assert.equal(readlinkSync(`/proc/${pid}/exe`), AGENT_PROGRAM);
-      assert.ok(statusField(pid, 'Groups').split(/\s+/).includes(gid), 'the new jail\'s agent lacks the new group');
+      assert.ok(statusField(pid, 'Groups').split(/\s+/).includes(gid), "the new jail's agent lacks the new group");
     } finally {
       sh(`gpasswd -d ${alice.name} ${group} >/dev/null; groupdel ${group}`);
     }

@@ -3,12 +3,22 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { type AgentState, agentProblem, attachArgs, hasCredentials, listening, loadAgentState, pruneAgentStates, saveAgentState } from '../src/session/agent';
-import type { Identity } from '../src/identity/nss';
 import { AGENT_DIR_IN_JAIL, ATTACH_PROGRAM } from '../src/host/paths';
+import type { Identity } from '../src/identity/nss';
+import { type AgentState, agentProblem, attachArgs, hasCredentials, listening, loadAgentState, pruneAgentStates, saveAgentState } from '../src/session/agent';
 
 const uid = process.getuid?.() ?? 0;
-const identity: Identity = { user: 'jo', uid, gid: 1000, home: '/home/jo', gecos: '', groups: [{ gid: 1000, name: 'jo' }, { gid: 990, name: 'jailed' }] } as Identity;
+const identity: Identity = {
+  user: 'jo',
+  uid,
+  gid: 1000,
+  home: '/home/jo',
+  gecos: '',
+  groups: [
+    { gid: 1000, name: 'jo' },
+    { gid: 990, name: 'jailed' },
+  ],
+} as Identity;
 const CGROUP = '0::/system.slice/docker-abc.scope\n';
 const LISTENING = `Num       RefCount Protocol Flags    Type St Inode Path
 0000000000000000: 00000002 00000000 00010000 0001 01 4242 ${AGENT_DIR_IN_JAIL}/socket
@@ -46,7 +56,7 @@ describe('session agent: the host judges it from /proc alone', () => {
   beforeEach(() => (proc = mkdtempSync('/tmp/djt-agent-proc-')));
   afterEach(() => rmSync(proc, { recursive: true, force: true }));
 
-  it('takes an agent that is the same process, running, with the user\'s credentials, listening on its own socket', () => {
+  it("takes an agent that is the same process, running, with the user's credentials, listening on its own socket", () => {
     fakeAgent();
     assert.equal(agentProblem(state(), identity, proc), null);
   });
@@ -70,10 +80,10 @@ describe('session agent: the host judges it from /proc alone', () => {
     fakeAgent({ table: LISTENING.replace('00010000', '00000000') });
     assert.equal(agentProblem(state(), identity, proc), 'not listening', 'bound, listen(2) not called');
     fakeAgent();
-    assert.equal(agentProblem({ ...state(), scratch: `${scratch}/none` }, identity, proc), 'no socket', 'the socket\'s name removed');
+    assert.equal(agentProblem({ ...state(), scratch: `${scratch}/none` }, identity, proc), 'no socket', "the socket's name removed");
   });
 
-  it('reads the socket table strictly: the path must be the agent\'s, the type a stream', () => {
+  it("reads the socket table strictly: the path must be the agent's, the type a stream", () => {
     fakeAgent({ table: LISTENING.replace(`${AGENT_DIR_IN_JAIL}/socket`, `${AGENT_DIR_IN_JAIL}/socket2`) });
     assert.equal(listening(7, proc), false);
     fakeAgent({ table: LISTENING.replace('00010000 0001', '00010000 0002') });
@@ -83,7 +93,7 @@ describe('session agent: the host judges it from /proc alone', () => {
     assert.equal(listening(8, proc), false);
   });
 
-  it('wants all four uids and gids the user\'s and exactly their groups', () => {
+  it("wants all four uids and gids the user's and exactly their groups", () => {
     fakeAgent();
     assert.equal(hasCredentials(7, identity, proc), true);
     writeFileSync(`${proc}/7/status`, `Uid:\t${uid}\t${uid}\t${uid + 1}\t${uid}\nGid:\t1000\t1000\t1000\t1000\nGroups:\t990\n`);
@@ -105,7 +115,17 @@ describe('session agent: the host judges it from /proc alone', () => {
   });
 
   it('gives attach the session on its command line, in its order', () => {
-    const args = attachArgs({ state: state(), identity, parent: 42, tty: true, killOnLogout: true, workdir: '/home/jo', argv: ['/bin/sh', '-c', 'x'], env: ['A=1'], audit: { head: 'user="jo"', tail: 'command=null' } });
+    const args = attachArgs({
+      state: state(),
+      identity,
+      parent: 42,
+      tty: true,
+      killOnLogout: true,
+      workdir: '/home/jo',
+      argv: ['/bin/sh', '-c', 'x'],
+      env: ['A=1'],
+      audit: { head: 'user="jo"', tail: 'command=null' },
+    });
     assert.deepEqual(args, [ATTACH_PROGRAM, 'socket', CGROUP, '42', 'tty,kill-on-logout', '/home/jo', 'user="jo"', 'command=null', '--', '/bin/sh', '-c', 'x']);
   });
 });

@@ -11,7 +11,7 @@
 // unshare, python3 and /dev/log; without them it fails, it never skips.
 
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -84,9 +84,23 @@ describe('jail agent and attach', function () {
   }
 
   /** attach's argv, as root's main program would give it. */
-  function attachArgs(options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string; audit?: string; tail?: string }, argv: string[]): string[] {
-    return [...asNobody, attachBin, options.socket ?? socket, options.cgroup ?? cgroup, String(options.parent ?? process.pid),
-      options.options ?? '-', options.cwd ?? '/', options.audit ?? '', options.tail ?? '', '--', ...argv];
+  function attachArgs(
+    options: { socket?: string; cgroup?: string; options?: string; cwd?: string; parent?: number | string; audit?: string; tail?: string },
+    argv: string[],
+  ): string[] {
+    return [
+      ...asNobody,
+      attachBin,
+      options.socket ?? socket,
+      options.cgroup ?? cgroup,
+      String(options.parent ?? process.pid),
+      options.options ?? '-',
+      options.cwd ?? '/',
+      options.audit ?? '',
+      options.tail ?? '',
+      '--',
+      ...argv,
+    ];
   }
 
   /** The lines a process prints, as they come. */
@@ -96,9 +110,16 @@ describe('jail agent and attach', function () {
     return () => text;
   }
 
-  function attachSync(argv: string[], options: { socket?: string; cgroup?: string; options?: string; input?: Buffer; env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}) {
+  function attachSync(
+    argv: string[],
+    options: { socket?: string; cgroup?: string; options?: string; input?: Buffer; env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {},
+  ) {
     const result = spawnSync(SETPRIV, attachArgs(options, argv), {
-      input: options.input, env: options.env ?? { PATH: '/usr/bin:/bin' }, timeout: 20000, maxBuffer: 64 << 20, stdio: options.stdio,
+      input: options.input,
+      env: options.env ?? { PATH: '/usr/bin:/bin' },
+      timeout: 20000,
+      maxBuffer: 64 << 20,
+      stdio: options.stdio,
     });
     if (result.error) throw result.error;
     return { status: result.status, stdout: result.stdout ?? Buffer.alloc(0), stderr: result.stderr?.toString() ?? '' };
@@ -127,7 +148,12 @@ describe('jail agent and attach', function () {
   });
 
   after(async function () {
-    for (const pid of strays) try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    for (const pid of strays)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     if (agent?.pid && agent.exitCode === null) {
       agent.kill('SIGKILL');
       await exited(agent);
@@ -142,11 +168,15 @@ describe('jail agent and attach', function () {
       assert.doesNotMatch(headers, /Requesting program interpreter/, `${binary} is dynamically linked`);
     }
     const socketMode = fs.statSync(socket).mode & 0o777;
-    assert.equal(socketMode, 0o600, 'the socket is for the jail\'s owner only');
+    assert.equal(socketMode, 0o600, "the socket is for the jail's owner only");
   });
 
   describe('exit statuses and streams', function () {
-    for (const [argv, status] of [[['/bin/true'], 0], [['/bin/sh', '-c', 'exit 7'], 7], [['/bin/sh', '-c', 'kill -9 $$'], 137]] as const) {
+    for (const [argv, status] of [
+      [['/bin/true'], 0],
+      [['/bin/sh', '-c', 'exit 7'], 7],
+      [['/bin/sh', '-c', 'kill -9 $$'], 137],
+    ] as const) {
       it(`exits ${status} for ${JSON.stringify(argv)}`, function () {
         assert.equal(attachSync([...argv]).status, status);
       });
@@ -175,7 +205,7 @@ describe('jail agent and attach', function () {
   });
 
   describe('terminal sessions', function () {
-    it('runs on a pty of its own, sized like the caller\'s terminal from the start, and follows a resize', async function () {
+    it("runs on a pty of its own, sized like the caller's terminal from the start, and follows a resize", async function () {
       const marker = randomBytes(4).toString('hex');
       const script = `tty; stty size; read x; stty size; echo done-${marker}`;
       const term = new Terminal(SETPRIV, attachArgs({ options: 'tty' }, ['/bin/sh', '-c', script]), { cols: 97, rows: 31 });
@@ -187,21 +217,22 @@ describe('jail agent and attach', function () {
       assert.equal(await term.exited, 0);
     });
 
-    it('exits with the session\'s status and leaves the terminal as it found it (not raw)', async function () {
+    it("exits with the session's status and leaves the terminal as it found it (not raw)", async function () {
       // The shell is attach's parent here: PARENT is its $$.
       const attach = [SETPRIV, ...attachArgs({ options: 'tty', parent: '$$' }, ['/bin/sh', '-c', 'exit 3'])].map(quote).join(' ');
       const term = new Terminal('/bin/sh', ['-c', `${attach.replace("'$$'", () => '$$')}; echo "status=$?"; stty -a | grep -o -- '-\\?icanon'`]);
       const after = await term.expect(/status=3\r?\n(-?icanon)/);
-      assert.equal(after[1], 'icanon', 'the caller\'s terminal stayed raw');
+      assert.equal(after[1], 'icanon', "the caller's terminal stayed raw");
       await term.exited;
     });
   });
 
   describe('hangup', function () {
-    it('hangs the session up when attach is killed: the program gets SIGHUP, a nohup\'d job survives', async function () {
+    it("hangs the session up when attach is killed: the program gets SIGHUP, a nohup'd job survives", async function () {
       const files = fs.mkdtempSync(path.join(dir, 'hup-'));
       fs.chownSync(files, NOBODY, NOBODY);
-      const script = `nohup sleep 1001 >/dev/null 2>&1 & echo $! >${files}/nohup.pid; ` +
+      const script =
+        `nohup sleep 1001 >/dev/null 2>&1 & echo $! >${files}/nohup.pid; ` +
         `trap 'echo hup >${files}/hup; exit 1' HUP; sleep 1000 & echo $! >${files}/sleep.pid; wait`;
       const attach = spawn(SETPRIV, attachArgs({}, ['/bin/sh', '-c', script]), { stdio: 'ignore', env: {} });
       const sleepPid = await waitFor('the session', () => {
@@ -214,10 +245,10 @@ describe('jail agent and attach', function () {
       attach.kill('SIGKILL');
       await waitFor('SIGHUP in the session', () => (fs.existsSync(`${files}/hup`) ? true : undefined));
       await waitFor('the sleep to end', () => (alive(sleepPid) ? undefined : true));
-      assert.ok(alive(nohupPid), 'the nohup\'d job died with the session');
+      assert.ok(alive(nohupPid), "the nohup'd job died with the session");
     });
 
-    it('hangs the session up when the caller\'s stdout goes away (no tty: attach may live on)', async function () {
+    it("hangs the session up when the caller's stdout goes away (no tty: attach may live on)", async function () {
       const files = fs.mkdtempSync(path.join(dir, 'hup-out-'));
       fs.chownSync(files, NOBODY, NOBODY);
       const script = `trap 'echo hup >${files}/hup; exit 1' HUP; echo started; sleep 1000 & wait`;
@@ -253,9 +284,8 @@ describe('jail agent and attach', function () {
     const jailSocket = () => path.join(path.dirname(socket), 'jail.sock');
 
     before(async function () {
-      jail = spawn('unshare', ['--pid', '--fork', '--mount-proc', SETPRIV, ...asNobody, agentBin, jailSocket()],
-        { stdio: ['ignore', 'ignore', 'inherit'] });
-      await waitFor('the jail\'s agent', () => (fs.existsSync(jailSocket()) ? true : undefined));
+      jail = spawn('unshare', ['--pid', '--fork', '--mount-proc', SETPRIV, ...asNobody, agentBin, jailSocket()], { stdio: ['ignore', 'ignore', 'inherit'] });
+      await waitFor("the jail's agent", () => (fs.existsSync(jailSocket()) ? true : undefined));
     });
 
     after(async function () {
@@ -270,13 +300,17 @@ describe('jail agent and attach', function () {
     /** Host pids of the processes running exactly this argv. */
     function running(argv: string[]): number[] {
       const want = `${argv.join('\0')}\0`;
-      return fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === want && alive(pid);
-        } catch {
-          return false;
-        }
-      });
+      return fs
+        .readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .map(Number)
+        .filter((pid) => {
+          try {
+            return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === want && alive(pid);
+          } catch {
+            return false;
+          }
+        });
     }
 
     for (const kill of [true, false]) {
@@ -285,7 +319,10 @@ describe('jail agent and attach', function () {
         const background = ['sleep', `1003.${parseInt(mark.slice(0, 6), 16)}`];
         const jailCgroup = fs.readFileSync(`/proc/${jail?.pid}/cgroup`, 'utf8');
         const got = attachSync(['/bin/sh', '-c', `setsid ${background.join(' ')} >/dev/null 2>&1 & sleep 0.2`], {
-          socket: jailSocket(), cgroup: jailCgroup, options: kill ? 'kill-on-logout' : '-', env: { DOCKER_JAIL_SESSION: mark, PATH: '/usr/bin:/bin' },
+          socket: jailSocket(),
+          cgroup: jailCgroup,
+          options: kill ? 'kill-on-logout' : '-',
+          env: { DOCKER_JAIL_SESSION: mark, PATH: '/usr/bin:/bin' },
         });
         assert.equal(got.status, 0, got.stderr);
         if (kill) await waitFor('the marked process to die', () => (running(background).length === 0 ? true : undefined), 3000);
@@ -298,20 +335,24 @@ describe('jail agent and attach', function () {
   });
 
   describe('refusals', function () {
-    it('the agent refuses a directory as fd 0 (the host\'s filesystem through /proc/self/fd/0): attach exits 69', function () {
+    it("the agent refuses a directory as fd 0 (the host's filesystem through /proc/self/fd/0): attach exits 69", function () {
       const directory = fs.openSync(dir, 'r');
       try {
         const got = attachSync(['/bin/ls', '/proc/self/fd/0/'], { stdio: [directory, 'pipe', 'pipe'] });
         assert.equal(got.status, 69);
         assert.equal(got.stdout.length, 0);
-        assert.equal(got.stderr, 'docker-jail: your jail\'s agent refused the session: a standard input, output or error it does not accept\n');
+        assert.equal(got.stderr, "docker-jail: your jail's agent refused the session: a standard input, output or error it does not accept\n");
       } finally {
         fs.closeSync(directory);
       }
     });
 
     // A hand-written client: an O_PATH handle and a wrong count are beyond attach.
-    for (const [name, count, fds] of [['an O_PATH handle as fd 0', 3, 'os.open("/", os.O_PATH), 1, 2'], ['two fds', 2, '0, 1'], ['four fds', 4, '0, 1, 2, 2']] as const) {
+    for (const [name, count, fds] of [
+      ['an O_PATH handle as fd 0', 3, 'os.open("/", os.O_PATH), 1, 2'],
+      ['two fds', 2, '0, 1'],
+      ['four fds', 4, '0, 1, 2, 2'],
+    ] as const) {
       it(`the agent refuses ${name} with REFUSED(bad descriptor), and keeps serving`, function () {
         const client = `
 import os, socket, struct, sys
@@ -337,7 +378,7 @@ print(struct.unpack("=Ii", reply) if len(reply) == 8 else "eof")
       });
     }
 
-    it('attach refuses a name that leads to another user\'s listener (a symlink, a hard link: exit 77) and does not even connect', async function () {
+    it("attach refuses a name that leads to another user's listener (a symlink, a hard link: exit 77) and does not even connect", async function () {
       const other = path.join(dir, 'root.sock');
       let connections = 0;
       const server = net.createServer(() => connections++);
@@ -360,9 +401,15 @@ print(struct.unpack("=Ii", reply) if len(reply) == 8 else "eof")
       }
     });
 
-    it('attach refuses the user\'s own listener in another cgroup (exit 77) and sends it nothing', async function () {
+    it("attach refuses the user's own listener in another cgroup (exit 77) and sends it nothing", async function () {
       const listener = path.join(path.dirname(socket), 'decoy.sock');
-      const decoy = spawn(SETPRIV, [...asNobody, PYTHON, '-c', `
+      const decoy = spawn(
+        SETPRIV,
+        [
+          ...asNobody,
+          PYTHON,
+          '-c',
+          `
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)
@@ -373,7 +420,11 @@ while True:
     if not d: break
     n += len(d)
 print("received", n, flush=True)
-`, listener], { stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+          listener,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       decoy.stdout?.on('data', (data) => (out += data));
       await waitFor('the decoy', () => (out.includes('ready') ? true : undefined));
@@ -387,17 +438,22 @@ print("received", n, flush=True)
     it('attach exits 69 when no agent listens (no socket; a stale socket)', function () {
       const missing = attachSync(['/bin/true'], { socket: path.join(dir, 'missing.sock') });
       assert.equal(missing.status, 69);
-      assert.equal(missing.stderr, 'docker-jail: your jail\'s agent does not answer (No such file or directory)\n');
+      assert.equal(missing.stderr, "docker-jail: your jail's agent does not answer (No such file or directory)\n");
       const stale = path.join(path.dirname(socket), 'stale.sock');
       const made = spawnSync(SETPRIV, [...asNobody, PYTHON, '-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stale]);
       assert.equal(made.status, 0);
       const refused = attachSync(['/bin/true'], { socket: stale });
       assert.equal(refused.status, 69);
-      assert.equal(refused.stderr, 'docker-jail: your jail\'s agent does not answer (Connection refused)\n');
+      assert.equal(refused.stderr, "docker-jail: your jail's agent does not answer (Connection refused)\n");
     });
 
     it('attach prints its usage and exits 64 for a bad command line', function () {
-      for (const args of [[], ['s', 'c', '1', 'bogus', '/', '', '', '--', '/bin/true'], ['s', 'c', 'x', '-', '/', '', '', '--', '/bin/true'], ['s', 'c', '1', '-', '/', '', '', '/bin/true']]) {
+      for (const args of [
+        [],
+        ['s', 'c', '1', 'bogus', '/', '', '', '--', '/bin/true'],
+        ['s', 'c', 'x', '-', '/', '', '', '--', '/bin/true'],
+        ['s', 'c', '1', '-', '/', '', '', '/bin/true'],
+      ]) {
         const got = spawnSync(attachBin, args, { encoding: 'utf8' });
         assert.equal(got.status, 64, JSON.stringify(args));
         assert.match(got.stderr, /^docker-jail-attach: usage: /);
@@ -408,13 +464,23 @@ print("received", n, flush=True)
   describe('bounds and records', function () {
     it('drops a client that sends nothing after 5 s, serving others meanwhile', async function () {
       this.timeout(15000);
-      const slow = spawn(SETPRIV, [...asNobody, PYTHON, '-c', `
+      const slow = spawn(
+        SETPRIV,
+        [
+          ...asNobody,
+          PYTHON,
+          '-c',
+          `
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1]); print("connected", flush=True)
 start = time.time()
 print("received", len(s.recv(8)), "after", round(time.time() - start, 1), flush=True)
-`, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+          socket,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       const output = lines(slow);
       await waitFor('the slow client', () => (output().includes('connected') ? true : undefined));
       assert.equal(attachSync(['/bin/true']).status, 0, 'a silent client stalled the agent');
@@ -429,17 +495,35 @@ print("received", len(s.recv(8)), "after", round(time.time() - start, 1), flush=
       this.timeout(20000);
       assert.ok(fs.existsSync('/dev/log'), '/dev/log is required (a syslog daemon)');
       const logSocket = path.join(dir, 'log.sock');
-      const listener = spawn(PYTHON, ['-c', `
+      const listener = spawn(
+        PYTHON,
+        [
+          '-c',
+          `
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); print("ready", flush=True)
 for _ in range(2): print(s.recv(65536).decode(), flush=True)
-`, logSocket], { stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+          logSocket,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       const output = lines(listener);
       await waitFor('the syslog listener', () => (output().includes('ready') ? true : undefined));
       const audit = 'user="nobody" uid=65534 jail="jail-nobody" tty=false';
       const tail = 'command="exit 5"';
-      const withLog = (args: string[]) => ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$0" /dev/log && exec "$@"', logSocket, SETPRIV, ...args];
+      const withLog = (args: string[]) => [
+        '--mount',
+        '--propagation',
+        'private',
+        '/bin/sh',
+        '-c',
+        'mount --bind "$0" /dev/log && exec "$@"',
+        logSocket,
+        SETPRIV,
+        ...args,
+      ];
       const ended = spawnSync('unshare', withLog(attachArgs({ audit, tail }, ['/bin/sh', '-c', 'exit 5'])), { encoding: 'utf8', timeout: 10000 });
       assert.equal(ended.status, 5, ended.stderr);
       const hungUp = spawn('unshare', withLog(attachArgs({ audit, tail }, ['/bin/sleep', '1000'])), { stdio: 'ignore' });
@@ -455,21 +539,24 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
   });
 
   describe('its own', function () {
-    it('attach reaps the children of the program it replaced (root\'s start-record logger): no zombie for the session\'s life', async () => {
+    it("attach reaps the children of the program it replaced (root's start-record logger): no zombie for the session's life", async () => {
       // setpriv as nobody runs sh, which starts a short child and then becomes attach in the same process.
       const attachCommand = attachArgs({}, ['/bin/sleep', '3']).slice(asNobody.length); // attach and its arguments
       const session = spawn(SETPRIV, [...asNobody, '/bin/sh', '-c', '/bin/sleep 0.2 & exec "$@"', 'sh', ...attachCommand], { stdio: 'ignore', env: {} });
       try {
         await sleep(1500);
-        const zombies = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
-          try {
-            const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-            const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-            return state === 'Z' && Number(ppid) === session.pid;
-          } catch {
-            return false;
-          }
-        });
+        const zombies = fs
+          .readdirSync('/proc')
+          .filter((e) => /^\d+$/.test(e))
+          .filter((e) => {
+            try {
+              const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+              const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+              return state === 'Z' && Number(ppid) === session.pid;
+            } catch {
+              return false;
+            }
+          });
         assert.deepEqual(zombies, [], 'attach left its child a zombie');
         assert.equal((await exited(session)).code, 0);
       } finally {
@@ -480,14 +567,19 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
     it('cannot be read or traced by its own user (not dumpable): PID 1 stays the agent', () => {
       const pid = agent?.pid ?? 0;
       const read = spawnSync(SETPRIV, [...asNobody, '/bin/cat', `/proc/${pid}/environ`], { encoding: 'utf8' });
-      assert.notEqual(read.status, 0, 'its user read the agent\'s environment');
+      assert.notEqual(read.status, 0, "its user read the agent's environment");
       assert.match(read.stderr, /Permission denied/);
-      const traced = spawnSync(SETPRIV, [...asNobody, PYTHON, '-c',
-        'import ctypes,sys; libc=ctypes.CDLL(None, use_errno=True); sys.exit(0 if libc.ptrace(16, int(sys.argv[1]), 0, 0) == 0 else 1)', String(pid)]);
+      const traced = spawnSync(SETPRIV, [
+        ...asNobody,
+        PYTHON,
+        '-c',
+        'import ctypes,sys; libc=ctypes.CDLL(None, use_errno=True); sys.exit(0 if libc.ptrace(16, int(sys.argv[1]), 0, 0) == 0 else 1)',
+        String(pid),
+      ]);
       assert.equal(traced.status, 1, 'its user attached to the agent with ptrace');
     });
 
-    it('stays up when its socket\'s name is taken (a directory of the user\'s): moves it aside and listens', async function () {
+    it("stays up when its socket's name is taken (a directory of the user's): moves it aside and listens", async function () {
       const own = path.join(path.dirname(socket), 'taken.sock');
       fs.mkdirSync(own);
       fs.writeFileSync(path.join(own, 'kept'), 'x');
@@ -497,7 +589,7 @@ for _ in range(2): print(s.recv(65536).decode(), flush=True)
         await waitFor('the socket', () => (fs.lstatSync(own).isSocket() ? true : undefined));
         const aside = fs.readdirSync(path.dirname(own)).filter((name) => name.startsWith('taken.sock.aside-'));
         assert.equal(aside.length, 1);
-        assert.equal(fs.readFileSync(path.join(path.dirname(own), aside[0], 'kept'), 'utf8'), 'x', 'the user\'s file was lost');
+        assert.equal(fs.readFileSync(path.join(path.dirname(own), aside[0], 'kept'), 'utf8'), 'x', "the user's file was lost");
         const ownCgroup = fs.readFileSync(`/proc/${taken.pid}/cgroup`, 'utf8');
         assert.equal(spawnSync(SETPRIV, attachArgs({ socket: own, cgroup: ownCgroup }, ['/bin/true']), { env: {} }).status, 0);
       } finally {

@@ -18,7 +18,7 @@ describe('audit: the syslog record of a session', () => {
     assert.ok(!/[^\x20-\x7e]/.test(line));
   });
 
-  it('keeps a record under logger\'s 1 KiB whatever the command, with the exit status intact', () => {
+  it("keeps a record under logger's 1 KiB whatever the command, with the exit status intact", () => {
     const line = formatRecord('end', { ...base, command: '\u0001'.repeat(5000), exitStatus: 9, durationMs: 1, hangup: true });
     assert.ok(line.length < 1024, `${line.length} bytes`);
     assert.match(line, /exitStatus=9 durationMs=1 hangup=true command="(\\u0001)+\.\.\."$/);

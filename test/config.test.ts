@@ -2,13 +2,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseIni } from 'ini';
-import { ExitCode, JailError } from '../src/errors';
-import {
-  ConfigFs, ConfigStats, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig,
-} from '../src/config/load';
+import { type ConfigFs, type ConfigStats, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from '../src/config/load';
 import { agreeWithIni, CONFIG_KEYS, scanConfig } from '../src/config/parse';
 import type { Config } from '../src/config/types';
 import { homeOutsideBases } from '../src/config/values';
+import { ExitCode, JailError } from '../src/errors';
 import { homeTargetFor } from '../src/jail/placement';
 import { GOOD_TEXT, rejects } from './support/configRefusals';
 
@@ -48,7 +46,9 @@ describe('config: defaults and the shipped etc/docker-jail.ini', () => {
     assert.ok(Object.isFrozen(defaultConfig));
     assert.ok(Object.isFrozen(defaultConfig.jail));
     assert.ok(Object.isFrozen(defaultConfig.jail.capDrop));
-    assert.throws(() => { (defaultConfig.jail.capDrop as string[]).push('X'); }, TypeError);
+    assert.throws(() => {
+      (defaultConfig.jail.capDrop as string[]).push('X');
+    }, TypeError);
   });
 
   it('parses the shipped file, all commented out, to exactly the defaults', () => {
@@ -93,17 +93,23 @@ describe('config: defaults and the shipped etc/docker-jail.ini', () => {
 describe('config: syntax', () => {
   it('accepts comments with ; and #, indented keys, blank lines and an empty file', () => {
     assert.deepStrictEqual(parse(''), expected());
-    assert.deepStrictEqual(parse('; c\n  # c\n\n[jail]\n   mode=shared\n\tname_template\t=\tx\n'), expected((c) => {
-      c.jail.mode = 'shared';
-      c.jail.nameTemplate = 'x';
-    }));
+    assert.deepStrictEqual(
+      parse('; c\n  # c\n\n[jail]\n   mode=shared\n\tname_template\t=\tx\n'),
+      expected((c) => {
+        c.jail.mode = 'shared';
+        c.jail.nameTemplate = 'x';
+      }),
+    );
   });
 
   it('accepts an empty section, and spaces inside the brackets as ini does', () => {
-    assert.deepStrictEqual(parse('[engine]\n[ jail ]\nmode = shared\nname_template = x'), expected((c) => {
-      c.jail.mode = 'shared';
-      c.jail.nameTemplate = 'x';
-    }));
+    assert.deepStrictEqual(
+      parse('[engine]\n[ jail ]\nmode = shared\nname_template = x'),
+      expected((c) => {
+        c.jail.mode = 'shared';
+        c.jail.nameTemplate = 'x';
+      }),
+    );
   });
 
   it('strips surrounding whitespace and one pair of double quotes', () => {
@@ -131,8 +137,10 @@ describe('config: syntax', () => {
   });
 
   it('refuses a comment after a value, quoted or not', () => {
-    rejectsText('[jail]\nmode = per-user ; the default',
-      `${FILE}:2: [jail] mode: comments after a value are not supported (";" found); put the comment on its own line, or quote the value`);
+    rejectsText(
+      '[jail]\nmode = per-user ; the default',
+      `${FILE}:2: [jail] mode: comments after a value are not supported (";" found); put the comment on its own line, or quote the value`,
+    );
     rejectsText('[jail]\n\nmode = per-user # the default', `${FILE}:3: [jail] mode: `, '"#" found');
     rejectsText('[jail]\nmode = "per-user" ; x', `${FILE}:2: [jail] mode: comments after a value are not supported; put the comment on its own line`);
   });
@@ -146,8 +154,7 @@ describe('config: syntax', () => {
   });
 
   it('refuses a value over 4096 characters', () => {
-    rejectsText(`[image]\npackages = ${'a'.repeat(4097)}`,
-      `${FILE}:2: [image] packages: the value is too long (4097 characters, at most 4096)`);
+    rejectsText(`[image]\npackages = ${'a'.repeat(4097)}`, `${FILE}:2: [image] packages: the value is too long (4097 characters, at most 4096)`);
     // 4096 is fine as far as length goes (the value itself is then checked).
     rejectsText(`[image]\nsuite = ${'a'.repeat(4096)}`, `${FILE}:2: [image] suite: `, 'is not a Debian suite name');
   });
@@ -179,8 +186,10 @@ describe('config: syntax', () => {
   });
 
   it('refuses unknown sections and keys, listing the known ones', () => {
-    rejectsText('[engine]\n[docker]\nsocket = /x',
-      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
+    rejectsText(
+      '[engine]\n[docker]\nsocket = /x',
+      `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`,
+    );
     rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
     rejectsText('[engine]\nsock = /x', `${FILE}:2: [engine] sock: unknown key (known keys in [engine]: socket)`);
     rejectsText('[engine]\nshell = /bin/sh', `${FILE}:2: [engine] shell: unknown key; shell belongs in [session]`);
@@ -191,18 +200,21 @@ describe('config: syntax', () => {
   });
 
   it('refuses a section given twice, with both lines', () => {
-    rejectsText('[jail]\nmode = shared\n[session]\n[jail]\nname_template = x',
-      `${FILE}:4: [jail]: duplicate section (first on line 1); put all its keys under one [jail]`);
+    rejectsText(
+      '[jail]\nmode = shared\n[session]\n[jail]\nname_template = x',
+      `${FILE}:4: [jail]: duplicate section (first on line 1); put all its keys under one [jail]`,
+    );
   });
 
   it('refuses dotted section names', () => {
-    rejectsText('[jail.extra]\nmode = shared',
-      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, home, pam, gc, image)`);
+    rejectsText(
+      '[jail.extra]\nmode = shared',
+      `${FILE}:1: [jail.extra]: dotted section names are not supported (use one of: engine, access, jail, session, home, pam, gc, image)`,
+    );
   });
 
   it('refuses ini array syntax', () => {
-    rejectsText('[jail]\ncap_add[] = NET_RAW',
-      `${FILE}:2: [jail] cap_add[]: the array syntax "key[]" is not supported; write one "key = a, b, c" line`);
+    rejectsText('[jail]\ncap_add[] = NET_RAW', `${FILE}:2: [jail] cap_add[]: the array syntax "key[]" is not supported; write one "key = a, b, c" line`);
     rejectsText('cap_add[] = NET_RAW', `${FILE}:1: cap_add[]: the array syntax "key[]" is not supported; write one "key = a, b, c" line`);
   });
 
@@ -265,10 +277,45 @@ describe('config: the line scan and ini must agree', () => {
     const random = seeded(20240601);
     const pick = <T>(items: readonly T[]): T => items[random(items.length)];
     const sections = ['[jail]', '[session]', '[ jail ]', '[jail] ', '[image]', '[__proto__]', ' [jail]', '[jail.x]'];
-    const keys = ['mode', 'name_template', 'network', 'cap_add', 'env_whitelist', 'shell', 'idle_stop', 'mirror', 'packages',
-      '__proto__', 'constructor', 'cap_add[]', ''];
-    const pieces = ['"', "'", ';', '#', '\\', '=', 'x', '{user}', 'true', 'null', 'shared', 'per-user', ' ', '\t', 'LC_*', '1g',
-      '/bin/sh', '\u00a0', '[', ']', '\\;', 'http://h/d'];
+    const keys = [
+      'mode',
+      'name_template',
+      'network',
+      'cap_add',
+      'env_whitelist',
+      'shell',
+      'idle_stop',
+      'mirror',
+      'packages',
+      '__proto__',
+      'constructor',
+      'cap_add[]',
+      '',
+    ];
+    const pieces = [
+      '"',
+      "'",
+      ';',
+      '#',
+      '\\',
+      '=',
+      'x',
+      '{user}',
+      'true',
+      'null',
+      'shared',
+      'per-user',
+      ' ',
+      '\t',
+      'LC_*',
+      '1g',
+      '/bin/sh',
+      '\u00a0',
+      '[',
+      ']',
+      '\\;',
+      'http://h/d',
+    ];
     const spaces = ['', ' ', '\t', '\u00a0'];
     for (let i = 0; i < 5000; i++) {
       const lines = [pick(sections)];
@@ -301,11 +348,16 @@ describe('config: the line scan and ini must agree', () => {
 
   it('refuses a file that ini reads with another value, key or section', () => {
     const text = '[jail]\nmode = shared';
-    rejects(() => agreeWithIni(scan(text), { jail: { mode: 'per-user' } }, FILE),
-      `${FILE}:2: [jail] mode: the ini parser reads the value differently from the line scan; the file reads two ways, refusing it`);
+    rejects(
+      () => agreeWithIni(scan(text), { jail: { mode: 'per-user' } }, FILE),
+      `${FILE}:2: [jail] mode: the ini parser reads the value differently from the line scan; the file reads two ways, refusing it`,
+    );
     rejects(() => agreeWithIni(scan(text), { jail: { mode: 'shared', image: 'x' } }, FILE), `${FILE}:1: `, '"image"');
     rejects(() => agreeWithIni(scan(text), { jail: { mode: 'shared' }, image: {} }, FILE), `${FILE}: `, '"image"');
-    rejects(() => agreeWithIni(scan(text), { jail: {} }, FILE), `${FILE}:2: [jail] mode: the ini parser does not see this key; the file reads two ways, refusing it`);
+    rejects(
+      () => agreeWithIni(scan(text), { jail: {} }, FILE),
+      `${FILE}:2: [jail] mode: the ini parser does not see this key; the file reads two ways, refusing it`,
+    );
     rejects(() => agreeWithIni(scan(text), {}, FILE), `${FILE}:1: the ini parser does not see [jail]; the file reads two ways, refusing it`);
     rejects(() => agreeWithIni(scan(text), { jail: 'x' }, FILE), `${FILE}:1: `, 'does not read [jail] as a section');
     rejects(() => agreeWithIni(scan(text), { jail: { mode: ['shared'] } }, FILE), `${FILE}:2: [jail] mode: `, 'differently');
@@ -325,8 +377,13 @@ interface KeyCase {
 
 const keyCases: KeyCase[] = [
   {
-    section: 'engine', key: 'socket', read: (c) => c.engine.socket,
-    good: [['/run/docker.sock', '/run/docker.sock'], ['/var/run/my docker.sock', '/var/run/my docker.sock']],
+    section: 'engine',
+    key: 'socket',
+    read: (c) => c.engine.socket,
+    good: [
+      ['/run/docker.sock', '/run/docker.sock'],
+      ['/var/run/my docker.sock', '/var/run/my docker.sock'],
+    ],
     bad: [
       ['run/docker.sock', '"run/docker.sock" is not an absolute path (it must start with /)'],
       ['/run/../tmp/docker.sock', '"/run/../tmp/docker.sock" contains a ".." component'],
@@ -336,8 +393,15 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'access', key: 'jail_group', read: (c) => c.access.jailGroup,
-    good: [['prisoners', 'prisoners'], ['_jail', '_jail'], ['Domain.Users-1', 'Domain.Users-1'], ['samba$', 'samba$']],
+    section: 'access',
+    key: 'jail_group',
+    read: (c) => c.access.jailGroup,
+    good: [
+      ['prisoners', 'prisoners'],
+      ['_jail', '_jail'],
+      ['Domain.Users-1', 'Domain.Users-1'],
+      ['samba$', 'samba$'],
+    ],
     bad: [
       ['1jailed', '"1jailed" is not a group name (a letter or _, then up to 31 letters, digits, _ . or -)'],
       ['a'.repeat(33), 'is not a group name'],
@@ -347,12 +411,22 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'access', key: 'exempt_group', read: (c) => c.access.exemptGroup,
-    good: [['wheel', 'wheel'], ['sudo', 'sudo']],
-    bad: [['-rf', '"-rf" is not a group name'], ['jailed', 'jail_group and exempt_group are both "jailed"']],
+    section: 'access',
+    key: 'exempt_group',
+    read: (c) => c.access.exemptGroup,
+    good: [
+      ['wheel', 'wheel'],
+      ['sudo', 'sudo'],
+    ],
+    bad: [
+      ['-rf', '"-rf" is not a group name'],
+      ['jailed', 'jail_group and exempt_group are both "jailed"'],
+    ],
   },
   {
-    section: 'jail', key: 'image', read: (c) => c.jail.image,
+    section: 'jail',
+    key: 'image',
+    read: (c) => c.jail.image,
     good: [
       ['debian', 'debian'],
       ['debian:bookworm-slim', 'debian:bookworm-slim'],
@@ -374,13 +448,24 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'mode', read: (c) => c.jail.mode,
+    section: 'jail',
+    key: 'mode',
+    read: (c) => c.jail.mode,
     good: [['per-user', 'per-user']],
-    bad: [['Shared', '"Shared" is not one of: per-user, shared'], ['', '"" is not one of: per-user, shared']],
+    bad: [
+      ['Shared', '"Shared" is not one of: per-user, shared'],
+      ['', '"" is not one of: per-user, shared'],
+    ],
   },
   {
-    section: 'jail', key: 'name_template', read: (c) => c.jail.nameTemplate,
-    good: [['jail-{uid}', 'jail-{uid}'], ['{uid}.jail', '{uid}.jail'], ['j_{user}.{uid}', 'j_{user}.{uid}']],
+    section: 'jail',
+    key: 'name_template',
+    read: (c) => c.jail.nameTemplate,
+    good: [
+      ['jail-{uid}', 'jail-{uid}'],
+      ['{uid}.jail', '{uid}.jail'],
+      ['j_{user}.{uid}', 'j_{user}.{uid}'],
+    ],
     bad: [
       ['jail-{name}', '"jail-{name}" has the unknown placeholder {name} (allowed: {user}, {uid})'],
       ['jail-{home}', 'has the unknown placeholder {home}'],
@@ -394,8 +479,13 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'hostname_template', read: (c) => c.jail.hostnameTemplate,
-    good: [['{user}', '{user}'], ['jail-{uid}-x', 'jail-{uid}-x']],
+    section: 'jail',
+    key: 'hostname_template',
+    read: (c) => c.jail.hostnameTemplate,
+    good: [
+      ['{user}', '{user}'],
+      ['jail-{uid}-x', 'jail-{uid}-x'],
+    ],
     bad: [
       ['{user}.jail', '"{user}.jail" contains ".", which a hostname may not (use letters, digits and -)'],
       ['{user}_jail', 'contains "_"'],
@@ -406,8 +496,15 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'home_mount', read: (c) => c.jail.homeMount,
-    good: [['/home/{user}', '/home/{user}'], ['{home}/', '{home}/'], ['/jail{home}', '/jail{home}'], ['/u/{uid}', '/u/{uid}']],
+    section: 'jail',
+    key: 'home_mount',
+    read: (c) => c.jail.homeMount,
+    good: [
+      ['/home/{user}', '/home/{user}'],
+      ['{home}/', '{home}/'],
+      ['/jail{home}', '/jail{home}'],
+      ['/u/{uid}', '/u/{uid}'],
+    ],
     bad: [
       ['home/{user}', '"home/{user}" is not an absolute path (it must start with / or {home})'],
       ['{user}', 'is not an absolute path'],
@@ -415,16 +512,22 @@ const keyCases: KeyCase[] = [
       ['{home}/..', 'contains a ".." component'],
       ['/./etc', 'contains a "." component'],
       ['/home/{user} x', 'contains whitespace'],
-      ['/', 'would mount the home over the jail\'s root directory'],
-      ['/etc/{user}', '"/etc/{user}" would mount the user\'s home over the jail\'s /etc, so the jail would run the user\'s files as its system'],
-      ['/usr', 'over the jail\'s /usr'],
-      ['//bin', 'over the jail\'s /bin'],
+      ['/', "would mount the home over the jail's root directory"],
+      ['/etc/{user}', "\"/etc/{user}\" would mount the user's home over the jail's /etc, so the jail would run the user's files as its system"],
+      ['/usr', "over the jail's /usr"],
+      ['//bin', "over the jail's /bin"],
       ['/home/{name}', 'has the unknown placeholder {name} (allowed: {home}, {user}, {uid})'],
     ],
   },
   {
-    section: 'jail', key: 'network', read: (c) => c.jail.network,
-    good: [['bridge', 'bridge'], ['none', 'none'], ['jails_net.1', 'jails_net.1']],
+    section: 'jail',
+    key: 'network',
+    read: (c) => c.jail.network,
+    good: [
+      ['bridge', 'bridge'],
+      ['none', 'none'],
+      ['jails_net.1', 'jails_net.1'],
+    ],
     bad: [
       ['host', '"host" is refused: it would give jails the host\'s network stack'],
       ['HOST', '"host" is refused'],
@@ -435,7 +538,9 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'cap_drop', read: (c) => c.jail.capDrop,
+    section: 'jail',
+    key: 'cap_drop',
+    read: (c) => c.jail.capDrop,
     good: [
       ['all', ['ALL']],
       ['CAP_NET_RAW, kill,mknod  cap_setfcap', ['NET_RAW', 'KILL', 'MKNOD', 'SETFCAP']],
@@ -449,8 +554,13 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'cap_add', read: (c) => c.jail.capAdd,
-    good: [['NET_BIND_SERVICE', ['NET_BIND_SERVICE']], ['cap_chown,cap_fowner', ['CHOWN', 'FOWNER']]],
+    section: 'jail',
+    key: 'cap_add',
+    read: (c) => c.jail.capAdd,
+    good: [
+      ['NET_BIND_SERVICE', ['NET_BIND_SERVICE']],
+      ['cap_chown,cap_fowner', ['CHOWN', 'FOWNER']],
+    ],
     bad: [
       ['ALL', 'ALL is refused here: it would give jails every capability, SYS_ADMIN included; name the capabilities the jails need'],
       ['cap_all', 'ALL is refused here'],
@@ -458,13 +568,35 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'no_new_privileges', read: (c) => c.jail.noNewPrivileges,
-    good: [['no', false], ['off', false], ['0', false], ['FALSE', false], ['yes', true], ['On', true], ['1', true], ['true', true]],
-    bad: [['maybe', '"maybe" is not a boolean (use yes or no)'], ['', '"" is not a boolean'], ['y', 'is not a boolean']],
+    section: 'jail',
+    key: 'no_new_privileges',
+    read: (c) => c.jail.noNewPrivileges,
+    good: [
+      ['no', false],
+      ['off', false],
+      ['0', false],
+      ['FALSE', false],
+      ['yes', true],
+      ['On', true],
+      ['1', true],
+      ['true', true],
+    ],
+    bad: [
+      ['maybe', '"maybe" is not a boolean (use yes or no)'],
+      ['', '"" is not a boolean'],
+      ['y', 'is not a boolean'],
+    ],
   },
   {
-    section: 'jail', key: 'pids_limit', read: (c) => c.jail.pidsLimit,
-    good: [['0', 0], ['100', 100], ['4194304', 4194304], ['0042', 42]],
+    section: 'jail',
+    key: 'pids_limit',
+    read: (c) => c.jail.pidsLimit,
+    good: [
+      ['0', 0],
+      ['100', 100],
+      ['4194304', 4194304],
+      ['0042', 42],
+    ],
     bad: [
       ['4194305', '4194305 is more than the kernel allows (at most 4194304; 0 means no limit)'],
       ['-1', '"-1" is not a whole number (use e.g. 512, or 0 for no limit)'],
@@ -475,8 +607,16 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'tmp_size', read: (c) => c.jail.tmpBytes,
-    good: [['0', 0], ['256m', 256 * 2 ** 20], ['1G', 2 ** 30], ['4096', 4096], ['1k', 1024]],
+    section: 'jail',
+    key: 'tmp_size',
+    read: (c) => c.jail.tmpBytes,
+    good: [
+      ['0', 0],
+      ['256m', 256 * 2 ** 20],
+      ['1G', 2 ** 30],
+      ['4096', 4096],
+      ['1k', 1024],
+    ],
     bad: [
       ['12x', '"12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)'],
       ['-1m', 'is not a size'],
@@ -486,15 +626,24 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'memory_limit', read: (c) => c.jail.memoryBytes,
+    section: 'jail',
+    key: 'memory_limit',
+    read: (c) => c.jail.memoryBytes,
     good: [
-      ['0', 0], ['512m', 512 * 2 ** 20], ['2G', 2 * 2 ** 30], ['1gb', 2 ** 30], ['6MB', 6 * 2 ** 20],
-      ['6144k', 6 * 2 ** 20], ['1t', 2 ** 40], ['7340032', 7340032], ['7340032b', 7340032],
+      ['0', 0],
+      ['512m', 512 * 2 ** 20],
+      ['2G', 2 * 2 ** 30],
+      ['1gb', 2 ** 30],
+      ['6MB', 6 * 2 ** 20],
+      ['6144k', 6 * 2 ** 20],
+      ['1t', 2 ** 40],
+      ['7340032', 7340032],
+      ['7340032b', 7340032],
     ],
     bad: [
       ['12x', '"12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)'],
       ['5m', '"5m" is below Docker\'s minimum of 6m (use at least 6m, or 0 for no limit)'],
-      ['1', 'is below Docker\'s minimum of 6m'],
+      ['1', "is below Docker's minimum of 6m"],
       ['1.5g', 'is not a size'],
       ['-1g', 'is not a size'],
       ['1 g', 'is not a size'],
@@ -503,11 +652,20 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'jail', key: 'cpu_limit', read: (c) => c.jail.cpus,
-    good: [['0', 0], ['0.5', 0.5], ['2', 2], ['1024', 1024], ['0.01', 0.01], ['1.000000001', 1.000000001]],
+    section: 'jail',
+    key: 'cpu_limit',
+    read: (c) => c.jail.cpus,
+    good: [
+      ['0', 0],
+      ['0.5', 0.5],
+      ['2', 2],
+      ['1024', 1024],
+      ['0.01', 0.01],
+      ['1.000000001', 1.000000001],
+    ],
     bad: [
       ['1025', '1025 is more than 1024 CPUs'],
-      ['0.001', '0.001 is below Docker\'s minimum of 0.01 CPUs (use 0 for no limit)'],
+      ['0.001', "0.001 is below Docker's minimum of 0.01 CPUs (use 0 for no limit)"],
       ['-1', '"-1" is not a number of CPUs (use e.g. 0.5, 2, or 0 for no limit)'],
       ['.5', 'is not a number of CPUs'],
       ['1e2', 'is not a number of CPUs'],
@@ -516,8 +674,13 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'session', key: 'shell', read: (c) => c.session.shell,
-    good: [['/bin/sh', '/bin/sh'], ['/usr/bin/zsh', '/usr/bin/zsh']],
+    section: 'session',
+    key: 'shell',
+    read: (c) => c.session.shell,
+    good: [
+      ['/bin/sh', '/bin/sh'],
+      ['/usr/bin/zsh', '/usr/bin/zsh'],
+    ],
     bad: [
       ['bash', '"bash" is not an absolute path (it must start with /)'],
       ['/bin/bash -l', '"/bin/bash -l" contains whitespace'],
@@ -526,8 +689,15 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'session', key: 'workdir', read: (c) => c.session.workdir,
-    good: [['/', '/'], ['/tmp', '/tmp'], ['{home}/work', '{home}/work'], ['/srv/{user}', '/srv/{user}']],
+    section: 'session',
+    key: 'workdir',
+    read: (c) => c.session.workdir,
+    good: [
+      ['/', '/'],
+      ['/tmp', '/tmp'],
+      ['{home}/work', '{home}/work'],
+      ['/srv/{user}', '/srv/{user}'],
+    ],
     bad: [
       ['work', '"work" is not an absolute path (it must start with / or {home})'],
       ['{home}/../root', 'contains a ".." component'],
@@ -536,8 +706,16 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'session', key: 'env_whitelist', read: (c) => c.session.envWhitelist,
-    good: [['', []], ['TERM', ['TERM']], ['LC_*, TZ,COLORTERM  EDITOR', ['LC_*', 'TZ', 'COLORTERM', 'EDITOR']], ['_X', ['_X']], ['ENVIRONMENT', ['ENVIRONMENT']]],
+    section: 'session',
+    key: 'env_whitelist',
+    read: (c) => c.session.envWhitelist,
+    good: [
+      ['', []],
+      ['TERM', ['TERM']],
+      ['LC_*, TZ,COLORTERM  EDITOR', ['LC_*', 'TZ', 'COLORTERM', 'EDITOR']],
+      ['_X', ['_X']],
+      ['ENVIRONMENT', ['ENVIRONMENT']],
+    ],
     bad: [
       ['LD_PRELOAD', '"LD_PRELOAD" is refused: it would pass LD_* into the jail, and the dynamic linker loads code named by LD_* variables'],
       ['TERM LD_*', '"LD_*" is refused'],
@@ -548,7 +726,10 @@ const keyCases: KeyCase[] = [
       ['USER', '"USER" is refused'],
       ['LOGNAME', '"LOGNAME" is refused'],
       ['SHELL', '"SHELL" is refused'],
-      ['DOCKER_JAIL_UID', '"DOCKER_JAIL_UID" is refused: it would pass DOCKER_JAIL* into the jail, and DOCKER_JAIL* variables are reserved for docker-jail itself'],
+      [
+        'DOCKER_JAIL_UID',
+        '"DOCKER_JAIL_UID" is refused: it would pass DOCKER_JAIL* into the jail, and DOCKER_JAIL* variables are reserved for docker-jail itself',
+      ],
       ['DOCKER_*', '"DOCKER_*" is refused'],
       ['BASH_ENV', '"BASH_ENV" is refused: it would pass BASH_ENV into the jail, and bash runs the file BASH_ENV names'],
       ['BASH_FUNC_*', '"BASH_FUNC_*" is refused'],
@@ -562,14 +743,30 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'session', key: 'kill_on_logout', read: (c) => c.session.killOnLogout,
-    good: [['yes', true], ['no', false], ['OFF', false]],
+    section: 'session',
+    key: 'kill_on_logout',
+    read: (c) => c.session.killOnLogout,
+    good: [
+      ['yes', true],
+      ['no', false],
+      ['OFF', false],
+    ],
     bad: [['always', '"always" is not a boolean (use yes or no)']],
   },
   {
-    section: 'session', key: 'idle_stop', read: (c) => c.session.idleStopSeconds,
+    section: 'session',
+    key: 'idle_stop',
+    read: (c) => c.session.idleStopSeconds,
     good: [
-      ['off', null], ['Never', null], ['0', 0], ['90', 90], ['90s', 90], ['30m', 1800], ['2h', 7200], ['1D', 86400], ['365d', 31536000],
+      ['off', null],
+      ['Never', null],
+      ['0', 0],
+      ['90', 90],
+      ['90s', 90],
+      ['30m', 1800],
+      ['2h', 7200],
+      ['1D', 86400],
+      ['365d', 31536000],
     ],
     bad: [
       ['soon', '"soon" is not a duration (use e.g. 30m, 2h, 1d, a number of seconds, or off)'],
@@ -581,12 +778,23 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'image', key: 'suite', read: (c) => c.image.suite,
-    good: [['trixie', 'trixie'], ['sid', 'sid']],
-    bad: [['Bookworm', '"Bookworm" is not a Debian suite name (lowercase letters, e.g. bookworm)'], ['bookworm-backports', 'is not a Debian suite name'], ['', 'is not a Debian suite name']],
+    section: 'image',
+    key: 'suite',
+    read: (c) => c.image.suite,
+    good: [
+      ['trixie', 'trixie'],
+      ['sid', 'sid'],
+    ],
+    bad: [
+      ['Bookworm', '"Bookworm" is not a Debian suite name (lowercase letters, e.g. bookworm)'],
+      ['bookworm-backports', 'is not a Debian suite name'],
+      ['', 'is not a Debian suite name'],
+    ],
   },
   {
-    section: 'image', key: 'mirror', read: (c) => c.image.mirror,
+    section: 'image',
+    key: 'mirror',
+    read: (c) => c.image.mirror,
     good: [
       ['http://deb.debian.org/debian', 'http://deb.debian.org/debian'],
       ['https://mirror.example.org:8443/debian/', 'https://mirror.example.org:8443/debian/'],
@@ -596,7 +804,7 @@ const keyCases: KeyCase[] = [
       ['ftp://ftp.debian.org/debian', '"ftp://ftp.debian.org/debian" is not an http or https URL'],
       ['file:///srv/mirror', 'is not an http or https URL'],
       ['deb.debian.org/debian', '"deb.debian.org/debian" is not a URL (use auto, or e.g. http://deb.debian.org/debian)'],
-      ['https://user:secret@mirror.example.org/debian', 'contains a user name or password; keep credentials out of this file (use apt\'s auth.conf)'],
+      ['https://user:secret@mirror.example.org/debian', "contains a user name or password; keep credentials out of this file (use apt's auth.conf)"],
       ['https://mirror.example.org/debian?x=1', 'has a query or fragment, which a Debian mirror URL does not'],
       ['"https://mirror.example.org/debian#x"', 'has a query or fragment'],
       ['http://mirror.example.org/deb ian', 'contains whitespace'],
@@ -605,8 +813,14 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'home', key: 'mode', read: (c) => c.home.mode,
-    good: [['0700', 0o700], ['750', 0o750], ['0711', 0o711]],
+    section: 'home',
+    key: 'mode',
+    read: (c) => c.home.mode,
+    good: [
+      ['0700', 0o700],
+      ['750', 0o750],
+      ['0711', 0o711],
+    ],
     bad: [
       ['4700', '"4700" is not an octal mode (use e.g. 0700 or 0750)'],
       ['0500', '"0500" does not give the owner rwx (use e.g. 0700)'],
@@ -615,24 +829,40 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'home', key: 'umask', read: (c) => c.home.umask,
-    good: [['0077', 0o077], ['022', 0o022]],
+    section: 'home',
+    key: 'umask',
+    read: (c) => c.home.umask,
+    good: [
+      ['0077', 0o077],
+      ['022', 0o022],
+    ],
     bad: [
       ['0277', '"0277" would take permissions from the owner (use e.g. 0077)'],
       ['77', 'is not an octal umask'],
     ],
   },
   {
-    section: 'home', key: 'skel', read: (c) => c.home.skel,
-    good: [['/etc/skel', '/etc/skel'], ['/srv/skel.students', '/srv/skel.students']],
+    section: 'home',
+    key: 'skel',
+    read: (c) => c.home.skel,
+    good: [
+      ['/etc/skel', '/etc/skel'],
+      ['/srv/skel.students', '/srv/skel.students'],
+    ],
     bad: [
       ['skel', '"skel" is not an absolute path (it must start with /)'],
       ['/etc/../tmp', 'contains a ".." component'],
     ],
   },
   {
-    section: 'home', key: 'bases', read: (c) => c.home.bases,
-    good: [['/home', ['/home']], ['/home /srv/homes', ['/home', '/srv/homes']], ['/home/ //srv//homes', ['/home', '/srv/homes']]],
+    section: 'home',
+    key: 'bases',
+    read: (c) => c.home.bases,
+    good: [
+      ['/home', ['/home']],
+      ['/home /srv/homes', ['/home', '/srv/homes']],
+      ['/home/ //srv//homes', ['/home', '/srv/homes']],
+    ],
     bad: [
       ['', 'is empty (use e.g. /home, or several: /home /srv/homes)'],
       ['/', '"/" would let a home be anywhere, /etc included (use e.g. /home)'],
@@ -644,8 +874,14 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'pam', key: 'timeout', read: (c) => c.pam.timeoutSeconds,
-    good: [['10', 10], ['5s', 5], ['60', 60]],
+    section: 'pam',
+    key: 'timeout',
+    read: (c) => c.pam.timeoutSeconds,
+    good: [
+      ['10', 10],
+      ['5s', 5],
+      ['60', 60],
+    ],
     bad: [
       ['0', '"0" is out of range (1 to 60 seconds)'],
       ['61', 'is out of range'],
@@ -653,8 +889,15 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'gc', key: 'grace', read: (c) => c.gc.graceSeconds,
-    good: [['7d', 7 * 86400], ['0', 0], ['90', 90], ['12h', 43200]],
+    section: 'gc',
+    key: 'grace',
+    read: (c) => c.gc.graceSeconds,
+    good: [
+      ['7d', 7 * 86400],
+      ['0', 0],
+      ['90', 90],
+      ['12h', 43200],
+    ],
     bad: [
       ['off', '"off" is not a duration (use e.g. 7d, 12h, or 0)'],
       ['soon', 'is not a duration'],
@@ -662,8 +905,14 @@ const keyCases: KeyCase[] = [
     ],
   },
   {
-    section: 'image', key: 'packages', read: (c) => c.image.packages,
-    good: [['', []], ['bash', ['bash']], ['bash, g++ libc6-dev,lib.x-1', ['bash', 'g++', 'libc6-dev', 'lib.x-1']]],
+    section: 'image',
+    key: 'packages',
+    read: (c) => c.image.packages,
+    good: [
+      ['', []],
+      ['bash', ['bash']],
+      ['bash, g++ libc6-dev,lib.x-1', ['bash', 'g++', 'libc6-dev', 'lib.x-1']],
+    ],
     bad: [
       ['--allow-unauthenticated', '"--allow-unauthenticated" is not a Debian package name'],
       ['Bash', '"Bash" is not a Debian package name'],
@@ -702,13 +951,18 @@ describe('config: every key', () => {
 
 describe('config: checks between keys', () => {
   it('reports a group set twice at the later of the two keys', () => {
-    rejectsText('[access]\nexempt_group = wheel\njail_group = wheel',
-      `${FILE}:3: [access] jail_group: jail_group and exempt_group are both "wheel"; a group cannot be both jailed and exempt`);
+    rejectsText(
+      '[access]\nexempt_group = wheel\njail_group = wheel',
+      `${FILE}:3: [access] jail_group: jail_group and exempt_group are both "wheel"; a group cannot be both jailed and exempt`,
+    );
     rejectsText('[access]\njail_group = wheel\n\nexempt_group = wheel', `${FILE}:4: [access] exempt_group: `, 'both "wheel"');
   });
 
   it('allows a fixed container name only in shared mode, whatever the key order', () => {
-    const shared = expected((c) => { c.jail.mode = 'shared'; c.jail.nameTemplate = 'jail'; });
+    const shared = expected((c) => {
+      c.jail.mode = 'shared';
+      c.jail.nameTemplate = 'jail';
+    });
     assert.deepStrictEqual(parse('[jail]\nname_template = jail\nmode = shared'), shared);
     assert.deepStrictEqual(parse('[jail]\nmode = shared\nname_template = jail'), shared);
     rejectsText('[jail]\nname_template = jail\nmode = per-user', `${FILE}:3: [jail] mode: `, 'has neither {user} nor {uid}');
@@ -716,32 +970,77 @@ describe('config: checks between keys', () => {
   });
 
   it('refuses a capability both added and dropped', () => {
-    rejectsText('[jail]\ncap_add = NET_RAW\ncap_drop = CAP_NET_RAW KILL',
-      `${FILE}:3: [jail] cap_drop: NET_RAW is in both cap_add and cap_drop; keep it in one of them`);
-    assert.deepStrictEqual(parse('[jail]\ncap_add = NET_RAW').jail, expected((c) => { c.jail.capAdd = ['NET_RAW']; }).jail);
+    rejectsText(
+      '[jail]\ncap_add = NET_RAW\ncap_drop = CAP_NET_RAW KILL',
+      `${FILE}:3: [jail] cap_drop: NET_RAW is in both cap_add and cap_drop; keep it in one of them`,
+    );
+    assert.deepStrictEqual(
+      parse('[jail]\ncap_add = NET_RAW').jail,
+      expected((c) => {
+        c.jail.capAdd = ['NET_RAW'];
+      }).jail,
+    );
   });
 
   it('reads a whole file', () => {
     const text = [
-      '[engine]', 'socket = /run/docker.sock',
-      '[access]', 'jail_group = students', 'exempt_group = staff',
-      '[jail]', 'image = localhost:5000/jail:1', 'mode = shared', 'name_template = jail-shared',
-      'hostname_template = jail', 'home_mount = /home/{user}', 'network = jails', 'cap_drop = all',
-      'cap_add = net_bind_service', 'no_new_privileges = on', 'pids_limit = 0', 'memory_limit = 0', 'cpu_limit = 0', 'tmp_size = 64m',
-      '[session]', 'shell = /bin/zsh', 'workdir = /', 'env_whitelist = TERM,LANG', 'kill_on_logout = yes', 'idle_stop = 1h',
-      '[home]', 'mode = 0750', 'umask = 027', 'skel = /etc/skel.students', 'bases = /home /srv/students',
-      '[pam]', 'timeout = 5s',
-      '[gc]', 'grace = 1d',
-      '[image]', 'suite = trixie', 'mirror = http://deb.debian.org/debian', 'packages = bash',
+      '[engine]',
+      'socket = /run/docker.sock',
+      '[access]',
+      'jail_group = students',
+      'exempt_group = staff',
+      '[jail]',
+      'image = localhost:5000/jail:1',
+      'mode = shared',
+      'name_template = jail-shared',
+      'hostname_template = jail',
+      'home_mount = /home/{user}',
+      'network = jails',
+      'cap_drop = all',
+      'cap_add = net_bind_service',
+      'no_new_privileges = on',
+      'pids_limit = 0',
+      'memory_limit = 0',
+      'cpu_limit = 0',
+      'tmp_size = 64m',
+      '[session]',
+      'shell = /bin/zsh',
+      'workdir = /',
+      'env_whitelist = TERM,LANG',
+      'kill_on_logout = yes',
+      'idle_stop = 1h',
+      '[home]',
+      'mode = 0750',
+      'umask = 027',
+      'skel = /etc/skel.students',
+      'bases = /home /srv/students',
+      '[pam]',
+      'timeout = 5s',
+      '[gc]',
+      'grace = 1d',
+      '[image]',
+      'suite = trixie',
+      'mirror = http://deb.debian.org/debian',
+      'packages = bash',
     ].join('\n');
     const want: Config = {
       source: FILE,
       engine: { socket: '/run/docker.sock' },
       access: { jailGroup: 'students', exemptGroup: 'staff' },
       jail: {
-        image: 'localhost:5000/jail:1', mode: 'shared', nameTemplate: 'jail-shared', hostnameTemplate: 'jail',
-        homeMount: '/home/{user}', network: 'jails', capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'],
-        noNewPrivileges: true, pidsLimit: 0, memoryBytes: 0, cpus: 0, tmpBytes: 64 * 2 ** 20,
+        image: 'localhost:5000/jail:1',
+        mode: 'shared',
+        nameTemplate: 'jail-shared',
+        hostnameTemplate: 'jail',
+        homeMount: '/home/{user}',
+        network: 'jails',
+        capDrop: ['ALL'],
+        capAdd: ['NET_BIND_SERVICE'],
+        noNewPrivileges: true,
+        pidsLimit: 0,
+        memoryBytes: 0,
+        cpus: 0,
+        tmpBytes: 64 * 2 ** 20,
       },
       session: { shell: '/bin/zsh', workdir: '/', envWhitelist: ['TERM', 'LANG'], killOnLogout: true, idleStopSeconds: 3600 },
       home: { mode: 0o750, umask: 0o027, skel: '/etc/skel.students', bases: ['/home', '/srv/students'] },
@@ -841,46 +1140,69 @@ describe('config: loading and the ownership rules', () => {
   });
 
   it('refuses a file writable by group or others', () => {
-    rejects(() => loadConfig(FILE, host({ kind: 'file', mode: 0o664, text: GOOD_TEXT })),
-      `${FILE}: refused: writable by group or others (mode 0664); run: chmod go-w ${FILE}`);
-    rejects(() => loadConfig(FILE, host({ kind: 'file', mode: 0o646, text: GOOD_TEXT })),
-      `${FILE}: refused: writable by group or others (mode 0646); run: chmod go-w ${FILE}`);
-    rejects(() => loadConfig(FILE, host({ kind: 'file', mode: 0o100622, text: GOOD_TEXT })),
-      `${FILE}: refused: writable by group or others (mode 0622); run: chmod go-w ${FILE}`);
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', mode: 0o664, text: GOOD_TEXT })),
+      `${FILE}: refused: writable by group or others (mode 0664); run: chmod go-w ${FILE}`,
+    );
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', mode: 0o646, text: GOOD_TEXT })),
+      `${FILE}: refused: writable by group or others (mode 0646); run: chmod go-w ${FILE}`,
+    );
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', mode: 0o100622, text: GOOD_TEXT })),
+      `${FILE}: refused: writable by group or others (mode 0622); run: chmod go-w ${FILE}`,
+    );
   });
 
   it('refuses a file in a directory that is not root-only', () => {
-    rejects(() => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', mode: 0o775 } })),
-      `${FILE}: refused: its directory /etc is writable by group or others (mode 0775); run: chmod go-w /etc`);
-    rejects(() => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', mode: 0o1777 } })),
-      `${FILE}: refused: its directory /etc is writable by group or others (mode 1777); run: chmod go-w /etc`);
-    rejects(() => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', uid: 1000 } })),
-      `${FILE}: refused: its directory /etc is owned by uid 1000, not root; run: chown root /etc`);
-    rejects(() => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'symlink' } })),
-      `${FILE}: refused: its directory /etc is a symbolic link; give the real path`);
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', mode: 0o775 } })),
+      `${FILE}: refused: its directory /etc is writable by group or others (mode 0775); run: chmod go-w /etc`,
+    );
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', mode: 0o1777 } })),
+      `${FILE}: refused: its directory /etc is writable by group or others (mode 1777); run: chmod go-w /etc`,
+    );
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'dir', uid: 1000 } })),
+      `${FILE}: refused: its directory /etc is owned by uid 1000, not root; run: chown root /etc`,
+    );
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', text: GOOD_TEXT }, { '/etc': { kind: 'symlink' } })),
+      `${FILE}: refused: its directory /etc is a symbolic link; give the real path`,
+    );
   });
 
   it('refuses even a missing file when its directory is not root-only (the file could be planted)', () => {
-    rejects(() => loadConfig(FILE, host(undefined, { '/etc': { kind: 'dir', mode: 0o777 } })),
-      `${FILE}: refused: its directory /etc is writable by group or others (mode 0777); run: chmod go-w /etc`);
+    rejects(
+      () => loadConfig(FILE, host(undefined, { '/etc': { kind: 'dir', mode: 0o777 } })),
+      `${FILE}: refused: its directory /etc is writable by group or others (mode 0777); run: chmod go-w /etc`,
+    );
   });
 
   it('checks every directory above, where a root-owned sticky one is fine', () => {
     const file = '/srv/conf/docker-jail.ini';
-    const tree = (srv: FakeEntry) => new FakeFs({
-      '/': { kind: 'dir' }, '/srv': srv, '/srv/conf': { kind: 'dir' }, [file]: { kind: 'file', text: GOOD_TEXT },
-    });
+    const tree = (srv: FakeEntry) =>
+      new FakeFs({
+        '/': { kind: 'dir' },
+        '/srv': srv,
+        '/srv/conf': { kind: 'dir' },
+        [file]: { kind: 'file', text: GOOD_TEXT },
+      });
     assert.equal(loadConfig(file, tree({ kind: 'dir', mode: 0o1777 })).source, file);
-    rejects(() => loadConfig(file, tree({ kind: 'dir', mode: 0o777 })),
-      `${file}: refused: /srv, a directory above it, is writable by group or others (mode 0777); run: chmod go-w /srv`);
-    rejects(() => loadConfig(file, tree({ kind: 'dir', mode: 0o1777, uid: 1000 })),
-      `${file}: refused: /srv, a directory above it, is owned by uid 1000, not root; run: chown root /srv`);
+    rejects(
+      () => loadConfig(file, tree({ kind: 'dir', mode: 0o777 })),
+      `${file}: refused: /srv, a directory above it, is writable by group or others (mode 0777); run: chmod go-w /srv`,
+    );
+    rejects(
+      () => loadConfig(file, tree({ kind: 'dir', mode: 0o1777, uid: 1000 })),
+      `${file}: refused: /srv, a directory above it, is owned by uid 1000, not root; run: chown root /srv`,
+    );
     rejects(() => loadConfig(file, tree({ kind: 'file' })), `${file}: refused: /srv, a directory above it, is not a directory`);
   });
 
   it('refuses a relative path, and checks and reads the path as resolved', () => {
-    rejects(() => loadConfig('docker-jail.ini', host(undefined)),
-      'docker-jail.ini: refused: the configuration file must be given as an absolute path');
+    rejects(() => loadConfig('docker-jail.ini', host(undefined)), 'docker-jail.ini: refused: the configuration file must be given as an absolute path');
     const fake = host({ kind: 'file', text: GOOD_TEXT });
     assert.equal(loadConfig('/nowhere/../etc/./docker-jail.ini', fake).source, FILE);
     assert.deepStrictEqual(fake.reads, [FILE]);
@@ -894,7 +1216,9 @@ describe('config: loading and the ownership rules', () => {
 
   it('names the file on any other error', () => {
     const broken: ConfigFs = {
-      lstat: (target) => { throw fsError('EACCES', 'permission denied', 'lstat', target); },
+      lstat: (target) => {
+        throw fsError('EACCES', 'permission denied', 'lstat', target);
+      },
       readFile: () => '',
     };
     rejects(() => loadConfig(FILE, broken), `${FILE}: cannot check /: permission denied (EACCES)`);
@@ -907,13 +1231,20 @@ describe('config: loading and the ownership rules', () => {
     };
     rejects(() => loadConfig(FILE, failing), `${FILE}: cannot check: i/o error (EIO)`);
     rejects(() => loadConfig(FILE, host({ kind: 'file' })), `${FILE}: cannot read: permission denied (EACCES)`);
-    const odd: ConfigFs = { lstat: host({ kind: 'file' }).lstat.bind(host({ kind: 'file' })), readFile: () => { throw new Error('gone'); } };
+    const odd: ConfigFs = {
+      lstat: host({ kind: 'file' }).lstat.bind(host({ kind: 'file' })),
+      readFile: () => {
+        throw new Error('gone');
+      },
+    };
     rejects(() => loadConfig(FILE, odd), `${FILE}: cannot read: gone`);
   });
 
   it('names file, line and key for bad content', () => {
-    rejects(() => loadConfig(FILE, host({ kind: 'file', text: '[jail]\n\nmemory_limit = 12x\n' })),
-      `${FILE}:3: [jail] memory_limit: "12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)`);
+    rejects(
+      () => loadConfig(FILE, host({ kind: 'file', text: '[jail]\n\nmemory_limit = 12x\n' })),
+      `${FILE}:3: [jail] memory_limit: "12x" is not a size (use e.g. 512m, 2g, or 0 for no limit)`,
+    );
   });
 });
 
@@ -926,20 +1257,23 @@ describe('config: home_mount once filled in for a user', () => {
     assert.equal(homeTargetFor(withMount('/{user}'), vars('alice', '/home/alice')), '/alice');
   });
 
-  it('refuses a user name or home that would put the home over the jail\'s system, naming the key', () => {
+  it("refuses a user name or home that would put the home over the jail's system, naming the key", () => {
     for (const [template, user, home, over] of [
       ['/{user}', 'etc', '/home/etc', '/etc'],
       ['/{user}', 'usr', '/home/usr', '/usr'],
       ['{home}', 'bob', '/usr/local/bob', '/usr'],
-      ['{home}', 'bob', '/', "root directory"],
+      ['{home}', 'bob', '/', 'root directory'],
     ]) {
-      assert.throws(() => homeTargetFor(withMount(template), vars(user, home)), (error: unknown) => {
-        assert.ok(error instanceof JailError);
-        assert.equal(error.exitCode, ExitCode.config);
-        assert.ok(error.message.startsWith(`[jail] home_mount for ${user}: `), error.message);
-        assert.ok(error.message.includes(over), error.message);
-        return true;
-      });
+      assert.throws(
+        () => homeTargetFor(withMount(template), vars(user, home)),
+        (error: unknown) => {
+          assert.ok(error instanceof JailError);
+          assert.equal(error.exitCode, ExitCode.config);
+          assert.ok(error.message.startsWith(`[jail] home_mount for ${user}: `), error.message);
+          assert.ok(error.message.includes(over), error.message);
+          return true;
+        },
+      );
     }
   });
 });
@@ -954,7 +1288,20 @@ describe('config: a home from NSS against [home] bases', () => {
   });
 
   it('refuses a base itself, a sibling sharing its prefix, a . or .. component, a relative path, anything else', () => {
-    for (const home of ['/home', '/home/', '/home2/x', '/homex', '/srv/homesick/x', '/srv/x', '/etc/systemd/system/x', '/', '/home/../etc/x', '/home/./x', 'home/x', '']) {
+    for (const home of [
+      '/home',
+      '/home/',
+      '/home2/x',
+      '/homex',
+      '/srv/homesick/x',
+      '/srv/x',
+      '/etc/systemd/system/x',
+      '/',
+      '/home/../etc/x',
+      '/home/./x',
+      'home/x',
+      '',
+    ]) {
       assert.notEqual(homeOutsideBases(home, bases), null, home);
     }
     assert.equal(homeOutsideBases('/etc/x', bases), 'is not below [home] bases (/home /srv/homes)');

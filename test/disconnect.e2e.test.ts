@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { requireHost, sh, sleep, waitFor } from './support/host';
 import { withConfig } from './support/config';
 import { jailedUser, loginAs, spawnLogin } from './support/fixtures';
+import { requireHost, sh, sleep, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
 import { jailOf, type TestUser } from './support/users';
 
 /** Command lines of the jail's processes, as root sees them from the engine's side. */
 function jailProcessArgs(user: TestUser): string[] {
-  return sh(`docker exec ${jailOf(user)} ps -eo args=`).split('\n').map((line) => line.trim());
+  return sh(`docker exec ${jailOf(user)} ps -eo args=`)
+    .split('\n')
+    .map((line) => line.trim());
 }
 
 function hasProcess(user: TestUser, args: string): boolean {
@@ -34,15 +36,19 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     return term;
   }
 
-  it('delivers SIGHUP to the shell and its jobs within 5 s of the ssh client being killed; nohup\'d jobs survive', async () => {
+  it("delivers SIGHUP to the shell and its jobs within 5 s of the ssh client being killed; nohup'd jobs survive", async () => {
     const term = await interactiveLoginStarting(['sleep 4242 & :', 'nohup sleep 4343 >/dev/null 2>&1 & :', '(trap "" HUP; exec sleep 4444) & :']);
     assert.ok(hasProcess(user, 'sleep 4242') && hasProcess(user, 'sleep 4343'));
     term.kill('SIGKILL');
     const started = Date.now();
-    await waitFor('the shell and its job to end', () => !hasProcess(user, 'sleep 4242') && !jailProcessArgs(user).some((a) => a.startsWith('-bash') || a === 'bash' || a.includes('bash -l')), 5_000);
+    await waitFor(
+      'the shell and its job to end',
+      () => !hasProcess(user, 'sleep 4242') && !jailProcessArgs(user).some((a) => a.startsWith('-bash') || a === 'bash' || a.includes('bash -l')),
+      5_000,
+    );
     assert.ok(Date.now() - started <= 5_000);
     // As on any host: what ignores the hangup carries on.
-    assert.ok(hasProcess(user, 'sleep 4343'), 'the nohup\'d job was killed');
+    assert.ok(hasProcess(user, 'sleep 4343'), "the nohup'd job was killed");
     assert.ok(hasProcess(user, 'sleep 4444'), 'the job ignoring SIGHUP was killed');
     sh(`docker exec -u ${user.uid} ${jailOf(user)} pkill -f 'sleep 4[34]4[34]'`);
   });
@@ -51,10 +57,14 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     const client = spawnLogin(user, 'sleep 4545; echo after', { via: 'ssh', sshd });
     await waitFor('the command to run in the jail', () => hasProcess(user, 'sleep 4545'), 15_000);
     client.kill('SIGKILL');
-    await waitFor('the command to end', () => !hasProcess(user, 'sleep 4545') && !jailProcessArgs(user).some((a) => a.includes('sleep 4545; echo after')), 5_000);
+    await waitFor(
+      'the command to end',
+      () => !hasProcess(user, 'sleep 4545') && !jailProcessArgs(user).some((a) => a.includes('sleep 4545; echo after')),
+      5_000,
+    );
   });
 
-  it('with kill_on_logout = yes, kills everything the session started, nohup\'d and detached jobs included', async () => {
+  it("with kill_on_logout = yes, kills everything the session started, nohup'd and detached jobs included", async () => {
     await withConfig('[session]\nkill_on_logout = yes\n', async () => {
       const term = await interactiveLoginStarting(['nohup sleep 4646 >/dev/null 2>&1 & :', 'setsid sleep 4747 & :', '(trap "" HUP; exec sleep 4848) & :']);
       await waitFor('the jobs to start', () => hasProcess(user, 'sleep 4646') && hasProcess(user, 'sleep 4747') && hasProcess(user, 'sleep 4848'));
@@ -63,7 +73,7 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     });
   });
 
-  it('at a normal logout, lets nohup\'d and detached jobs run on, as any host does', async () => {
+  it("at a normal logout, lets nohup'd and detached jobs run on, as any host does", async () => {
     const term = await interactiveLoginStarting(['nohup sleep 5151 >/dev/null 2>&1 & :', 'setsid sleep 5252 & :']);
     term.write('exit\r');
     assert.equal(await term.exited, 0);
@@ -78,14 +88,14 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
       const other = await interactiveLoginStarting(['sleep 5555 & :']);
       term.write('exit\r');
       assert.equal(await term.exited, 0);
-      await waitFor('the session\'s jobs to be killed', () => !hasProcess(user, 'sleep 5353') && !hasProcess(user, 'sleep 5454'), 5_000);
-      assert.ok(hasProcess(user, 'sleep 5555'), 'another session\'s job was killed');
+      await waitFor("the session's jobs to be killed", () => !hasProcess(user, 'sleep 5353') && !hasProcess(user, 'sleep 5454'), 5_000);
+      assert.ok(hasProcess(user, 'sleep 5555'), "another session's job was killed");
       other.write('kill %1; exit\r');
       assert.equal(await other.exited, 0);
     });
   });
 
-  it('with kill_on_logout = yes, kills at the last session\'s end even what dropped the session\'s mark', async () => {
+  it("with kill_on_logout = yes, kills at the last session's end even what dropped the session's mark", async () => {
     await withConfig('[session]\nkill_on_logout = yes\n', async () => {
       const term = await interactiveLoginStarting(['(env -u DOCKER_JAIL_SESSION setsid sleep 5757 >/dev/null 2>&1 & ) ; :']);
       await waitFor('the unmarked job to start', () => hasProcess(user, 'sleep 5757'));
@@ -99,9 +109,9 @@ describe('disconnect: the jailed session gets a hangup when the client goes away
     const keeper = await interactiveLoginStarting(['sleep 4949 & :']);
     const leaver = await interactiveLoginStarting(['sleep 5050 & :']);
     leaver.kill('SIGKILL');
-    await waitFor('the leaving session\'s job to end', () => !hasProcess(user, 'sleep 5050'), 5_000);
+    await waitFor("the leaving session's job to end", () => !hasProcess(user, 'sleep 5050'), 5_000);
     await sleep(500);
-    assert.ok(hasProcess(user, 'sleep 4949'), 'the other session\'s job was hit');
+    assert.ok(hasProcess(user, 'sleep 4949'), "the other session's job was hit");
     assert.equal(await keeper.command('echo still-here'), 'still-here\n');
     keeper.write('kill %1; exit\r');
     assert.equal(await keeper.exited, 0);
@@ -115,15 +125,17 @@ describe('concurrent first logins of one user end with one jail and working sess
   const user = jailedUser();
 
   it('creates exactly one jail when several logins race to create it', async () => {
-    const logins = Array.from({ length: 6 }, () =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawnLogin(user, 'hostname', { via: 'su' }, { stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout?.on('data', (d) => (stdout += d));
-        child.stderr?.on('data', (d) => (stderr += d));
-        child.on('close', (status) => resolve({ status, stdout, stderr }));
-      }),
+    const logins = Array.from(
+      { length: 6 },
+      () =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawnLogin(user, 'hostname', { via: 'su' }, { stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout?.on('data', (d) => (stdout += d));
+          child.stderr?.on('data', (d) => (stderr += d));
+          child.on('close', (status) => resolve({ status, stdout, stderr }));
+        }),
     );
     for (const result of await Promise.all(logins)) {
       assert.equal(result.status, 0, result.stderr);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SSHD_DROP_IN } from '../src/doctor/sshdPolicy';
 import { withConfig } from './support/config';
+import { jailedUser } from './support/fixtures';
 import { requireHost, run, sh } from './support/host';
 import { startSshd } from './support/sshd';
-import { jailedUser } from './support/fixtures';
 import { createUser, removeUser } from './support/users';
 
 interface Finding {
@@ -32,18 +32,38 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
     const { status, findings } = doctor();
     assert.deepEqual(failed(findings), []);
     assert.equal(status, 0);
-    for (const check of ['config', 'engine', 'image', 'network', 'launcher', 'PAM hook', '/etc/shells', 'PAM profile', 'sshd policy', 'sftp', 'sshd for jailed users', 'sshd Match order']) {
-      assert.ok(findings.some((f) => f.check === check && f.ok), `no passing ${check} check`);
+    for (const check of [
+      'config',
+      'engine',
+      'image',
+      'network',
+      'launcher',
+      'PAM hook',
+      '/etc/shells',
+      'PAM profile',
+      'sshd policy',
+      'sftp',
+      'sshd for jailed users',
+      'sshd Match order',
+    ]) {
+      assert.ok(
+        findings.some((f) => f.check === check && f.ok),
+        `no passing ${check} check`,
+      );
     }
   });
 
   it('names a config that others can write, and stops there', async () => {
-    await withConfig('[jail]\npids_limit = 100\n', () => {
-      const { status, findings, text } = doctor();
-      assert.equal(status, 1);
-      assert.deepEqual(failed(findings), ['config']);
-      assert.match(text, /^FAIL config: \/etc\/docker-jail.ini: refused: writable by group or others \(mode 0666\)/m);
-    }, 0o666);
+    await withConfig(
+      '[jail]\npids_limit = 100\n',
+      () => {
+        const { status, findings, text } = doctor();
+        assert.equal(status, 1);
+        assert.deepEqual(failed(findings), ['config']);
+        assert.match(text, /^FAIL config: \/etc\/docker-jail.ini: refused: writable by group or others \(mode 0666\)/m);
+      },
+      0o666,
+    );
   });
 
   it('names a jail network other than none, with what it opens (host services on every address, the other jails) and how to close it', async () => {
@@ -51,7 +71,10 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       const { status, findings, text } = doctor();
       assert.equal(status, 1);
       assert.deepEqual(failed(findings), ['network']);
-      assert.match(text, /^FAIL network: jails are on the network bridge: they reach every service the host listens with on all its addresses .* and the other jails on it\n {5}fix: network = none in \[jail\]; or firewall bridge: .*enable_icc=false/m);
+      assert.match(
+        text,
+        /^FAIL network: jails are on the network bridge: they reach every service the host listens with on all its addresses .* and the other jails on it\n {5}fix: network = none in \[jail\]; or firewall bridge: .*enable_icc=false/m,
+      );
     });
   });
 
@@ -75,7 +98,12 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
         const { status, findings, text } = doctor();
         assert.equal(status, 1);
         assert.deepEqual(failed(findings), ['PAM profile']);
-        assert.match(text, new RegExp(`FAIL PAM profile: the PAM account rule .* is written for the groups jailed and admins, but the config names jail_group jailed and exempt_group ${exempt}: .*\\n {5}fix: set jail_group = jailed and exempt_group = admins in \\[access\\] of /etc/docker-jail.ini, or copy `));
+        assert.match(
+          text,
+          new RegExp(
+            `FAIL PAM profile: the PAM account rule .* is written for the groups jailed and admins, but the config names jail_group jailed and exempt_group ${exempt}: .*\\n {5}fix: set jail_group = jailed and exempt_group = admins in \\[access\\] of /etc/docker-jail.ini, or copy `,
+          ),
+        );
       });
     } finally {
       sh(`groupdel ${exempt}`);
@@ -114,10 +142,25 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       // sshd -T, asked about more than the first member and more than loopback:
       assert.match(text, /^FAIL sshd for jailed users: sshd allows .*\b\S+ from 10\.0\.0\.1\b.*: allowtcpforwarding yes \(policy: no\)/m);
       assert.doesNotMatch(text, /^FAIL sshd for jailed users: .*from 127\.0\.0\.1: allowtcpforwarding/m);
-      assert.match(text, new RegExp(`^FAIL sshd for jailed users: .*\\b${second} from 127\\.0\\.0\\.1\\b.*: x11forwarding yes \\(policy: no\\).*permittunnel yes \\(policy: no\\)`, 'm'));
+      assert.match(
+        text,
+        new RegExp(
+          `^FAIL sshd for jailed users: .*\\b${second} from 127\\.0\\.0\\.1\\b.*: x11forwarding yes \\(policy: no\\).*permittunnel yes \\(policy: no\\)`,
+          'm',
+        ),
+      );
       // The files, whatever sshd -T was asked:
-      assert.match(text, /^FAIL sshd Match order: .*\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 3 sets AllowTcpForwarding yes \(policy: no\) in Match Address 10\.0\.0\.0\/8 \(\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 2\)/m);
-      assert.match(text, new RegExp(`^FAIL sshd Match order: .*01-test-user\\.conf line 2 sets X11Forwarding yes \\(policy: no\\) in Match User ${second} .*01-test-user\\.conf line 3 sets PermitTunnel yes`, 'm'));
+      assert.match(
+        text,
+        /^FAIL sshd Match order: .*\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 3 sets AllowTcpForwarding yes \(policy: no\) in Match Address 10\.0\.0\.0\/8 \(\/etc\/ssh\/sshd_config\.d\/00-test-remote\.conf line 2\)/m,
+      );
+      assert.match(
+        text,
+        new RegExp(
+          `^FAIL sshd Match order: .*01-test-user\\.conf line 2 sets X11Forwarding yes \\(policy: no\\) in Match User ${second} .*01-test-user\\.conf line 3 sets PermitTunnel yes`,
+          'm',
+        ),
+      );
       assert.match(text, /fix: move these settings behind \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf .*Group \*,!jailed/);
     } finally {
       rmSync(remote, { force: true });
@@ -138,7 +181,10 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       const { status, findings, text } = doctor();
       assert.equal(status, 1);
       assert.deepEqual(failed(findings), ['sshd Match order']);
-      assert.match(text, /^FAIL sshd Match order: a Match block gives jailed users what sshd -T was not asked about: \/etc\/ssh\/sshd_config\.d\/zz-test-sftp\.conf line 2 in Match Address 172\.16\.0\.0\/12 .*: forcecommand internal-sftp .*zz-test-sftp\.conf line 3 .*: acceptenv \*/m);
+      assert.match(
+        text,
+        /^FAIL sshd Match order: a Match block gives jailed users what sshd -T was not asked about: \/etc\/ssh\/sshd_config\.d\/zz-test-sftp\.conf line 2 in Match Address 172\.16\.0\.0\/12 .*: forcecommand internal-sftp .*zz-test-sftp\.conf line 3 .*: acceptenv \*/m,
+      );
     } finally {
       rmSync(local, { force: true });
     }
@@ -151,7 +197,10 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       const order = findings.filter((f) => /^sshd pid \d+ Match order$/.test(f.check) && !f.ok).map((f) => f.detail);
       assert.equal(order.length, 1, JSON.stringify(findings.filter((f) => f.check.startsWith('sshd pid'))));
       // Its Match block runs to the end of its file, so the policy's Include is read inside it.
-      assert.match(order[0], /^sshd reads \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf inside Match Address 100\.64\.0\.0\/10 \(\/run\/docker-jail-test-sshd-\w+\/sshd_config line \d+\): /);
+      assert.match(
+        order[0],
+        /^sshd reads \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf inside Match Address 100\.64\.0\.0\/10 \(\/run\/docker-jail-test-sshd-\w+\/sshd_config line \d+\): /,
+      );
     } finally {
       await sshd.stop();
     }

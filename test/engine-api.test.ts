@@ -5,7 +5,9 @@ import type { Socket } from 'node:net';
 import { EngineApi, EngineHttpError } from '../src/engine/api';
 
 /** A stand-in engine on a unix socket: each test says how it answers. The real engine is used by every e2e test. */
-async function fakeEngine(handle: (request: IncomingMessage, response: ServerResponse, body: string) => void): Promise<{ socket: string; server: Server; seen: string[]; close(): void }> {
+async function fakeEngine(
+  handle: (request: IncomingMessage, response: ServerResponse, body: string) => void,
+): Promise<{ socket: string; server: Server; seen: string[]; close(): void }> {
   const dir = mkdtempSync('/tmp/dj-api-');
   const socket = `${dir}/engine.sock`;
   const seen: string[] = [];
@@ -54,7 +56,7 @@ describe('engine: the Engine API client', () => {
     }
   });
 
-  it('turns a refusal into an error with the status and the engine\'s own message', async () => {
+  it("turns a refusal into an error with the status and the engine's own message", async () => {
     const engine = await fakeEngine((_request, response) => {
       response.statusCode = 409;
       response.end('{"message":"Conflict. The container name \\"/jail-x\\" is already in use"}');

@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { DemuxStream } from '../src/engine/demux';
+import { tarArchive } from '../src/engine/tar';
+import { environHas, initCgroupOf, jailProcesses, sessionProcesses } from '../src/host/procfs';
 import { ARCHIVE_KEYRING, findMirror, keyringUnfit } from '../src/jail/image';
 import { containerNameFrom, expandTemplate, hostnameFrom } from '../src/jail/placement';
-import { environHas, initCgroupOf, jailProcesses, sessionProcesses } from '../src/host/procfs';
-import { tarArchive } from '../src/engine/tar';
 
 function frame(kind: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(8);
@@ -75,7 +75,11 @@ describe('engine: names of jails', () => {
     // Names from an alphabet rich in what is escaped, and in what escapes look like.
     const name = fc.string({ unit: fc.constantFrom('_', '@', 'a', '4', '0', '.', '-', 'é', '\u{1f600}'), maxLength: 8 });
     fc.assert(
-      fc.property(name, name, (a, b) => a === b || containerNameFrom('jail-{user}', { ...vars, user: a }) !== containerNameFrom('jail-{user}', { ...vars, user: b })),
+      fc.property(
+        name,
+        name,
+        (a, b) => a === b || containerNameFrom('jail-{user}', { ...vars, user: a }) !== containerNameFrom('jail-{user}', { ...vars, user: b }),
+      ),
       { numRuns: 20_000 },
     );
   });
@@ -90,12 +94,15 @@ describe('engine: the tar handed to the jail', () => {
   it('is read back by GNU tar as root-owned files, directories and links with the given modes and contents', () => {
     const dir = mkdtempSync('/tmp/djt-tar-');
     try {
-      writeFileSync(`${dir}/t.tar`, tarArchive([
-        { type: 'file', name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644 },
-        { type: 'file', name: 'etc/group', content: 'x'.repeat(1000), mode: 0o600 },
-        { type: 'dir', name: 'home/', mode: 0o755 },
-        { type: 'symlink', name: 'home/jo', target: '/run/docker-jail/shared/1234' },
-      ]));
+      writeFileSync(
+        `${dir}/t.tar`,
+        tarArchive([
+          { type: 'file', name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644 },
+          { type: 'file', name: 'etc/group', content: 'x'.repeat(1000), mode: 0o600 },
+          { type: 'dir', name: 'home/', mode: 0o755 },
+          { type: 'symlink', name: 'home/jo', target: '/run/docker-jail/shared/1234' },
+        ]),
+      );
       const listing = execFileSync('tar', ['-tvf', `${dir}/t.tar`, '--numeric-owner'], { encoding: 'utf8' });
       assert.match(listing, /^-rw-r--r-- 0\/0 +26 .* etc\/passwd$/m);
       assert.match(listing, /^-rw------- 0\/0 +1000 .* etc\/group$/m);
@@ -110,8 +117,12 @@ describe('engine: the tar handed to the jail', () => {
 
 describe('engine: the Debian mirror of the host', () => {
   it('reads one-line and deb822 sources, for the right suite only', () => {
-    assert.equal(findMirror(['deb http://a.example/debian bullseye main\ndeb [arch=amd64] http://b.example/debian bookworm main\n'], 'bookworm'), 'http://b.example/debian');
-    const deb822 = 'Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n';
+    assert.equal(
+      findMirror(['deb http://a.example/debian bullseye main\ndeb [arch=amd64] http://b.example/debian bookworm main\n'], 'bookworm'),
+      'http://b.example/debian',
+    );
+    const deb822 =
+      'Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n';
     assert.equal(findMirror([deb822], 'bookworm'), 'http://m.example/debian');
     assert.equal(findMirror([deb822], 'trixie'), null);
   });
@@ -126,14 +137,20 @@ describe('engine: the processes of a session', () => {
     { pid: 20, ppid: 1, uid: 1000, marked: false }, // another session
     { pid: 21, ppid: 20, uid: 1000, marked: false },
   ];
-  it('takes the session\'s process, its descendants, and whatever carries the session\'s mark, and nothing of other sessions', () => {
+  it("takes the session's process, its descendants, and whatever carries the session's mark, and nothing of other sessions", () => {
     assert.deepEqual(sessionProcesses(procs, 10).sort(), [10, 11, 12]);
-    assert.deepEqual(sessionProcesses(procs.map((p) => ({ ...p, marked: false })), 10).sort(), [10, 11]);
+    assert.deepEqual(
+      sessionProcesses(
+        procs.map((p) => ({ ...p, marked: false })),
+        10,
+      ).sort(),
+      [10, 11],
+    );
     assert.deepEqual(sessionProcesses(procs, null).sort(), [10, 11, 12]);
   });
 });
 
-describe('engine: which processes are the jail\'s (a fake /proc)', () => {
+describe("engine: which processes are the jail's (a fake /proc)", () => {
   const id = 'a'.repeat(64);
   const v1 = (path: string) => `2:pids:${path}\n1:name=systemd:${path}\n0::${path}\n`;
   let proc: string;
@@ -147,7 +164,7 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
   beforeEach(() => (proc = mkdtempSync('/tmp/djt-proc-')));
   afterEach(() => rmSync(proc, { recursive: true, force: true }));
 
-  it('takes exactly the init\'s cgroups: a cgroup merely ending in /docker/<id> is someone else\'s', () => {
+  it("takes exactly the init's cgroups: a cgroup merely ending in /docker/<id> is someone else's", () => {
     fake(10, v1(`/docker/${id}`));
     fake(11, v1(`/docker/${id}`));
     fake(12, v1(`/user.slice/user-1000.slice/user@1000.service/app.slice/docker/${id}`)); // a user's own systemd manager
@@ -157,17 +174,32 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
     const cgroup = initCgroupOf(id, 10, proc);
     assert.notEqual(cgroup, null);
     // The init itself (in an agent jail, the agent) is never one of the jail's sessions' processes.
-    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [11]);
+    assert.deepEqual(
+      jailProcesses(cgroup, null, proc)
+        .map((p) => p.pid)
+        .sort(),
+      [11],
+    );
   });
 
-  it('never counts the init of the jail\'s pid namespace, also under a pid the record does not know (a restart)', () => {
+  it("never counts the init of the jail's pid namespace, also under a pid the record does not know (a restart)", () => {
     fake(30, v1(`/docker/${id}`));
     fake(31, v1(`/docker/${id}`));
     fake(32, v1(`/docker/${id}`));
     writeFileSync(`${proc}/32/status`, 'Uid:\t1000\t1000\t1000\t1000\nNSpid:\t32\t1\n');
     const cgroup = initCgroupOf(id, 30, proc);
-    assert.deepEqual(jailProcesses(cgroup, null, proc).map((p) => p.pid).sort(), [31]);
-    assert.deepEqual(jailProcesses(cgroup === null ? null : { cgroups: cgroup.cgroups }, null, proc).map((p) => p.pid).sort(), [30, 31]);
+    assert.deepEqual(
+      jailProcesses(cgroup, null, proc)
+        .map((p) => p.pid)
+        .sort(),
+      [31],
+    );
+    assert.deepEqual(
+      jailProcesses(cgroup === null ? null : { cgroups: cgroup.cgroups }, null, proc)
+        .map((p) => p.pid)
+        .sort(),
+      [30, 31],
+    );
   });
 
   it('finds the jail under a cgroup-parent and with the systemd driver, where no path ends in /docker/<id>', () => {
@@ -175,11 +207,21 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
     fake(21, v1(`/djt-parent/${id}`));
     fake(22, v1(`/system.slice/docker-${id}.scope`));
     fake(23, v1(`/system.slice/docker-${id}.scope`));
-    assert.deepEqual(jailProcesses(initCgroupOf(id, 20, proc), null, proc).map((p) => p.pid).sort(), [21]);
-    assert.deepEqual(jailProcesses(initCgroupOf(id, 22, proc), null, proc).map((p) => p.pid).sort(), [23]);
+    assert.deepEqual(
+      jailProcesses(initCgroupOf(id, 20, proc), null, proc)
+        .map((p) => p.pid)
+        .sort(),
+      [21],
+    );
+    assert.deepEqual(
+      jailProcesses(initCgroupOf(id, 22, proc), null, proc)
+        .map((p) => p.pid)
+        .sort(),
+      [23],
+    );
   });
 
-  it('refuses an init pid whose cgroups are not the container\'s (a pid reused by a host process), and has no processes without a jail', () => {
+  it("refuses an init pid whose cgroups are not the container's (a pid reused by a host process), and has no processes without a jail", () => {
     fake(30, v1('/user.slice/user-1000.slice/session-4.scope'));
     fake(31, v1('/'));
     fake(32, v1(`/docker/${'b'.repeat(64)}`));
@@ -188,7 +230,7 @@ describe('engine: which processes are the jail\'s (a fake /proc)', () => {
   });
 });
 
-describe('engine: looking for the session\'s mark in /proc/PID/environ', () => {
+describe("engine: looking for the session's mark in /proc/PID/environ", () => {
   const dir = mkdtempSync('/tmp/djt-environ-');
   after(() => rmSync(dir, { recursive: true, force: true }));
   const write = (entries: string[]) => {

@@ -11,7 +11,7 @@ import { jailOf, type TestUser } from './support/users';
 const gc = () => run('/usr/sbin/docker-jail', ['gc']);
 const running = (user: TestUser) => sh(`docker inspect -f '{{.State.Running}}' ${jailOf(user)}`).trim() === 'true';
 
-describe('docker-jail gc and image update: the jails\' lifecycle', function () {
+describe("docker-jail gc and image update: the jails' lifecycle", function () {
   this.timeout(240_000);
   const users = jailedUsers();
 
@@ -28,10 +28,13 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
       assert.notEqual(jailOf(user), '');
     });
     await withConfig('[gc]\ngrace = 0\n', () => {
-      assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`));
+      assert.match(
+        gc().stdout,
+        new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed; the home is kept\\)`),
+      );
     });
     assert.equal(jailOf(user), '');
-    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), 'the jail\'s /tmp filesystem was kept');
+    assert.ok(!existsSync(`${SCRATCH_IMAGES}/${user.uid}.img`), "the jail's /tmp filesystem was kept");
     assert.ok(existsSync(`${user.home}/.ssh`), 'the home was touched');
     sh(`rm -rf ${user.home}`);
   });
@@ -53,7 +56,9 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
   it('treats a jail whose uid now belongs to another user (userdel, useradd) as an orphan', async () => {
     const user = users.make();
     assert.equal(loginAs(user, 'true').status, 0);
-    sh(`pkill -KILL -u ${user.uid} || true; userdel ${user.name}; useradd --uid ${user.uid} --no-create-home --groups jailed --shell /usr/bin/jailsh ${user.name}x`);
+    sh(
+      `pkill -KILL -u ${user.uid} || true; userdel ${user.name}; useradd --uid ${user.uid} --no-create-home --groups jailed --shell /usr/bin/jailsh ${user.name}x`,
+    );
     try {
       await withConfig('[gc]\ngrace = 0\n', () => {
         assert.match(gc().stdout, new RegExp(`jail-${user.name}: removed with its /tmp and /var/tmp \\(owner uid ${user.uid} is gone or no longer jailed`));
@@ -96,7 +101,7 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
     assert.notEqual(jailOf(kept), '');
   });
 
-  it('stops a jail idle longer than idle_stop, but not one with a session or a nohup\'d job; the next login starts it', async () => {
+  it("stops a jail idle longer than idle_stop, but not one with a session or a nohup'd job; the next login starts it", async () => {
     const idle = users.make();
     const busy = users.make();
     const jobs = users.make();
@@ -151,11 +156,13 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
     const user = users.make();
     assert.equal(loginAs(user, 'true').status, 0);
     await withConfig('[session]\nidle_stop = 0\n[gc]\ngrace = 0\n', async () => {
-      const racers = Array.from({ length: 6 }, (_, i) =>
-        new Promise<number | null>((resolve) => {
-          const child = spawnLogin(user, `echo ok-${i}`);
-          child.on('close', resolve);
-        }),
+      const racers = Array.from(
+        { length: 6 },
+        (_, i) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawnLogin(user, `echo ok-${i}`);
+            child.on('close', resolve);
+          }),
       );
       const gcs = Array.from({ length: 3 }, () => new Promise((resolve) => spawn('/usr/sbin/docker-jail', ['gc'], { stdio: 'ignore' }).on('close', resolve)));
       const statuses = await Promise.all(racers);
@@ -212,9 +219,13 @@ describe('docker-jail gc and image update: the jails\' lifecycle', function () {
 
       const raced = await racing;
       assert.ok(raced.length > 3, `only ${raced.length} logins raced the update`);
-      assert.deepEqual(raced.filter((r) => r.status !== 0 || r.stdout !== 'racer\n'), [], 'a login racing the update failed');
+      assert.deepEqual(
+        raced.filter((r) => r.status !== 0 || r.stdout !== 'racer\n'),
+        [],
+        'a login racing the update failed',
+      );
       // Rolled at once when idle at that moment, or by the end of the racing session that made it busy.
-      await waitFor('the racer\'s jail on the new image', () => sh(`docker inspect -f '{{.Image}}' ${jailOf(racer)}`).trim() === fresh, 15_000);
+      await waitFor("the racer's jail on the new image", () => sh(`docker inspect -f '{{.Image}}' ${jailOf(racer)}`).trim() === fresh, 15_000);
 
       session.kill('SIGTERM');
       await new Promise((resolve) => session.on('close', resolve));

@@ -42,7 +42,7 @@ describe('the hangup and kill_on_logout choice', () => {
     assert.deepEqual(hangupTargets(table, NOBODY, 10), []);
   });
 
-  it('ignores a root pid that is not the user\'s process in this jail (gone, or reused)', () => {
+  it("ignores a root pid that is not the user's process in this jail (gone, or reused)", () => {
     assert.deepEqual(sorted(hangupTargets(table, ALICE, 50)), [20, 21]);
     assert.deepEqual(sorted(hangupTargets(table, ALICE, 999)), [20, 21]);
   });
@@ -55,7 +55,7 @@ describe('the hangup and kill_on_logout choice', () => {
     assert.deepEqual(sorted(leftoverTargets(table, ALICE, true)), [10, 11, 12, 20, 21, 30, 40]);
   });
 
-  it('leaves other users\' processes and the jail\'s own after anyone\'s last session', () => {
+  it("leaves other users' processes and the jail's own after anyone's last session", () => {
     assert.ok(!leftoverTargets(table, ALICE, true).some((pid) => pid === 50 || pid === 60));
     assert.deepEqual(leftoverTargets(table, BOB, true), [50]);
   });

@@ -18,7 +18,10 @@ describe('host lock: logins preparing the same jail take turns', () => {
     };
     await Promise.all(Array.from({ length: 8 }, () => withHostLock(`${dir}/a`, work)));
     assert.equal(most, 1);
-    await assert.rejects(withHostLock(`${dir}/a`, async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      withHostLock(`${dir}/a`, async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await withHostLock(`${dir}/a`, async () => 'free again'), 'free again');
   });
 
@@ -43,10 +46,13 @@ describe('host lock: logins preparing the same jail take turns', () => {
       assert.equal(lockHeld(`${dir}/a`), false, 'another lock');
     });
     assert.equal(lockHeld(path), false);
-    await assert.rejects(withHostLock(path, async () => {
-      assert.equal(lockHeld(path), true);
-      throw new Error('boom');
-    }), /boom/);
+    await assert.rejects(
+      withHostLock(path, async () => {
+        assert.equal(lockHeld(path), true);
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(lockHeld(path), false, 'a failed holder left its mark');
   });
 });

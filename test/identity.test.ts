@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { registerSharedUser } from '../src/jail/sharedUsers';
 import { jailIdentityFiles } from '../src/identity/jailFiles';
 import { type Nss, onlyLine, resolveIdentity, resolveIdentityAndGroups, uidOfUser } from '../src/identity/nss';
+import { registerSharedUser } from '../src/jail/sharedUsers';
 
 const nss: Nss = {
   passwdByUid: (uid) => (uid === 5001 ? 'jo@corp:x:5001:5000:Jo Smith,,,:/home/jo@corp:/usr/bin/jailsh' : null),
@@ -37,7 +37,7 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.equal(uidOfUser('', nss), null);
   });
 
-  it('looks up the config\'s groups in the same call as the user\'s, names first', () => {
+  it("looks up the config's groups in the same call as the user's, names first", () => {
     const asked: string[][] = [];
     const lines = ['admins:x:980:', 'jailed:x:990:jo@corp', 'staff:x:5000:', 'sudo:x:27:jo@corp'];
     const { identity, groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed', 'absent'], {
@@ -53,10 +53,13 @@ describe('identity: the user behind a uid, through NSS', () => {
     assert.equal(groupIdOf('jailed'), 990);
     assert.equal(groupIdOf('absent'), null);
     assert.throws(() => groupIdOf('sudo'), /not looked up/);
-    assert.deepEqual(identity.groups.map((g) => g.gid), [5000, 990, 27]);
+    assert.deepEqual(
+      identity.groups.map((g) => g.gid),
+      [5000, 990, 27],
+    );
   });
 
-  it('takes a named group\'s gid from the name lookup, not from a group of the user that shares the name', () => {
+  it("takes a named group's gid from the name lookup, not from a group of the user that shares the name", () => {
     // getent answers in the order asked: the name's own answer (gid 990) comes before the user's gid 4242 named alike.
     const { groupIdOf } = resolveIdentityAndGroups(5001, ['jailed'], {
       ...nss,
@@ -72,10 +75,13 @@ describe('identity: the user behind a uid, through NSS', () => {
       groupLines: (keys) => (keys.length === 1 ? ['jailed:x:990:jo@corp'] : ['jailed:x:990:jo@corp', 'staff:x:5000:', 'odd:name:x:27:jo@corp']),
     });
     assert.equal(groupIdOf('jailed'), 990);
-    assert.deepEqual(identity.groups.map((g) => g.name), ['staff', 'jailed', 'gid27']);
+    assert.deepEqual(
+      identity.groups.map((g) => g.name),
+      ['staff', 'jailed', 'gid27'],
+    );
   });
 
-  it('cannot be handed a named group by a newline in another group\'s name: each name is then asked for alone', () => {
+  it("cannot be handed a named group by a newline in another group's name: each name is then asked for alone", () => {
     // A directory group named "x\nadmins" with gid 27 prints as two lines; the second looks like admins.
     const asked: string[][] = [];
     const { groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed'], {
@@ -96,7 +102,12 @@ describe('identity: the user behind a uid, through NSS', () => {
     const { groupIdOf } = resolveIdentityAndGroups(5001, ['admins', 'jailed'], {
       ...nss,
       groupIdsOf: () => [5000, 990, 7000],
-      groupLines: (keys) => (keys.length === 1 ? (keys[0] === 'jailed' ? ['jailed:x:990:jo@corp'] : []) : ['jailed:x:990:jo@corp', 'staff:x:5000:', 'jailed:x:990:jo@corp', 'a:x:7000:', 'admins:x:7000:']),
+      groupLines: (keys) =>
+        keys.length === 1
+          ? keys[0] === 'jailed'
+            ? ['jailed:x:990:jo@corp']
+            : []
+          : ['jailed:x:990:jo@corp', 'staff:x:5000:', 'jailed:x:990:jo@corp', 'a:x:7000:', 'admins:x:7000:'],
     });
     assert.equal(groupIdOf('admins'), null);
     assert.equal(groupIdOf('jailed'), 990);
@@ -104,16 +115,22 @@ describe('identity: the user behind a uid, through NSS', () => {
 
   it('refuses a passwd entry that getent prints as more than one line (a newline in the gecos)', () => {
     assert.equal(onlyLine('jo:x:5001:5000:Jo:/home/jo:/usr/bin/jailsh\n', 'jo'), 'jo:x:5001:5000:Jo:/home/jo:/usr/bin/jailsh');
-    assert.throws(() => onlyLine('jo:x:5001:5000:X:/home/x:/bin/sh\nY:/home/jo:/usr/bin/jailsh\n', 'jo'), /^JailError: NSS returned 2 lines for the user jo; refusing an entry with a newline in it$/);
+    assert.throws(
+      () => onlyLine('jo:x:5001:5000:X:/home/x:/bin/sh\nY:/home/jo:/usr/bin/jailsh\n', 'jo'),
+      /^JailError: NSS returned 2 lines for the user jo; refusing an entry with a newline in it$/,
+    );
   });
 
   it('names a group NSS cannot name after its gid', () => {
     const identity = resolveIdentity(5001, { ...nss, groupLines: () => [] });
-    assert.deepEqual(identity.groups.map((g) => g.name), ['gid5000', 'gid990', 'gid27']);
+    assert.deepEqual(
+      identity.groups.map((g) => g.name),
+      ['gid5000', 'gid990', 'gid27'],
+    );
   });
 });
 
-describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
+describe("identity: the jail's /etc/passwd and /etc/group", () => {
   const identity = resolveIdentity(5001, nss);
   const files = jailIdentityFiles([{ identity, home: '/home/jo@corp' }], '/bin/bash');
 
@@ -126,10 +143,17 @@ describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
   });
 
   it('lists the user in each supplementary group, so the engine gives them to the session', () => {
-    assert.deepEqual(files.group.trim().split('\n'), ['root:x:0:', 'tty:x:5:', 'nogroup:x:65534:', 'staff:x:5000:', 'jailed:x:990:jo@corp', 'sudo:x:27:jo@corp']);
+    assert.deepEqual(files.group.trim().split('\n'), [
+      'root:x:0:',
+      'tty:x:5:',
+      'nogroup:x:65534:',
+      'staff:x:5000:',
+      'jailed:x:990:jo@corp',
+      'sudo:x:27:jo@corp',
+    ]);
   });
 
-  it('lets the user\'s own groups win over a system entry with the same gid', () => {
+  it("lets the user's own groups win over a system entry with the same gid", () => {
     const clash = { ...identity, groups: [...identity.groups, { name: 'terminals', gid: 5 }] };
     const lines = jailIdentityFiles([{ identity: clash, home: '/h' }], '/bin/sh').group.split('\n');
     assert.ok(!lines.includes('tty:x:5:'));
@@ -138,22 +162,43 @@ describe('identity: the jail\'s /etc/passwd and /etc/group', () => {
 
   it('cannot be made to add a line through the gecos field', () => {
     const hostile = { ...identity, gecos: 'x\nroot2:x:0:0::/:/bin/sh' };
-    assert.equal(jailIdentityFiles([{ identity: hostile, home: '/h' }], '/bin/sh').passwd.trim().split('\n').length, 3);
+    assert.equal(
+      jailIdentityFiles([{ identity: hostile, home: '/h' }], '/bin/sh')
+        .passwd.trim()
+        .split('\n').length,
+      3,
+    );
   });
 });
 
-describe('identity: the shared jail\'s files name every user who logged in to it', () => {
+describe("identity: the shared jail's files name every user who logged in to it", () => {
   const jo = resolveIdentity(5001, nss);
-  const ann = { ...jo, user: 'ann', uid: 5002, gid: 5002, gecos: '', groups: [{ name: 'ann', gid: 5002 }, { name: 'jailed', gid: 990 }] };
+  const ann = {
+    ...jo,
+    user: 'ann',
+    uid: 5002,
+    gid: 5002,
+    gecos: '',
+    groups: [
+      { name: 'ann', gid: 5002 },
+      { name: 'jailed', gid: 990 },
+    ],
+  };
 
   it('has one passwd line per user and one group line per gid, listing each member', () => {
-    const files = jailIdentityFiles([{ identity: jo, home: '/home/jo' }, { identity: ann, home: '/home/ann' }], '/bin/bash');
+    const files = jailIdentityFiles(
+      [
+        { identity: jo, home: '/home/jo' },
+        { identity: ann, home: '/home/ann' },
+      ],
+      '/bin/bash',
+    );
     assert.deepEqual(files.passwd.trim().split('\n').slice(2), ['jo@corp:x:5001:5000:Jo Smith,,,:/home/jo:/bin/bash', 'ann:x:5002:5002::/home/ann:/bin/bash']);
     assert.deepEqual(files.group.trim().split('\n').slice(3), ['staff:x:5000:', 'jailed:x:990:jo@corp,ann', 'sudo:x:27:jo@corp', 'ann:x:5002:']);
   });
 });
 
-describe('identity: the shared jail\'s record of its users', () => {
+describe("identity: the shared jail's record of its users", () => {
   const dir = mkdtempSync('/tmp/djt-shared-users-');
   after(() => rmSync(dir, { recursive: true, force: true }));
   const jo = resolveIdentity(5001, nss);
@@ -161,8 +206,14 @@ describe('identity: the shared jail\'s record of its users', () => {
   it('keeps everyone who logged in, the current user first, and forgets an older account of the same name', () => {
     const ann = { ...jo, user: 'ann', uid: 5002 };
     registerSharedUser({ identity: jo, home: '/home/jo' }, dir);
-    assert.deepEqual(registerSharedUser({ identity: ann, home: '/home/ann' }, dir).map((u) => u.identity.uid), [5002, 5001]);
+    assert.deepEqual(
+      registerSharedUser({ identity: ann, home: '/home/ann' }, dir).map((u) => u.identity.uid),
+      [5002, 5001],
+    );
     const newAnn = { ...ann, uid: 6000 };
-    assert.deepEqual(registerSharedUser({ identity: newAnn, home: '/home/ann' }, dir).map((u) => u.identity.uid), [6000, 5001]);
+    assert.deepEqual(
+      registerSharedUser({ identity: newAnn, home: '/home/ann' }, dir).map((u) => u.identity.uid),
+      [6000, 5001],
+    );
   });
 });

@@ -16,7 +16,7 @@ describe('the default jail image, built offline by debootstrap', function () {
   this.timeout(120_000);
   before(() => requireHost('docker', 'docker-jail'));
 
-  it('is labelled as docker-jail\'s and runs Debian bookworm', () => {
+  it("is labelled as docker-jail's and runs Debian bookworm", () => {
     assert.equal(sh(`docker image inspect -f '{{index .Config.Labels "io.docker-jail.managed"}}' ${IMAGE}`).trim(), 'true');
     assert.match(inImage('cat /etc/os-release'), /VERSION_CODENAME=bookworm/);
   });
@@ -53,7 +53,11 @@ describe('the default jail image, built offline by debootstrap', function () {
     const id = imageId(IMAGE);
     const leftovers = buildDirs();
     const build = (hide: string) =>
-      run('/usr/bin/unshare', ['-m', '/bin/sh', '-c', `${hide}mount --bind ${dir}/docker-jail.ini /etc/docker-jail.ini && exec /usr/sbin/docker-jail image build --rebuild`], { timeout: 120_000 });
+      run(
+        '/usr/bin/unshare',
+        ['-m', '/bin/sh', '-c', `${hide}mount --bind ${dir}/docker-jail.ini /etc/docker-jail.ini && exec /usr/sbin/docker-jail image build --rebuild`],
+        { timeout: 120_000 },
+      );
     try {
       writeFileSync(`${dir}/docker-jail.ini`, `[jail]\nimage = ${probe}\n[image]\nmirror = http://127.0.0.1:9/debian\n`, { mode: 0o644 });
       for (const [hide, why] of [
@@ -62,7 +66,10 @@ describe('the default jail image, built offline by debootstrap', function () {
       ]) {
         const refused = build(hide);
         assert.equal(refused.status, 69, refused.stdout + refused.stderr);
-        assert.equal(refused.stderr, `docker-jail: the Debian archive keyring ${ARCHIVE_KEYRING} ${why}: install the package debian-archive-keyring; no image is built without checking the mirror's signatures\n`);
+        assert.equal(
+          refused.stderr,
+          `docker-jail: the Debian archive keyring ${ARCHIVE_KEYRING} ${why}: install the package debian-archive-keyring; no image is built without checking the mirror's signatures\n`,
+        );
         assert.doesNotMatch(refused.stdout, /bootstrapping/);
       }
       // Control: the same namespace and config with the keyring in place get past the check, to debootstrap and the dead mirror.

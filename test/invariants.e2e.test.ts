@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { DEFAULT_CONFIG_PATH as CONFIG, MAIN_PROGRAM } from '../src/host/paths';
 import { withConfig } from './support/config';
+import { jailedUser, jailedUsers, loginAsync } from './support/fixtures';
 import { type Ran, requireHost, run, runAsync, sh, type Timed } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, sshOptions, startSshd } from './support/sshd';
-import { jailedUser, jailedUsers, loginAsync } from './support/fixtures';
 import { jailOf, type TestUser } from './support/users';
 
-import { DEFAULT_CONFIG_PATH as CONFIG, MAIN_PROGRAM } from '../src/host/paths';
 const EVIL = '/tmp/djt-evil';
 const FAKE_DOCKER_PORT = 20000 + Math.floor(Math.random() * 20000);
 const FAKE_DOCKER_SOCKET = `${EVIL}/fake.sock`;
@@ -122,7 +122,7 @@ describe('security invariants, attacked end to end', function () {
         login: (user, name, value, command) => runAsync('/bin/su', [user.name, '-c', command], { env: { PATH: '/usr/bin:/bin', [name]: value } }),
       },
       {
-        title: 'read by sshd\'s PAM stack from ~/.pam_environment',
+        title: "read by sshd's PAM stack from ~/.pam_environment",
         vehicle: null,
         async login(user, name, value, command) {
           const file = `${user.home}/.pam_environment`;
@@ -174,7 +174,10 @@ describe('security invariants, attacked end to end', function () {
     const victim = jailedUser();
     const ordinary = jailedUser({ groups: [], shell: '/bin/bash' });
     afterEach(() => {
-      for (const path of filesBelow(EVIL).filter((p) => !baseline.has(p)).reverse()) rmSync(path, { recursive: true, force: true });
+      for (const path of filesBelow(EVIL)
+        .filter((p) => !baseline.has(p))
+        .reverse())
+        rmSync(path, { recursive: true, force: true });
     });
     // Registered after the users' own teardown: they go first, then the fake engines and the payloads.
     after(async () => {
@@ -233,7 +236,11 @@ describe('security invariants, attacked end to end', function () {
     it('the main program itself, started without the launcher, ignores NODE_OPTIONS', async () => {
       const result = await mainProgramWith('NODE_OPTIONS', `--require=${EVIL}/evil.js`);
       assert.equal(result.stdout, 'ok\n', result.stderr);
-      assert.deepEqual(newRecords().filter((r) => /pwned-node-/.test(r)), [], 'node ran the NODE_OPTIONS payload');
+      assert.deepEqual(
+        newRecords().filter((r) => /pwned-node-/.test(r)),
+        [],
+        'node ran the NODE_OPTIONS payload',
+      );
     });
 
     // Defence in depth behind the launcher: the engine client is given the
@@ -324,11 +331,24 @@ describe('security invariants, attacked end to end', function () {
       message: RegExp;
     }
     const badConfigs: BadConfig[] = [
-      { title: 'writable by others (mode 0666)', text: valid, mode: 0o666, message: /^jailsh: \/etc\/docker-jail\.ini: refused: writable by group or others \(mode 0666\)/ },
+      {
+        title: 'writable by others (mode 0666)',
+        text: valid,
+        mode: 0o666,
+        message: /^jailsh: \/etc\/docker-jail\.ini: refused: writable by group or others \(mode 0666\)/,
+      },
       { title: 'owned by uid 1000', text: valid, owner: 1000, message: /^jailsh: \/etc\/docker-jail\.ini: refused: owned by uid 1000/ },
-      { title: 'an unknown key on line 3', text: '[engine]\n# where the engine listens\nsockett = /var/run/docker.sock\n', message: /^jailsh: \/etc\/docker-jail\.ini:3: .*\bsockett\b/ },
+      {
+        title: 'an unknown key on line 3',
+        text: '[engine]\n# where the engine listens\nsockett = /var/run/docker.sock\n',
+        message: /^jailsh: \/etc\/docker-jail\.ini:3: .*\bsockett\b/,
+      },
       { title: 'a syntax error on line 3', text: '[jail]\n\nimage docker-jail/base:bookworm\n', message: /^jailsh: \/etc\/docker-jail\.ini:3: .*\bimage\b/ },
-      { title: 'a bad value on line 3', text: '[jail]\n# no host network, ever\nnetwork = host\n', message: /^jailsh: \/etc\/docker-jail\.ini:3: .*\bnetwork\b/ },
+      {
+        title: 'a bad value on line 3',
+        text: '[jail]\n# no host network, ever\nnetwork = host\n',
+        message: /^jailsh: \/etc\/docker-jail\.ini:3: .*\bnetwork\b/,
+      },
     ];
 
     /**
@@ -385,11 +405,27 @@ describe('security invariants, attacked end to end', function () {
       message: RegExp;
     }
     const badEngines: BadEngine[] = [
-      { title: 'a root-owned socket nobody listens on', socket: `${deadDir}/docker.sock`, message: /the Docker engine at \/run\/djt-dead\/docker\.sock is not reachable \(ECONNREFUSED\)/ },
-      { title: 'a socket path that does not exist', socket: `${deadDir}/absent.sock`, message: /the Docker engine at \/run\/djt-dead\/absent\.sock is not reachable \(ENOENT\)/ },
+      {
+        title: 'a root-owned socket nobody listens on',
+        socket: `${deadDir}/docker.sock`,
+        message: /the Docker engine at \/run\/djt-dead\/docker\.sock is not reachable \(ECONNREFUSED\)/,
+      },
+      {
+        title: 'a socket path that does not exist',
+        socket: `${deadDir}/absent.sock`,
+        message: /the Docker engine at \/run\/djt-dead\/absent\.sock is not reachable \(ENOENT\)/,
+      },
       { title: 'a regular file instead of a socket', socket: `${deadDir}/plain-file`, message: /\/run\/djt-dead\/plain-file is not a socket/ },
-      { title: 'a socket owned by uid 1000', socket: `${deadDir}/user.sock`, message: /refusing the Docker engine socket \/run\/djt-dead\/user\.sock: it must be owned by root/ },
-      { title: 'a socket in a directory owned by uid 1000', socket: `${userDir}/docker.sock`, message: /refusing the Docker engine directory \/run\/djt-userdir: it must be owned by root/ },
+      {
+        title: 'a socket owned by uid 1000',
+        socket: `${deadDir}/user.sock`,
+        message: /refusing the Docker engine socket \/run\/djt-dead\/user\.sock: it must be owned by root/,
+      },
+      {
+        title: 'a socket in a directory owned by uid 1000',
+        socket: `${userDir}/docker.sock`,
+        message: /refusing the Docker engine directory \/run\/djt-userdir: it must be owned by root/,
+      },
     ];
 
     /** A unix socket bound and never listened on: connecting to it is refused at once. */
@@ -446,7 +482,8 @@ describe('security invariants, attacked end to end', function () {
     const alice = jailedUser();
     const bob = jailedUser();
     /** Prints the uid, hostname and container it runs in (Docker bind-mounts /etc/hostname from the container's own directory). */
-    const probe = 'echo uid=$(id -u) host=$(hostname) container=$(sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo)';
+    const probe =
+      'echo uid=$(id -u) host=$(hostname) container=$(sed -n "s#.* /[^ ]*/containers/\\([0-9a-f]\\{64\\}\\)/hostname /etc/hostname .*#\\1#p" /proc/self/mountinfo)';
     let aliceSees: string;
 
     function containerOf(user: TestUser): string {
@@ -486,7 +523,7 @@ describe('security invariants, attacked end to end', function () {
       });
     }
 
-    it('enters the user\'s own jail when ~/.pam_environment names another uid in DOCKER_JAIL_UID', async () => {
+    it("enters the user's own jail when ~/.pam_environment names another uid in DOCKER_JAIL_UID", async () => {
       requireUserReadenv();
       const file = `${alice.home}/.pam_environment`;
       writeFileSync(file, `DOCKER_JAIL_UID DEFAULT=${bob.uid}\n`);

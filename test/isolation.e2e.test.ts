@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { requireHost, run, type Ran, sh, sleep, waitFor } from './support/host';
+import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, SCRATCH_IMAGES, SCRATCH_MOUNTS, STAGING_ROOT } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { jailedUsers, loginAs } from './support/fixtures';
+import { type Ran, requireHost, run, sh, sleep, waitFor } from './support/host';
 import { type Sshd, startSshd } from './support/sshd';
 import { jailOf, type TestUser } from './support/users';
-import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, SCRATCH_IMAGES, SCRATCH_MOUNTS, STAGING_ROOT } from '../src/host/paths';
 
 const IMAGE = 'docker-jail/base:bookworm';
 
@@ -41,7 +41,11 @@ function exitStatuses(user: TestUser, commands: Record<string, string>): Record<
 
 /** Fails naming every command that succeeded. */
 function assertAllFailed(statuses: Record<string, number>): void {
-  assert.deepEqual(Object.keys(statuses).filter((name) => statuses[name] === 0), [], 'these succeeded in the jail');
+  assert.deepEqual(
+    Object.keys(statuses).filter((name) => statuses[name] === 0),
+    [],
+    'these succeeded in the jail',
+  );
 }
 
 /** The full id of the container the login's shell runs in, as the jail's own cgroup names it. */
@@ -114,15 +118,17 @@ describe('isolation of jailed users from each other and from the host', function
       assert.equal(jailOutput(bob, 'hostname'), `${bob.name}-jail\n`);
     });
 
-    it('never shows one user the other\'s home or files', () => {
+    it("never shows one user the other's home or files", () => {
       const secret = unique('secret');
       jailOutput(bob, `umask 022; echo ${secret} > ~/secret`);
-      assert.equal(sh(`cat ${bob.home}/secret`), `${secret}\n`, 'bob\'s file is in his home on the host');
-      assertAllFailed(exitStatuses(alice, {
-        'ls-home': `ls ${bob.home}`,
-        'cat-secret': `cat ${bob.home}/secret`,
-        'stat-home': `stat ${bob.home}`,
-      }));
+      assert.equal(sh(`cat ${bob.home}/secret`), `${secret}\n`, "bob's file is in his home on the host");
+      assertAllFailed(
+        exitStatuses(alice, {
+          'ls-home': `ls ${bob.home}`,
+          'cat-secret': `cat ${bob.home}/secret`,
+          'stat-home': `stat ${bob.home}`,
+        }),
+      );
       assert.equal(jailOutput(alice, 'ls /home'), `${alice.name}\n`);
       assert.doesNotMatch(jailOutput(alice, `grep -rs ${secret} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; true`), new RegExp(secret));
     });
@@ -139,7 +145,7 @@ describe('isolation of jailed users from each other and from the host', function
       const arg = `4242.${Date.now() % 100000}`;
       jailOutput(bob, `setsid nohup sleep ${arg} </dev/null >/dev/null 2>&1 &`);
       try {
-        assert.match(sh('ps -eo args'), new RegExp(`^sleep ${arg}$`, 'm'), 'bob\'s background job runs (seen from the host)');
+        assert.match(sh('ps -eo args'), new RegExp(`^sleep ${arg}$`, 'm'), "bob's background job runs (seen from the host)");
         assert.doesNotMatch(jailOutput(alice, 'ps -eo args'), new RegExp(`sleep ${arg}`));
       } finally {
         sh(`pkill -u ${bob.uid} -x sleep || true`);
@@ -151,42 +157,67 @@ describe('isolation of jailed users from each other and from the host', function
     this.timeout(120_000);
 
     it('gives no way to the Docker socket', () => {
-      assertAllFailed(exitStatuses(alice, {
-        'var-run': 'ls -l /var/run/docker.sock',
-        'run': 'ls -l /run/docker.sock',
-      }));
+      assertAllFailed(
+        exitStatuses(alice, {
+          'var-run': 'ls -l /var/run/docker.sock',
+          run: 'ls -l /run/docker.sock',
+        }),
+      );
       // Every socket anywhere the user can look, mounts included; none is Docker's or containerd's.
       const sockets = jailOutput(alice, 'find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null; true');
       // The jail's own agent listens in the jail: the only socket named after us, and no way out.
-      assert.doesNotMatch(sockets.split('\n').filter((path) => path !== `${AGENT_DIR_IN_JAIL}/socket`).join('\n'), /docker|containerd/);
+      assert.doesNotMatch(
+        sockets
+          .split('\n')
+          .filter((path) => path !== `${AGENT_DIR_IN_JAIL}/socket`)
+          .join('\n'),
+        /docker|containerd/,
+      );
       assert.equal(jailOutput(alice, 'find / -xdev -name "docker*.sock" 2>/dev/null; true'), '');
     });
 
-    it('mounts no host directory but the user\'s home, and its own /tmp and /var/tmp filesystem', () => {
+    it("mounts no host directory but the user's home, and its own /tmp and /var/tmp filesystem", () => {
       // Host file systems show up with a /dev source; Docker adds only its init and per-container files.
       // /tmp and /var/tmp are the jail's own ext4 (a loop device), made for it alone (test/scratch.e2e.test.ts).
       // The jail's init is our agent, read-only; its socket's directory is in the jail's own /tmp filesystem.
       const dockerOwn = new Set(['/usr/sbin/docker-init', '/sbin/docker-init', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf', AGENT_PROGRAM]);
-      const mounts = jailOutput(alice, 'cat /proc/self/mounts').split('\n').map((line) => line.split(' '));
+      const mounts = jailOutput(alice, 'cat /proc/self/mounts')
+        .split('\n')
+        .map((line) => line.split(' '));
       const hostMounts = mounts.filter(([source, target]) => source?.startsWith('/dev/') && !dockerOwn.has(target)).map(([, target]) => target);
-      assert.deepEqual(hostMounts.filter((target) => target !== '/tmp' && target !== '/var/tmp' && target !== AGENT_DIR_IN_JAIL), [alice.home]);
+      assert.deepEqual(
+        hostMounts.filter((target) => target !== '/tmp' && target !== '/var/tmp' && target !== AGENT_DIR_IN_JAIL),
+        [alice.home],
+      );
       const agent = mounts.find(([, target]) => target === AGENT_PROGRAM);
-      assert.ok(agent !== undefined && agent[3].split(',').includes('ro'), 'the agent is not mounted read-only');
+      assert.ok(agent?.[3].split(',').includes('ro'), 'the agent is not mounted read-only');
       const tmpSource = mounts.find(([, target]) => target === '/tmp')?.[0];
-      assert.equal(mounts.find(([, target]) => target === AGENT_DIR_IN_JAIL)?.[0], tmpSource, 'the agent\'s directory is not in the jail\'s /tmp filesystem');
-      const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts').trim().split('\n').map((line) => line.split(' ')).sort((a, b) => a[1].localeCompare(b[1]));
-      assert.deepEqual(scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]), [[true, '/tmp', 'ext4'], [true, '/var/tmp', 'ext4']]);
+      assert.equal(mounts.find(([, target]) => target === AGENT_DIR_IN_JAIL)?.[0], tmpSource, "the agent's directory is not in the jail's /tmp filesystem");
+      const scratch = jailOutput(alice, 'grep -E " /(var/)?tmp " /proc/self/mounts')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' '))
+        .sort((a, b) => a[1].localeCompare(b[1]));
+      assert.deepEqual(
+        scratch.map(([source, target, type]) => [/^\/dev\/loop\d+$/.test(source), target, type]),
+        [
+          [true, '/tmp', 'ext4'],
+          [true, '/var/tmp', 'ext4'],
+        ],
+      );
       const image = sh(`losetup --list --noheadings --output BACK-FILE ${scratch[0][0]}`).trim();
       assert.equal(image, `${SCRATCH_IMAGES}/${alice.uid}.img`);
-      assertAllFailed(exitStatuses(alice, {
-        hostname: 'echo x >> /etc/hostname',
-        agent: `echo x >> ${AGENT_PROGRAM}`,
-      }));
+      assertAllFailed(
+        exitStatuses(alice, {
+          hostname: 'echo x >> /etc/hostname',
+          agent: `echo x >> ${AGENT_PROGRAM}`,
+        }),
+      );
     });
 
-    it('keeps the host\'s /etc/shadow and other accounts out of the jail', () => {
+    it("keeps the host's /etc/shadow and other accounts out of the jail", () => {
       const carol = users.make({ groups: [], shell: '/bin/bash' }); // a host account that is not jailed
-      assert.match(sh('cat /etc/shadow'), new RegExp(`^${alice.name}:`, 'm'), 'useradd put alice in the host\'s shadow');
+      assert.match(sh('cat /etc/shadow'), new RegExp(`^${alice.name}:`, 'm'), "useradd put alice in the host's shadow");
       assert.match(sh('cat /etc/passwd'), new RegExp(`^${carol.name}:`, 'm'));
 
       assert.match(jailOutput(alice, `grep -c ${alice.name} /etc/shadow; echo "status=$?"`), /^(0\n)?status=[12]\n$/);
@@ -194,18 +225,20 @@ describe('isolation of jailed users from each other and from the host', function
       for (const name of [alice.name, carol.name]) assert.doesNotMatch(shadowSeen, new RegExp(name));
 
       assert.deepEqual(jailOutput(alice, 'cut -d: -f1 /etc/passwd').trim().split('\n').sort(), ['nobody', 'root', alice.name].sort());
-      assertAllFailed(exitStatuses(alice, {
-        'passwd-entry': `getent passwd ${carol.name}`,
-        'group-entry': `getent group ${carol.name}`,
-        'bob-entry': `getent passwd ${bob.name}`,
-      }));
+      assertAllFailed(
+        exitStatuses(alice, {
+          'passwd-entry': `getent passwd ${carol.name}`,
+          'group-entry': `getent group ${carol.name}`,
+          'bob-entry': `getent passwd ${bob.name}`,
+        }),
+      );
     });
 
-    it('hides the host\'s processes; the jail\'s pid 1 is its agent', async () => {
+    it("hides the host's processes; the jail's pid 1 is its agent", async () => {
       const arg = `31337.${Date.now() % 100000}`;
       const hostSleep: ChildProcess = spawn('sleep', [arg], { stdio: 'ignore' });
       try {
-        await waitFor('the host\'s sleep', () => sh('ps -eo args').includes(`sleep ${arg}`));
+        await waitFor("the host's sleep", () => sh('ps -eo args').includes(`sleep ${arg}`));
         assert.doesNotMatch(jailOutput(alice, 'ps -eo args'), new RegExp(`sleep ${arg}`));
         assert.doesNotMatch(jailOutput(alice, 'ps -eo comm'), /\b(dockerd|containerd|sshd|mocha|node)\b/);
         assert.equal(jailOutput(alice, 'ps -o comm= -p 1'), 'docker-jail-age\n'); // comm keeps 15 characters
@@ -226,7 +259,10 @@ describe('isolation of jailed users from each other and from the host', function
 
     it('runs nothing in the jail as root', () => {
       const uids = new Set(jailOutput(alice, 'ps -eo uid=').trim().split('\n').map(Number));
-      assert.deepEqual([...uids].filter((uid) => uid !== 65534 && uid !== alice.uid), []);
+      assert.deepEqual(
+        [...uids].filter((uid) => uid !== 65534 && uid !== alice.uid),
+        [],
+      );
     });
 
     it('has no setuid or setgid file in the image', () => {
@@ -250,16 +286,18 @@ describe('isolation of jailed users from each other and from the host', function
     });
 
     it('lets the user make no device, mount, chroot, new namespace, or root', () => {
-      assertAllFailed(exitStatuses(alice, {
-        passwd: 'echo "x::0:0::/:/bin/bash" >> /etc/passwd',
-        group: `echo "root2:x:0:${alice.name}" >> /etc/group`,
-        mknod: 'mknod ~/x c 1 3',
-        mount: 'mkdir -p ~/mnt && mount -t tmpfs none ~/mnt',
-        chroot: '/usr/sbin/chroot / /bin/true',
-        unshare: 'unshare -r true',
-        su: 'su -c true root',
-        sudo: 'sudo true',
-      }));
+      assertAllFailed(
+        exitStatuses(alice, {
+          passwd: 'echo "x::0:0::/:/bin/bash" >> /etc/passwd',
+          group: `echo "root2:x:0:${alice.name}" >> /etc/group`,
+          mknod: 'mknod ~/x c 1 3',
+          mount: 'mkdir -p ~/mnt && mount -t tmpfs none ~/mnt',
+          chroot: '/usr/sbin/chroot / /bin/true',
+          unshare: 'unshare -r true',
+          su: 'su -c true root',
+          sudo: 'sudo true',
+        }),
+      );
       assert.equal(inJail(alice, 'test -e ~/x').status, 1, 'mknod left nothing behind');
     });
   });
@@ -280,7 +318,7 @@ describe('isolation of jailed users from each other and from the host', function
         assert.equal(jailOutput(bob, 'echo bob-forks'), 'bob-forks\n');
       } finally {
         sh(`pkill -KILL -u ${alice.uid} -x sleep || true`);
-        await waitFor('alice\'s sleeps to end', () => run('pgrep', ['-u', String(alice.uid), '-x', 'sleep']).status === 1);
+        await waitFor("alice's sleeps to end", () => run('pgrep', ['-u', String(alice.uid), '-x', 'sleep']).status === 1);
       }
       assert.equal(jailOutput(alice, 'echo alice-forks-again'), 'alice-forks-again\n');
     });
@@ -323,7 +361,7 @@ describe('isolation of jailed users from each other and from the host', function
       assert.deepEqual(interfaces, ['lo']);
     });
 
-    it('cannot reach a TCP server on the host, on loopback or on the host\'s own addresses', async () => {
+    it("cannot reach a TCP server on the host, on loopback or on the host's own addresses", async () => {
       const port = (server.address() as { port: number }).port;
       const targets = ['127.0.0.1', ...hostAddresses()];
       const attempts = targets.map((ip) => `timeout 3 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null && echo "reached ${ip}"`).join('; ');
@@ -333,7 +371,7 @@ describe('isolation of jailed users from each other and from the host', function
 
       // The server does count connections: one from the host gets through.
       run('/bin/bash', ['-c', `echo > /dev/tcp/${targets[1]}/${port}`]);
-      await waitFor('the host\'s connection', () => connections === 1);
+      await waitFor("the host's connection", () => connections === 1);
     });
   });
 
@@ -345,8 +383,12 @@ describe('isolation of jailed users from each other and from the host', function
     });
 
     const variants: { what: string; labels: (user: TestUser) => string; run: boolean }[] = [
-      { what: 'has the jail\'s name but no labels (running)', labels: () => '', run: true },
-      { what: 'has the managed label but another uid\'s (created, not started)', labels: (u) => `--label io.docker-jail.managed=true --label io.docker-jail.uid=${u.uid + 100000}`, run: false },
+      { what: "has the jail's name but no labels (running)", labels: () => '', run: true },
+      {
+        what: "has the managed label but another uid's (created, not started)",
+        labels: (u) => `--label io.docker-jail.managed=true --label io.docker-jail.uid=${u.uid + 100000}`,
+        run: false,
+      },
     ];
     for (const variant of variants) {
       it(`is never used nor touched when it ${variant.what}: the user gets a jail of their own, under a free name`, () => {
@@ -386,7 +428,10 @@ describe('isolation of jailed users from each other and from the host', function
       // /run is a tmpfs: after a reboot the jail is stopped, and the home's staging mount and its /tmp's mount are gone.
       {
         how: 'a stopped jail whose home staging mount and /tmp filesystem mount are gone (as after a reboot)',
-        also: (user) => sh(`umount -l ${STAGING_ROOT}/${user.uid} && rmdir ${STAGING_ROOT}/${user.uid} && umount ${SCRATCH_MOUNTS}/${user.uid} && rmdir ${SCRATCH_MOUNTS}/${user.uid}`),
+        also: (user) =>
+          sh(
+            `umount -l ${STAGING_ROOT}/${user.uid} && rmdir ${STAGING_ROOT}/${user.uid} && umount ${SCRATCH_MOUNTS}/${user.uid} && rmdir ${SCRATCH_MOUNTS}/${user.uid}`,
+          ),
       },
     ];
     for (const stop of stops) {

@@ -25,19 +25,39 @@ const cleanPath = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What a user can put into the caller's or the PAM environment (~/.pam_environment). */
 const dangerous = [
-  'LD_PRELOAD=/tmp/evil.so', 'LD_LIBRARY_PATH=/tmp', 'LD_AUDIT=/tmp/evil.so',
-  'NODE_OPTIONS=--require /tmp/evil.js', 'NODE_PATH=/tmp', 'PKG_EXECPATH=PKG_INVOKE_NODEJS',
-  'PKG_NATIVE_CACHE_PATH=/tmp/cache', 'DOCKER_HOST=tcp://192.0.2.1:2375', 'DOCKER_CERT_PATH=/tmp/certs',
-  'DOCKER_TLS_VERIFY=', 'DOCKER_CONFIG=/tmp', 'HOME=/root', 'TMPDIR=/tmp/evil', 'DEBUG=*',
-  'GLIBC_TUNABLES=glibc.malloc.check=3', 'BASH_ENV=/tmp/evil', 'ENV=/tmp/evil', 'SHELL=/bin/sh',
-  'USER=root', 'LOGNAME=root', 'IFS=/', 'LANGUAGE=de', 'PATH=/tmp/evil:/usr/bin',
-  'NO_EQUALS_SIGN', '=C', 'term=xterm', 'LC_=C', 'LC_all=C', 'LC_1=C',
+  'LD_PRELOAD=/tmp/evil.so',
+  'LD_LIBRARY_PATH=/tmp',
+  'LD_AUDIT=/tmp/evil.so',
+  'NODE_OPTIONS=--require /tmp/evil.js',
+  'NODE_PATH=/tmp',
+  'PKG_EXECPATH=PKG_INVOKE_NODEJS',
+  'PKG_NATIVE_CACHE_PATH=/tmp/cache',
+  'DOCKER_HOST=tcp://192.0.2.1:2375',
+  'DOCKER_CERT_PATH=/tmp/certs',
+  'DOCKER_TLS_VERIFY=',
+  'DOCKER_CONFIG=/tmp',
+  'HOME=/root',
+  'TMPDIR=/tmp/evil',
+  'DEBUG=*',
+  'GLIBC_TUNABLES=glibc.malloc.check=3',
+  'BASH_ENV=/tmp/evil',
+  'ENV=/tmp/evil',
+  'SHELL=/bin/sh',
+  'USER=root',
+  'LOGNAME=root',
+  'IFS=/',
+  'LANGUAGE=de',
+  'PATH=/tmp/evil:/usr/bin',
+  'NO_EQUALS_SIGN',
+  '=C',
+  'term=xterm',
+  'LC_=C',
+  'LC_all=C',
+  'LC_1=C',
 ];
 
 /** A valid value for every variable the PAM hook keeps, as sshd sets them. */
-const pamVars = [
-  'PAM_USER=jo@corp', 'PAM_TYPE=open_session', 'PAM_SERVICE=sshd', 'PAM_TTY=ssh', 'PAM_RHOST=192.0.2.1',
-];
+const pamVars = ['PAM_USER=jo@corp', 'PAM_TYPE=open_session', 'PAM_SERVICE=sshd', 'PAM_TTY=ssh', 'PAM_RHOST=192.0.2.1'];
 
 /** What the probe received, from its report file. */
 interface Probe {
@@ -62,7 +82,7 @@ interface Probe {
 }
 
 /** Reverses the probe's escaping: "\\" and "\xHH". */
-function unescape(text: string): string {
+function unescapeProbe(text: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '\\' && text[i + 1] === 'x') {
@@ -80,22 +100,50 @@ function unescape(text: string): string {
 
 function parseProbe(report: string): Probe {
   const probe: Probe = {
-    uid: '', gid: '', groups: '', argv: [], env: [], fds: ['', '', ''], openFds: [],
-    sigIgn: '', sigBlk: '', umask: '', core: '', fsize: '', nofile: '', as: '', data: '', stack: '', cpu: '', cwd: '',
+    uid: '',
+    gid: '',
+    groups: '',
+    argv: [],
+    env: [],
+    fds: ['', '', ''],
+    openFds: [],
+    sigIgn: '',
+    sigBlk: '',
+    umask: '',
+    core: '',
+    fsize: '',
+    nofile: '',
+    as: '',
+    data: '',
+    stack: '',
+    cpu: '',
+    cwd: '',
   };
   for (const line of report.split('\n').filter((l) => l !== '')) {
     const space = line.indexOf(' ');
     const key = line.slice(0, space);
-    const value = unescape(line.slice(space + 1));
+    const value = unescapeProbe(line.slice(space + 1));
     if (key === 'argv') probe.argv.push(value);
     else if (key === 'env') probe.env.push(value);
     else if (/^fd[0-2]$/.test(key)) probe.fds[Number(key[2])] = value;
     else if (key === 'openfd') probe.openFds.push(Number(value));
     else if (key === 'sigign') probe.sigIgn = value;
     else if (key === 'sigblk') probe.sigBlk = value;
-    else if (key === 'uid' || key === 'gid' || key === 'groups' || key === 'umask' ||
-             key === 'core' || key === 'fsize' || key === 'cwd' ||
-             key === 'nofile' || key === 'as' || key === 'data' || key === 'stack' || key === 'cpu') probe[key] = value;
+    else if (
+      key === 'uid' ||
+      key === 'gid' ||
+      key === 'groups' ||
+      key === 'umask' ||
+      key === 'core' ||
+      key === 'fsize' ||
+      key === 'cwd' ||
+      key === 'nofile' ||
+      key === 'as' ||
+      key === 'data' ||
+      key === 'stack' ||
+      key === 'cpu'
+    )
+      probe[key] = value;
   }
   return probe;
 }
@@ -208,11 +256,13 @@ describe('launcher', function () {
     const inherited = fs.openSync('/etc/hostname', 'r');
     try {
       const asUser = ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', helper];
-      const result = spawnSync(
-        options.asRoot ? helper : setpriv,
-        options.asRoot ? helperArgs : [...asUser, ...helperArgs],
-        { env: {}, cwd: home, encoding: 'utf8', timeout: 10000, stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', inherited] },
-      );
+      const result = spawnSync(options.asRoot ? helper : setpriv, options.asRoot ? helperArgs : [...asUser, ...helperArgs], {
+        env: {},
+        cwd: home,
+        encoding: 'utf8',
+        timeout: 10000,
+        stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', inherited],
+      });
       if (result.error) throw result.error;
       const ran = fs.existsSync(probeOut);
       return { status: result.status, stderr: result.stderr, probe: ran ? parseProbe(fs.readFileSync(probeOut, 'utf8')) : undefined };
@@ -246,7 +296,10 @@ describe('launcher', function () {
 
     it('passes the caller real uid in DOCKER_JAIL_UID, whatever the caller sets', function () {
       const got = reach({ argv: ['jailsh'], env: ['DOCKER_JAIL_UID=0', 'DOCKER_JAIL_UID=1'] });
-      assert.deepEqual(got.env.filter((e) => e.startsWith('DOCKER_JAIL_UID=')), [`DOCKER_JAIL_UID=${uid}`]);
+      assert.deepEqual(
+        got.env.filter((e) => e.startsWith('DOCKER_JAIL_UID=')),
+        [`DOCKER_JAIL_UID=${uid}`],
+      );
     });
 
     it('execs "docker-jail shell --no-login -- -c CMD" for jailsh -c CMD', function () {
@@ -279,8 +332,12 @@ describe('launcher', function () {
   describe('environment', function () {
     it('keeps only whitelisted variables and sets PATH itself', function () {
       const kept = [
-        'TERM=xterm-256color', 'LANG=C.UTF-8', 'LC_ALL=en_US.UTF-8', 'LC_MESSAGES=de_DE@euro',
-        'SSH_CONNECTION=192.0.2.1 50000 198.51.100.2 22', 'SSH_ORIGINAL_COMMAND=git-upload-pack \'repo.git\'',
+        'TERM=xterm-256color',
+        'LANG=C.UTF-8',
+        'LC_ALL=en_US.UTF-8',
+        'LC_MESSAGES=de_DE@euro',
+        'SSH_CONNECTION=192.0.2.1 50000 198.51.100.2 22',
+        "SSH_ORIGINAL_COMMAND=git-upload-pack 'repo.git'",
       ];
       const env = dangerous.flatMap((entry, i) => (i < kept.length ? [entry, kept[i]] : [entry]));
       const got = reach({ argv: ['jailsh', '-c', 'env'], env });
@@ -344,7 +401,9 @@ describe('launcher', function () {
       const inherited = fs.openSync('/etc/hostname', 'r');
       try {
         const result = spawnSync(helper, ['-hostile', probe, 'LD_PRELOAD=/x', '--', 'probe'], {
-          env: {}, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', inherited],
+          env: {},
+          encoding: 'utf8',
+          stdio: ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', inherited],
         });
         assert.equal(result.status, 0, result.stderr);
       } finally {
@@ -357,8 +416,10 @@ describe('launcher', function () {
       assert.notEqual(BigInt(`0x${got.sigBlk}`), 0n, 'nothing blocked');
       assert.equal(got.umask, '0000');
       assert.match(got.fsize, /^4096 /);
-      assert.deepEqual([got.nofile, got.as, got.data, got.stack, got.cpu].map((l) => l.split(' ')[0]),
-        ['64', String(256 << 20), String(128 << 20), String(256 << 10), '100']);
+      assert.deepEqual(
+        [got.nofile, got.as, got.data, got.stack, got.cpu].map((l) => l.split(' ')[0]),
+        ['64', String(256 << 20), String(128 << 20), String(256 << 10), '100'],
+      );
       assert.deepEqual(got.env, ['LD_PRELOAD=/x']);
     });
 
@@ -425,9 +486,18 @@ describe('launcher', function () {
 
   describe('refusals', function () {
     const badArgs = [
-      ['jailsh', '-x'], ['jailsh', '-c', 'a', 'b'], ['jailsh', '-c'], ['jailsh', '--'], ['jailsh', '-l'],
-      ['jailsh', 'script.sh'], ['jailsh', '-ic', 'id'], ['-jailsh', '-c', 'a', 'b'], ['jailsh', '', 'x'],
-      ['jailsh', '-cid', 'x'], ['jailsh', '-c ', 'id'], ['jailsh', 'x', 'y'],
+      ['jailsh', '-x'],
+      ['jailsh', '-c', 'a', 'b'],
+      ['jailsh', '-c'],
+      ['jailsh', '--'],
+      ['jailsh', '-l'],
+      ['jailsh', 'script.sh'],
+      ['jailsh', '-ic', 'id'],
+      ['-jailsh', '-c', 'a', 'b'],
+      ['jailsh', '', 'x'],
+      ['jailsh', '-cid', 'x'],
+      ['jailsh', '-c ', 'id'],
+      ['jailsh', 'x', 'y'],
     ];
     for (const argv of badArgs) {
       it(`prints usage and exits 2 for ${JSON.stringify(argv)}`, function () {
@@ -472,8 +542,7 @@ describe('launcher', function () {
 
     it('fails closed with exit 126 when the main program cannot be started', function () {
       const missing = path.join(dir, 'missing', 'docker-jail');
-      assertRefused(launch({ argv: ['-jailsh'], launcher: missingMain }), 126,
-        `jailsh: cannot start ${missing}: No such file or directory\n`);
+      assertRefused(launch({ argv: ['-jailsh'], launcher: missingMain }), 126, `jailsh: cannot start ${missing}: No such file or directory\n`);
     });
   });
 
@@ -509,8 +578,16 @@ describe('launcher', function () {
 
     it('passes PATH and the valid PAM_* variables only: no DOCKER_JAIL_UID, nothing hostile', function () {
       const shellOnly = [
-        'DOCKER_JAIL_UID=0', 'TERM=xterm', 'LANG=C.UTF-8', 'LC_ALL=C', 'SSH_CONNECTION=192.0.2.1 1 192.0.2.2 22',
-        'SSH_ORIGINAL_COMMAND=id', 'PAM_ENV=x', 'PAM_AUTHTOK=secret', 'pam_user=root', 'PAM_USER_X=root',
+        'DOCKER_JAIL_UID=0',
+        'TERM=xterm',
+        'LANG=C.UTF-8',
+        'LC_ALL=C',
+        'SSH_CONNECTION=192.0.2.1 1 192.0.2.2 22',
+        'SSH_ORIGINAL_COMMAND=id',
+        'PAM_ENV=x',
+        'PAM_AUTHTOK=secret',
+        'pam_user=root',
+        'PAM_USER_X=root',
       ];
       const hostile = [...dangerous, ...shellOnly];
       const env = hostile.flatMap((entry, i) => (i < pamVars.length ? [entry, pamVars[i]] : [entry]));
@@ -593,7 +670,7 @@ describe('launcher', function () {
       });
     }
 
-    it('keeps only the last occurrence of a name (the one pam_exec appends after the user\'s), and drops the name if that one is bad', function () {
+    it("keeps only the last occurrence of a name (the one pam_exec appends after the user's), and drops the name if that one is bad", function () {
       // ~/.pam_environment puts PAM_USER=victim and PAM_TYPE=open_session first; pam_exec appends the real ones.
       const got = reachHook({
         env: ['PAM_USER=victim', 'PAM_TYPE=open_session', 'PAM_TTY=ssh', 'PAM_USER=jo', 'PAM_TYPE=close_session', 'PAM_TTY=;'],

@@ -46,20 +46,31 @@ describe('the layout of src/', () => {
 
   it('has every part of src/ in the rules, and nothing else there', () => {
     const parts = readdirSync('src').map((entry) => entry.replace(/\.ts$/, ''));
-    assert.deepEqual(parts.filter((p) => ALLOWED[p] === undefined), []);
+    assert.deepEqual(
+      parts.filter((p) => ALLOWED[p] === undefined),
+      [],
+    );
   });
 
   it('points every dependency one way: commands -> domain (policy, jail, session) -> ports (engine, host)', () => {
     const all = imports();
     assert.ok(all.length > 100, `only ${all.length} imports between files of src/: is this meta.json from this build?`);
     const broken = all.filter(({ from, to }) => partOf(from) !== partOf(to) && !ALLOWED[partOf(from)]?.includes(partOf(to)));
-    assert.deepEqual(broken.map(({ from, to }) => `${from} imports ${to}`), []);
+    assert.deepEqual(
+      broken.map(({ from, to }) => `${from} imports ${to}`),
+      [],
+    );
   });
 
   it('has no command importing another: each is args -> one domain call -> print', () => {
     // The registry lists the commands; printable and progress are the output every command shares.
     const shared = new Set(['src/commands/registry.ts', 'src/commands/printable.ts', 'src/commands/progress.ts']);
-    const crossing = imports().filter(({ from, to }) => from.startsWith('src/commands/') && !shared.has(from) && to.startsWith('src/commands/') && !shared.has(to));
-    assert.deepEqual(crossing.map(({ from, to }) => `${from} imports ${to}`), []);
+    const crossing = imports().filter(
+      ({ from, to }) => from.startsWith('src/commands/') && !shared.has(from) && to.startsWith('src/commands/') && !shared.has(to),
+    );
+    assert.deepEqual(
+      crossing.map(({ from, to }) => `${from} imports ${to}`),
+      [],
+    );
   });
 });

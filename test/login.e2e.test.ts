@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { jailedUsers, loginAs } from './support/fixtures';
 import { requireHost, run, runBinary, sh, waitFor } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
-import { jailedUsers, loginAs } from './support/fixtures';
 import { jailOf, type TestUser } from './support/users';
 
 describe('jailed login through sshd and PAM', function () {
@@ -26,7 +26,7 @@ describe('jailed login through sshd and PAM', function () {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('lands an interactive `ssh -tt` login in the user\'s own container, with a pty inside it', async () => {
+  it("lands an interactive `ssh -tt` login in the user's own container, with a pty inside it", async () => {
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, alice), '-tt', `${alice.name}@127.0.0.1`], { cols: 101, rows: 37 });
     await term.expect(/\$ $/m);
     assert.match(await term.command('tty'), /^\/dev\/pts\/\d+\n$/);
@@ -43,7 +43,7 @@ describe('jailed login through sshd and PAM', function () {
     assert.equal(await term.exited, 5);
   });
 
-  it('gives the jailed terminal the client\'s window size and follows resizes', async () => {
+  it("gives the jailed terminal the client's window size and follows resizes", async () => {
     const term = new Terminal('/usr/bin/ssh', [...sshOptions(sshd, alice), '-tt', `${alice.name}@127.0.0.1`], { cols: 101, rows: 37 });
     await term.expect(/\$ $/m);
     assert.equal(await term.command('stty size'), '37 101\n');
@@ -91,7 +91,9 @@ describe('jailed login through sshd and PAM', function () {
     assert.equal(await term.exited, 0);
 
     function jailArgs(): string[] {
-      return sh(`docker exec ${jailOf(alice)} ps -eo args=`).split('\n').map((line) => line.trim());
+      return sh(`docker exec ${jailOf(alice)} ps -eo args=`)
+        .split('\n')
+        .map((line) => line.trim());
     }
   });
 
@@ -108,7 +110,10 @@ describe('jailed login through sshd and PAM', function () {
     assert.equal(sh(`stat -c %U ${alice.home}/tree/sub/blob`).trim(), alice.name);
 
     assert.equal(ssh(sshd, alice, ['git init -q --bare repo.git && echo made']).stdout, 'made\n');
-    const git = (args: string) => sh(`cd ${scratch} && GIT_SSH_COMMAND='${rsh}' git ${args}`, { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    const git = (args: string) =>
+      sh(`cd ${scratch} && GIT_SSH_COMMAND='${rsh}' git ${args}`, {
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      });
     git(`clone -q ${alice.name}@127.0.0.1:repo.git work`);
     sh(`cd ${scratch}/work && echo content > file && git add file && git -c user.name=t -c user.email=t@t commit -qm first`);
     git(`-C work push -q origin HEAD:main`);
@@ -138,7 +143,9 @@ describe('jailed login through sshd and PAM', function () {
   it('puts and gets a file with scp and with sftp, in the home', () => {
     const payload = randomBytes(300_000);
     writeFileSync(`${scratch}/up.bin`, payload);
-    const scpOpts = sshOptions(sshd, alice).map((o) => (o === '-p' ? '-P' : o)).filter((o) => o !== '-a');
+    const scpOpts = sshOptions(sshd, alice)
+      .map((o) => (o === '-p' ? '-P' : o))
+      .filter((o) => o !== '-a');
     assert.equal(run('/usr/bin/scp', [...scpOpts, `${scratch}/up.bin`, `${alice.name}@127.0.0.1:up.bin`]).status, 0);
     assert.equal(Buffer.compare(readFileSync(`${alice.home}/up.bin`), payload), 0);
     assert.equal(run('/usr/bin/scp', [...scpOpts, `${alice.name}@127.0.0.1:up.bin`, `${scratch}/down.bin`]).status, 0);
@@ -165,8 +172,18 @@ describe('jailed login through sshd and PAM', function () {
     assert.equal(ssh(sshd, alice, [`echo ${tag}; exit 4`]).status, 4);
     await waitFor('the audit records', () => /session=end/.test(authLogLines(tag)));
     const lines = authLogLines(tag);
-    assert.match(lines, new RegExp(`docker-jail\\[\\d+\\]: session=start user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false command="echo ${tag}; exit 4"`));
-    assert.match(lines, new RegExp(`session=end user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false exitStatus=4 durationMs=\\d+ hangup=false command="echo ${tag}; exit 4"`));
+    assert.match(
+      lines,
+      new RegExp(
+        `docker-jail\\[\\d+\\]: session=start user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false command="echo ${tag}; exit 4"`,
+      ),
+    );
+    assert.match(
+      lines,
+      new RegExp(
+        `session=end user="${alice.name}" uid=${alice.uid} jail="jail-${alice.name}" tty=false exitStatus=4 durationMs=\\d+ hangup=false command="echo ${tag}; exit 4"`,
+      ),
+    );
   });
 });
 
@@ -183,7 +200,10 @@ describe('audit of refused logins', function () {
 
 function authLogLines(tag: string): string {
   try {
-    return readFileSync('/var/log/auth.log', 'utf8').split('\n').filter((line) => line.includes(tag)).join('\n');
+    return readFileSync('/var/log/auth.log', 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(tag))
+      .join('\n');
   } catch {
     return '';
   }

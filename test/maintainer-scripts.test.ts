@@ -56,8 +56,14 @@ describe('postinst: which groups it creates', () => {
       const run = postinst(['configure', ''], status);
       assert.equal(run.status, 1);
       assert.deepEqual(groupCalls(run.calls), ['getent group jailed']);
-      assert.equal(run.stderr, `docker-jail: the lookup of group jailed failed (getent exit ${status}); not creating it: run 'dpkg --configure -a' once the group database answers\n`);
-      assert.equal(run.calls.some((call) => call.startsWith('dpkg-statoverride --update')), false);
+      assert.equal(
+        run.stderr,
+        `docker-jail: the lookup of group jailed failed (getent exit ${status}); not creating it: run 'dpkg --configure -a' once the group database answers\n`,
+      );
+      assert.equal(
+        run.calls.some((call) => call.startsWith('dpkg-statoverride --update')),
+        false,
+      );
     });
   }
 });

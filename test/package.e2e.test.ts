@@ -10,12 +10,13 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { requireHost, run, sh } from './support/host';
 import { Terminal } from './support/pty';
-import { type Sshd, sshOptions, startSshd, ssh } from './support/sshd';
+import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
-const apt = (...args: string[]) => run('/usr/bin/apt-get', ['-y', '-q', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
+const apt = (...args: string[]) =>
+  run('/usr/bin/apt-get', ['-y', '-q', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
 const installed = () => run('/usr/bin/dpkg-query', ['-W', '-f=${Status} ${Version}', 'docker-jail']).stdout;
 
 /** Every file under the directories, with its type, mode, owner and content hash: what "byte-identical" compares. */
@@ -89,7 +90,10 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     assert.match(sh('man -P cat 5 docker-jail.ini'), /grace = 7d/);
     // Everything but this test's own sshd, which accepts every variable on purpose (doctor rightly names it).
     const doctor = JSON.parse(run('/usr/sbin/docker-jail', ['doctor', '--json']).stdout) as { check: string; ok: boolean; detail: string }[];
-    assert.deepEqual(doctor.filter((f) => !f.ok && !/^the running sshd \(pid \d+, -f \/run\/docker-jail-test-sshd-/.test(f.detail)), []);
+    assert.deepEqual(
+      doctor.filter((f) => !f.ok && !/^the running sshd \(pid \d+, -f \/run\/docker-jail-test-sshd-/.test(f.detail)),
+      [],
+    );
   });
 
   it('jails an enabled user: ssh -tt lands in the jail, scp puts a file in the home; disable gives the host back', async () => {
@@ -102,7 +106,9 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     term.write('exit\r');
     assert.equal(await term.exited, 0);
     writeFileSync(`${scratch}/up.txt`, 'through scp\n');
-    const scpOptions = sshOptions(sshd, user).map((o) => (o === '-p' ? '-P' : o)).filter((o) => o !== '-a');
+    const scpOptions = sshOptions(sshd, user)
+      .map((o) => (o === '-p' ? '-P' : o))
+      .filter((o) => o !== '-a');
     assert.equal(run('/usr/bin/scp', [...scpOptions, `${scratch}/up.txt`, `${user.name}@127.0.0.1:up.txt`]).status, 0);
     assert.equal(ssh(sshd, user, ['cat up.txt; hostname']).stdout, `through scp\n${user.name}-jail\n`);
     assert.equal(run('/usr/sbin/docker-jail', ['disable', user.name]).status, 0);
@@ -148,7 +154,10 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     const gids = ['jailed', 'admins'].map((name) => sh(`getent group ${name} | cut -d: -f3`));
     const result = apt('purge', 'docker-jail');
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(['jailed', 'admins'].map((name) => sh(`getent group ${name} | cut -d: -f3`)), gids);
+    assert.deepEqual(
+      ['jailed', 'admins'].map((name) => sh(`getent group ${name} | cut -d: -f3`)),
+      gids,
+    );
     for (const name of ['jailed', 'admins']) assert.match(result.stdout + result.stderr, new RegExp(`group ${name} is kept .*groupdel ${name}`));
     const after = snapshot('/etc/pam.d', '/etc/shells', '/etc/ssh');
     const changed = [...new Set([...pristine.keys(), ...after.keys()])].filter((path) => pristine.get(path) !== after.get(path));
@@ -178,10 +187,21 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     assert.equal(build.status, 0, build.stdout + build.stderr);
     sh(`dpkg-deb -R ${DEB} ${scratch}/first && dpkg-deb -R ${copy}/dist/docker-jail_${VERSION}_amd64.deb ${scratch}/second`);
     const differing = sh(`cd ${scratch} && diff -rq --no-dereference first second || true`)
-      .split('\n').filter(Boolean).map((line) => line.replace(/^Files first\/(\S+) and .*$/, '$1'));
-    assert.deepEqual(differing, ['DEBIAN/md5sums', 'usr/lib/docker-jail/docker-jail'].filter((f) => differing.includes(f)), `differs: ${differing.join(', ')}`);
-    const sums = sh(`cd ${scratch} && diff first/DEBIAN/md5sums second/DEBIAN/md5sums || true`).split('\n').filter((l) => /^[<>]/.test(l));
-    assert.ok(sums.every((line) => line.endsWith(' usr/lib/docker-jail/docker-jail')), sums.join('\n'));
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.replace(/^Files first\/(\S+) and .*$/, '$1'));
+    assert.deepEqual(
+      differing,
+      ['DEBIAN/md5sums', 'usr/lib/docker-jail/docker-jail'].filter((f) => differing.includes(f)),
+      `differs: ${differing.join(', ')}`,
+    );
+    const sums = sh(`cd ${scratch} && diff first/DEBIAN/md5sums second/DEBIAN/md5sums || true`)
+      .split('\n')
+      .filter((l) => /^[<>]/.test(l));
+    assert.ok(
+      sums.every((line) => line.endsWith(' usr/lib/docker-jail/docker-jail')),
+      sums.join('\n'),
+    );
     // The bundle the executable carries is the same, byte for byte: what differs is V8's code cache of it.
     assert.equal(sh(`sha256sum < ${copy}/build/docker-jail.js`), sh('sha256sum < build/docker-jail.js'));
   });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { withConfig } from './support/config';
-import { requireHost, run, sh } from './support/host';
-import { jailedUser } from './support/fixtures';
-import { createUser, jailOf, removeUser } from './support/users';
 import { STAGING_ROOT } from '../src/host/paths';
+import { withConfig } from './support/config';
+import { jailedUser } from './support/fixtures';
+import { requireHost, run, sh } from './support/host';
+import { createUser, jailOf, removeUser } from './support/users';
 
 /** Runs the host's real PAM stack for a service, as a login would, without a shell. */
 function pamtester(service: string, user: string, items: string[], ...operations: string[]) {
@@ -82,7 +82,10 @@ describe('users that only NSS knows (libnss-extrausers, not /etc/passwd)', funct
   it('makes their home and jail at the first login, and names them inside', () => {
     const result = run('/bin/su', ['-l', name, '-c', 'id; pwd; getent passwd $(id -u) | cut -d: -f1,5']);
     assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stdout, `uid=${uid}(${name}) gid=${uid}(${name}) groups=${uid}(${name}),${sh('getent group jailed | cut -d: -f3').trim()}(jailed)\n${home}\n${name}:NSS only\n`);
+    assert.equal(
+      result.stdout,
+      `uid=${uid}(${name}) gid=${uid}(${name}) groups=${uid}(${name}),${sh('getent group jailed | cut -d: -f3').trim()}(jailed)\n${home}\n${name}:NSS only\n`,
+    );
     assert.equal(lstatSync(home).uid, uid);
   });
 });

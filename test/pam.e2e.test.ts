@@ -4,18 +4,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
 import { engineAnswers, startEngine, stopEngine } from './support/engine';
+import { jailedUsers, loginAs } from './support/fixtures';
 import { requireHost, run, sh, sleep, waitFor } from './support/host';
 import { buildPreloadWitness } from './support/preload';
 import { Terminal } from './support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
-import { jailedUsers, loginAs } from './support/fixtures';
 import { jailOf, type TestUser } from './support/users';
 
 /** Every file under /etc/pam.d with a digest of its bytes. */
 function pamSnapshot(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const name of readdirSync('/etc/pam.d').sort()) {
-    files[name] = createHash('sha256').update(readFileSync(`/etc/pam.d/${name}`)).digest('hex');
+    files[name] = createHash('sha256')
+      .update(readFileSync(`/etc/pam.d/${name}`))
+      .digest('hex');
   }
   return files;
 }
@@ -31,7 +33,9 @@ function ownership(path: string): string {
 }
 
 function jailProcessArgs(user: TestUser): string[] {
-  return sh(`docker exec ${jailOf(user)} ps -eo args=`).split('\n').map((line) => line.trim());
+  return sh(`docker exec ${jailOf(user)} ps -eo args=`)
+    .split('\n')
+    .map((line) => line.trim());
 }
 
 describe('first login through PAM: the hook makes the home and the jail', function () {
@@ -67,7 +71,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     assert.deepEqual(pamSnapshot(), enabled);
   });
 
-  it('creates the home (owner, mode, skeleton, ~/.ssh) and the jail at a brand-new user\'s first `ssh -tt` login', async () => {
+  it("creates the home (owner, mode, skeleton, ~/.ssh) and the jail at a brand-new user's first `ssh -tt` login", async () => {
     const user = users.make({ home: false });
     assert.equal(existsSync(user.home), false);
     assert.equal(jailOf(user), '');
@@ -86,7 +90,10 @@ describe('first login through PAM: the hook makes the home and the jail', functi
       assert.equal(statSync(`${user.home}/${file}`).mode & 0o077, 0, `${file} is open to others (umask 077)`);
     }
     assert.notEqual(jailOf(user), '');
-    const record = readFileSync('/var/log/auth.log', 'utf8').split('\n').find((l) => l.includes(`pam=open_session user="${user.name}"`)) ?? '';
+    const record =
+      readFileSync('/var/log/auth.log', 'utf8')
+        .split('\n')
+        .find((l) => l.includes(`pam=open_session user="${user.name}"`)) ?? '';
     const took = /homeCreated=true durationMs=(\d+)/.exec(record);
     assert.ok(took, `no open_session record with the hook's time: ${record}`);
     console.log(`      (the hook took ${took[1]} ms to create the home and the jail)`);
@@ -101,7 +108,7 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     assert.equal(ownership(`${user.home}/.ssh`), `700 ${user.uid}:${user.gid}`);
   });
 
-  for (const target of ['/etc', '/root', 'another user\'s home']) {
+  for (const target of ['/etc', '/root', "another user's home"]) {
     it(`never follows a home planted as a symlink to ${target}, and fails the login closed`, () => {
       const victim = target.startsWith('/') ? target : users.make({ groups: [] }).home;
       const user = users.make({ home: false });
@@ -114,7 +121,10 @@ describe('first login through PAM: the hook makes the home and the jail', functi
       // with the reason in the auth log; nothing of docker-jail ran as the user.
       assert.match(result.stderr, /su: cannot open session/);
       assert.equal(result.stderr.split('\n').filter((l) => l.startsWith('jailsh: ')).length, 0);
-      assert.match(sh('tail -n 50 /var/log/auth.log'), new RegExp(`pam_docker_jail\\(su-l:session\\): refusing the session of ${user.name}: ${user.home}: Not a directory`));
+      assert.match(
+        sh('tail -n 50 /var/log/auth.log'),
+        new RegExp(`pam_docker_jail\\(su-l:session\\): refusing the session of ${user.name}: ${user.home}: Not a directory`),
+      );
       assert.equal(ownership(victim), before);
       assert.equal(lstatSync(user.home).isSymbolicLink(), true);
       rmSync(user.home);
@@ -192,8 +202,8 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     // sshd closes the PAM session after the client has gone: wait for it, and for the hook after it.
     await waitFor('sshd to close the session', () => readFileSync('/var/log/auth.log', 'utf8').includes(`session closed for user ${attacker.name}`), 10_000);
     await sleep(2000);
-    assert.equal(existsSync(victim.home), false, 'the hook made the victim\'s home');
-    assert.equal(jailOf(victim), '', 'the hook made the victim\'s jail');
+    assert.equal(existsSync(victim.home), false, "the hook made the victim's home");
+    assert.equal(jailOf(victim), '', "the hook made the victim's jail");
   });
 
   /**
@@ -211,13 +221,13 @@ describe('first login through PAM: the hook makes the home and the jail', functi
     // The prompt can come back before the background job has exec'd (nohup, then sleep).
     await waitFor('the job to start', () => jailProcessArgs(user).includes(args), 5_000);
     const relay = sh(`pgrep -f '^(docker-jail shell|/usr/lib/docker-jail/docker-jail-attach )' -P $(pgrep -d, -f 'sshd: ${user.name}') || true`).trim();
-    assert.ok(relay !== '', 'the session\'s docker-jail process was not found');
+    assert.ok(relay !== '', "the session's docker-jail process was not found");
     sh(`kill -KILL ${relay}`);
     term.kill('SIGKILL');
     await waitFor('close_session to end the session', () => !jailProcessArgs(user).some((a) => a === args || a.includes('bash')), 5_000);
   }
 
-  it('hangs up the session at close_session even when the shell\'s own process was killed', async () => {
+  it("hangs up the session at close_session even when the shell's own process was killed", async () => {
     await orphanedSession('sleep 6161', 'sleep 6161');
   });
 

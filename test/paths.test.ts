@@ -24,7 +24,8 @@ const OUTSIDE_TYPESCRIPT = [
 ];
 
 /** A path of the product: under one of its own directories (not /run/docker-jail-agent, say), its config, or jailsh. */
-const PRODUCT_PATH = /\/(?:var\/lib|run|usr\/lib|usr\/share)\/docker-jail(?:\/[A-Za-z0-9._@-]+)*(?![A-Za-z0-9._@-])|\/etc\/docker-jail\.ini|\/usr\/bin\/jailsh/g;
+const PRODUCT_PATH =
+  /\/(?:var\/lib|run|usr\/lib|usr\/share)\/docker-jail(?:\/[A-Za-z0-9._@-]+)*(?![A-Za-z0-9._@-])|\/etc\/docker-jail\.ini|\/usr\/bin\/jailsh/g;
 
 const exported = new Set<string>(Object.values(paths).flatMap((value) => (typeof value === 'string' && value.startsWith('/') ? [value] : [])));
 /** The product's own top directories: a path directly in one of them must be exported itself. */
@@ -54,7 +55,10 @@ function sourceFiles(dir: string): string[] {
 
 /** The code of a TypeScript file without its comments (a comment may say where a program lives). */
 function codeOf(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '').replace(/\s\/\/ .*$/gm, '');
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '')
+    .replace(/\s\/\/ .*$/gm, '');
 }
 
 describe('paths: every fixed path of the product in src/host/paths.ts', () => {
@@ -78,13 +82,21 @@ describe('paths: every fixed path of the product in src/host/paths.ts', () => {
 
   it('the maintainer scripts still name the state they create and remove', () => {
     const found = OUTSIDE_TYPESCRIPT.filter((file) => file.startsWith('debian/')).flatMap((file) => pathsIn(readFileSync(file, 'utf8')));
-    for (const path of [paths.STATE_DIR, paths.JAILSH, paths.BUILD_ROOT, paths.SCRATCH_MOUNTS]) assert.ok(found.some((f) => f === path || f.startsWith(`${path}/`)), `${path} is no longer in debian/`);
+    for (const path of [paths.STATE_DIR, paths.JAILSH, paths.BUILD_ROOT, paths.SCRATCH_MOUNTS])
+      assert.ok(
+        found.some((f) => f === path || f.startsWith(`${path}/`)),
+        `${path} is no longer in debian/`,
+      );
   });
 
-  it('no other file of src/ spells a path in the product\'s own directories', () => {
+  it("no other file of src/ spells a path in the product's own directories", () => {
     const spelled = sourceFiles('src')
       .filter((file) => file !== 'src/host/paths.ts')
-      .flatMap((file) => pathsIn(codeOf(readFileSync(file, 'utf8'))).filter((path) => !path.startsWith('/etc/') && path !== paths.JAILSH).map((path) => `${file}: ${path}`));
+      .flatMap((file) =>
+        pathsIn(codeOf(readFileSync(file, 'utf8')))
+          .filter((path) => !path.startsWith('/etc/') && path !== paths.JAILSH)
+          .map((path) => `${file}: ${path}`),
+      );
     assert.deepEqual(spelled, []);
   });
 });

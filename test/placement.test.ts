@@ -12,9 +12,12 @@ const withJail = (jail: Partial<Config['jail']>, session: Partial<Config['sessio
   session: { ...defaultConfig.session, ...session },
 });
 
-describe('placement: where a user\'s jail stands, worked out once', () => {
+describe("placement: where a user's jail stands, worked out once", () => {
   it('names a per-user jail, its host, home, working directory, lock and /tmp after the user', () => {
-    const placed = placementOf(withJail({ mode: 'per-user', nameTemplate: 'jail-{user}', hostnameTemplate: '{user}-jail', homeMount: '{home}' }, { workdir: '{home}' }), alice);
+    const placed = placementOf(
+      withJail({ mode: 'per-user', nameTemplate: 'jail-{user}', hostnameTemplate: '{user}-jail', homeMount: '{home}' }, { workdir: '{home}' }),
+      alice,
+    );
     assert.deepEqual(placed, {
       vars: { user: 'Alice.Smith@CORP', uid: '1234', home: '/home/alice' },
       name: 'jail-Alice.Smith_40CORP',
@@ -26,8 +29,11 @@ describe('placement: where a user\'s jail stands, worked out once', () => {
     });
   });
 
-  it('gives the shared jail names of its own, never its first user\'s, one lock and one /tmp, but each user their own home', () => {
-    const placed = placementOf(withJail({ mode: 'shared', nameTemplate: 'jail-{user}', hostnameTemplate: '{user}-{uid}', homeMount: '/homes/{user}' }, { workdir: '/homes/{user}' }), alice);
+  it("gives the shared jail names of its own, never its first user's, one lock and one /tmp, but each user their own home", () => {
+    const placed = placementOf(
+      withJail({ mode: 'shared', nameTemplate: 'jail-{user}', hostnameTemplate: '{user}-{uid}', homeMount: '/homes/{user}' }, { workdir: '/homes/{user}' }),
+      alice,
+    );
     assert.equal(placed.name, 'jail-shared');
     assert.equal(placed.hostname, 'shared-shared');
     assert.equal(placed.lock, '/run/docker-jail/locks/shared');
@@ -36,7 +42,7 @@ describe('placement: where a user\'s jail stands, worked out once', () => {
     assert.equal(placed.workdir, '/homes/Alice.Smith@CORP');
   });
 
-  it('refuses a home mount that the user\'s name would put over the jail\'s system, as a config error naming the key', () => {
+  it("refuses a home mount that the user's name would put over the jail's system, as a config error naming the key", () => {
     for (const user of ['..', 'etc/x', '.']) {
       assert.throws(
         () => placementOf(withJail({ homeMount: '/{user}' }), { ...alice, user }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { printable, printableJson } from '../src/commands/printable';
 
-describe('printable: text from the user database on an administrator\'s terminal', () => {
+describe("printable: text from the user database on an administrator's terminal", () => {
   it('escapes every C0 control, DEL and C1 control as \\xNN, and nothing else', () => {
     assert.equal(printable('a\u001b]0;title\u0007\rb\u007f\u009bc'), 'a\\x1b]0;title\\x07\\x0db\\x7f\\x9bc');
     assert.equal(printable('tab\there\nnext'), 'tab\\x09here\\x0anext');

@@ -46,7 +46,7 @@ describe('progress display of long commands', () => {
     assert.match(line, /…$/);
   });
 
-  it('lets no control character of a tool\'s output reach the terminal', () => {
+  it("lets no control character of a tool's output reach the terminal", () => {
     const { progress, written } = capture(true);
     progress.detail('evil \x1b]0;title\x07 \x9b2J done');
     progress.step('step \x1b[2J');

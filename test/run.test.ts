@@ -8,12 +8,18 @@ describe('host run: the one runner of helper programs', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a program not named by an absolute path, before running anything', () => {
-    assert.throws(() => run('sh', ['-c', 'true'], { failure: 'sh failed', timeout: 1000 }), { name: 'JailError', message: 'refusing to run sh: not an absolute path' });
+    assert.throws(() => run('sh', ['-c', 'true'], { failure: 'sh failed', timeout: 1000 }), {
+      name: 'JailError',
+      message: 'refusing to run sh: not an absolute path',
+    });
     assert.throws(() => runForStatus('./sh', [], { timeout: 1000 }), { name: 'JailError', message: 'refusing to run ./sh: not an absolute path' });
   });
 
   it('refuses to run without a time limit', () => {
-    assert.throws(() => run('/bin/true', [], { failure: 'true failed', timeout: 0 }), { name: 'JailError', message: 'refusing to run /bin/true without a time limit' });
+    assert.throws(() => run('/bin/true', [], { failure: 'true failed', timeout: 0 }), {
+      name: 'JailError',
+      message: 'refusing to run /bin/true without a time limit',
+    });
   });
 
   it('gives the program an empty environment unless one is given, and exactly that one', () => {
@@ -26,7 +32,7 @@ describe('host run: the one runner of helper programs', () => {
     assert.equal(run('/bin/sh', ['-c', 'echo out'], { failure: 'sh failed', timeout: 5000 }), '');
   });
 
-  it('throws one line: the caller\'s sentence and the first line of stderr', () => {
+  it("throws one line: the caller's sentence and the first line of stderr", () => {
     assert.throws(() => run('/bin/sh', ['-c', 'echo "  first" >&2; echo second >&2; exit 3'], { failure: 'the step failed', timeout: 5000 }), {
       name: 'JailError',
       message: 'the step failed: first',
@@ -35,12 +41,17 @@ describe('host run: the one runner of helper programs', () => {
   });
 
   it('throws the reason a program could not be started', () => {
-    assert.throws(() => run(`${dir}/none`, [], { failure: 'none failed', timeout: 5000 }), { name: 'JailError', message: `none failed: spawnSync ${dir}/none ENOENT` });
+    assert.throws(() => run(`${dir}/none`, [], { failure: 'none failed', timeout: 5000 }), {
+      name: 'JailError',
+      message: `none failed: spawnSync ${dir}/none ENOENT`,
+    });
   });
 
   it('kills a program that outlives its time limit, and says so', () => {
     const started = Date.now();
-    assert.throws(() => run('/bin/sleep', ['10'], { failure: 'sleep failed', timeout: 200, killSignal: 'SIGKILL' }), { message: 'sleep failed: spawnSync /bin/sleep ETIMEDOUT' });
+    assert.throws(() => run('/bin/sleep', ['10'], { failure: 'sleep failed', timeout: 200, killSignal: 'SIGKILL' }), {
+      message: 'sleep failed: spawnSync /bin/sleep ETIMEDOUT',
+    });
     assert.ok(Date.now() - started < 5000, 'the program was not killed at its time limit');
     const outcome = runForStatus('/bin/sleep', ['10'], { timeout: 200 });
     assert.equal(outcome.status, null);
@@ -63,7 +74,7 @@ describe('host run: the one runner of helper programs', () => {
     assert.equal(runForStatus('/bin/sh', ['-c', 'echo err >&2'], { timeout: 5000 }).stderr, '', 'stderr was not sent to /dev/null');
   });
 
-  it('keeps spawnSync\'s 1 MiB output limit unless given another', () => {
+  it("keeps spawnSync's 1 MiB output limit unless given another", () => {
     const big = ['-c', 'head -c 2000000 /dev/zero'];
     assert.equal(runForStatus('/bin/sh', big, { stdout: 'pipe', timeout: 5000 }).error?.code, 'ENOBUFS');
     assert.equal(runForStatus('/bin/sh', big, { stdout: 'pipe', maxBuffer: Number.POSITIVE_INFINITY, timeout: 5000 }).stdout.length, 2000000);

@@ -27,13 +27,13 @@ function jailSays(user: TestUser, command: string): string {
 /** Blocks the image takes on the host's disk, in KiB. */
 const allocatedKiB = (image: string) => Number(sh(`du -k ${image} | cut -f1`));
 
-describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', function () {
+describe("each jail's /tmp and /var/tmp: a bounded filesystem of its own", function () {
   this.timeout(180_000);
   const users = jailedUsers();
 
   before(() => requireHost('docker', 'su', 'losetup', 'mkfs.ext4'));
 
-  it('is made at the first login: a root-only sparse image, mounted nosuid,nodev, both directories on it, 1777 and root\'s', async () => {
+  it("is made at the first login: a root-only sparse image, mounted nosuid,nodev, both directories on it, 1777 and root's", async () => {
     const user = users.make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
     const image = `${IMAGES}/${user.uid}.img`;
@@ -41,7 +41,10 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
     assert.equal(statSync(image).mode & 0o777, 0o600);
     assert.equal(statSync(IMAGES).mode & 0o777, 0o700);
     assert.ok(allocatedKiB(image) < 4096, `a new image takes ${allocatedKiB(image)} KiB`);
-    const seen = jailSays(user, 'stat -c "%a %U" /tmp /var/tmp; df -B1M --output=size /tmp | tail -1; [ "$(stat -c %d /tmp)" = "$(stat -c %d /var/tmp)" ] && echo one-fs; grep -E " /(var/)?tmp " /proc/self/mountinfo | grep -c "nosuid,nodev"');
+    const seen = jailSays(
+      user,
+      'stat -c "%a %U" /tmp /var/tmp; df -B1M --output=size /tmp | tail -1; [ "$(stat -c %d /tmp)" = "$(stat -c %d /var/tmp)" ] && echo one-fs; grep -E " /(var/)?tmp " /proc/self/mountinfo | grep -c "nosuid,nodev"',
+    );
     const [modes, size, same, flagged] = [seen.split('\n').slice(0, 2), Number(seen.split('\n')[2]), seen.split('\n')[3], seen.split('\n')[4]];
     assert.deepEqual(modes, ['1777 root', '1777 root']);
     assert.ok(size > 24 && size <= 32, `/tmp is ${size} MiB`);
@@ -49,7 +52,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
     assert.equal(flagged, '2');
   });
 
-  it('a user filling it gets ENOSPC at tmp_size; the host\'s disk gives at most that, and gets it back when the files go', async () => {
+  it("a user filling it gets ENOSPC at tmp_size; the host's disk gives at most that, and gets it back when the files go", async () => {
     const user = users.make();
     await withConfig('[jail]\ntmp_size = 32m\n', () => jailSays(user, 'true'));
     const image = `${IMAGES}/${user.uid}.img`;
@@ -64,7 +67,7 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
     assert.equal(jailSays(user, 'cat /tmp/after'), 'ok\n');
   });
 
-  it('with tmp_size = 0, /tmp and /var/tmp stay in the jail\'s writable layer and no image is made', async () => {
+  it("with tmp_size = 0, /tmp and /var/tmp stay in the jail's writable layer and no image is made", async () => {
     const user = users.make();
     await withConfig('[jail]\ntmp_size = 0\n', () => jailSays(user, 'echo layer > /tmp/where'));
     assert.ok(!existsSync(`${IMAGES}/${user.uid}.img`));
@@ -110,7 +113,9 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
       assert.equal(fresh.stdout, `${name}\n`, fresh.stderr);
       assert.equal(readFileSync(`${image}.owner`, 'utf8'), name);
     } finally {
-      sh(`docker ps -aq --filter label=${LABEL_UID}=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`);
+      sh(
+        `docker ps -aq --filter label=${LABEL_UID}=${old.uid} | xargs -r docker rm -f >/dev/null; userdel --remove ${name} 2>/dev/null || true; rm -rf ${old.home}`,
+      );
       removeScratchOf(String(old.uid));
     }
   });
@@ -122,11 +127,17 @@ describe('each jail\'s /tmp and /var/tmp: a bounded filesystem of its own', func
     sh(`docker rm -f ${jailOf(old)} >/dev/null; pkill -KILL -u ${old.uid} || true; userdel ${old.name}`);
     const waiting = await withConfig('[gc]\ngrace = 1h\n', () => run('/usr/sbin/docker-jail', ['gc']));
     assert.equal(waiting.status, 0, waiting.stderr);
-    assert.match(waiting.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid}: no jail and no jailed owner; removed after the grace period \\((359\\d|3600) s left\\)`));
+    assert.match(
+      waiting.stdout,
+      new RegExp(`/tmp and /var/tmp of uid ${old.uid}: no jail and no jailed owner; removed after the grace period \\((359\\d|3600) s left\\)`),
+    );
     assert.ok(existsSync(image));
     const collected = await withConfig('[gc]\ngrace = 0\n', () => run('/usr/sbin/docker-jail', ['gc']));
     assert.equal(collected.status, 0, collected.stderr);
-    assert.match(collected.stdout, new RegExp(`/tmp and /var/tmp of uid ${old.uid} \\(made for ${old.name}\\): removed \\(no jail and no jailed owner left\\)`));
+    assert.match(
+      collected.stdout,
+      new RegExp(`/tmp and /var/tmp of uid ${old.uid} \\(made for ${old.name}\\): removed \\(no jail and no jailed owner left\\)`),
+    );
     assert.ok(!existsSync(image));
     assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(`${SCRATCH_MOUNTS}/${old.uid} `));
     sh(`rm -rf ${old.home}`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { engineSecurityFindings } from '../src/doctor/doctor';
 import type { ConfigFs, ConfigStats } from '../src/config/load';
+import { engineSecurityFindings } from '../src/doctor/doctor';
+import { JailError } from '../src/errors';
 import { isOutdated } from '../src/jail/jail';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../src/jail/seccomp';
-import { JailError } from '../src/errors';
 
 const SHIPPED = readFileSync(`${__dirname}/../profiles/seccomp.json`, 'utf8');
 
@@ -15,7 +15,14 @@ function fsWith(file: { text: string; uid?: number; mode?: number } | null): Con
     lstat: (path) => {
       if (path !== SECCOMP_PROFILE_PATH) return directory;
       if (file === null) throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${path}'`), { code: 'ENOENT' });
-      return { uid: file.uid ?? 0, mode: 0o100000 | (file.mode ?? 0o644), size: file.text.length, isFile: () => true, isDirectory: () => false, isSymbolicLink: () => false };
+      return {
+        uid: file.uid ?? 0,
+        mode: 0o100000 | (file.mode ?? 0o644),
+        size: file.text.length,
+        isFile: () => true,
+        isDirectory: () => false,
+        isSymbolicLink: () => false,
+      };
     },
     readFile: () => file?.text ?? '',
   };
@@ -31,16 +38,22 @@ const refusal = (fs: ConfigFs) => {
   return assert.fail('the profile was accepted');
 };
 
-describe('the jails\' seccomp profile: the shipped file, its checks, and what it makes outdated', () => {
-  it('ships the engine\'s default without io_uring and AF_VSOCK sockets, denying by default', () => {
-    const profile = JSON.parse(SHIPPED) as { defaultAction: string; syscalls: { names: string[]; action: string; args: { index: number; value: number; op: string }[] | null }[] };
+describe("the jails' seccomp profile: the shipped file, its checks, and what it makes outdated", () => {
+  it("ships the engine's default without io_uring and AF_VSOCK sockets, denying by default", () => {
+    const profile = JSON.parse(SHIPPED) as {
+      defaultAction: string;
+      syscalls: { names: string[]; action: string; args: { index: number; value: number; op: string }[] | null }[];
+    };
     assert.equal(profile.defaultAction, 'SCMP_ACT_ERRNO');
     const allowed = profile.syscalls.filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names);
     for (const name of ['io_uring_setup', 'io_uring_enter', 'io_uring_register']) assert.ok(!allowed.includes(name), `${name} is allowed`);
     assert.ok(allowed.includes('read') && allowed.includes('execve'));
     // socket() only with a family other than AF_VSOCK (40): every rule naming it has an argument condition.
     const socketRules = profile.syscalls.filter((s) => s.names.includes('socket'));
-    assert.deepEqual(socketRules.map((s) => s.args), [[{ index: 0, value: 38, op: 'SCMP_CMP_LT' }], [{ index: 0, value: 39, op: 'SCMP_CMP_EQ' }], [{ index: 0, value: 40, op: 'SCMP_CMP_GT' }]]);
+    assert.deepEqual(
+      socketRules.map((s) => s.args),
+      [[{ index: 0, value: 38, op: 'SCMP_CMP_LT' }], [{ index: 0, value: 39, op: 'SCMP_CMP_EQ' }], [{ index: 0, value: 40, op: 'SCMP_CMP_GT' }]],
+    );
   });
 
   it('reads it as compact JSON with a short hash, the same for the same profile however it is laid out', () => {
@@ -52,7 +65,10 @@ describe('the jails\' seccomp profile: the shipped file, its checks, and what it
 
   it('fails closed, naming the file, when it is missing, unsafe or not a denying profile', () => {
     assert.match(refusal(fsWith(null)), /^\/usr\/share\/docker-jail\/seccomp\.json: missing: .*apt install --reinstall docker-jail/);
-    assert.match(refusal(fsWith({ text: SHIPPED, mode: 0o666 })), /^\/usr\/share\/docker-jail\/seccomp\.json: refused: writable by group or others \(mode 0666\)/);
+    assert.match(
+      refusal(fsWith({ text: SHIPPED, mode: 0o666 })),
+      /^\/usr\/share\/docker-jail\/seccomp\.json: refused: writable by group or others \(mode 0666\)/,
+    );
     assert.match(refusal(fsWith({ text: SHIPPED, uid: 1000 })), /^\/usr\/share\/docker-jail\/seccomp\.json: refused: owned by uid 1000, not root/);
     assert.match(refusal(fsWith({ text: '{' })), /: refused: not JSON/);
     assert.match(refusal(fsWith({ text: '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}' })), /: refused: not a seccomp profile denying by default/);

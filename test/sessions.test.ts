@@ -15,7 +15,15 @@ describe('session records (what close_session finds when a login was killed)', (
     assert.ok(id !== null);
     return id;
   };
-  const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({ pid: 4242, ancestors: [self()], uid: 1234, jailId: 'j1', exec: null, marker: 'DOCKER_JAIL_SESSION=ab', ...over });
+  const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
+    pid: 4242,
+    ancestors: [self()],
+    uid: 1234,
+    jailId: 'j1',
+    exec: null,
+    marker: 'DOCKER_JAIL_SESSION=ab',
+    ...over,
+  });
 
   it('is written before the exec (no pid yet), root-only, then updated with the exec and forgotten at the end', () => {
     const recorded = recordSession(record(), dir);
@@ -33,7 +41,8 @@ describe('session records (what close_session finds when a login was killed)', (
     writeFileSync(`${dir}/not-a-dir`, '');
     assert.throws(
       () => recordSession(record(), `${dir}/not-a-dir`),
-      (error: unknown) => error instanceof JailError && /^cannot record the session in .*\/not-a-dir\/4242\.json \((ENOTDIR|EEXIST)\); refusing to start it$/.test(error.message),
+      (error: unknown) =>
+        error instanceof JailError && /^cannot record the session in .*\/not-a-dir\/4242\.json \((ENOTDIR|EEXIST)\); refusing to start it$/.test(error.message),
     );
     assert.deepEqual(readdirSync(dir), ['not-a-dir']);
   });
@@ -46,12 +55,15 @@ describe('session records (what close_session finds when a login was killed)', (
     assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), record());
   });
 
-  it('is found by the PAM session\'s very process and uid; records whose PAM processes are all gone are removed', () => {
+  it("is found by the PAM session's very process and uid; records whose PAM processes are all gone are removed", () => {
     recordSession(record(), dir);
     recordSession(record({ pid: 4243, ancestors: [{ pid: process.pid, start: self().start + 1 }] }), dir); // a pid reused since
     recordSession(record({ pid: 4244, uid: 999 }), dir);
     const found = sessionsOf(process.pid, 1234, dir);
-    assert.deepEqual(found.map((f) => f.record.pid), [4242]);
+    assert.deepEqual(
+      found.map((f) => f.record.pid),
+      [4242],
+    );
     assert.deepEqual(readdirSync(dir).sort(), ['4242.json', '4244.json']);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { SHARED_ROOT } from '../src/host/paths';
 import { LABEL_SHARED } from '../src/jail/labels';
-import { requireHost, sh } from './support/host';
 import { withConfig } from './support/config';
 import { jailedUser, jailedUsers, loginAs } from './support/fixtures';
+import { requireHost, sh } from './support/host';
 import type { TestUser } from './support/users';
 
 const SHARED_CONFIG = '[jail]\nmode = shared\nname_template = djt-shared-jail\nhostname_template = shared-jail\n';
@@ -44,7 +44,7 @@ describe('shared mode: one jail for every jailed user', function () {
     });
   });
 
-  it('lets Unix permissions keep each user out of the other\'s home', async () => {
+  it("lets Unix permissions keep each user out of the other's home", async () => {
     await withConfig(SHARED_CONFIG, () => {
       const result = loginAs(ben, `cat ${ann.home}/note`);
       assert.notEqual(result.status, 0);
@@ -83,7 +83,11 @@ describe('shared mode: a home staged while the shared jail runs', function () {
       // The late user's home is staged now, while the jail runs, and reaches it by propagation.
       const seen = loginAs(late, `cp /usr/bin/id ~/euid; grep ' ${SHARED_ROOT}/${late.uid} ' /proc/self/mountinfo`);
       assert.equal(seen.status, 0, seen.stderr);
-      assert.equal(sh('docker inspect -f {{.State.StartedAt}} djt-shared-late').trim(), started, 'the jail was restarted: the home was not staged into a running jail');
+      assert.equal(
+        sh('docker inspect -f {{.State.StartedAt}} djt-shared-late').trim(),
+        started,
+        'the jail was restarted: the home was not staged into a running jail',
+      );
       const mounts = seen.stdout.trim().split('\n');
       assert.ok(mounts.length > 0 && mounts[0] !== '', 'the home is not mounted in the jail');
       for (const line of mounts) {

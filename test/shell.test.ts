@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { scrubEnvironment } from '../src/policy/environment';
-import { callerUid, checkTextArguments, jailArgv, parseShellArgs, sessionToken } from '../src/session/login';
-import { renderSshdPolicy } from '../src/doctor/sshdPolicy';
 import { defaultConfig } from '../src/config/load';
+import { renderSshdPolicy } from '../src/doctor/sshdPolicy';
 import { ExitCode, JailError } from '../src/errors';
 import type { Identity } from '../src/identity/nss';
 import { accessOf, checkJailable } from '../src/policy/access';
-import { whitelistedEnv } from '../src/policy/environment';
+import { scrubEnvironment, whitelistedEnv } from '../src/policy/environment';
+import { callerUid, checkTextArguments, jailArgv, parseShellArgs, sessionToken } from '../src/session/login';
 
 const alice: Identity = {
   user: 'alice',
@@ -24,15 +23,26 @@ const groups: Record<string, number> = { jailed: 990, admins: 991 };
 const gidOf = (name: string) => groups[name] ?? null;
 
 describe('shell mode: what the launcher hands over', () => {
-  it('accepts exactly the launcher\'s argv forms', () => {
+  it("accepts exactly the launcher's argv forms", () => {
     assert.deepEqual(parseShellArgs(['--login', '--']), { login: true, command: null });
     assert.deepEqual(parseShellArgs(['--no-login', '--', '-c', 'ls -l']), { login: false, command: 'ls -l' });
     assert.deepEqual(parseShellArgs(['--login', '--', '-c', '--help']), { login: true, command: '--help' });
   });
 
-  for (const args of [[], ['--login'], ['--', '-c', 'x'], ['--login', '--', '-c'], ['--login', '--', '-c', 'a', 'b'], ['--login', '--', '-x', 'a'], ['--root', '--']]) {
+  for (const args of [
+    [],
+    ['--login'],
+    ['--', '-c', 'x'],
+    ['--login', '--', '-c'],
+    ['--login', '--', '-c', 'a', 'b'],
+    ['--login', '--', '-x', 'a'],
+    ['--root', '--'],
+  ]) {
     it(`refuses ${JSON.stringify(args)} as a usage error`, () => {
-      assert.throws(() => parseShellArgs(args), (e: unknown) => e instanceof JailError && e.exitCode === 2);
+      assert.throws(
+        () => parseShellArgs(args),
+        (e: unknown) => e instanceof JailError && e.exitCode === 2,
+      );
     });
   }
 
@@ -83,15 +93,27 @@ describe('the access verdict', () => {
   });
 
   it('jails nobody while the jail group does not resolve, and lets an unresolved exempt group exempt nobody', () => {
-    assert.equal(accessOf(alice, defaultConfig, (name) => (name === 'jailed' ? null : gidOf(name))), 'outside');
-    assert.equal(accessOf(admin, defaultConfig, (name) => (name === 'admins' ? null : gidOf(name))), 'jailed');
+    assert.equal(
+      accessOf(alice, defaultConfig, (name) => (name === 'jailed' ? null : gidOf(name))),
+      'outside',
+    );
+    assert.equal(
+      accessOf(admin, defaultConfig, (name) => (name === 'admins' ? null : gidOf(name))),
+      'jailed',
+    );
   });
 
   it('reads the group names from the config', () => {
     const config = { ...defaultConfig, access: { ...defaultConfig.access, jailGroup: 'students', exemptGroup: 'staff' } };
     const names: Record<string, number> = { students: 990, staff: 991 };
-    assert.equal(accessOf(alice, config, (name) => names[name] ?? null), 'jailed');
-    assert.equal(accessOf(alice, defaultConfig, (name) => names[name] ?? null), 'outside');
+    assert.equal(
+      accessOf(alice, config, (name) => names[name] ?? null),
+      'jailed',
+    );
+    assert.equal(
+      accessOf(alice, defaultConfig, (name) => names[name] ?? null),
+      'outside',
+    );
   });
 });
 
@@ -106,8 +128,10 @@ describe('shell mode: the jailed process', () => {
     const text = (t: string) => Buffer.from(t);
     checkTextArguments(cmdline(text('docker-jail'), text('shell'), text('--'), text('-c'), text('echo héllo ✓')));
     for (const bad of [Buffer.from([0xff, 0xfe]), Buffer.from('caf\xe9', 'latin1'), Buffer.from([0xed, 0xa0, 0x80])]) {
-      assert.throws(() => checkTextArguments(cmdline(text('docker-jail'), text('-c'), bad)), (error: unknown) =>
-        error instanceof JailError && error.exitCode === ExitCode.usage && /not valid UTF-8/.test(error.message));
+      assert.throws(
+        () => checkTextArguments(cmdline(text('docker-jail'), text('-c'), bad)),
+        (error: unknown) => error instanceof JailError && error.exitCode === ExitCode.usage && /not valid UTF-8/.test(error.message),
+      );
     }
   });
 
@@ -125,15 +149,34 @@ describe('shell mode: the jailed process', () => {
   });
 });
 
-describe('the main program\'s own environment', () => {
+describe("the main program's own environment", () => {
   it('keeps in shell mode only what the launcher hands over', () => {
-    const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', DOCKER_JAIL_UID: '5', TERM: 'xterm', LC_ALL: 'C', SSH_CONNECTION: '1 2 3 4', DOCKER_HOST: 'tcp://x:1', DOCKER_CERT_PATH: '/tmp', HOME: '/tmp', NODE_OPTIONS: '-r x', LD_PRELOAD: 'x' };
+    const env: NodeJS.ProcessEnv = {
+      PATH: '/usr/bin',
+      DOCKER_JAIL_UID: '5',
+      TERM: 'xterm',
+      LC_ALL: 'C',
+      SSH_CONNECTION: '1 2 3 4',
+      DOCKER_HOST: 'tcp://x:1',
+      DOCKER_CERT_PATH: '/tmp',
+      HOME: '/tmp',
+      NODE_OPTIONS: '-r x',
+      LD_PRELOAD: 'x',
+    };
     scrubEnvironment(env, 'shell');
     assert.deepEqual(Object.keys(env).sort(), ['DOCKER_JAIL_UID', 'LC_ALL', 'PATH', 'SSH_CONNECTION', 'TERM']);
   });
 
   it('keeps in the PAM hook only the PAM variables the launcher hands over', () => {
-    const env: NodeJS.ProcessEnv = { PATH: '/usr/bin', PAM_USER: 'jo', PAM_TYPE: 'open_session', PAM_RHOST: 'h', DOCKER_JAIL_UID: '5', LD_PRELOAD: 'x', DOCKER_HOST: 'tcp://x:1' };
+    const env: NodeJS.ProcessEnv = {
+      PATH: '/usr/bin',
+      PAM_USER: 'jo',
+      PAM_TYPE: 'open_session',
+      PAM_RHOST: 'h',
+      DOCKER_JAIL_UID: '5',
+      LD_PRELOAD: 'x',
+      DOCKER_HOST: 'tcp://x:1',
+    };
     scrubEnvironment(env, 'pam-hook');
     assert.deepEqual(Object.keys(env).sort(), ['PAM_RHOST', 'PAM_TYPE', 'PAM_USER', 'PATH']);
   });

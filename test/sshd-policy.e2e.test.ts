@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { jailedUser } from './support/fixtures';
 import { requireHost, run, sh, sleep } from './support/host';
 import { buildPreloadWitness } from './support/preload';
 import { banner, type Sshd, sshOptions, startSshd } from './support/sshd';
-import { jailedUser } from './support/fixtures';
 import type { TestUser } from './support/users';
 
 /** The banner of a TCP service reached through a SOCKS5 proxy, or '' when the proxy refuses. */
@@ -61,7 +61,10 @@ describe('sshd policy for the jailed group: nothing runs or connects on the host
 
   const ssh = (user: TestUser, args: string[]) => run('/usr/bin/ssh', [...sshOptions(sshd, user), ...args], { timeout: 20_000 });
 
-  for (const [who, allowed] of [['an administrator', true], ['a jailed user', false]] as const) {
+  for (const [who, allowed] of [
+    ['an administrator', true],
+    ['a jailed user', false],
+  ] as const) {
     const user = () => (allowed ? admin : jailed);
 
     it(`${allowed ? 'lets' : 'refuses'} ${who} stdio forwarding (-W) to a host service`, () => {
@@ -75,7 +78,9 @@ describe('sshd policy for the jailed group: nothing runs or connects on the host
 
     it(`${allowed ? 'lets' : 'refuses'} ${who} local port forwarding (-L) to a host service`, async () => {
       const port = 40000 + Math.floor(Math.random() * 20000);
-      const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user()), '-N', '-L', `${port}:127.0.0.1:${sshd.port}`, `${user().name}@127.0.0.1`], { stdio: 'ignore' });
+      const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user()), '-N', '-L', `${port}:127.0.0.1:${sshd.port}`, `${user().name}@127.0.0.1`], {
+        stdio: 'ignore',
+      });
       try {
         let seen = '';
         for (let i = 0; i < 30 && seen === ''; i++) {

@@ -7,7 +7,7 @@ import { expandGlob, openingDirectives, parseLine, placePolicy, readSshdConfig }
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy } from '../src/doctor/sshdPolicy';
 
 /** A tree like /etc/ssh: sshd_config including sshd_config.d/*.conf (relative, as sshd resolves it), and the drop-in. */
-describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', () => {
+describe("doctor's reading of sshd's configuration files in sshd's order", () => {
   let dir: string;
   let dropIn: string;
   const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
@@ -26,10 +26,13 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
   it('names a Match block anywhere, before or after the drop-in, that forces in-process sftp or accepts any variable; not one that rules the jail group out', () => {
     write('sshd_config.d/zz-local.conf', 'Match Address 172.16.0.0/12\n\tForceCommand internal-sftp\n\tAcceptEnv *\nMatch Group *,!jailed\n\tAcceptEnv *\n');
     const opening = openingDirectives(readSshdConfig(join(dir, 'sshd_config'), dir), 'jailed', (keyword, values) => doorsIn(keyword, values, ['LANG']));
-    assert.deepEqual(opening.map((o) => `${o.directive.line} ${o.match.criteria.join(' ')}: ${o.doors.join()}`), [
-      "2 Address 172.16.0.0/12: forcecommand internal-sftp (serves the host's files)",
-      '3 Address 172.16.0.0/12: acceptenv * (wider than [session] env_whitelist LANG)',
-    ]);
+    assert.deepEqual(
+      opening.map((o) => `${o.directive.line} ${o.match.criteria.join(' ')}: ${o.doors.join()}`),
+      [
+        "2 Address 172.16.0.0/12: forcecommand internal-sftp (serves the host's files)",
+        '3 Address 172.16.0.0/12: acceptenv * (wider than [session] env_whitelist LANG)',
+      ],
+    );
   });
 
   it('finds the shipped drop-in read at top level, nothing ahead of it (global settings do not count: a Match block overrides them)', () => {
@@ -37,7 +40,7 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
     assert.deepEqual(place(), { read: true, within: null, shadows: [] });
   });
 
-  it('names a Match block in an earlier file that sets one of the policy\'s settings otherwise, with file, line and block', () => {
+  it("names a Match block in an earlier file that sets one of the policy's settings otherwise, with file, line and block", () => {
     write('sshd_config.d/00-test-remote.conf', '# remote clients\nMatch Address 10.0.0.0/8\n\tAllowTcpForwarding yes\n\tPermitTTY yes\n');
     const [shadow, ...rest] = place().shadows;
     assert.deepEqual(rest, []);
@@ -56,7 +59,7 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
     assert.equal(parseLine(''), null);
   });
 
-  it('ends a Match block at the end of its file: a later file\'s top lines are global again', () => {
+  it("ends a Match block at the end of its file: a later file's top lines are global again", () => {
     write('sshd_config.d/10-a.conf', 'Match User bob\n\tPermitTTY no\n');
     write('sshd_config.d/20-b.conf', 'AllowTcpForwarding yes\n');
     assert.deepEqual(shadowed(), []);
@@ -70,7 +73,7 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
     assert.deepEqual(shadowed(), ['sshd_config.d/Zeta.conf:2 AllowAgentForwarding']);
   });
 
-  it('passes a block that rules the jail group out, and one that sets the policy\'s own value', () => {
+  it("passes a block that rules the jail group out, and one that sets the policy's own value", () => {
     write('sshd_config.d/00-admins.conf', 'Match Address 10.0.0.0/8 Group *,!jailed\nAllowTcpForwarding yes\nMatch Group jailed\nAllowTcpForwarding no\n');
     assert.deepEqual(shadowed(), []);
   });
@@ -98,7 +101,11 @@ describe('doctor\'s reading of sshd\'s configuration files in sshd\'s order', ()
   it('globs as glob(3): *, ? and [...] per component, only what exists, sorted', () => {
     for (const name of ['a1.conf', 'a2.conf', 'b.conf', 'B.conf']) write(`sshd_config.d/${name}`, '');
     assert.deepEqual(expandGlob(join(dir, 'sshd_config.d/a?.conf')), [join(dir, 'sshd_config.d/a1.conf'), join(dir, 'sshd_config.d/a2.conf')]);
-    assert.deepEqual(expandGlob(join(dir, 'sshd_config.d/[!a]*.conf')), [join(dir, 'sshd_config.d/B.conf'), join(dir, 'sshd_config.d/b.conf'), join(dir, 'sshd_config.d/docker-jail.conf')]);
+    assert.deepEqual(expandGlob(join(dir, 'sshd_config.d/[!a]*.conf')), [
+      join(dir, 'sshd_config.d/B.conf'),
+      join(dir, 'sshd_config.d/b.conf'),
+      join(dir, 'sshd_config.d/docker-jail.conf'),
+    ]);
     assert.deepEqual(expandGlob(join(dir, 's*/b.conf')), [join(dir, 'sshd_config.d/b.conf')]);
     assert.deepEqual(expandGlob(join(dir, 'nothing.conf')), []);
   });

@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import { tmpdir } from 'node:os';
 import { readStateFile, writeStateFile } from '../src/host/stateFiles';
 
-describe('host state files: root\'s own files, replaced whole and never through a link', () => {
+describe("host state files: root's own files, replaced whole and never through a link", () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(`${tmpdir()}/djt-state-`);
@@ -46,10 +46,13 @@ describe('host state files: root\'s own files, replaced whole and never through 
     assert.deepEqual(readdirSync(dir).sort(), ['a', 'target']);
   });
 
-  it('throws the file system\'s error when it cannot write, leaving the old file as it was', () => {
+  it("throws the file system's error when it cannot write, leaving the old file as it was", () => {
     writeStateFile(`${dir}/a`, 'old');
     mkdirSync(`${dir}/a.tmp`); // cannot be cleared away
-    assert.throws(() => writeStateFile(`${dir}/a`, 'new'), (error: NodeJS.ErrnoException) => error.code !== undefined);
+    assert.throws(
+      () => writeStateFile(`${dir}/a`, 'new'),
+      (error: NodeJS.ErrnoException) => error.code !== undefined,
+    );
     assert.equal(readFileSync(`${dir}/a`, 'utf8'), 'old');
     assert.throws(() => writeStateFile(`${dir}/none/a`, 'new'), { code: 'ENOENT' });
   });

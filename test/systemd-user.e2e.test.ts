@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { withConfig } from './support/config';
-import { requireHost, run } from './support/host';
 import { jailedUser } from './support/fixtures';
+import { requireHost, run } from './support/host';
 
 /**
  * On a systemd host, pam_systemd starts `systemd --user` (user@UID.service) at
@@ -23,7 +23,10 @@ function verify(dropIn: string): string {
     mkdirSync(`${dir}/user@.service.d`);
     cpSync(dropIn, `${dir}/user@.service.d/docker-jail.conf`);
     const result = run('/usr/bin/systemd-analyze', ['verify', 'user@1000.service'], { env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` }, timeout: 30_000 });
-    return (result.stdout + result.stderr).split('\n').filter((line) => line.includes('docker-jail.conf')).join('\n');
+    return (result.stdout + result.stderr)
+      .split('\n')
+      .filter((line) => line.includes('docker-jail.conf'))
+      .join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -61,16 +64,29 @@ describe('no systemd user manager for jailed users (pam_systemd on a systemd hos
 
   it('fails, skipping the manager, for an unknown uid, a config it cannot trust, and bad usage', async () => {
     assert.notEqual(run(CLI, ['user-manager', '4000000000']).status, 0);
-    await withConfig('[jail]\npids_limit = 1\n', () => {
-      const unsafe = run(CLI, ['user-manager', String(plain.uid)]);
-      assert.equal(unsafe.status, 78, unsafe.stderr);
-      assert.match(unsafe.stderr, /^docker-jail: \/etc\/docker-jail.ini: refused: writable by group or others/);
-    }, 0o666);
+    await withConfig(
+      '[jail]\npids_limit = 1\n',
+      () => {
+        const unsafe = run(CLI, ['user-manager', String(plain.uid)]);
+        assert.equal(unsafe.status, 78, unsafe.stderr);
+        assert.match(unsafe.stderr, /^docker-jail: \/etc\/docker-jail.ini: refused: writable by group or others/);
+      },
+      0o666,
+    );
     for (const args of [[], ['x'], ['1', '2'], ['-1']]) assert.equal(run(CLI, ['user-manager', ...args]).status, 2, args.join(' '));
   });
 
-  it('cannot be run by a jailed user: administration commands are root\'s', () => {
-    const result = run('/usr/bin/setpriv', ['--reuid', String(jailed.uid), '--regid', String(jailed.gid), '--clear-groups', CLI, 'user-manager', String(jailed.uid)]);
+  it("cannot be run by a jailed user: administration commands are root's", () => {
+    const result = run('/usr/bin/setpriv', [
+      '--reuid',
+      String(jailed.uid),
+      '--regid',
+      String(jailed.gid),
+      '--clear-groups',
+      CLI,
+      'user-manager',
+      String(jailed.uid),
+    ]);
     assert.notEqual(result.status, 0);
   });
 });

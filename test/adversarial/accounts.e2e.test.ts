@@ -13,7 +13,10 @@ import { CONTAINER_PROBE, createNamedUser, login, removeNamedUser } from './atta
 
 /** The one jail labelled with this uid and name. */
 function jailOf(uid: number, name: string): string {
-  const ids = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.uid=${uid} --filter label=io.docker-jail.user=${name}`).trim().split('\n').filter(Boolean);
+  const ids = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.uid=${uid} --filter label=io.docker-jail.user=${name}`)
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   assert.equal(ids.length, 1, `uid ${uid} (${name}) should have exactly one jail, has: ${ids.join(' ') || 'none'}`);
   return ids[0];
 }
@@ -83,7 +86,10 @@ describe('recreated accounts and restored homes log in at once, to the home as i
     assert.equal(refused.stdout, '', 'the login ran');
     assert.match(refused.stderr, /^jailsh: your home directory was replaced since your jail started, and a session or job of yours still runs there/);
     assert.equal(refused.stderr.trim().split('\n').length, 1, `more than one line: ${refused.stderr}`);
-    assert.match(sh('tail -n 200 /var/log/auth.log /var/log/syslog 2>/dev/null || true'), new RegExp(`session=refused .*uid=${user.uid} .*home directory was replaced`));
+    assert.match(
+      sh('tail -n 200 /var/log/auth.log /var/log/syslog 2>/dev/null || true'),
+      new RegExp(`session=refused .*uid=${user.uid} .*home directory was replaced`),
+    );
     run('/usr/bin/pkill', ['-KILL', '-u', String(user.uid), '-x', 'sleep']);
     const after = login(user, 'cat ~/.which-home');
     assert.equal(after.stderr, '');

@@ -3,9 +3,24 @@
 // could write a path or any directory on the way to it, and the small C
 // programs the attacks run as the user or inside a jail.
 
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, posix } from 'node:path';
 import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, posix } from 'node:path';
 import { type Ran, run, sh } from '../support/host';
 import type { TestUser } from '../support/users';
 
@@ -91,19 +106,79 @@ const DOCKER_JAIL_PROGRAMS = new Set(['/usr/bin/jailsh', '/usr/lib/docker-jail/d
  * with the index of the directory fd it is relative to (null: the cwd).
  */
 const PATH_ARGS: Record<string, [number, number | null][]> = {
-  open: [[0, null]], creat: [[0, null]], openat: [[1, 0]], openat2: [[1, 0]],
-  execve: [[0, null]], execveat: [[1, 0]],
-  stat: [[0, null]], lstat: [[0, null]], access: [[0, null]], readlink: [[0, null]], statfs: [[0, null]],
-  chdir: [[0, null]], chroot: [[0, null]], mkdir: [[0, null]], rmdir: [[0, null]], unlink: [[0, null]],
-  truncate: [[0, null]], chmod: [[0, null]], chown: [[0, null]], lchown: [[0, null]], mknod: [[0, null]],
-  utime: [[0, null]], utimes: [[0, null]], getxattr: [[0, null]], lgetxattr: [[0, null]], setxattr: [[0, null]],
-  lsetxattr: [[0, null]], listxattr: [[0, null]], llistxattr: [[0, null]], removexattr: [[0, null]], lremovexattr: [[0, null]],
-  newfstatat: [[1, 0]], fstatat64: [[1, 0]], statx: [[1, 0]], faccessat: [[1, 0]], faccessat2: [[1, 0]],
-  readlinkat: [[1, 0]], mkdirat: [[1, 0]], unlinkat: [[1, 0]], fchmodat: [[1, 0]], fchownat: [[1, 0]],
-  utimensat: [[1, 0]], mknodat: [[1, 0]], futimesat: [[1, 0]], name_to_handle_at: [[1, 0]],
-  rename: [[0, null], [1, null]], link: [[0, null], [1, null]], symlink: [[1, null]],
-  renameat: [[1, 0], [3, 2]], renameat2: [[1, 0], [3, 2]], linkat: [[1, 0], [3, 2]], symlinkat: [[2, 1]],
-  mount: [[0, null], [1, null]], umount2: [[0, null]], inotify_add_watch: [[1, null]],
+  open: [[0, null]],
+  creat: [[0, null]],
+  openat: [[1, 0]],
+  openat2: [[1, 0]],
+  execve: [[0, null]],
+  execveat: [[1, 0]],
+  stat: [[0, null]],
+  lstat: [[0, null]],
+  access: [[0, null]],
+  readlink: [[0, null]],
+  statfs: [[0, null]],
+  chdir: [[0, null]],
+  chroot: [[0, null]],
+  mkdir: [[0, null]],
+  rmdir: [[0, null]],
+  unlink: [[0, null]],
+  truncate: [[0, null]],
+  chmod: [[0, null]],
+  chown: [[0, null]],
+  lchown: [[0, null]],
+  mknod: [[0, null]],
+  utime: [[0, null]],
+  utimes: [[0, null]],
+  getxattr: [[0, null]],
+  lgetxattr: [[0, null]],
+  setxattr: [[0, null]],
+  lsetxattr: [[0, null]],
+  listxattr: [[0, null]],
+  llistxattr: [[0, null]],
+  removexattr: [[0, null]],
+  lremovexattr: [[0, null]],
+  newfstatat: [[1, 0]],
+  fstatat64: [[1, 0]],
+  statx: [[1, 0]],
+  faccessat: [[1, 0]],
+  faccessat2: [[1, 0]],
+  readlinkat: [[1, 0]],
+  mkdirat: [[1, 0]],
+  unlinkat: [[1, 0]],
+  fchmodat: [[1, 0]],
+  fchownat: [[1, 0]],
+  utimensat: [[1, 0]],
+  mknodat: [[1, 0]],
+  futimesat: [[1, 0]],
+  name_to_handle_at: [[1, 0]],
+  rename: [
+    [0, null],
+    [1, null],
+  ],
+  link: [
+    [0, null],
+    [1, null],
+  ],
+  symlink: [[1, null]],
+  renameat: [
+    [1, 0],
+    [3, 2],
+  ],
+  renameat2: [
+    [1, 0],
+    [3, 2],
+  ],
+  linkat: [
+    [1, 0],
+    [3, 2],
+  ],
+  symlinkat: [[2, 1]],
+  mount: [
+    [0, null],
+    [1, null],
+  ],
+  umount2: [[0, null]],
+  inotify_add_watch: [[1, null]],
 };
 
 const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
@@ -214,13 +289,21 @@ export function pathAccesses(dir: string, rootPid: number, startCwd: string): Pa
           accesses.push({ pid, syscall: call.name, path, result: call.result, fsuid, dockerJail });
           // What an opened fd really is (strace -y): a link on the way is checked too.
           const real = /^\d+<(.*)>$/.exec(call.result)?.[1];
-          if (real !== undefined && real.startsWith('/') && real !== path) accesses.push({ pid, syscall: call.name, path: real, result: call.result, fsuid, dockerJail });
+          if (real?.startsWith('/') && real !== path) accesses.push({ pid, syscall: call.name, path: real, result: call.result, fsuid, dockerJail });
         }
       }
       if ((call.name === 'connect' || call.name === 'bind') && /sun_path=/.test(call.args[1] ?? '')) {
         const raw = unquote(/sun_path=(@?"(?:[^"\\]|\\.)*")/.exec(call.args[1])?.[1]);
         const abstract = /sun_path=@/.test(call.args[1]);
-        if (raw !== null && !abstract) accesses.push({ pid, syscall: call.name, path: posix.resolve(state.cwd, raw), result: call.result, fsuid: state.fsuid, dockerJail: state.dockerJail });
+        if (raw !== null && !abstract)
+          accesses.push({
+            pid,
+            syscall: call.name,
+            path: posix.resolve(state.cwd, raw),
+            result: call.result,
+            fsuid: state.fsuid,
+            dockerJail: state.dockerJail,
+          });
       }
       if (!ok) continue;
       // What changes the process's state.
@@ -278,7 +361,9 @@ export function interpreterOf(path: string): string | null {
     const headers = read(phoff, phentsize * head.readUInt16LE(56));
     for (let at = 0; at + 56 <= headers.length; at += phentsize) {
       if (headers.readUInt32LE(at) !== 3) continue; // PT_INTERP
-      return read(Number(headers.readBigUInt64LE(at + 8)), Number(headers.readBigUInt64LE(at + 32))).toString('latin1').replace(/\0+$/, '');
+      return read(Number(headers.readBigUInt64LE(at + 8)), Number(headers.readBigUInt64LE(at + 32)))
+        .toString('latin1')
+        .replace(/\0+$/, '');
     }
     return null; // static
   } finally {
@@ -289,7 +374,9 @@ export function interpreterOf(path: string): string | null {
 /** Users (by uid) in a group, as members or by their primary gid. */
 function nonRootMembersOf(gid: number): string[] {
   const members = new Set<string>();
-  const group = run('/usr/bin/getent', ['group', String(gid)]).stdout.trim().split(':');
+  const group = run('/usr/bin/getent', ['group', String(gid)])
+    .stdout.trim()
+    .split(':');
   for (const name of (group[3] ?? '').split(',').filter(Boolean)) if (name !== 'root') members.add(name);
   for (const line of run('/usr/bin/getent', ['passwd']).stdout.split('\n')) {
     const [name, , uid, primary] = line.split(':');
@@ -315,7 +402,7 @@ export function whyWritable(path: string, depth = 0): string[] {
   let current = '/';
   for (let i = 0; i <= parts.length; i++) {
     if (i > 0) current = posix.join(current, parts[i - 1]);
-    let stat;
+    let stat: Stats;
     try {
       stat = lstatSync(current);
     } catch {

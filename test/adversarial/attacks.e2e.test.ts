@@ -24,21 +24,38 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { ATTACH_PROGRAM, MAIN_PROGRAM, PAM_HOOK, SCRATCH_MOUNTS, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
 import { type Sshd, ssh, startSshd } from '../support/sshd';
 import { createUser, removeUser, type TestUser } from '../support/users';
 import {
-  ABSTRACT_CONNECT_C, compileStatic, CONTAINER_PROBE, createNamedUser, interpreterOf, type PathAccess, pathAccesses, PROBE_PROCESS_C,
-  login, loginOutput, removeNamedUser, replaceConfig, TCP_LISTEN_C, TERMINAL_ATTACK_C, tracedRoot, whyWritable,
+  ABSTRACT_CONNECT_C,
+  CONTAINER_PROBE,
+  compileStatic,
+  createNamedUser,
+  interpreterOf,
+  login,
+  loginOutput,
+  type PathAccess,
+  PROBE_PROCESS_C,
+  pathAccesses,
+  removeNamedUser,
+  replaceConfig,
+  TCP_LISTEN_C,
+  TERMINAL_ATTACK_C,
+  tracedRoot,
+  whyWritable,
 } from './attacks-support';
 
-import { ATTACH_PROGRAM, MAIN_PROGRAM, PAM_HOOK, SCRATCH_MOUNTS, STAGING_ROOT } from '../../src/host/paths';
 const STRACE_ARGS = ['-f', '-ff', '-y', '-qq', '-s', '4096', '-e', 'trace=%file,%process,%creds,connect,bind', '-e', 'signal=none'];
 /** The full id of the one container labelled with the uid. */
 function labelledJail(uid: number): string {
-  const ids = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${uid}`).trim().split('\n').filter(Boolean);
+  const ids = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.managed=true --filter label=io.docker-jail.uid=${uid}`)
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   assert.equal(ids.length, 1, `uid ${uid} should have exactly one labelled jail, has: ${ids.join(' ') || 'none'}`);
   return ids[0];
 }
@@ -57,7 +74,10 @@ function hostAddresses(): string[] {
 /** A shell script that tries a TCP connection to each target from where it runs and prints "reached" or "unreached" per target. */
 function tcpAttempts(targets: [string, number][]): string {
   return targets
-    .map(([ip, port]) => `if timeout 3 bash -c 'exec 3<>/dev/tcp/${ip}/${port}' 2>/dev/null; then echo "reached ${ip}:${port}"; else echo "unreached ${ip}:${port}"; fi`)
+    .map(
+      ([ip, port]) =>
+        `if timeout 3 bash -c 'exec 3<>/dev/tcp/${ip}/${port}' 2>/dev/null; then echo "reached ${ip}:${port}"; else echo "unreached ${ip}:${port}"; fi`,
+    )
     .join('\n');
 }
 
@@ -157,7 +177,11 @@ describe('attacks on a jailed login, proved by their effects', function () {
     }
 
     function assertSeen(calls: Set<string>, expected: string[]): void {
-      assert.deepEqual(expected.filter((call) => !calls.has(call)), [], 'the trace missed what every such login does');
+      assert.deepEqual(
+        expected.filter((call) => !calls.has(call)),
+        [],
+        'the trace missed what every such login does',
+      );
     }
 
     let traces: string;
@@ -191,7 +215,10 @@ describe('attacks on a jailed login, proved by their effects', function () {
     // The command waits a moment: the window size only reaches a jailed terminal after its command has started (reported).
     it('a login on a terminal, `su -l USER -c CMD` in a pty (raw mode, window size)', async () => {
       const dir = mkdtempSync(`${traces}/tty-`);
-      const term = new Terminal('/usr/bin/strace', [...STRACE_ARGS, '-o', `${dir}/trace`, '/usr/bin/su', '-l', alice.name, '-c', 'sleep 1; stty size; tty'], { cols: 91, rows: 27 });
+      const term = new Terminal('/usr/bin/strace', [...STRACE_ARGS, '-o', `${dir}/trace`, '/usr/bin/su', '-l', alice.name, '-c', 'sleep 1; stty size; tty'], {
+        cols: 91,
+        rows: 27,
+      });
       const status = await Promise.race([term.exited, sleep(90_000).then(() => 'still running after 90 s')]);
       assert.equal(status, 0, term.text);
       assert.match(term.text, /27 91\r?\n\/dev\/pts\/\d+/);
@@ -229,7 +256,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       assert.deepEqual({ members: members ?? '', primary }, { members: '', primary: '' }, `group ${name} of the Docker socket has members`);
     });
 
-    it('control: the trace tells root\'s calls from the user\'s (setuid, setresuid, execution of a setuid program)', () => {
+    it("control: the trace tells root's calls from the user's (setuid, setresuid, execution of a setuid program)", () => {
       const dir = mkdtempSync(`${traces}/control-`);
       const file = `${dir}/planted`;
       writeFileSync(file, 'x');
@@ -243,7 +270,10 @@ describe('attacks on a jailed login, proved by their effects', function () {
       assert.deepEqual(uidOf('openat', '/etc/hostname'), [alice.uid]);
       assert.deepEqual(uidOf('execve', '/usr/bin/jailsh'), [0]);
       assert.deepEqual(uidOf('execve', MAIN_PROGRAM), [0]);
-      assert.ok(accesses.some((a) => a.dockerJail && a.syscall === 'connect' && a.path === '/var/run/docker.sock' && a.fsuid === 0), 'the main program\'s connection is not seen as root\'s');
+      assert.ok(
+        accesses.some((a) => a.dockerJail && a.syscall === 'connect' && a.path === '/var/run/docker.sock' && a.fsuid === 0),
+        "the main program's connection is not seen as root's",
+      );
       assert.match(whyWritable(file).join('\n'), /^\/tmp is writable by others/m);
     });
 
@@ -264,7 +294,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
     });
   });
 
-  describe('the session\'s privileged process, attacked by its own user on the host', function () {
+  describe("the session's privileged process, attacked by its own user on the host", function () {
     this.timeout(120_000);
 
     /** The pid of the main program's process whose arguments hold text, found through /proc as root. */
@@ -284,58 +314,95 @@ describe('attacks on a jailed login, proved by their effects', function () {
       const address = readFileSync(`/proc/${pid}/maps`, 'utf8').split('-')[0];
       const result = run('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', `${tools}/probe-process`, String(pid), address]);
       assert.equal(result.status, 0, result.stderr);
-      return Object.fromEntries(result.stdout.trim().split('\n').map((line) => [line.split(' ')[0], line.split(' ').slice(1).join(' ')]));
+      return Object.fromEntries(
+        result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => [line.split(' ')[0], line.split(' ').slice(1).join(' ')]),
+      );
     }
 
     /** Starts a session that lasts, and returns the host pid of its docker-jail shell process, as root. */
     async function sessionProcess(how: 'su' | 'ssh', user: TestUser, mark: string): Promise<{ pid: number; end: () => void }> {
       // A pipe of root's as stdin: root's descriptors never go to the jail's agent, so docker exec serves the session.
-      const child = how === 'su'
-        ? spawn('/usr/bin/su', ['-l', user.name, '-c', `sleep ${mark}`], { stdio: ['pipe', 'ignore', 'ignore'] })
-        : spawn('/usr/bin/ssh', [...sshArgs(user), `sleep ${mark}`], { stdio: 'ignore' });
+      const child =
+        how === 'su'
+          ? spawn('/usr/bin/su', ['-l', user.name, '-c', `sleep ${mark}`], { stdio: ['pipe', 'ignore', 'ignore'] })
+          : spawn('/usr/bin/ssh', [...sshArgs(user), `sleep ${mark}`], { stdio: 'ignore' });
       const end = () => {
         child.kill('SIGKILL');
         run('/usr/bin/pkill', ['-KILL', '-u', String(user.uid), '-f', `sleep ${mark}`]);
       };
       let pid = 0;
-      await waitFor('the session\'s docker-jail process', () => {
-        pid = mainProgramRunning(`sleep ${mark}`) ?? 0;
-        return pid !== 0;
-      }, 20_000);
+      await waitFor(
+        "the session's docker-jail process",
+        () => {
+          pid = mainProgramRunning(`sleep ${mark}`) ?? 0;
+          return pid !== 0;
+        },
+        20_000,
+      );
       await waitFor('the jailed command', () => run('/usr/bin/pgrep', ['-u', String(user.uid), '-f', `^sleep ${mark}$`]).status === 0, 20_000);
       assert.equal(readlinkSync(`/proc/${pid}/exe`), MAIN_PROGRAM);
       assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+0\s+0\s+0\s+0$/m, 'the session process is not root through and through');
       return { pid, end };
     }
 
-    const sshArgs = (user: TestUser) => ['-p', String(sshd.port), '-i', user.key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-o', 'IdentitiesOnly=yes', `${user.name}@127.0.0.1`];
+    const sshArgs = (user: TestUser) => [
+      '-p',
+      String(sshd.port),
+      '-i',
+      user.key,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'IdentitiesOnly=yes',
+      `${user.name}@127.0.0.1`,
+    ];
 
-    it('control: the same probe, as the user, reads and traces a process of the user\'s own', async () => {
+    it("control: the same probe, as the user, reads and traces a process of the user's own", async () => {
       const own = spawn('/usr/bin/setpriv', [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--init-groups', '/bin/sleep', '300'], { stdio: 'ignore' });
       try {
-        await waitFor('the user\'s sleep', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-x', 'sleep']).status === 0);
-        const pid = Number(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-x', 'sleep']).stdout.trim().split('\n')[0]);
+        await waitFor("the user's sleep", () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-x', 'sleep']).status === 0);
+        const pid = Number(
+          run('/usr/bin/pgrep', ['-u', String(alice.uid), '-x', 'sleep'])
+            .stdout.trim()
+            .split('\n')[0],
+        );
         const seen = probeAs(alice, pid);
-        assert.deepEqual(Object.entries(seen).filter(([, result]) => !result.startsWith('ok')), [], 'the probe could not do its job on the user\'s own process');
+        assert.deepEqual(
+          Object.entries(seen).filter(([, result]) => !result.startsWith('ok')),
+          [],
+          "the probe could not do its job on the user's own process",
+        );
       } finally {
         own.kill('SIGKILL');
         run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-x', 'sleep']);
       }
     });
 
-    it('finds no root process of a session through the jail\'s agent to attack: its only host process is the user\'s own attach', async () => {
+    it("finds no root process of a session through the jail's agent to attack: its only host process is the user's own attach", async () => {
       const mark = `603.${tag.length}${Date.now() % 1000}`;
       const client = spawn('/usr/bin/ssh', [...sshArgs(alice), `sleep ${mark}`], { stdio: 'ignore' });
       try {
         await waitFor('the jailed command', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^sleep ${mark}$`]).status === 0, 20_000);
         assert.equal(mainProgramRunning(`sleep ${mark}`), null, 'a root process of the session runs on the host');
-        const attach = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).find((pid) => {
-          try {
-            return readlinkSync(`/proc/${pid}/exe`) === ATTACH_PROGRAM && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep ${mark}`);
-          } catch {
-            return false;
-          }
-        });
+        const attach = readdirSync('/proc')
+          .filter((e) => /^\d+$/.test(e))
+          .map(Number)
+          .find((pid) => {
+            try {
+              return readlinkSync(`/proc/${pid}/exe`) === ATTACH_PROGRAM && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep ${mark}`);
+            } catch {
+              return false;
+            }
+          });
         assert.ok(attach !== undefined, 'no attach process of the session');
         assert.match(readFileSync(`/proc/${attach}/status`, 'utf8'), new RegExp(`^Uid:\\s+${alice.uid}\\s+${alice.uid}\\s+${alice.uid}\\s+${alice.uid}$`, 'm'));
         assert.match(readFileSync(`/proc/${attach}/status`, 'utf8'), /^CapEff:\s+0+$/m);
@@ -351,14 +418,32 @@ describe('attacks on a jailed login, proved by their effects', function () {
         const session = await sessionProcess(how, alice, mark);
         try {
           const seen = probeAs(alice, session.pid);
-          assert.deepEqual(Object.keys(seen), ['environ', 'fd-list', 'fd-link', 'mem', 'cwd-link', 'root-link', 'exe-link', 'vm-read', 'ptrace-attach', 'ptrace-seize', 'signal']);
-          assert.deepEqual(Object.entries(seen).filter(([, result]) => !/^E(ACCES|PERM)$/.test(result)), [], 'an attempt was not refused');
+          assert.deepEqual(Object.keys(seen), [
+            'environ',
+            'fd-list',
+            'fd-link',
+            'mem',
+            'cwd-link',
+            'root-link',
+            'exe-link',
+            'vm-read',
+            'ptrace-attach',
+            'ptrace-seize',
+            'signal',
+          ]);
+          assert.deepEqual(
+            Object.entries(seen).filter(([, result]) => !/^E(ACCES|PERM)$/.test(result)),
+            [],
+            'an attempt was not refused',
+          );
           // And by the tools an attacker would reach for.
           const asUser = ['/usr/bin/setpriv', `--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--init-groups'];
           const strace = run(asUser[0], [...asUser.slice(1), '/usr/bin/strace', '-p', String(session.pid)], { timeout: 20_000 });
           assert.notEqual(strace.status, 0);
           assert.match(strace.stderr, /Operation not permitted/);
-          const gdb = run(asUser[0], [...asUser.slice(1), '/usr/bin/gdb', '-nx', '-batch', '-p', String(session.pid), '-ex', 'info registers rip'], { timeout: 60_000 });
+          const gdb = run(asUser[0], [...asUser.slice(1), '/usr/bin/gdb', '-nx', '-batch', '-p', String(session.pid), '-ex', 'info registers rip'], {
+            timeout: 60_000,
+          });
           assert.match(gdb.stdout + gdb.stderr, /ptrace: Operation not permitted/);
           assert.doesNotMatch(gdb.stdout, /^rip\s+0x/m, 'gdb read the registers');
           // The session went on untouched.
@@ -393,7 +478,11 @@ describe('attacks on a jailed login, proved by their effects', function () {
       for (const user of group) {
         const jail = labelledJail(user.uid);
         jails.add(jail);
-        assert.equal(seenBy(user), `${user.uid} ${user.name} ${user.home} ${user.home} ${user.name} ${jail}\n`, `${user.name} is not in their own jail and home`);
+        assert.equal(
+          seenBy(user),
+          `${user.uid} ${user.name} ${user.home} ${user.home} ${user.name} ${jail}\n`,
+          `${user.name} is not in their own jail and home`,
+        );
         assert.equal(sh(`docker inspect -f '{{index .Config.Labels "io.docker-jail.user"}}' ${jail}`).trim(), user.name);
       }
       assert.equal(jails.size, group.length, 'two users share a jail');
@@ -403,7 +492,10 @@ describe('attacks on a jailed login, proved by their effects', function () {
       const group = ['.', '_', '-'].map((sep) => nameUser(`${base}${sep}x`));
       for (const user of group) loginOutput(user, 'true');
       assertOwnJails(group);
-      assert.deepEqual(group.map((user) => loginOutput(user, 'hostname')), group.map(() => `${base}-x-jail\n`));
+      assert.deepEqual(
+        group.map((user) => loginOutput(user, 'hostname')),
+        group.map(() => `${base}-x-jail\n`),
+      );
     });
 
     it('names differing only by case (useradd --badname): each gets their own jail and home', () => {
@@ -412,7 +504,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       assertOwnJails(group);
     });
 
-    it('two names of 32 characters (useradd\'s longest) differing only in the last: each gets their own jail and home', () => {
+    it("two names of 32 characters (useradd's longest) differing only in the last: each gets their own jail and home", () => {
       const stem = `${base}${'l'.repeat(32 - base.length - 1)}`;
       const group = [nameUser(`${stem}a`), nameUser(`${stem}b`)];
       assert.equal(group[0].name.length, 32);
@@ -432,10 +524,13 @@ describe('attacks on a jailed login, proved by their effects', function () {
       const group = [nameUser(`${base}@z`, true), nameUser(`${base}_z`)];
       for (const user of group) loginOutput(user, 'true');
       assertOwnJails(group);
-      assert.deepEqual(group.map((user) => sh(`docker inspect -f '{{.Name}}' ${labelledJail(user.uid)}`).trim()), [`/jail-${base}_40z`, `/jail-${base}__z`]);
+      assert.deepEqual(
+        group.map((user) => sh(`docker inspect -f '{{.Name}}' ${labelledJail(user.uid)}`).trim()),
+        [`/jail-${base}_40z`, `/jail-${base}__z`],
+      );
     });
 
-    it('uid reuse (userdel A; useradd --uid A\'s B): B gets a jail of its own at once, without A\'s files; A\'s jail is never entered for B, and is left as it was, for gc', () => {
+    it("uid reuse (userdel A; useradd --uid A's B): B gets a jail of its own at once, without A's files; A's jail is never entered for B, and is left as it was, for gc", () => {
       const old = nameUser(`${base}ra`);
       const secret = `old-secret-${tag}`;
       loginOutput(old, `echo ${secret} > /tmp/secret; chmod 600 /tmp/secret`);
@@ -452,9 +547,12 @@ describe('attacks on a jailed login, proved by their effects', function () {
       const result = login(reused, `cat /tmp/secret 2>/dev/null; id -un; ${CONTAINER_PROBE}`);
       assert.equal(result.status, 0, result.stderr);
       assert.equal(result.stderr, '');
-      const jails = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.uid=${reused.uid} --filter label=io.docker-jail.user=${reused.name}`).trim().split('\n').filter(Boolean);
+      const jails = sh(`docker ps -aq --no-trunc --filter label=io.docker-jail.uid=${reused.uid} --filter label=io.docker-jail.user=${reused.name}`)
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       assert.equal(jails.length, 1);
-      assert.equal(result.stdout, `${reused.name}\n${jails[0]}\n`, 'B saw A\'s files, or ran in another jail');
+      assert.equal(result.stdout, `${reused.name}\n${jails[0]}\n`, "B saw A's files, or ran in another jail");
       assert.notEqual(jails[0], oldJail);
       // A's jail is left as it was (gc's, after its grace), naming A alone.
       assert.equal(passwdOf(oldJail), passwdBefore);
@@ -462,7 +560,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       sh(`docker rm -f ${oldJail} >/dev/null`);
     });
 
-    it('uid reuse under the same name (userdel A, home kept; useradd A again with its uid) is the same account to every part of the host, its home\'s files included: its login gets the old jail', () => {
+    it("uid reuse under the same name (userdel A, home kept; useradd A again with its uid) is the same account to every part of the host, its home's files included: its login gets the old jail", () => {
       const old = nameUser(`${base}rs`);
       const secret = `old-secret-${tag}`;
       loginOutput(old, `echo ${secret} > /tmp/secret; chmod 600 /tmp/secret`);
@@ -478,12 +576,15 @@ describe('attacks on a jailed login, proved by their effects', function () {
   describe('from inside the jail', function () {
     this.timeout(120_000);
 
-    it('finds no setuid or setgid file on any mount of the jail (its home, Docker\'s init and files included)', () => {
+    it("finds no setuid or setgid file on any mount of the jail (its home, Docker's init and files included)", () => {
       assert.equal(loginOutput(bob, 'find / \\( -path /proc -o -path /sys \\) -prune -o -type f -perm /6000 -print 2>/dev/null; true'), '');
     });
 
     it('a setuid file the user makes in the jail stays theirs: chown/chgrp to root fail, and on the host it runs as the user, not root', () => {
-      const out = loginOutput(alice, 'cp /usr/bin/id ~/myid && chmod 6755 ~/myid; chown 0 ~/myid 2>/dev/null; echo chown=$?; chgrp 0 ~/myid 2>/dev/null; echo chgrp=$?; ~/myid -u');
+      const out = loginOutput(
+        alice,
+        'cp /usr/bin/id ~/myid && chmod 6755 ~/myid; chown 0 ~/myid 2>/dev/null; echo chown=$?; chgrp 0 ~/myid 2>/dev/null; echo chgrp=$?; ~/myid -u',
+      );
       assert.equal(out, `chown=1\nchgrp=1\n${alice.uid}\n`);
       const stat = statSync(`${alice.home}/myid`);
       assert.deepEqual({ uid: stat.uid, gid: stat.gid }, { uid: alice.uid, gid: alice.gid });
@@ -492,7 +593,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       rmSync(`${alice.home}/myid`);
     });
 
-    it('TIOCSTI on the jail\'s terminal only types into the jail: injected lines run there, never in root\'s shell on the host after `su -l`; TIOCLINUX and the consoles fail', async () => {
+    it("TIOCSTI on the jail's terminal only types into the jail: injected lines run there, never in root's shell on the host after `su -l`; TIOCLINUX and the consoles fail", async () => {
       giveProgram(alice, `${tools}/tty-attack`, 'tty-attack');
       const inJail = `/tmp/djt-sti-jail-${tag}`;
       const onHost = `/tmp/djt-sti-host-${tag}`;
@@ -509,15 +610,23 @@ describe('attacks on a jailed login, proved by their effects', function () {
         await term.expect(/su-status=0/, 20_000, from);
         await term.expect(/# $/, 10_000, from);
         const shown = term.text.slice(from);
-        assert.match(shown, new RegExp(`tiocsti ok ${payload.length}\\b`), 'TIOCSTI did not type the whole payload into the jail\'s terminal');
-        for (const attempt of ['tioclinux-setsel', 'tioclinux-paste', 'open /dev/tty0', 'open /dev/tty1', 'open /dev/console', 'open /dev/vcs', 'open /dev/vcsa']) {
+        assert.match(shown, new RegExp(`tiocsti ok ${payload.length}\\b`), "TIOCSTI did not type the whole payload into the jail's terminal");
+        for (const attempt of [
+          'tioclinux-setsel',
+          'tioclinux-paste',
+          'open /dev/tty0',
+          'open /dev/tty1',
+          'open /dev/console',
+          'open /dev/vcs',
+          'open /dev/vcsa',
+        ]) {
           assert.match(shown, new RegExp(`${attempt} E[A-Z]+`), `${attempt} did not fail`);
         }
         await sleep(500);
         assert.equal(await term.command('echo root-shell-$(id -u)'), 'root-shell-0\n');
         assert.ok(!existsSync(onHost) && !existsSync(inJail), 'an injected line ran on the host');
         const jail = labelledJail(alice.uid);
-        assert.equal(run('docker', ['exec', jail, 'test', '-e', inJail]).status, 0, 'the injection did not reach the jail\'s shell');
+        assert.equal(run('docker', ['exec', jail, 'test', '-e', inJail]).status, 0, "the injection did not reach the jail's shell");
         assert.equal(run('docker', ['exec', jail, 'test', '-e', onHost]).status, 1);
       } finally {
         term.kill();
@@ -525,7 +634,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       }
     });
 
-    it('a flood of escape sequences and 1 MiB of random bytes: nothing runs on the host, the session and root\'s terminal after it behave, and terminal answers go to the jail', async () => {
+    it("a flood of escape sequences and 1 MiB of random bytes: nothing runs on the host, the session and root's terminal after it behave, and terminal answers go to the jail", async () => {
       const mark = `/tmp/djt-esc-${tag}`;
       const b64 = Buffer.from(`touch ${mark}-osc52\n`).toString('base64');
       const flood = [
@@ -566,7 +675,8 @@ describe('attacks on a jailed login, proved by their effects', function () {
         await term.expect(/# $/, 10_000, from);
         // Root's terminal is back as it was: the login put its raw mode back.
         const modes = await term.command('stty -a');
-        for (const mode of ['icanon', 'echo', 'isig', 'icrnl', 'opost', 'onlcr']) assert.match(modes, new RegExp(`(^|\\s)${mode}(\\s|$)`), `the host terminal lost ${mode}`);
+        for (const mode of ['icanon', 'echo', 'isig', 'icrnl', 'opost', 'onlcr'])
+          assert.match(modes, new RegExp(`(^|\\s)${mode}(\\s|$)`), `the host terminal lost ${mode}`);
         assert.equal(await term.command('echo root-shell-$(id -u)'), 'root-shell-0\n');
         assert.deepEqual(sh(`ls -d ${mark}* 2>/dev/null || true`), '', 'a sequence made the host run something');
       } finally {
@@ -578,27 +688,45 @@ describe('attacks on a jailed login, proved by their effects', function () {
     it('a systemd user unit, ~/.forward, crontab and at never run anything on the host (no systemd user manager, MTA, cron or atd here; nothing for the jail to reach)', () => {
       const mark = `/tmp/djt-hostrun-${tag}`;
       // The user plants them from inside the jail, where they are.
-      loginOutput(alice, [
-        'mkdir -p ~/.config/systemd/user/default.target.wants',
-        `printf '[Service]\\nType=oneshot\\nExecStart=/bin/touch ${mark}-systemd\\n[Install]\\nWantedBy=default.target\\n' > ~/.config/systemd/user/djt.service`,
-        'ln -sf ../djt.service ~/.config/systemd/user/default.target.wants/djt.service',
-        `printf '"|/bin/touch ${mark}-forward"\\n' > ~/.forward`,
-      ].join(' && '));
+      loginOutput(
+        alice,
+        [
+          'mkdir -p ~/.config/systemd/user/default.target.wants',
+          `printf '[Service]\\nType=oneshot\\nExecStart=/bin/touch ${mark}-systemd\\n[Install]\\nWantedBy=default.target\\n' > ~/.config/systemd/user/djt.service`,
+          'ln -sf ../djt.service ~/.config/systemd/user/default.target.wants/djt.service',
+          `printf '"|/bin/touch ${mark}-forward"\\n' > ~/.forward`,
+        ].join(' && '),
+      );
       // In the jail: no way to schedule anything on the host.
-      assert.equal(loginOutput(alice, 'for c in crontab at batch atq systemctl sendmail; do command -v $c; done; mkdir -p /var/spool/cron/crontabs 2>/dev/null; echo spool=$?'), 'spool=1\n');
+      assert.equal(
+        loginOutput(
+          alice,
+          'for c in crontab at batch atq systemctl sendmail; do command -v $c; done; mkdir -p /var/spool/cron/crontabs 2>/dev/null; echo spool=$?',
+        ),
+        'spool=1\n',
+      );
       // Logins through both PAM stacks that carry pam_systemd (sshd's and su's), then time for anything started.
       assert.equal(ssh(sshd, alice, ['true']).status, 0);
       assert.equal(login(alice, 'true').status, 0);
       run('/usr/bin/sleep', ['2']);
       assert.equal(sh(`ls -d ${mark}* 2>/dev/null || true`), '');
       // Why nothing could: the host runs no systemd user manager, MTA, cron or atd, and holds no crontab of the user.
-      assert.notEqual(readFileSync('/proc/1/comm', 'utf8').trim(), 'systemd', 'PID 1 is systemd here: pam_systemd would start `systemd --user` on the host for the user');
+      assert.notEqual(
+        readFileSync('/proc/1/comm', 'utf8').trim(),
+        'systemd',
+        'PID 1 is systemd here: pam_systemd would start `systemd --user` on the host for the user',
+      );
       assert.equal(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-x', 'systemd']).status, 1);
-      for (const daemon of ['cron', 'crond', 'atd', 'exim4', 'postfix', 'sendmail']) assert.equal(run('/usr/bin/pgrep', ['-x', daemon]).status, 1, `${daemon} runs on the host`);
-      for (const path of ['/usr/sbin/sendmail', '/usr/bin/crontab', '/usr/bin/at', `/var/spool/cron/crontabs/${alice.name}`]) assert.ok(!existsSync(path), `${path} exists on the host`);
+      for (const daemon of ['cron', 'crond', 'atd', 'exim4', 'postfix', 'sendmail'])
+        assert.equal(run('/usr/bin/pgrep', ['-x', daemon]).status, 1, `${daemon} runs on the host`);
+      for (const path of ['/usr/sbin/sendmail', '/usr/bin/crontab', '/usr/bin/at', `/var/spool/cron/crontabs/${alice.name}`])
+        assert.ok(!existsSync(path), `${path} exists on the host`);
       // And no process of the user runs on the host outside their jail.
       const jail = labelledJail(alice.uid);
-      const outside = run('/usr/bin/pgrep', ['-u', String(alice.uid)]).stdout.trim().split('\n').filter(Boolean)
+      const outside = run('/usr/bin/pgrep', ['-u', String(alice.uid)])
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean)
         .filter((pid) => !readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(jail));
       assert.deepEqual(outside, []);
       sh(`rm -rf ${alice.home}/.config/systemd ${alice.home}/.forward`);
@@ -627,7 +755,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       }
       // Bob serves a port in his jail, as a user might.
       loginOutput(bob, `setsid nohup ~/listen ${listenPort} bob-serves >/dev/null 2>&1 < /dev/null &`);
-      await waitFor('bob\'s listener', () => login(bob, tcpAttempts([['127.0.0.1', listenPort]])).stdout.startsWith('reached'), 20_000);
+      await waitFor("bob's listener", () => login(bob, tcpAttempts([['127.0.0.1', listenPort]])).stdout.startsWith('reached'), 20_000);
     });
     after(async () => {
       for (const { server } of servers) await new Promise((resolve) => server.close(resolve));
@@ -636,26 +764,41 @@ describe('attacks on a jailed login, proved by their effects', function () {
     });
 
     it('cannot reach a Docker API port (2375 on every address, 2376 on loopback) on any host address, while the host can', async () => {
-      const targets: [string, number][] = ['127.0.0.1', ...hostAddresses()].flatMap((ip) => [[ip, 2375], [ip, 2376]] as [string, number][]);
+      const targets: [string, number][] = ['127.0.0.1', ...hostAddresses()].flatMap(
+        (ip) =>
+          [
+            [ip, 2375],
+            [ip, 2376],
+          ] as [string, number][],
+      );
       const seen = loginOutput(alice, tcpAttempts(targets));
       assert.doesNotMatch(seen, /^reached/m);
       await sleep(300);
-      assert.deepEqual(servers.map((s) => s.connections()), [0, 0]);
+      assert.deepEqual(
+        servers.map((s) => s.connections()),
+        [0, 0],
+      );
       // Control: from the host, both answer.
-      run('/bin/bash', ['-c', tcpAttempts([['127.0.0.1', 2375], ['127.0.0.1', 2376]])]);
-      await waitFor('the host\'s connections', () => servers.every((s) => s.connections() === 1));
+      run('/bin/bash', [
+        '-c',
+        tcpAttempts([
+          ['127.0.0.1', 2375],
+          ['127.0.0.1', 2376],
+        ]),
+      ]);
+      await waitFor("the host's connections", () => servers.every((s) => s.connections() === 1));
     });
 
-    it('cannot reach a unix socket of the host\'s abstract namespace (as containerd\'s shims used), while the host can', async () => {
+    it("cannot reach a unix socket of the host's abstract namespace (as containerd's shims used), while the host can", async () => {
       assert.equal(loginOutput(alice, `~/abstract-connect ${abstractName}`), `${abstractName} ECONNREFUSED\n`);
       assert.equal(abstractConnections, 0);
       assert.equal(sh(`${tools}/abstract-connect ${abstractName}`), `${abstractName} connected\n`);
-      await waitFor('the host\'s connection', () => abstractConnections === 1);
+      await waitFor("the host's connection", () => abstractConnections === 1);
     });
 
-    it('cannot reach another user\'s jail: it has no address, and its loopback is its own', () => {
+    it("cannot reach another user's jail: it has no address, and its loopback is its own", () => {
       const address = sh(`docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ${labelledJail(bob.uid)}`).trim();
-      assert.equal(address, '', 'bob\'s jail has an address');
+      assert.equal(address, '', "bob's jail has an address");
       assert.equal(loginOutput(alice, tcpAttempts([['127.0.0.1', listenPort]])), `unreached 127.0.0.1:${listenPort}\n`);
       assert.equal(loginOutput(bob, tcpAttempts([['127.0.0.1', listenPort]])), `reached 127.0.0.1:${listenPort}\n`);
     });
@@ -687,7 +830,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
         giveProgram(user, `${tools}/abstract-connect`, 'abstract-connect');
       }
       loginOutput(dave, `setsid nohup ~/listen ${listenPort} dave-serves >/dev/null 2>&1 < /dev/null &`);
-      await waitFor('dave\'s listener', () => login(dave, tcpAttempts([['127.0.0.1', listenPort]])).stdout.startsWith('reached'), 20_000);
+      await waitFor("dave's listener", () => login(dave, tcpAttempts([['127.0.0.1', listenPort]])).stdout.startsWith('reached'), 20_000);
     });
     after(async () => {
       for (const s of [loopback, everywhere]) if (s) await new Promise((resolve) => s.server.close(resolve));
@@ -696,29 +839,45 @@ describe('attacks on a jailed login, proved by their effects', function () {
       run('docker', ['network', 'rm', network]);
     });
 
-    const addressOf = (user: TestUser, field: 'IPAddress' | 'Gateway') => sh(`docker inspect -f '{{(index .NetworkSettings.Networks "${network}").${field}}}' ${labelledJail(user.uid)}`).trim();
+    const addressOf = (user: TestUser, field: 'IPAddress' | 'Gateway') =>
+      sh(`docker inspect -f '{{(index .NetworkSettings.Networks "${network}").${field}}}' ${labelledJail(user.uid)}`).trim();
 
-    it('cannot reach the host\'s loopback-only services (127.0.0.1 is the jail\'s own)', async () => {
+    it("cannot reach the host's loopback-only services (127.0.0.1 is the jail's own)", async () => {
       const port = (loopback.server.address() as { port: number }).port;
-      assert.match(addressOf(carol, 'IPAddress'), /^\d+\.\d+\.\d+\.\d+$/, 'carol\'s jail is not on the bridge');
-      assert.equal(loginOutput(carol, tcpAttempts([['127.0.0.1', port], ['127.0.0.1', 2376]])), `unreached 127.0.0.1:${port}\nunreached 127.0.0.1:2376\n`);
+      assert.match(addressOf(carol, 'IPAddress'), /^\d+\.\d+\.\d+\.\d+$/, "carol's jail is not on the bridge");
+      assert.equal(
+        loginOutput(
+          carol,
+          tcpAttempts([
+            ['127.0.0.1', port],
+            ['127.0.0.1', 2376],
+          ]),
+        ),
+        `unreached 127.0.0.1:${port}\nunreached 127.0.0.1:2376\n`,
+      );
       await sleep(300);
       assert.equal(loopback.connections(), 0);
     });
 
-    it('as doctor warns: reaches a host service listening on every address (a Docker API on 0.0.0.0:2375 included) through the bridge\'s gateway and the host\'s addresses', async () => {
-      const targets: [string, number][] = [addressOf(carol, 'Gateway'), ...hostAddresses().filter((ip) => ip !== addressOf(carol, 'Gateway'))].map((ip) => [ip, 2375]);
+    it("as doctor warns: reaches a host service listening on every address (a Docker API on 0.0.0.0:2375 included) through the bridge's gateway and the host's addresses", async () => {
+      const targets: [string, number][] = [addressOf(carol, 'Gateway'), ...hostAddresses().filter((ip) => ip !== addressOf(carol, 'Gateway'))].map((ip) => [
+        ip,
+        2375,
+      ]);
       const seen = loginOutput(carol, tcpAttempts(targets));
       assert.equal(seen, targets.map(([ip, port]) => `reached ${ip}:${port}\n`).join(''));
       await waitFor('the connections from the jail', () => everywhere.connections() === targets.length);
     });
 
-    it('as doctor warns: reaches another user\'s bridged jail, and that jail\'s services', () => {
+    it("as doctor warns: reaches another user's bridged jail, and that jail's services", () => {
       const daveAddress = addressOf(dave, 'IPAddress');
-      assert.equal(loginOutput(carol, `${tcpAttempts([[daveAddress, listenPort]])}; timeout 3 bash -c 'exec 3<>/dev/tcp/${daveAddress}/${listenPort}; head -c 11 <&3'`), `reached ${daveAddress}:${listenPort}\ndave-serves`);
+      assert.equal(
+        loginOutput(carol, `${tcpAttempts([[daveAddress, listenPort]])}; timeout 3 bash -c 'exec 3<>/dev/tcp/${daveAddress}/${listenPort}; head -c 11 <&3'`),
+        `reached ${daveAddress}:${listenPort}\ndave-serves`,
+      );
     });
 
-    it('cannot reach a unix socket of the host\'s abstract namespace (its own network namespace)', async () => {
+    it("cannot reach a unix socket of the host's abstract namespace (its own network namespace)", async () => {
       const name = `djt-abstract-bridge-${tag}`;
       let connections = 0;
       const server = createServer((socket) => {

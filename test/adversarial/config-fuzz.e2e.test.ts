@@ -13,9 +13,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { ExitCode, JailError } from '../../src/errors';
 import { loadConfig, nodeFs } from '../../src/config/load';
 import { MAX_CONFIG_CHARS, MAX_VALUE_CHARS } from '../../src/config/parse';
+import { ExitCode, JailError } from '../../src/errors';
 
 describe('adversarial: config loader on real files', function () {
   this.timeout(30000);
@@ -54,56 +54,72 @@ describe('adversarial: config loader on real files', function () {
   }
 
   it('accepts a file exactly when it is root-owned and writable by no one else, for any mode and owner', () => {
-    fc.assert(fc.property(fc.nat({ max: 0o7777 }), fc.constantFrom(0, 1, 1000, 65534), fc.constantFrom(0, 1000), (mode, uid, gid) => {
-      const file = path.join(freshDir(), 'docker-jail.ini');
-      fs.writeFileSync(file, GOOD_TEXT);
-      fs.chownSync(file, uid, gid); // before chmod: chown clears setuid and setgid bits
-      fs.chmodSync(file, mode);
-      const shown = (mode & 0o7777).toString(8).padStart(4, '0');
-      if (uid !== 0) refusedWith(() => loadConfig(file), `${file}: refused: owned by uid ${uid}, not root; run: chown root ${file}`);
-      else if ((mode & 0o022) !== 0) refusedWith(() => loadConfig(file), `${file}: refused: writable by group or others (mode ${shown}); run: chmod go-w ${file}`);
-      else assert.equal(loadConfig(file).jail.nameTemplate, 'shared', `mode ${shown} gid ${gid}`);
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(fc.nat({ max: 0o7777 }), fc.constantFrom(0, 1, 1000, 65534), fc.constantFrom(0, 1000), (mode, uid, gid) => {
+        const file = path.join(freshDir(), 'docker-jail.ini');
+        fs.writeFileSync(file, GOOD_TEXT);
+        fs.chownSync(file, uid, gid); // before chmod: chown clears setuid and setgid bits
+        fs.chmodSync(file, mode);
+        const shown = (mode & 0o7777).toString(8).padStart(4, '0');
+        if (uid !== 0) refusedWith(() => loadConfig(file), `${file}: refused: owned by uid ${uid}, not root; run: chown root ${file}`);
+        else if ((mode & 0o022) !== 0)
+          refusedWith(() => loadConfig(file), `${file}: refused: writable by group or others (mode ${shown}); run: chmod go-w ${file}`);
+        else assert.equal(loadConfig(file).jail.nameTemplate, 'shared', `mode ${shown} gid ${gid}`);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('checks its directory and the directories above for any mode and owner (a sticky bit suffices only above)', () => {
-    fc.assert(fc.property(fc.nat({ max: 0o7777 }), fc.constantFrom(0, 1000), fc.boolean(), (mode, uid, parent) => {
-      const top = freshDir();
-      const inner = path.join(top, 'conf');
-      fs.mkdirSync(inner);
-      const file = path.join(inner, 'docker-jail.ini');
-      fs.writeFileSync(file, GOOD_TEXT, { mode: 0o644 });
-      const tested = parent ? inner : top;
-      fs.chownSync(tested, uid, 0);
-      fs.chmodSync(tested, mode);
-      fs.chmodSync(parent ? top : inner, 0o755);
-      const shown = (mode & 0o7777).toString(8).padStart(4, '0');
-      const what = parent ? `its directory ${tested}` : `${tested}, a directory above it,`;
-      const sticky = (mode & 0o1000) !== 0;
-      if (uid !== 0) refusedWith(() => loadConfig(file), `${file}: refused: ${what} is owned by uid ${uid}, not root; run: chown root ${tested}`);
-      else if ((mode & 0o022) !== 0 && (parent || !sticky)) {
-        refusedWith(() => loadConfig(file), `${file}: refused: ${what} is writable by group or others (mode ${shown}); run: chmod go-w ${tested}`);
-      } else assert.equal(loadConfig(file).source, file, `mode ${shown}`);
-    }), { numRuns: 120 });
+    fc.assert(
+      fc.property(fc.nat({ max: 0o7777 }), fc.constantFrom(0, 1000), fc.boolean(), (mode, uid, parent) => {
+        const top = freshDir();
+        const inner = path.join(top, 'conf');
+        fs.mkdirSync(inner);
+        const file = path.join(inner, 'docker-jail.ini');
+        fs.writeFileSync(file, GOOD_TEXT, { mode: 0o644 });
+        const tested = parent ? inner : top;
+        fs.chownSync(tested, uid, 0);
+        fs.chmodSync(tested, mode);
+        fs.chmodSync(parent ? top : inner, 0o755);
+        const shown = (mode & 0o7777).toString(8).padStart(4, '0');
+        const what = parent ? `its directory ${tested}` : `${tested}, a directory above it,`;
+        const sticky = (mode & 0o1000) !== 0;
+        if (uid !== 0) refusedWith(() => loadConfig(file), `${file}: refused: ${what} is owned by uid ${uid}, not root; run: chown root ${tested}`);
+        else if ((mode & 0o022) !== 0 && (parent || !sticky)) {
+          refusedWith(() => loadConfig(file), `${file}: refused: ${what} is writable by group or others (mode ${shown}); run: chmod go-w ${tested}`);
+        } else assert.equal(loadConfig(file).source, file, `mode ${shown}`);
+      }),
+      { numRuns: 120 },
+    );
   });
 
   it('refuses a symlink at the config path whatever it points to, never falling back to the defaults, never reading through it', () => {
     const targets = ['good', 'dangling', 'self', 'directory', '/dev/null', '/etc/hostname', 'relative', 'user-owned'] as const;
-    fc.assert(fc.property(fc.constantFrom(...targets), fc.constantFrom(0, 1000), (target, linkOwner) => {
-      const sub = freshDir();
-      const file = path.join(sub, 'docker-jail.ini');
-      const real = path.join(sub, 'real.ini');
-      fs.writeFileSync(real, GOOD_TEXT, { mode: 0o644 });
-      const pointsTo = {
-        good: real, dangling: path.join(sub, 'missing.ini'), self: file, directory: sub, '/dev/null': '/dev/null',
-        '/etc/hostname': '/etc/hostname', relative: 'real.ini', 'user-owned': real,
-      }[target];
-      if (target === 'user-owned') fs.chownSync(real, 1000, 1000);
-      fs.symlinkSync(pointsTo, file);
-      fs.lchownSync(file, linkOwner, linkOwner);
-      refusedWith(() => loadConfig(file), `${file}: refused: is a symbolic link; make it a regular file owned by root`);
-      assert.throws(() => nodeFs.readFile(file), { code: 'ELOOP' });
-    }), { numRuns: 40 });
+    fc.assert(
+      fc.property(fc.constantFrom(...targets), fc.constantFrom(0, 1000), (target, linkOwner) => {
+        const sub = freshDir();
+        const file = path.join(sub, 'docker-jail.ini');
+        const real = path.join(sub, 'real.ini');
+        fs.writeFileSync(real, GOOD_TEXT, { mode: 0o644 });
+        const pointsTo = {
+          good: real,
+          dangling: path.join(sub, 'missing.ini'),
+          self: file,
+          directory: sub,
+          '/dev/null': '/dev/null',
+          '/etc/hostname': '/etc/hostname',
+          relative: 'real.ini',
+          'user-owned': real,
+        }[target];
+        if (target === 'user-owned') fs.chownSync(real, 1000, 1000);
+        fs.symlinkSync(pointsTo, file);
+        fs.lchownSync(file, linkOwner, linkOwner);
+        refusedWith(() => loadConfig(file), `${file}: refused: is a symbolic link; make it a regular file owned by root`);
+        assert.throws(() => nodeFs.readFile(file), { code: 'ELOOP' });
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('refuses a path through a symlinked directory, at its directory or above', () => {
@@ -115,10 +131,14 @@ describe('adversarial: config loader on real files', function () {
     const link = path.join(sub, 'link');
     fs.symlinkSync(real, link);
     assert.equal(loadConfig(path.join(real, 'deeper', 'docker-jail.ini')).jail.mode, 'shared', 'control: the real path loads');
-    refusedWith(() => loadConfig(path.join(link, 'docker-jail.ini')),
-      `${link}/docker-jail.ini: refused: its directory ${link} is a symbolic link; give the real path`);
-    refusedWith(() => loadConfig(path.join(link, 'deeper', 'docker-jail.ini')),
-      `${link}/deeper/docker-jail.ini: refused: ${link}, a directory above it, is a symbolic link; give the real path`);
+    refusedWith(
+      () => loadConfig(path.join(link, 'docker-jail.ini')),
+      `${link}/docker-jail.ini: refused: its directory ${link} is a symbolic link; give the real path`,
+    );
+    refusedWith(
+      () => loadConfig(path.join(link, 'deeper', 'docker-jail.ini')),
+      `${link}/deeper/docker-jail.ini: refused: ${link}, a directory above it, is a symbolic link; give the real path`,
+    );
   });
 
   it('refuses an other-writable file, and a non-root file even when no one else may write it', () => {
@@ -135,11 +155,16 @@ describe('adversarial: config loader on real files', function () {
     const sub = freshDir();
     const file = path.join(sub, 'docker-jail.ini');
     const server = net.createServer();
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(file, resolve); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, resolve);
+    });
     try {
       refusedWith(() => loadConfig(file), `${file}: refused: is not a regular file`);
     } finally {
-      await new Promise<void>((resolve) => { server.close(() => resolve()); });
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      });
     }
     fs.rmSync(file, { force: true });
     // /dev/null's own node, made here: a char device reads as empty, which must not mean "defaults".

@@ -14,10 +14,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { ExitCode, JailError } from '../../src/errors';
 import { defaultConfig, parseConfig } from '../../src/config/load';
 import { CONFIG_KEYS, MAX_CONFIG_CHARS, MAX_VALUE_CHARS } from '../../src/config/parse';
 import type { Config } from '../../src/config/types';
+import { ExitCode, JailError } from '../../src/errors';
 
 const FILE = '/etc/docker-jail.ini';
 const SHIPPED = path.join(__dirname, '..', '..', 'etc', 'docker-jail.ini');
@@ -77,7 +77,11 @@ function assertRefusedAtLine(error: JailError, text: string): number {
     // A long key may be shown cut short, like a long value: "aaaa...".
     const same = key === named[3] || (named[3].endsWith('...') && key.length > named[3].length - 3 && key.startsWith(named[3].slice(0, -3)));
     assert.ok(same, `${error.message.slice(0, 200)}\n  but line ${line} is ${JSON.stringify(written.slice(0, 200))}`);
-    const header = lines.slice(0, line - 1).reverse().map((l) => SECTION_HEADER.exec(l)).find((m) => m !== null);
+    const header = lines
+      .slice(0, line - 1)
+      .reverse()
+      .map((l) => SECTION_HEADER.exec(l))
+      .find((m) => m !== null);
     assert.ok(header?.[1].trim() === named[2], `${error.message.slice(0, 200)}: the key is not under [${named[2]}]`);
   }
   return line;
@@ -85,8 +89,22 @@ function assertRefusedAtLine(error: JailError, text: string): number {
 
 /** Variables that must never pass into the jail, whatever the whitelist says (see parseEnvWhitelist). */
 const NEVER_PASSED = [
-  'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'LD_', 'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'BASH_ENV', 'ENV',
-  'BASH_FUNC_ls%%', 'BASH_FUNC_', 'DOCKER_JAIL_UID', 'DOCKER_JAIL_SESSION', 'DOCKER_JAIL',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'LD_AUDIT',
+  'LD_',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'BASH_ENV',
+  'ENV',
+  'BASH_FUNC_ls%%',
+  'BASH_FUNC_',
+  'DOCKER_JAIL_UID',
+  'DOCKER_JAIL_SESSION',
+  'DOCKER_JAIL',
 ];
 const SYSTEM_DIRS = ['bin', 'boot', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'sys', 'usr'];
 
@@ -152,7 +170,10 @@ function assertSafeConfig(config: Config): void {
   }
   if (jail.homeMount.startsWith('/')) {
     // Docker cleans a mount target (path.Clean), so /./etc is /etc.
-    const top = path.posix.normalize(jail.homeMount).split('/').find((part) => part !== '');
+    const top = path.posix
+      .normalize(jail.homeMount)
+      .split('/')
+      .find((part) => part !== '');
     assert.ok(top !== undefined && !SYSTEM_DIRS.includes(top), `home_mount ${jail.homeMount} mounts the home over /${top ?? ''}`);
   }
   for (const file of [session.shell, home.skel]) assert.ok(file.startsWith('/') && isDotDotFree(file) && !/\s/.test(file), file);
@@ -190,8 +211,7 @@ function assertSound(text: string): Outcome {
 
 /** A value as a file would hold it so that the parser reads it back unchanged: bare when it can be, else in quotes. */
 function writeValue(value: string): string {
-  const bare = value === value.trim() && !/[;#\\]/.test(value) && !value.startsWith('"') &&
-    !value.startsWith("'") && !value.endsWith("'");
+  const bare = value === value.trim() && !/[;#\\]/.test(value) && !value.startsWith('"') && !value.startsWith("'") && !value.endsWith("'");
   if (bare) return value;
   assert.doesNotMatch(value, /["\\\t]/, `the parser accepted ${JSON.stringify(value)}, which no file can hold`);
   return `"${value}"`;
@@ -209,14 +229,24 @@ function serialize(config: Config): string {
     engine: { socket: config.engine.socket },
     access: { jail_group: config.access.jailGroup, exempt_group: config.access.exemptGroup },
     jail: {
-      image: config.jail.image, mode: config.jail.mode, name_template: config.jail.nameTemplate,
-      hostname_template: config.jail.hostnameTemplate, home_mount: config.jail.homeMount, network: config.jail.network,
-      cap_drop: list(config.jail.capDrop), cap_add: list(config.jail.capAdd), no_new_privileges: yes(config.jail.noNewPrivileges),
-      pids_limit: String(config.jail.pidsLimit), memory_limit: String(config.jail.memoryBytes), cpu_limit: String(config.jail.cpus),
+      image: config.jail.image,
+      mode: config.jail.mode,
+      name_template: config.jail.nameTemplate,
+      hostname_template: config.jail.hostnameTemplate,
+      home_mount: config.jail.homeMount,
+      network: config.jail.network,
+      cap_drop: list(config.jail.capDrop),
+      cap_add: list(config.jail.capAdd),
+      no_new_privileges: yes(config.jail.noNewPrivileges),
+      pids_limit: String(config.jail.pidsLimit),
+      memory_limit: String(config.jail.memoryBytes),
+      cpu_limit: String(config.jail.cpus),
       tmp_size: String(config.jail.tmpBytes),
     },
     session: {
-      shell: config.session.shell, workdir: config.session.workdir, env_whitelist: list(config.session.envWhitelist),
+      shell: config.session.shell,
+      workdir: config.session.workdir,
+      env_whitelist: list(config.session.envWhitelist),
       kill_on_logout: yes(config.session.killOnLogout),
       idle_stop: config.session.idleStopSeconds === null ? 'off' : String(config.session.idleStopSeconds),
     },
@@ -247,8 +277,19 @@ const CAPABILITIES = ['CHOWN', 'KILL', 'NET_RAW', 'NET_BIND_SERVICE', 'SYS_ADMIN
 /** Values for every key: valid ones, near misses and hostile ones. */
 const VALUES: Record<string, fc.Arbitrary<string>> = {
   'engine.socket': fc.oneof(
-    fc.constantFrom('/var/run/docker.sock', '/run/docker.sock', '/var/run/my docker.sock', 'run/docker.sock', '/a/../b', '', 'tcp://127.0.0.1:2375',
-      `/${'s'.repeat(106)}`, `/${'s'.repeat(107)}`, `/${'é'.repeat(53)}`, `/${'é'.repeat(54)}`),
+    fc.constantFrom(
+      '/var/run/docker.sock',
+      '/run/docker.sock',
+      '/var/run/my docker.sock',
+      'run/docker.sock',
+      '/a/../b',
+      '',
+      'tcp://127.0.0.1:2375',
+      `/${'s'.repeat(106)}`,
+      `/${'s'.repeat(107)}`,
+      `/${'é'.repeat(53)}`,
+      `/${'é'.repeat(54)}`,
+    ),
     fc.stringMatching(/^\/[a-z0-9 ._/-]{0,120}$/),
   ),
   'access.jail_group': fc.oneof(
@@ -265,7 +306,8 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
   'jail.hostname_template': pieces(['{user}', '{uid}', '{x}', 'h', '-', '.', '_', '}'], 5),
   'jail.home_mount': fc.oneof(
     pieces(['/', '{home}', '{user}', '{uid}', '..', 'etc', 'usr', 'home', 'jail', ' ', '.', '{'], 6),
-    fc.tuple(fc.constantFrom('/', '//', '/./', '/.//', '/././'), fc.constantFrom('', ...SYSTEM_DIRS, 'home', '.'), fc.constantFrom('', '/', '/x', '/{user}'))
+    fc
+      .tuple(fc.constantFrom('/', '//', '/./', '/.//', '/././'), fc.constantFrom('', ...SYSTEM_DIRS, 'home', '.'), fc.constantFrom('', '/', '/x', '/{user}'))
       .map(([lead, dir, rest]) => `${lead}${dir}${rest}`),
   ),
   'jail.network': fc.oneof(
@@ -293,10 +335,41 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
   ),
   'session.shell': fc.constantFrom('/bin/bash', '/bin/zsh', 'bash', '/bin/../sh', '/bin/b sh', '', '/'),
   'session.workdir': pieces(['/', '{home}', '{user}', '{uid}', '..', 'tmp', ' ', '{', '}'], 6),
-  'session.env_whitelist': list([
-    'TERM', 'LANG', 'LC_*', 'SSH_CONNECTION', 'PATH', 'PATH*', 'P*', 'LD_PRELOAD', 'LD_*', 'L*', '*', 'HOME', 'BASH_FUNC_x', 'BASH_*',
-    'DOCKER_JAIL_X', 'DOCKER_*', 'D*', 'E*', 'ENV', 'ENVX', 'MY_VAR', '1X', 'A-B', 'SHELL', 'SHELLX', 'LOGNAME*', 'US*', 'USERS', 'BASH_ENV', 'LOGNAME',
-  ], 5),
+  'session.env_whitelist': list(
+    [
+      'TERM',
+      'LANG',
+      'LC_*',
+      'SSH_CONNECTION',
+      'PATH',
+      'PATH*',
+      'P*',
+      'LD_PRELOAD',
+      'LD_*',
+      'L*',
+      '*',
+      'HOME',
+      'BASH_FUNC_x',
+      'BASH_*',
+      'DOCKER_JAIL_X',
+      'DOCKER_*',
+      'D*',
+      'E*',
+      'ENV',
+      'ENVX',
+      'MY_VAR',
+      '1X',
+      'A-B',
+      'SHELL',
+      'SHELLX',
+      'LOGNAME*',
+      'US*',
+      'USERS',
+      'BASH_ENV',
+      'LOGNAME',
+    ],
+    5,
+  ),
   'session.kill_on_logout': fc.constantFrom('yes', 'no', 'On', 'OFF', '2', ''),
   'session.idle_stop': fc.oneof(
     fc.stringMatching(/^\d{1,10}[smhdSMHDw]?$/),
@@ -310,9 +383,26 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
   'gc.grace': fc.oneof(fc.stringMatching(/^\d{1,10}[smhd]?$/), fc.constantFrom('off', 'never', '7d', '', '365d', '366d', '0')),
   'image.suite': fc.oneof(fc.constantFrom('bookworm', 'trixie', 'Bookworm', 'sid2', ''), fc.stringMatching(/^[a-z]{0,34}$/)),
   'image.mirror': fc.oneof(
-    fc.constantFrom('auto', 'http://deb.debian.org/debian', 'https://m.example/debian/', 'ftp://h/d', 'http://u:p@h/d', 'http://h/d?q',
-      'http://h/d#f', 'not a url', 'http://[::1]/debian', 'http://h:99999/', 'file:///srv/debian', 'http://h/d\u00a0x',
-      'http://user@h/d', 'https://:secret@h/d', 'HTTP://H/D', 'http://h/d?', 'http://h/d#', 'javascript:alert(1)'),
+    fc.constantFrom(
+      'auto',
+      'http://deb.debian.org/debian',
+      'https://m.example/debian/',
+      'ftp://h/d',
+      'http://u:p@h/d',
+      'http://h/d?q',
+      'http://h/d#f',
+      'not a url',
+      'http://[::1]/debian',
+      'http://h:99999/',
+      'file:///srv/debian',
+      'http://h/d\u00a0x',
+      'http://user@h/d',
+      'https://:secret@h/d',
+      'HTTP://H/D',
+      'http://h/d?',
+      'http://h/d#',
+      'javascript:alert(1)',
+    ),
     fc.webUrl({ authoritySettings: { withUserInfo: true, withPort: true, withIPv6: true }, withQueryParameters: true, withFragments: true }),
   ),
   'image.packages': fc.oneof(
@@ -324,25 +414,68 @@ const VALUES: Record<string, fc.Arbitrary<string>> = {
 const KNOWN_KEYS = [...CONFIG_KEYS].flatMap(([section, keys]) => keys.map((key) => ({ section, key })));
 assert.deepEqual(Object.keys(VALUES).sort(), KNOWN_KEYS.map(({ section, key }) => `${section}.${key}`).sort(), 'VALUES must cover every key');
 
-const HOSTILE_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', '__lookupSetter__', 'isPrototypeOf'];
+const HOSTILE_NAMES = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  '__lookupSetter__',
+  'isPrototypeOf',
+];
 const SPACE = fc.constantFrom('', ' ', '  ', '\t', '\u00a0', '\u3000', '\u2028', '\ufeff');
-const JUNK_CHARS = ['[', ']', '=', '"', "'", ';', '#', '\\', ' ', '\t', '.', '_', '*', '{', '}', 'a', 'Z', '0', '\u00a0', '\u2028', '\u0085', '\u0000', '\r', '\u007f', '\ufeff', 'é', '\ud83d\ude00', '\ud800'];
+const JUNK_CHARS = [
+  '[',
+  ']',
+  '=',
+  '"',
+  "'",
+  ';',
+  '#',
+  '\\',
+  ' ',
+  '\t',
+  '.',
+  '_',
+  '*',
+  '{',
+  '}',
+  'a',
+  'Z',
+  '0',
+  '\u00a0',
+  '\u2028',
+  '\u0085',
+  '\u0000',
+  '\r',
+  '\u007f',
+  '\ufeff',
+  'é',
+  '\ud83d\ude00',
+  '\ud800',
+];
 
-const sectionName = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...SECTIONS) }, fc.constantFrom(...HOSTILE_NAMES, 'Jail', 'jail.x', 'jail.__proto__', '', 'a b'));
+const sectionName = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...SECTIONS) },
+  fc.constantFrom(...HOSTILE_NAMES, 'Jail', 'jail.x', 'jail.__proto__', '', 'a b'),
+);
 const keyName = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...KNOWN_KEYS.map(({ key }) => key)) },
   fc.constantFrom(...HOSTILE_NAMES, 'cap_add[]', '__proto__[]', 'Mode', 'mode x', '', 'a.b'),
 );
 
 /** A value as written: bare, quoted, single-quoted, with a comment after it, or padded. */
-const writtenValue = (value: fc.Arbitrary<string>) => fc.tuple(value, fc.nat({ max: 9 }), SPACE).map(([text, style, pad]) => {
-  if (style === 0) return `"${text}"`;
-  if (style === 1) return `'${text}'`;
-  if (style === 2) return `${text} ; comment`;
-  if (style === 3) return `"${text}" # comment`;
-  if (style === 4) return `${pad}${text}${pad}`;
-  return text;
-});
+const writtenValue = (value: fc.Arbitrary<string>) =>
+  fc.tuple(value, fc.nat({ max: 9 }), SPACE).map(([text, style, pad]) => {
+    if (style === 0) return `"${text}"`;
+    if (style === 1) return `'${text}'`;
+    if (style === 2) return `${text} ; comment`;
+    if (style === 3) return `"${text}" # comment`;
+    if (style === 4) return `${pad}${text}${pad}`;
+    return text;
+  });
 
 const anyValue = fc.oneof(...Object.values(VALUES));
 
@@ -350,17 +483,24 @@ const anyValue = fc.oneof(...Object.values(VALUES));
 const grammarLine: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
-    arbitrary: fc.tuple(fc.nat({ max: 5 }), SPACE, sectionName, SPACE, fc.constantFrom('', ' ', ' ; c', ']', '['))
+    arbitrary: fc
+      .tuple(fc.nat({ max: 5 }), SPACE, sectionName, SPACE, fc.constantFrom('', ' ', ' ; c', ']', '['))
       .map(([indent, lead, name, inner, tail]) => `${indent === 0 ? lead : ''}[${inner}${name}${inner}]${tail}`),
   },
-  { weight: 8, arbitrary: fc.tuple(SPACE, keyName, SPACE, fc.constantFrom('=', '=', '=', ':', '=='), SPACE, writtenValue(anyValue)).map(([a, key, b, eq, c, value]) => `${a}${key}${b}${eq}${c}${value}`) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(SPACE, keyName, SPACE, fc.constantFrom('=', '=', '=', ':', '=='), SPACE, writtenValue(anyValue))
+      .map(([a, key, b, eq, c, value]) => `${a}${key}${b}${eq}${c}${value}`),
+  },
   { weight: 1, arbitrary: fc.tuple(SPACE, fc.constantFrom('#', ';'), fc.string({ maxLength: 20 })).map(([lead, mark, text]) => `${lead}${mark}${text}`) },
   { weight: 1, arbitrary: SPACE },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...JUNK_CHARS), maxLength: 12 }) },
 );
 
 const lineEnd = fc.constantFrom('\n', '\r\n');
-const grammarFile = fc.tuple(fc.array(grammarLine, { maxLength: 14 }), lineEnd, fc.boolean())
+const grammarFile = fc
+  .tuple(fc.array(grammarLine, { maxLength: 14 }), lineEnd, fc.boolean())
   .map(([lines, end, bom]) => `${bom ? '\uFEFF' : ''}${lines.join(end)}`);
 
 /** Values each key accepts, and that together keep the checks between keys: a file built from them is valid. */
@@ -398,37 +538,58 @@ const GOOD: Record<string, string[]> = {
 };
 assert.deepEqual(Object.keys(GOOD).sort(), Object.keys(VALUES).sort(), 'GOOD must cover every key');
 
-interface GoodKey { key: string; value: string }
-interface GoodSection { section: string; keys: GoodKey[] }
+interface GoodKey {
+  key: string;
+  value: string;
+}
+interface GoodSection {
+  section: string;
+  keys: GoodKey[];
+}
 
 /** Valid settings: some sections in some order, some keys of each, good values. */
-const goodSettings: fc.Arbitrary<GoodSection[]> = fc.shuffledSubarray(SECTIONS).chain((sections) => fc.tuple(
-  ...sections.map((section) => fc.shuffledSubarray([...(CONFIG_KEYS.get(section) ?? [])]).chain((keys) => fc.tuple(
-    ...keys.map((key) => fc.constantFrom(...GOOD[`${section}.${key}`]).map((value) => ({ key, value }))),
-  )).map((keys) => ({ section, keys }))),
-)).filter((settings) => {
-  // mode = per-user with a fixed name is covered by the templates; a fixed name never occurs in GOOD.
-  const all = new Map(settings.flatMap((s) => s.keys.map((k) => [`${s.section}.${k.key}`, k.value] as const)));
-  const jailGroup = all.get('access.jail_group') ?? 'jailed';
-  const exemptGroup = all.get('access.exempt_group') ?? 'admins';
-  return jailGroup !== exemptGroup;
-});
+const goodSettings: fc.Arbitrary<GoodSection[]> = fc
+  .shuffledSubarray(SECTIONS)
+  .chain((sections) =>
+    fc.tuple(
+      ...sections.map((section) =>
+        fc
+          .shuffledSubarray([...(CONFIG_KEYS.get(section) ?? [])])
+          .chain((keys) => fc.tuple(...keys.map((key) => fc.constantFrom(...GOOD[`${section}.${key}`]).map((value) => ({ key, value })))))
+          .map((keys) => ({ section, keys })),
+      ),
+    ),
+  )
+  .filter((settings) => {
+    // mode = per-user with a fixed name is covered by the templates; a fixed name never occurs in GOOD.
+    const all = new Map(settings.flatMap((s) => s.keys.map((k) => [`${s.section}.${k.key}`, k.value] as const)));
+    const jailGroup = all.get('access.jail_group') ?? 'jailed';
+    const exemptGroup = all.get('access.exempt_group') ?? 'admins';
+    return jailGroup !== exemptGroup;
+  });
 
 /** Where each line of a rendered valid file came from. */
 type LineRole = { kind: 'section'; section: string } | { kind: 'key'; section: string; key: string } | { kind: 'other' };
-interface Rendered { lines: string[]; roles: LineRole[] }
+interface Rendered {
+  lines: string[];
+  roles: LineRole[];
+}
 
 const FILLER = ['', '# a comment', '; another', '   ', '\t# indented comment', '#[jail]', '# mode = shared'];
 
 /** A valid file from settings, with blank and comment lines between its lines, in one of many layouts. */
-const goodFile: fc.Arbitrary<Rendered> = fc.tuple(goodSettings, fc.infiniteStream(fc.tuple(fc.nat({ max: 2 }), fc.constantFrom(...FILLER), fc.nat({ max: 7 }))))
+const goodFile: fc.Arbitrary<Rendered> = fc
+  .tuple(goodSettings, fc.infiniteStream(fc.tuple(fc.nat({ max: 2 }), fc.constantFrom(...FILLER), fc.nat({ max: 7 }))))
   .map(([settings, stream]) => {
     const lines: string[] = [];
     const roles: LineRole[] = [];
     const next = () => stream.next().value;
     const filler = () => {
       const [count, text] = next();
-      for (let i = 0; i < count; i++) { lines.push(text); roles.push({ kind: 'other' }); }
+      for (let i = 0; i < count; i++) {
+        lines.push(text);
+        roles.push({ kind: 'other' });
+      }
     };
     for (const { section, keys } of settings) {
       filler();
@@ -468,44 +629,67 @@ describe('adversarial: config parser under fuzzing', function () {
 
   it('the generators make valid files, and the shipped file is one (control)', () => {
     assert.ok(assertSound(LIVE_TEXT).ok);
-    fc.assert(fc.property(goodFile, ({ lines }) => {
-      const result = outcome(lines.join('\n'));
-      assert.ok(result.ok, result.ok ? '' : result.error.message);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(goodFile, ({ lines }) => {
+        const result = outcome(lines.join('\n'));
+        assert.ok(result.ok, result.ok ? '' : result.error.message);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('any unicode text: a config that keeps every rule, or a JailError at file:line', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => { assertSound(text); }), { numRuns: 3000 });
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (text) => { assertSound(text); }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+        assertSound(text);
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (text) => {
+        assertSound(text);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('any text of the ini alphabet: the same', () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...JUNK_CHARS, '\n', '\n', 'mode', 'jail', 'socket'), maxLength: 200 }), (text) => {
-      assertSound(text);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...JUNK_CHARS, '\n', '\n', 'mode', 'jail', 'socket'), maxLength: 200 }), (text) => {
+        assertSound(text);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('files from a grammar of sections, keys, values and comments: the same, and a key named in an error is on that line', () => {
     let accepted = 0;
-    fc.assert(fc.property(grammarFile, (text) => {
-      if (assertSound(text).ok) accepted++;
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(grammarFile, (text) => {
+        if (assertSound(text).ok) accepted++;
+      }),
+      { numRuns: 5000 },
+    );
     assert.ok(accepted > 0, 'the grammar never made a valid file: it tests nothing past the first error');
   });
 
   it('files with one setting from every value generator: accepted ones keep every rule', () => {
     // One key at a time reaches every value parser with hostile input, not just the first bad key of a file.
-    const oneSetting = fc.constantFrom(...KNOWN_KEYS).chain(({ section, key }) =>
-      fc.tuple(fc.constant(section), fc.constant(key), writtenValue(VALUES[`${section}.${key}`])));
+    const oneSetting = fc
+      .constantFrom(...KNOWN_KEYS)
+      .chain(({ section, key }) => fc.tuple(fc.constant(section), fc.constant(key), writtenValue(VALUES[`${section}.${key}`])));
     let accepted = 0;
-    fc.assert(fc.property(oneSetting, ([section, key, value]) => {
-      const text = `[${section}]\n${key} = ${value}\n`;
-      const result = assertSound(text);
-      if (result.ok) accepted++;
-      else if (!result.error.message.startsWith(`${FILE}:2: [${section}] ${key}: `)) {
-        assert.fail(`a bad value must be reported at line 2 with its key: ${result.error.message}`);
-      }
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(oneSetting, ([section, key, value]) => {
+        const text = `[${section}]\n${key} = ${value}\n`;
+        const result = assertSound(text);
+        if (result.ok) accepted++;
+        else if (!result.error.message.startsWith(`${FILE}:2: [${section}] ${key}: `)) {
+          assert.fail(`a bad value must be reported at line 2 with its key: ${result.error.message}`);
+        }
+      }),
+      { numRuns: 5000 },
+    );
     assert.ok(accepted > 1000, `only ${accepted} accepted settings`);
   });
 
@@ -521,13 +705,18 @@ describe('adversarial: config parser under fuzzing', function () {
       order: fc.boolean(),
     });
     let accepted = 0;
-    fc.assert(fc.property(settings, (s) => {
-      const access = s.order ? [`exempt_group = ${s.exemptGroup}`, `jail_group = ${s.jailGroup}`] : [`jail_group = ${s.jailGroup}`, `exempt_group = ${s.exemptGroup}`];
-      const jail = [`mode = ${s.mode}`, `name_template = ${s.name}`, `cap_add = ${s.capAdd}`, `cap_drop = ${s.capDrop}`];
-      if (s.order) jail.reverse();
-      const result = assertSound(['[access]', ...access, '[jail]', ...jail].join('\n'));
-      if (result.ok) accepted++;
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(settings, (s) => {
+        const access = s.order
+          ? [`exempt_group = ${s.exemptGroup}`, `jail_group = ${s.jailGroup}`]
+          : [`jail_group = ${s.jailGroup}`, `exempt_group = ${s.exemptGroup}`];
+        const jail = [`mode = ${s.mode}`, `name_template = ${s.name}`, `cap_add = ${s.capAdd}`, `cap_drop = ${s.capDrop}`];
+        if (s.order) jail.reverse();
+        const result = assertSound(['[access]', ...access, '[jail]', ...jail].join('\n'));
+        if (result.ok) accepted++;
+      }),
+      { numRuns: 1500 },
+    );
     assert.ok(accepted > 100, `only ${accepted} accepted`);
   });
 
@@ -535,47 +724,75 @@ describe('adversarial: config parser under fuzzing', function () {
     // Few keys at a time reach every value parser, and the checks between keys, with hostile input,
     // not just the first bad key of a long file.
     const keysOf = (section: string): string[] => [...(CONFIG_KEYS.get(section) ?? [])];
-    const fewSettings = fc.constantFrom(...SECTIONS).chain((section) =>
-      fc.shuffledSubarray(keysOf(section), { minLength: 1, maxLength: Math.min(3, keysOf(section).length) }).chain((keys) =>
-        fc.tuple(fc.constant(section), fc.tuple(...keys.map((key) =>
-          writtenValue(VALUES[`${section}.${key}`]).map((value) => `${key} = ${value}`))))));
+    const fewSettings = fc
+      .constantFrom(...SECTIONS)
+      .chain((section) =>
+        fc
+          .shuffledSubarray(keysOf(section), { minLength: 1, maxLength: Math.min(3, keysOf(section).length) })
+          .chain((keys) =>
+            fc.tuple(fc.constant(section), fc.tuple(...keys.map((key) => writtenValue(VALUES[`${section}.${key}`]).map((value) => `${key} = ${value}`)))),
+          ),
+      );
     let accepted = 0;
-    fc.assert(fc.property(fewSettings, ([section, lines]) => {
-      const text = `[${section}]\n${lines.join('\n')}\n`;
-      const result = assertSound(text);
-      if (result.ok) accepted++;
-      else if (!/^\/etc\/docker-jail\.ini:[2-4]: \[\w+\] \w+: /.test(result.error.message)) {
-        assert.fail(`a bad value must be reported at its line with its key: ${result.error.message}`);
-      }
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fewSettings, ([section, lines]) => {
+        const text = `[${section}]\n${lines.join('\n')}\n`;
+        const result = assertSound(text);
+        if (result.ok) accepted++;
+        else if (!/^\/etc\/docker-jail\.ini:[2-4]: \[\w+\] \w+: /.test(result.error.message)) {
+          assert.fail(`a bad value must be reported at its line with its key: ${result.error.message}`);
+        }
+      }),
+      { numRuns: 3000 },
+    );
     assert.ok(accepted > 150, `only ${accepted} accepted files`);
   });
 
   it('round trip: an accepted config written back as a file parses to the same config', () => {
     assert.deepStrictEqual(parseConfig(serialize({ ...defaultConfig, source: FILE }), FILE), { ...defaultConfig, source: FILE });
-    fc.assert(fc.property(fc.oneof(grammarFile, goodFile.map(({ lines }) => lines.join('\n'))), (text) => {
-      const first = outcome(text);
-      if (!first.ok) return;
-      const written = serialize(first.config);
-      const again = outcome(written);
-      assert.ok(again.ok, `${JSON.stringify(written)} refused: ${again.ok ? '' : again.error.message}`);
-      assert.deepStrictEqual(again.config, first.config);
-      assert.equal(serialize(again.config), written);
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          grammarFile,
+          goodFile.map(({ lines }) => lines.join('\n')),
+        ),
+        (text) => {
+          const first = outcome(text);
+          if (!first.ok) return;
+          const written = serialize(first.config);
+          const again = outcome(written);
+          assert.ok(again.ok, `${JSON.stringify(written)} refused: ${again.ok ? '' : again.error.message}`);
+          assert.deepStrictEqual(again.config, first.config);
+          assert.equal(serialize(again.config), written);
+        },
+      ),
+      { numRuns: 1500 },
+    );
   });
 
   it('layout does not matter: order of sections and keys, spacing, quotes, comments, CRLF and a BOM give the same config', () => {
-    fc.assert(fc.property(goodSettings, lineEnd, fc.boolean(), (settings, end, bom) => {
-      const plain = settings.map(({ section, keys }) => [`[${section}]`, ...keys.map(({ key, value }) => `${key} = ${value}`)].join('\n')).join('\n');
-      const reordered = [...settings].reverse().map(({ section, keys }) =>
-        [`# ${section}`, `[ ${section} ]`, ...[...keys].reverse().map(({ key, value }) =>
-          `\t${key}\u00a0=  ${/["\\\t]/.test(value) ? value : `"${value}"`}  `), ''].join(end)).join(end);
-      const a = outcome(plain);
-      const b = outcome(`${bom ? '\uFEFF' : ''}${reordered}`);
-      assert.ok(a.ok, a.ok ? '' : a.error.message);
-      assert.ok(b.ok, `${JSON.stringify(reordered)}: ${b.ok ? '' : b.error.message}`);
-      assert.deepStrictEqual(b.config, a.config);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(goodSettings, lineEnd, fc.boolean(), (settings, end, bom) => {
+        const plain = settings.map(({ section, keys }) => [`[${section}]`, ...keys.map(({ key, value }) => `${key} = ${value}`)].join('\n')).join('\n');
+        const reordered = [...settings]
+          .reverse()
+          .map(({ section, keys }) =>
+            [
+              `# ${section}`,
+              `[ ${section} ]`,
+              ...[...keys].reverse().map(({ key, value }) => `\t${key}\u00a0=  ${/["\\\t]/.test(value) ? value : `"${value}"`}  `),
+              '',
+            ].join(end),
+          )
+          .join(end);
+        const a = outcome(plain);
+        const b = outcome(`${bom ? '\uFEFF' : ''}${reordered}`);
+        assert.ok(a.ok, a.ok ? '' : a.error.message);
+        assert.ok(b.ok, `${JSON.stringify(reordered)}: ${b.ok ? '' : b.error.message}`);
+        assert.deepStrictEqual(b.config, a.config);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   // Regression test for a finding of this fuzzing: parseHomeMount takes the first non-empty path
@@ -593,28 +810,33 @@ describe('adversarial: config parser under fuzzing', function () {
   });
 
   it('CRLF line ends and a byte order mark change nothing: the same config, or the very same error', () => {
-    fc.assert(fc.property(grammarFile, (text) => {
-      fc.pre(!text.includes('\r') && !text.startsWith('\uFEFF'));
-      const base = outcome(text);
-      for (const variant of [text.replace(/\n/g, '\r\n'), `\uFEFF${text}`]) {
-        const other = outcome(variant);
-        if (base.ok) {
-          assert.ok(other.ok, `${JSON.stringify(variant)}: ${other.ok ? '' : other.error.message}`);
-          assert.deepStrictEqual(other.config, base.config);
-        } else {
-          assert.ok(!other.ok, `${JSON.stringify(variant)} accepted, but refused without CRLF/BOM: ${base.error.message}`);
-          assert.equal(other.error.message, base.error.message);
+    fc.assert(
+      fc.property(grammarFile, (text) => {
+        fc.pre(!text.includes('\r') && !text.startsWith('\uFEFF'));
+        const base = outcome(text);
+        for (const variant of [text.replace(/\n/g, '\r\n'), `\uFEFF${text}`]) {
+          const other = outcome(variant);
+          if (base.ok) {
+            assert.ok(other.ok, `${JSON.stringify(variant)}: ${other.ok ? '' : other.error.message}`);
+            assert.deepStrictEqual(other.config, base.config);
+          } else {
+            assert.ok(!other.ok, `${JSON.stringify(variant)} accepted, but refused without CRLF/BOM: ${base.error.message}`);
+            assert.equal(other.error.message, base.error.message);
+          }
         }
-      }
-    }), { numRuns: 1000 });
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('mutations of the shipped file: refused at the first changed line or after it, never before', () => {
     const mutation = fc.record({
       at: fc.nat({ max: LIVE_TEXT.length }),
       kind: fc.constantFrom('delete', 'insert', 'replace', 'duplicate-line', 'delete-line', 'swap-lines'),
-      text: fc.oneof(fc.constantFrom(...JUNK_CHARS, '\n', '\r\n', '\n[jail]\n', '\nmode = shared\n', '\n[__proto__]\n', '__proto__', '[', '='),
-        fc.string({ maxLength: 4 })),
+      text: fc.oneof(
+        fc.constantFrom(...JUNK_CHARS, '\n', '\r\n', '\n[jail]\n', '\nmode = shared\n', '\n[__proto__]\n', '__proto__', '[', '='),
+        fc.string({ maxLength: 4 }),
+      ),
       length: fc.integer({ min: 1, max: 12 }),
     });
     const apply = (text: string, m: { at: number; kind: string; text: string; length: number }): string => {
@@ -623,11 +845,16 @@ describe('adversarial: config parser under fuzzing', function () {
       const lineEnd = text.indexOf('\n', at) < 0 ? text.length : text.indexOf('\n', at) + 1;
       const line = text.slice(lineStart, lineEnd);
       switch (m.kind) {
-        case 'delete': return text.slice(0, at) + text.slice(at + m.length);
-        case 'insert': return text.slice(0, at) + m.text + text.slice(at);
-        case 'replace': return text.slice(0, at) + m.text + text.slice(at + m.length);
-        case 'duplicate-line': return text.slice(0, lineEnd) + line + text.slice(lineEnd);
-        case 'delete-line': return text.slice(0, lineStart) + text.slice(lineEnd);
+        case 'delete':
+          return text.slice(0, at) + text.slice(at + m.length);
+        case 'insert':
+          return text.slice(0, at) + m.text + text.slice(at);
+        case 'replace':
+          return text.slice(0, at) + m.text + text.slice(at + m.length);
+        case 'duplicate-line':
+          return text.slice(0, lineEnd) + line + text.slice(lineEnd);
+        case 'delete-line':
+          return text.slice(0, lineStart) + text.slice(lineEnd);
         default: {
           const nextEnd = text.indexOf('\n', lineEnd) < 0 ? text.length : text.indexOf('\n', lineEnd) + 1;
           const next = text.slice(lineEnd, nextEnd);
@@ -636,92 +863,118 @@ describe('adversarial: config parser under fuzzing', function () {
       }
     };
     let refused = 0;
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (mutations) => {
-      const mutated = mutations.reduce(apply, LIVE_TEXT);
-      let firstDiff = 0;
-      while (firstDiff < mutated.length && mutated[firstDiff] === LIVE_TEXT[firstDiff]) firstDiff++;
-      const result = assertSound(mutated);
-      if (mutated === LIVE_TEXT) assert.ok(result.ok);
-      if (result.ok) return;
-      refused++;
-      const line = assertRefusedAtLine(result.error, mutated);
-      const firstChangedLine = linesOf(mutated.slice(0, firstDiff)).length;
-      assert.ok(line >= firstChangedLine, `refused at line ${line}, but nothing changed before line ${firstChangedLine}: ${result.error.message}`);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (mutations) => {
+        const mutated = mutations.reduce(apply, LIVE_TEXT);
+        let firstDiff = 0;
+        while (firstDiff < mutated.length && mutated[firstDiff] === LIVE_TEXT[firstDiff]) firstDiff++;
+        const result = assertSound(mutated);
+        if (mutated === LIVE_TEXT) assert.ok(result.ok);
+        if (result.ok) return;
+        refused++;
+        const line = assertRefusedAtLine(result.error, mutated);
+        const firstChangedLine = linesOf(mutated.slice(0, firstDiff)).length;
+        assert.ok(line >= firstChangedLine, `refused at line ${line}, but nothing changed before line ${firstChangedLine}: ${result.error.message}`);
+      }),
+      { numRuns: 3000 },
+    );
     assert.ok(refused > 100, `only ${refused} mutants refused`);
   });
 
   it('a control character anywhere in a valid file (NUL included) is refused at its line, by its code point', () => {
     const controls = [...Array(32).keys(), 0x7f, ...Array.from({ length: 32 }, (_, i) => 0x80 + i)]
-      .filter((code) => code !== 0x09 && code !== 0x0a).map((code) => String.fromCharCode(code));
-    fc.assert(fc.property(goodFile, fc.nat(), fc.constantFrom(...controls), ({ lines }, where, control) => {
-      const text = lines.join('\n');
-      const at = where % (text.length + 1);
-      const mutated = text.slice(0, at) + control + text.slice(at);
-      // A CR before a line end is a CRLF line end: that is allowed.
-      fc.pre(!(control === '\r' && (mutated[at + 1] === '\n' || at === text.length)));
-      const line = linesOf(mutated.slice(0, at)).length;
-      const code = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-      const result = outcome(mutated);
-      assert.ok(!result.ok, `accepted with U+${code} at line ${line}`);
-      assert.equal(result.error.message,
-        `${FILE}:${line}: contains the control character U+${code}; save the file as plain text with \\n or \\r\\n line ends`);
-    }), { numRuns: 1500 });
+      .filter((code) => code !== 0x09 && code !== 0x0a)
+      .map((code) => String.fromCharCode(code));
+    fc.assert(
+      fc.property(goodFile, fc.nat(), fc.constantFrom(...controls), ({ lines }, where, control) => {
+        const text = lines.join('\n');
+        const at = where % (text.length + 1);
+        const mutated = text.slice(0, at) + control + text.slice(at);
+        // A CR before a line end is a CRLF line end: that is allowed.
+        fc.pre(!(control === '\r' && (mutated[at + 1] === '\n' || at === text.length)));
+        const line = linesOf(mutated.slice(0, at)).length;
+        const code = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+        const result = outcome(mutated);
+        assert.ok(!result.ok, `accepted with U+${code} at line ${line}`);
+        assert.equal(
+          result.error.message,
+          `${FILE}:${line}: contains the control character U+${code}; save the file as plain text with \\n or \\r\\n line ends`,
+        );
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('[__proto__], [constructor] and prototype keys anywhere in a valid file are refused at their line, polluting nothing', () => {
     const hostileLine = fc.oneof(
-      fc.tuple(fc.constantFrom(...HOSTILE_NAMES, '__proto__.jail', 'jail.__proto__', 'constructor.prototype'), fc.constantFrom('', ' '))
+      fc
+        .tuple(fc.constantFrom(...HOSTILE_NAMES, '__proto__.jail', 'jail.__proto__', 'constructor.prototype'), fc.constantFrom('', ' '))
         .map(([name, pad]) => ({ line: `[${pad}${name}${pad}]`, name })),
-      fc.tuple(fc.constantFrom(...HOSTILE_NAMES, '__proto__[]', 'constructor[]'), fc.constantFrom('x', 'yes', '{"polluted":1}', ''))
+      fc
+        .tuple(fc.constantFrom(...HOSTILE_NAMES, '__proto__[]', 'constructor[]'), fc.constantFrom('x', 'yes', '{"polluted":1}', ''))
         .map(([name, value]) => ({ line: `${name} = ${value}`, name })),
     );
-    fc.assert(fc.property(goodFile, hostileLine, fc.nat(), ({ lines }, hostile, where) => {
-      const at = where % (lines.length + 1);
-      const text = [...lines.slice(0, at), hostile.line, ...lines.slice(at)].join('\n');
-      const result = outcome(text);
-      assert.ok(!result.ok, `accepted ${hostile.line}`);
-      assert.ok(result.error.message.startsWith(`${FILE}:${at + 1}: `), `${result.error.message} is not at line ${at + 1}`);
-      assert.ok(result.error.message.includes(hostile.name), `${result.error.message} does not name ${hostile.name}`);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(goodFile, hostileLine, fc.nat(), ({ lines }, hostile, where) => {
+        const at = where % (lines.length + 1);
+        const text = [...lines.slice(0, at), hostile.line, ...lines.slice(at)].join('\n');
+        const result = outcome(text);
+        assert.ok(!result.ok, `accepted ${hostile.line}`);
+        assert.ok(result.error.message.startsWith(`${FILE}:${at + 1}: `), `${result.error.message} is not at line ${at + 1}`);
+        assert.ok(result.error.message.includes(hostile.name), `${result.error.message} does not name ${hostile.name}`);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('a key set twice in its section is refused at the second line, naming the first', () => {
-    fc.assert(fc.property(goodFile, fc.nat(), fc.nat(), fc.constantFrom('', ' ', '\t'), ({ lines, roles }, pickKey, pickPlace, pad) => {
-      const keyLines = roles.flatMap((role, index) => (role.kind === 'key' ? [{ role, index }] : []));
-      fc.pre(keyLines.length > 0);
-      const { role, index } = keyLines[pickKey % keyLines.length];
-      if (role.kind !== 'key') return;
-      let end = index + 1; // the line after the section's last line
-      while (end < lines.length && roles[end].kind !== 'section') end++;
-      const at = index + 1 + (pickPlace % (end - index));
-      const value = GOOD[`${role.section}.${role.key}`][pickPlace % GOOD[`${role.section}.${role.key}`].length];
-      const text = [...lines.slice(0, at), `${pad}${role.key}${pad}=${pad}${value}`, ...lines.slice(at)].join('\n');
-      const result = outcome(text);
-      assert.ok(!result.ok, `accepted ${role.key} twice`);
-      assert.equal(result.error.message, `${FILE}:${at + 1}: [${role.section}] ${role.key}: duplicate key (first set on line ${index + 1})`);
-    }), { numRuns: 800 });
+    fc.assert(
+      fc.property(goodFile, fc.nat(), fc.nat(), fc.constantFrom('', ' ', '\t'), ({ lines, roles }, pickKey, pickPlace, pad) => {
+        const keyLines = roles.flatMap((role, index) => (role.kind === 'key' ? [{ role, index }] : []));
+        fc.pre(keyLines.length > 0);
+        const { role, index } = keyLines[pickKey % keyLines.length];
+        if (role.kind !== 'key') return;
+        let end = index + 1; // the line after the section's last line
+        while (end < lines.length && roles[end].kind !== 'section') end++;
+        const at = index + 1 + (pickPlace % (end - index));
+        const value = GOOD[`${role.section}.${role.key}`][pickPlace % GOOD[`${role.section}.${role.key}`].length];
+        const text = [...lines.slice(0, at), `${pad}${role.key}${pad}=${pad}${value}`, ...lines.slice(at)].join('\n');
+        const result = outcome(text);
+        assert.ok(!result.ok, `accepted ${role.key} twice`);
+        assert.equal(result.error.message, `${FILE}:${at + 1}: [${role.section}] ${role.key}: duplicate key (first set on line ${index + 1})`);
+      }),
+      { numRuns: 800 },
+    );
   });
 
   it('a section given twice is refused at the second header, naming the first, wherever it comes', () => {
-    fc.assert(fc.property(goodFile, fc.nat(), fc.nat(), fc.constantFrom('[%]', '[ % ]', '[%]  ', '[\t%]'), ({ lines, roles }, pickSection, pickPlace, form) => {
-      const headers = roles.flatMap((role, index) => (role.kind === 'section' ? [{ section: role.section, index }] : []));
-      fc.pre(headers.length > 0);
-      const { section, index } = headers[pickSection % headers.length];
-      const at = index + 1 + (pickPlace % (lines.length - index));
-      const text = [...lines.slice(0, at), form.replace('%', section), ...lines.slice(at)].join('\n');
-      const result = outcome(text);
-      assert.ok(!result.ok, `accepted [${section}] twice`);
-      assert.equal(result.error.message,
-        `${FILE}:${at + 1}: [${section}]: duplicate section (first on line ${index + 1}); put all its keys under one [${section}]`);
-    }), { numRuns: 800 });
+    fc.assert(
+      fc.property(goodFile, fc.nat(), fc.nat(), fc.constantFrom('[%]', '[ % ]', '[%]  ', '[\t%]'), ({ lines, roles }, pickSection, pickPlace, form) => {
+        const headers = roles.flatMap((role, index) => (role.kind === 'section' ? [{ section: role.section, index }] : []));
+        fc.pre(headers.length > 0);
+        const { section, index } = headers[pickSection % headers.length];
+        const at = index + 1 + (pickPlace % (lines.length - index));
+        const text = [...lines.slice(0, at), form.replace('%', section), ...lines.slice(at)].join('\n');
+        const result = outcome(text);
+        assert.ok(!result.ok, `accepted [${section}] twice`);
+        assert.equal(
+          result.error.message,
+          `${FILE}:${at + 1}: [${section}]: duplicate section (first on line ${index + 1}); put all its keys under one [${section}]`,
+        );
+      }),
+      { numRuns: 800 },
+    );
   });
 
   describe('huge input (1 MB lines)', () => {
     const room = (used: number) => MAX_CONFIG_CHARS - used;
 
     it('refuses a 1 MB value, bare or quoted, at its line, quickly', () => {
-      for (const [open, close] of [['', ''], ['"', '"'], ['"', '']]) {
+      for (const [open, close] of [
+        ['', ''],
+        ['"', '"'],
+        ['"', ''],
+      ]) {
         const head = '# a\n[image]\npackages = ';
         const text = `${head}${open}${'a'.repeat(room(head.length + 2))}${close}`;
         assert.ok(text.length <= MAX_CONFIG_CHARS);
@@ -746,12 +999,25 @@ describe('adversarial: config parser under fuzzing', function () {
       // In-process, a parse that never returns would hang mocha itself; a child can be killed.
       const bulk = room(40);
       const texts = [
-        `[jail]\n${' '.repeat(bulk)}x`, `[jail]${' '.repeat(bulk)}x`, `[${'['.repeat(bulk)}`, `[${']'.repeat(bulk)}`,
-        `[jail]\nmode${'='.repeat(bulk)}`, `[jail]\nmode = ${'"'.repeat(bulk)}`, `[jail]\n${'\n'.repeat(bulk)}mode = shared\nname_template = x`,
-        `[jail]\n${'\r\n'.repeat(bulk / 2)}`, `${'\t'.repeat(bulk)}#`, `[jail]\nmode = ${'\\'.repeat(bulk)}`, `[jail]\n${'\u2028'.repeat(bulk)}`,
-        `${'[jail]\n'.repeat(bulk / 7)}`, `[jail]\n${'mode = shared\n'.repeat(bulk / 14)}`, `[jail]\nmode = ${'a '.repeat(bulk / 2)}`,
-        `[jail]\n${'mode'.repeat(bulk / 4)}`, `[${'a.'.repeat(bulk / 2)}]`, `[jail]\nmode = "${' '.repeat(bulk)}"`,
-        ...fc.sample(grammarFile, 300), ...fc.sample(fc.string({ unit: 'binary', maxLength: 300 }), 300),
+        `[jail]\n${' '.repeat(bulk)}x`,
+        `[jail]${' '.repeat(bulk)}x`,
+        `[${'['.repeat(bulk)}`,
+        `[${']'.repeat(bulk)}`,
+        `[jail]\nmode${'='.repeat(bulk)}`,
+        `[jail]\nmode = ${'"'.repeat(bulk)}`,
+        `[jail]\n${'\n'.repeat(bulk)}mode = shared\nname_template = x`,
+        `[jail]\n${'\r\n'.repeat(bulk / 2)}`,
+        `${'\t'.repeat(bulk)}#`,
+        `[jail]\nmode = ${'\\'.repeat(bulk)}`,
+        `[jail]\n${'\u2028'.repeat(bulk)}`,
+        `${'[jail]\n'.repeat(bulk / 7)}`,
+        `[jail]\n${'mode = shared\n'.repeat(bulk / 14)}`,
+        `[jail]\nmode = ${'a '.repeat(bulk / 2)}`,
+        `[jail]\n${'mode'.repeat(bulk / 4)}`,
+        `[${'a.'.repeat(bulk / 2)}]`,
+        `[jail]\nmode = "${' '.repeat(bulk)}"`,
+        ...fc.sample(grammarFile, 300),
+        ...fc.sample(fc.string({ unit: 'binary', maxLength: 300 }), 300),
       ];
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-jail-config-hang-'));
       try {
@@ -771,7 +1037,10 @@ describe('adversarial: config parser under fuzzing', function () {
           }
           console.log(JSON.stringify({ parsed: texts.length, refused, slowest }));`;
         const child = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], {
-          encoding: 'utf8', timeout: 20000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024,
+          encoding: 'utf8',
+          timeout: 20000,
+          killSignal: 'SIGKILL',
+          maxBuffer: 1024 * 1024,
         });
         assert.equal(child.signal, null, `killed after 20 s: a parse hangs\n${child.stderr}`);
         assert.equal(child.status, 0, `${child.stdout}${child.stderr}`);
@@ -793,25 +1062,36 @@ describe('adversarial: config parser under fuzzing', function () {
         const result = outcome(text);
         assert.ok(!result.ok);
         assertRefusedAtLine(result.error, text);
-        assert.ok(result.error.message.length <= MAX_MESSAGE_CHARS,
-          `a ${result.error.message.length}-character message for ${JSON.stringify(`${text.slice(0, 20)}...`)}: ${result.error.message.slice(0, 80)}...`);
+        assert.ok(
+          result.error.message.length <= MAX_MESSAGE_CHARS,
+          `a ${result.error.message.length}-character message for ${JSON.stringify(`${text.slice(0, 20)}...`)}: ${result.error.message.slice(0, 80)}...`,
+        );
       }
     });
 
     it('keeps every error message short, whatever the text', () => {
       // Long values are cut by show(); this holds the rest of the messages to the same rule.
-      const longPiece = fc.constantFrom('mode', 'jail', '__proto__', 'x').chain((word) => fc.integer({ min: 100, max: 5000 }).map((n) => word.repeat(Math.ceil(n / word.length))));
+      const longPiece = fc
+        .constantFrom('mode', 'jail', '__proto__', 'x')
+        .chain((word) => fc.integer({ min: 100, max: 5000 }).map((n) => word.repeat(Math.ceil(n / word.length))));
       const longLine = fc.oneof(
-        longPiece.map((text) => `[jail]\nmode = ${text}`), longPiece.map((text) => `[jail]\nmode = "${text}`),
-        longPiece.map((text) => `[jail]\n${text}`), longPiece.map((text) => `[jail]\n  [${text}]`),
-        longPiece.map((text) => `[jail]\nmode = x ; ${text}`), longPiece.map((text) => `[jail]\nmode = "x" ${text}`),
-        longPiece.map((text) => `[session]\nenv_whitelist = ${text}*`), longPiece.map((text) => `[image]\nmirror = http://${text}/`),
+        longPiece.map((text) => `[jail]\nmode = ${text}`),
+        longPiece.map((text) => `[jail]\nmode = "${text}`),
+        longPiece.map((text) => `[jail]\n${text}`),
+        longPiece.map((text) => `[jail]\n  [${text}]`),
+        longPiece.map((text) => `[jail]\nmode = x ; ${text}`),
+        longPiece.map((text) => `[jail]\nmode = "x" ${text}`),
+        longPiece.map((text) => `[session]\nenv_whitelist = ${text}*`),
+        longPiece.map((text) => `[image]\nmirror = http://${text}/`),
       );
-      fc.assert(fc.property(longLine, (text) => {
-        const result = outcome(text);
-        if (result.ok) return;
-        assert.ok(result.error.message.length <= MAX_MESSAGE_CHARS, `${result.error.message.length} characters: ${result.error.message.slice(0, 120)}...`);
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(longLine, (text) => {
+          const result = outcome(text);
+          if (result.ok) return;
+          assert.ok(result.error.message.length <= MAX_MESSAGE_CHARS, `${result.error.message.length} characters: ${result.error.message.slice(0, 120)}...`);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 });

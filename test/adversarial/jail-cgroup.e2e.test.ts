@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SHARED_ROOT, SHARED_USERS_DIR } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 import { SmallEngine } from './faults-small-engine';
-import { SHARED_ROOT, SHARED_USERS_DIR } from '../../src/host/paths';
 
 const gc = () => run('/usr/sbin/docker-jail', ['gc']);
 const su = (user: TestUser, command: string) => run('/bin/su', ['-l', user.name, '-c', command], { timeout: 60_000 });
@@ -27,11 +27,11 @@ function cgroup2Root(): string {
   return root;
 }
 
-describe('a jail\'s processes are those in exactly its cgroups', function () {
+describe("a jail's processes are those in exactly its cgroups", function () {
   this.timeout(240_000);
   before(() => requireHost('docker', 'su', 'setpriv', 'findmnt'));
 
-  describe('a look-alike cgroup named …/docker/<the shared jail\'s id>', function () {
+  describe("a look-alike cgroup named …/docker/<the shared jail's id>", function () {
     const SHARED = '[jail]\nmode = shared\nname_template = djt-cgroup-shared\nhostname_template = shared-jail\n';
     const tag = String(Math.floor(Math.random() * 1e6));
     let ann: TestUser;
@@ -53,7 +53,9 @@ describe('a jail\'s processes are those in exactly its cgroups', function () {
       removeScratchOf('shared');
       if (ann) {
         removeUser(ann);
-        sh(`umount -l ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rmdir ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rm -f ${SHARED_USERS_DIR}/${ann.uid}.json`);
+        sh(
+          `umount -l ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rmdir ${SHARED_ROOT}/${ann.uid} 2>/dev/null || true; rm -f ${SHARED_USERS_DIR}/${ann.uid}.json`,
+        );
       }
     });
 
@@ -68,12 +70,16 @@ describe('a jail\'s processes are those in exactly its cgroups', function () {
         const pid = spoofed.pid as number;
         await waitFor('the look-alike process', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sleep'), 10_000);
         writeFileSync(`${spoofDir}/cgroup.procs`, String(pid));
-        assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`^0::/djt-spoof-${tag}\\.slice/docker/${id}$`, 'm'), 'the look-alike is not set up');
+        assert.match(
+          readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
+          new RegExp(`^0::/djt-spoof-${tag}\\.slice/docker/${id}$`, 'm'),
+          'the look-alike is not set up',
+        );
 
         // The user's last session ends with kill_on_logout: every process of theirs in the jail is killed, and only those.
         assert.equal(su(ann, 'true').status, 0);
         await sleep(1000);
-        assert.ok(alive(spoofed), 'root killed a host process that merely sits in a cgroup named like the jail\'s');
+        assert.ok(alive(spoofed), "root killed a host process that merely sits in a cgroup named like the jail's");
 
         await sleep(2200);
         await withConfig(`${SHARED}[session]\nidle_stop = 2\n`, () => {
@@ -87,7 +93,7 @@ describe('a jail\'s processes are those in exactly its cgroups', function () {
     });
   });
 
-  describe('under the engine\'s cgroup-parent (a second, test-owned engine; the shared one is never reconfigured)', function () {
+  describe("under the engine's cgroup-parent (a second, test-owned engine; the shared one is never reconfigured)", function () {
     const parent = `djt-cgparent-${Math.random().toString(16).slice(2, 8)}`;
     let engine: SmallEngine;
     let config: string;
@@ -106,7 +112,7 @@ describe('a jail\'s processes are those in exactly its cgroups', function () {
       sh(`for d in /sys/fs/cgroup/${parent} /sys/fs/cgroup/*/${parent}; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null || true`);
     });
 
-    it('a nohup\'d job keeps the jail busy, so gc leaves it running; once the job is gone gc stops it (control)', async () => {
+    it("a nohup'd job keeps the jail busy, so gc leaves it running; once the job is gone gc stops it (control)", async () => {
       await withConfig(config, async () => {
         // nohup, as busybox (which has no nohup applet here) does it: the job ignores the hangup.
         assert.equal(su(user, `(trap '' HUP; exec sleep 301) </dev/null >/dev/null 2>&1 &`).status, 0);
@@ -122,8 +128,8 @@ describe('a jail\'s processes are those in exactly its cgroups', function () {
           assert.equal(result.status, 0, result.stderr);
           assert.doesNotMatch(result.stdout, /stopped/, 'gc took the jail of a running job for idle');
         });
-        assert.ok(runningJail(), 'the jail was stopped with its nohup\'d job');
-        assert.notEqual(job(), '', 'the nohup\'d job is gone');
+        assert.ok(runningJail(), "the jail was stopped with its nohup'd job");
+        assert.notEqual(job(), '', "the nohup'd job is gone");
 
         sh(`pkill -KILL -u ${user.uid} -x -f 'sleep 301' || true`);
         await waitFor('the job to end', () => job() === '', 10_000);

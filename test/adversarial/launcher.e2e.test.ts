@@ -16,7 +16,9 @@ describe('adversarial: the installed jailsh started in a hostile state', functio
   /** Runs a bash script as the user whose last command starts jailsh; the script sets up the hostile state. */
   const asUser = (script: string) =>
     run('/usr/bin/setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '/bin/bash', '-c', script], {
-      cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: user.home }, maxBuffer: 64 * 1024 * 1024,
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin', HOME: user.home },
+      maxBuffer: 64 * 1024 * 1024,
     });
 
   before(() => {
@@ -36,7 +38,12 @@ describe('adversarial: the installed jailsh started in a hostile state', functio
     const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
     assert.ok(bounding, 'no CapBnd in /proc/self/status');
     const canLift = (BigInt(`0x${bounding[1]}`) & (1n << 24n)) !== 0n;
-    for (const [limit, what] of [['--nofile=12:12', 'open files'], ['--as=100000000:100000000', 'address space'], ['--stack=131072:131072', 'stack size'], ['--cpu=1:1', 'CPU time']]) {
+    for (const [limit, what] of [
+      ['--nofile=12:12', 'open files'],
+      ['--as=100000000:100000000', 'address space'],
+      ['--stack=131072:131072', 'stack size'],
+      ['--cpu=1:1', 'CPU time'],
+    ]) {
       const result = asUser(`exec prlimit ${limit} /usr/bin/jailsh -c "touch ~/ran; echo ok"`);
       const expected = canLift
         ? { status: 0, stdout: 'ok\n', stderr: '' }
@@ -50,19 +57,24 @@ describe('adversarial: the installed jailsh started in a hostile state', functio
   it('refuses 200,000 arguments with its usage line, nothing started', () => {
     // An unlimited stack lets the kernel pass that many; the default would refuse the exec itself (E2BIG).
     const result = asUser('ulimit -s unlimited; exec /usr/bin/jailsh -c "touch ~/ran" $(seq 200000)');
-    assert.deepEqual({ status: result.status, stdout: result.stdout, stderr: result.stderr }, { status: 2, stdout: '', stderr: 'jailsh: usage: jailsh [-c command]\n' });
+    assert.deepEqual(
+      { status: result.status, stdout: result.stdout, stderr: result.stderr },
+      { status: 2, stdout: '', stderr: 'jailsh: usage: jailsh [-c command]\n' },
+    );
     assert.equal(existsSync(`${user.home}/ran`), false);
   });
 
   it('refuses a command that is not UTF-8 (the engine would get it changed), nothing started', () => {
     const result = asUser("exec /usr/bin/jailsh -c $'touch ~/ran; echo \\xff\\xfe'");
-    assert.deepEqual({ status: result.status, stdout: result.stdout, stderr: result.stderr },
-      { status: 2, stdout: '', stderr: 'jailsh: the command is not valid UTF-8 text; the Docker engine can only be given text\n' });
+    assert.deepEqual(
+      { status: result.status, stdout: result.stdout, stderr: result.stderr },
+      { status: 2, stdout: '', stderr: 'jailsh: the command is not valid UTF-8 text; the Docker engine can only be given text\n' },
+    );
     assert.equal(existsSync(`${user.home}/ran`), false);
   });
 
   it('passes a UTF-8 command byte for byte', () => {
-    const result = asUser("exec /usr/bin/jailsh -c $'printf %s \"h\\xc3\\xa9 \\xe2\\x9c\\x93\" | od -An -tx1'");
+    const result = asUser('exec /usr/bin/jailsh -c $\'printf %s "h\\xc3\\xa9 \\xe2\\x9c\\x93" | od -An -tx1\'');
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim().replace(/\s+/g, ' '), '68 c3 a9 20 e2 9c 93');
   });
@@ -74,12 +86,12 @@ describe('adversarial: the installed jailsh started in a hostile state', functio
     }
   });
 
-  it('does its job with fds 0-2 closed, HUP and PIPE ignored and umask 000, giving the session the jail\'s own umask', () => {
+  it("does its job with fds 0-2 closed, HUP and PIPE ignored and umask 000, giving the session the jail's own umask", () => {
     const result = asUser("trap '' HUP PIPE; umask 000; exec 0<&- 1>&- 2>&-; exec /usr/bin/jailsh -c 'touch ~/made; echo lost'");
     assert.equal(result.status, 0);
     assert.equal(result.stdout + result.stderr, '', 'output went somewhere with fds 1 and 2 closed');
     const made = statSync(`${user.home}/made`);
     assert.equal(made.uid, user.uid);
-    assert.equal(made.mode & 0o777, 0o644, 'the caller\'s umask 000 reached the session');
+    assert.equal(made.mode & 0o777, 0o644, "the caller's umask 000 reached the session");
   });
 });

@@ -9,14 +9,15 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { BUILD_ROOT } from '../../src/jail/image';
 import { SCRATCH_MOUNTS } from '../../src/host/scratch';
+import { BUILD_ROOT } from '../../src/jail/image';
 import { requireHost, run, sh } from '../support/host';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
 const GROUPS = ['jailed', 'admins'];
 const GROUP_FILES = ['/etc/group', '/etc/gshadow', '/etc/group-', '/etc/gshadow-'];
+
 import { DEFAULT_CONFIG_PATH as CONFIG, STATE_DIR } from '../../src/host/paths';
 
 const dpkg = (...args: string[]) =>
@@ -46,7 +47,9 @@ describe('maintainer scripts: purge unmounts only its own mount points and keeps
   let restoreGroups: () => void;
   let gids: (string | null)[];
   let purge: { status: number | null; stdout: string; stderr: string };
-  const deleteGroups = (...names: string[]) => names.forEach((name) => gidOf(name) !== null && sh(`groupdel ${name}`));
+  const deleteGroups = (...names: string[]) => {
+    for (const name of names) if (gidOf(name) !== null) sh(`groupdel ${name}`);
+  };
 
   before(() => {
     requireHost('dpkg', 'getent', 'groupdel', 'mount', 'umount', 'mountpoint');
@@ -74,7 +77,7 @@ describe('maintainer scripts: purge unmounts only its own mount points and keeps
     assert.deepEqual(failures, []);
   });
 
-  it('purge: a mount whose source names a path below the package directories leaves that path mounted; the package\'s own mounts go', () => {
+  it("purge: a mount whose source names a path below the package directories leaves that path mounted; the package's own mounts go", () => {
     // The mount such a source names: a tmpfs holding a witness, as /home would hold homes.
     const target = `/srv/${tag}-target`;
     mkdirSync(target, { recursive: true });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { ORPHANS_DIR, SCRATCH_IMAGES, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { directoryGroups, EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh } from '../support/host';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
-import { ORPHANS_DIR, SCRATCH_IMAGES, STAGING_ROOT } from '../../src/host/paths';
 
 const CLI = '/usr/sbin/docker-jail';
 const REAL_GETENT = '/run/djt-getent-real';
@@ -91,7 +91,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
       });
     });
 
-    it('refuses a user whose login shell is jailsh while the directory\'s group map is down, and passes root', () => {
+    it("refuses a user whose login shell is jailsh while the directory's group map is down, and passes root", () => {
       renameSync(`${EXTRA}/group`, `${EXTRA}/group.away`);
       try {
         assert.doesNotMatch(sh(`id ${name}`), /jailed/); // the outage is real: the user is no longer in the group
@@ -146,7 +146,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
       // Back, the mark goes: a later outage starts a grace period of its own.
       const again = run(CLI, ['gc']);
       assert.doesNotMatch(again.stdout, new RegExp(`of uid ${uid}`));
-      assert.ok(!existsSync(`${ORPHANS_DIR}/scratch-${uid}`), 'the mark outlived the user\'s return');
+      assert.ok(!existsSync(`${ORPHANS_DIR}/scratch-${uid}`), "the mark outlived the user's return");
     });
   });
 
@@ -154,12 +154,23 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
     it('gives back open_session within 5 s for a jailed user, and root and an administrator pass as before', async () => {
       await withConfig('[pam]\ntimeout = 2\n', () => {
         // Each pamtester is timed from inside the namespace; the fake getent would sleep 60 s for every lookup.
-        const timed = (user: string) => `s=$(date +%s%N); /usr/bin/pamtester login ${user} open_session >/dev/null 2>&1; echo "${user} $? $(( ($(date +%s%N) - s) / 1000000 ))"`;
+        const timed = (user: string) =>
+          `s=$(date +%s%N); /usr/bin/pamtester login ${user} open_session >/dev/null 2>&1; echo "${user} $? $(( ($(date +%s%N) - s) / 1000000 ))"`;
         const result = withGetent('exec /bin/sleep 60', [timed(local.name), timed('root'), timed(admin.name)].join('; '), 120_000);
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.getentCalls, new RegExp(`^passwd -- ${local.name}$`, 'm')); // the hook met the hanging lookup
-        const lines = result.stdout.trim().split('\n').map((line) => line.split(' '));
-        assert.deepEqual(lines.map(([user, status]) => [user, status]), [[local.name, '0'], ['root', '0'], [admin.name, '0']]);
+        const lines = result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' '));
+        assert.deepEqual(
+          lines.map(([user, status]) => [user, status]),
+          [
+            [local.name, '0'],
+            ['root', '0'],
+            [admin.name, '0'],
+          ],
+        );
         for (const [user, , ms] of lines) assert.ok(Number(ms) < 5_000, `open_session of ${user} took ${ms} ms`);
       });
     });
@@ -180,7 +191,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
       }
     });
 
-    it('logs a user in when an unrelated group of theirs comes back malformed (a colon in a directory\'s group name)', () => {
+    it("logs a user in when an unrelated group of theirs comes back malformed (a colon in a directory's group name)", () => {
       // Every group answer gains a line that does not split into four fields, as a directory group named "odd:name" prints.
       const fake = `${REAL_GETENT} "$@"; status=$?; [ "$1" = group ] && echo 'odd:name:x:4711:${name}'; exit $status`;
       const result = withGetent(fake, `/bin/su -l ${name} -c 'id -un; getent group jailed >/dev/null && echo inside'`);

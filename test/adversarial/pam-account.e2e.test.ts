@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { COMMON_ACCOUNT, LOGIN_SHELL_SERVICES, PAM_PROFILE, carriesPamAccountRule, renderPamAccountRule } from '../../src/doctor/pamProfile';
 import { defaultConfig } from '../../src/config/defaults';
+import { COMMON_ACCOUNT, carriesPamAccountRule, LOGIN_SHELL_SERVICES, PAM_PROFILE, renderPamAccountRule } from '../../src/doctor/pamProfile';
+import { JAILSH, SHELLS_DIR, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
-import { JAILSH, SHELLS_DIR, STAGING_ROOT } from '../../src/host/paths';
 
 /** Where rsyslog puts authpriv (/etc/rsyslog.conf: auth,authpriv.* /var/log/auth.log). */
 const AUTH_LOG = '/var/log/auth.log';
@@ -45,7 +45,9 @@ async function expectRefusals(offset: number, user: string, expected: string[]):
 
 /** Processes of the uid on the host, as "pid args" lines; none is []. */
 function hostProcessesOf(uid: number): string[] {
-  return run('/usr/bin/pgrep', ['-a', '-u', String(uid)]).stdout.split('\n').filter(Boolean);
+  return run('/usr/bin/pgrep', ['-a', '-u', String(uid)])
+    .stdout.split('\n')
+    .filter(Boolean);
 }
 
 const SHELL_NOT_JAILSH = `shell = ${JAILSH}`;
@@ -80,7 +82,10 @@ describe('the PAM account rule: the jail group gets no host session through any 
     const profile = readFileSync(PAM_PROFILE, 'utf8');
     const account = profile.split(/^Account:\n/m)[1]?.split(/^\S/m)[0] ?? '';
     assert.deepEqual(
-      account.split('\n').filter(Boolean).map((line) => line.trim()),
+      account
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.trim()),
       renderPamAccountRule(defaultConfig.access.jailGroup, defaultConfig.access.exemptGroup),
     );
     assert.match(profile, /^Account-Type: Additional$/m);
@@ -135,12 +140,16 @@ describe('the PAM account rule: the jail group gets no host session through any 
     } finally {
       for (const file of made) rmSync(file, { force: true });
     }
-    await expectRefusals(offset, jailed.name, others.map((service) => `${service}: ${SERVICE_NOT_LOGIN}`));
+    await expectRefusals(
+      offset,
+      jailed.name,
+      others.map((service) => `${service}: ${SERVICE_NOT_LOGIN}`),
+    );
     assert.deepEqual(refusalsSince(offset, ordinary.name), []);
     assert.deepEqual(refusalsSince(offset, admin.name), []);
   });
 
-  it('refuses su to a jailed user from anyone but root (su -s and su -m would run another shell); root\'s su -l lands in the jail, and root may still choose a shell', async () => {
+  it("refuses su to a jailed user from anyone but root (su -s and su -m would run another shell); root's su -l lands in the jail, and root may still choose a shell", async () => {
     const jailed = make({});
     const target = make({ groups: [], shell: '/bin/bash' });
     const caller = make({ groups: [], shell: '/bin/bash' });
@@ -150,7 +159,16 @@ describe('the PAM account rule: the jail group gets no host session through any 
 
     /** su run by the unprivileged caller on a terminal, typing the password when asked. */
     async function suAsCaller(to: TestUser, shellArgs: string[]): Promise<{ status: number; text: string }> {
-      const term = new Terminal('/usr/bin/setpriv', [`--reuid=${caller.uid}`, `--regid=${caller.gid}`, '--init-groups', '/bin/su', ...shellArgs, to.name, '-c', `touch ${witness}-${to.name}; echo on-the-host`]);
+      const term = new Terminal('/usr/bin/setpriv', [
+        `--reuid=${caller.uid}`,
+        `--regid=${caller.gid}`,
+        '--init-groups',
+        '/bin/su',
+        ...shellArgs,
+        to.name,
+        '-c',
+        `touch ${witness}-${to.name}; echo on-the-host`,
+      ]);
       try {
         await term.expect(/Password: ?$/);
         term.write(`${password}\r`);

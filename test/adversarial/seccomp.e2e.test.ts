@@ -9,14 +9,14 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { STAGING_ROOT } from '../../src/host/mounts';
+import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/jail/seccomp';
 import { withConfig } from '../support/config';
-import { requireHost, run, sh, waitFor } from '../support/host';
 import { jailedUsers } from '../support/fixtures';
+import { requireHost, run, sh, waitFor } from '../support/host';
 import { jailOf, type TestUser } from '../support/users';
 import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
-import { LABEL_MANAGED, LABEL_SECCOMP, LABEL_UID, LABEL_USER } from '../../src/jail/labels';
 
 /**
  * Tries io_uring_setup, socket(AF_VSOCK) and keyctl (which every Docker
@@ -54,7 +54,9 @@ function makePreProfileJail(user: TestUser, image: string): string {
     `docker run -d --name jail-${user.name} --label ${LABEL_MANAGED}=true --label ${LABEL_UID}=${user.uid} --label ${LABEL_USER}=${user.name} ` +
       `--hostname ${user.name}-jail --user 65534:65534 --init --cap-drop ALL --security-opt no-new-privileges --network none ` +
       `--mount type=bind,source=${STAGING_ROOT}/${user.uid},target=${user.home} ${image} sleep infinity`,
-  ).trim().slice(0, 12);
+  )
+    .trim()
+    .slice(0, 12);
 }
 
 interface Listed {
@@ -93,7 +95,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
     assert.equal(stats.mode & 0o7777, 0o644);
   });
 
-  it('filters a jailed session (Seccomp 2; io_uring_setup and AF_VSOCK refused), while the same probe gets a working io_uring on the host as that user and under the engine\'s default profile', () => {
+  it("filters a jailed session (Seccomp 2; io_uring_setup and AF_VSOCK refused), while the same probe gets a working io_uring on the host as that user and under the engine's default profile", () => {
     const user = users.make();
     sh(`install -o ${user.uid} -g ${user.gid} -m 0755 ${tools}/io-uring-probe ${user.home}/io-uring-probe`);
     assertFiltered(jailedProbe(user));
@@ -108,7 +110,9 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
     // Controls: the probe works where nothing of ours filters it.
     const onHost = sh(`setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups ${tools}/io-uring-probe`);
     assert.match(onHost, /^io_uring_setup ok$/m, onHost);
-    const engineDefault = sh(`docker run --rm --network none --user ${user.uid}:${user.gid} -v ${tools}:/probe:ro docker-jail/base:bookworm /probe/io-uring-probe`);
+    const engineDefault = sh(
+      `docker run --rm --network none --user ${user.uid}:${user.gid} -v ${tools}:/probe:ro docker-jail/base:bookworm /probe/io-uring-probe`,
+    );
     assert.match(engineDefault, /^io_uring_setup ok$/m, `the engine's default profile refuses io_uring here: ${engineDefault}`);
     assert.match(engineDefault, /^keyctl EPERM$/m, engineDefault); // a filter, only a looser one
     assert.doesNotMatch(engineDefault, /^socket\(AF_VSOCK\) EPERM$/m);
@@ -144,7 +148,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
     assert.equal(loginOutput(user, 'echo reached'), 'reached\n');
   });
 
-  it('a jail made before the profile is outdated in list, and moves onto it at its last session\'s end', async () => {
+  it("a jail made before the profile is outdated in list, and moves onto it at its last session's end", async () => {
     const current = users.make();
     const old = users.make();
     for (const user of [current, old]) loginOutput(user, 'true');

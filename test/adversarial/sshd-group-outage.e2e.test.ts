@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { STAGING_ROOT } from '../../src/host/paths';
 import { EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh, sleep } from '../support/host';
-import { ROOT_KEYS, banner, type Sshd, sshOptions, startSshd } from '../support/sshd';
+import { banner, ROOT_KEYS, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
-import { STAGING_ROOT } from '../../src/host/paths';
-
 
 /**
  * sshd's policy for the jail group is a `Match Group` block: when sshd cannot
@@ -35,7 +34,9 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
   /** What a host loopback port answers once `ssh -N` has set up a forwarding (-L: on the client's side, -R: on the host). */
   const forwarded = async (user: TestUser, flag: '-L' | '-R') => {
     const port = 40000 + Math.floor(Math.random() * 20000);
-    const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user), '-N', flag, `${port}:127.0.0.1:${sshd.port}`, `${user.name}@127.0.0.1`], { stdio: 'ignore' });
+    const client = spawn('/usr/bin/ssh', [...sshOptions(sshd, user), '-N', flag, `${port}:127.0.0.1:${sshd.port}`, `${user.name}@127.0.0.1`], {
+      stdio: 'ignore',
+    });
     try {
       let seen = '';
       for (let i = 0; i < 25 && seen === '' && client.exitCode === null; i++) {
@@ -76,7 +77,7 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
     assert.match(result.stderr, /administratively prohibited|stdio forwarding failed/);
   });
 
-  describe('the directory\'s group map down (passwd still answers)', () => {
+  describe("the directory's group map down (passwd still answers)", () => {
     before(() => renameSync(`${EXTRA}/group`, `${EXTRA}/group.away`));
     after(() => {
       if (existsSync(`${EXTRA}/group.away`)) renameSync(`${EXTRA}/group.away`, `${EXTRA}/group`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
-import { requireHost, run, runBinary, sh } from '../support/host';
 import { LABEL_MANAGED, LABEL_UID } from '../../src/jail/labels';
+import { requireHost, run, runBinary, sh } from '../support/host';
 
 const CLI = '/usr/sbin/docker-jail';
 const TITLE = '\u001b]0;djt-pwned-title\u0007'; // an OSC that retitles the terminal
@@ -46,7 +46,10 @@ describe('list, status and doctor print what the user database says with control
     }
     for (const id of [uid, ownerUid]) assert.equal(run('/usr/bin/getent', ['passwd', String(id)]).status, 2, `uid ${id} is taken`);
     mkdirSync('/var/lib/extrausers', { recursive: true });
-    writeFileSync('/var/lib/extrausers/passwd', `${member}:x:${uid}:${uid}:${gecos}:/home/${member}:${shell}\n${owner}:x:${ownerUid}:${ownerUid}:${gecos}:/home/djn${tag}:${shell}\n`);
+    writeFileSync(
+      '/var/lib/extrausers/passwd',
+      `${member}:x:${uid}:${uid}:${gecos}:/home/${member}:${shell}\n${owner}:x:${ownerUid}:${ownerUid}:${gecos}:/home/djn${tag}:${shell}\n`,
+    );
     writeFileSync('/var/lib/extrausers/group', `${member}:x:${uid}:\n`);
     writeFileSync('/var/lib/extrausers/shadow', `${member}:*:19000:0:99999:7:::\n`);
     writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|group|shadow):(.*)$/gm, '$1:$2 extrausers'));
@@ -67,19 +70,25 @@ describe('list, status and doctor print what the user database says with control
     assert.ok(!output.includes(gecos), `${what} printed the GECOS raw`);
   };
 
-  it('list and status USER show the owner\'s name escaped, never a raw ESC, BEL or CR', () => {
+  it("list and status USER show the owner's name escaped, never a raw ESC, BEL or CR", () => {
     for (const args of [['list'], ['status', owner]]) {
       const result = cli(...args);
       assert.equal(result.status, 0, result.stderr.toString());
       assertNoRawControls(args.join(' '), result.stdout);
-      const row = result.stdout.toString().split('\n').find((line) => line.startsWith(`${container} `));
+      const row = result.stdout
+        .toString()
+        .split('\n')
+        .find((line) => line.startsWith(`${container} `));
       assert.ok(row !== undefined, `no row for ${container}: ${result.stdout.toString()}`);
       assert.ok(row.includes(`djn${tag}${TITLE_ESCAPED}`), row);
     }
   });
 
   it('list --json and status --json escape them as JSON does, C1 characters included', () => {
-    for (const args of [['list', '--json'], ['status', owner, '--json']]) {
+    for (const args of [
+      ['list', '--json'],
+      ['status', owner, '--json'],
+    ]) {
       const result = cli(...args);
       assert.equal(result.status, 0, result.stderr.toString());
       assertNoRawControls(args.join(' '), result.stdout);

@@ -27,9 +27,6 @@ export function serveDirectoryUser(name: string, uid: number, home: string, nssw
   writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
   writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
   writeFileSync(`${EXTRA}/group`, directoryGroups(name, uid, jailedGid));
-  writeFileSync(
-    '/etc/nsswitch.conf',
-    nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'),
-  );
+  writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'));
   return jailedGid;
 }

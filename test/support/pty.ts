@@ -7,7 +7,12 @@ export class Terminal {
   readonly exited: Promise<number>;
 
   constructor(file: string, args: string[], size = { cols: 100, rows: 30 }) {
-    this.proc = pty.spawn(file, args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, env: { PATH: '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8' } });
+    this.proc = pty.spawn(file, args, {
+      name: 'xterm-256color',
+      cols: size.cols,
+      rows: size.rows,
+      env: { PATH: '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8' },
+    });
     this.proc.onData((data) => (this.output += data));
     this.exited = new Promise((resolve) => this.proc.onExit(({ exitCode }) => resolve(exitCode)));
   }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { run, type Ran, sh, sleep } from './host';
+import { type Ran, run, sh, sleep } from './host';
 import type { TestUser } from './users';
 
 /** Where root keeps the public keys of test users who have no home yet. */
@@ -90,13 +90,20 @@ export function banner(port: number): Promise<string> {
 /** The options every ssh client here uses: the user's key, no host key prompts, no agent. */
 export function sshOptions(sshd: Sshd, user: TestUser): string[] {
   return [
-    '-p', String(sshd.port),
-    '-i', user.key,
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'LogLevel=ERROR',
-    '-o', 'IdentitiesOnly=yes',
+    '-p',
+    String(sshd.port),
+    '-i',
+    user.key,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'IdentitiesOnly=yes',
     '-a',
   ];
 }

@@ -4,8 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 
-export const CFLAGS = ['-g', '-O1', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE',
-  '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all'];
+export const CFLAGS = ['-g', '-O1', '-Wall', '-Wextra', '-Werror', '-D_GNU_SOURCE', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all'];
 
 export interface Run {
   status: number | null;
@@ -15,7 +14,9 @@ export interface Run {
 
 export function run(file: string, args: string[], timeoutMs: number): Run {
   const result = spawnSync(file, args, {
-    encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', UBSAN_OPTIONS: 'print_stacktrace=1', ASAN_OPTIONS: 'abort_on_error=0' },
   });
   if (result.error) throw new Error(`${file} ${args.join(' ')}: ${result.error.message}`);

@@ -40,7 +40,11 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
   { name: 'accepts unknown flag bits', from: '(h->flags & ~REQUEST_FLAGS) == 0', to: '1' },
   { name: 'accepts a body over the size limit', from: 'h->body_len <= REQUEST_MAX_BODY', to: '1' },
   { name: 'takes DOCKER_JAIL_SESSIONX= for the session mark', from: 'sizeof SESSION_MARK - 1)', to: 'sizeof SESSION_MARK - 2)' },
-  { name: 'lets a string run past the body', from: 'char *end = at < n ? memchr(body + at, \'\\0\', n - at) : NULL;', to: 'char *end = body + at + strlen(body + at);' },
+  {
+    name: 'lets a string run past the body',
+    from: "char *end = at < n ? memchr(body + at, '\\0', n - at) : NULL;",
+    to: 'char *end = body + at + strlen(body + at);',
+  },
 ];
 
 describe('adversarial: agent request parser under libFuzzer', function () {
@@ -69,13 +73,17 @@ describe('adversarial: agent request parser under libFuzzer', function () {
       assert.match(symbols.output, new RegExp(`\\s${name}$`, 'm'), `${name} is not in the harness`);
     }
     // libFuzzer brings its own main; the agent's is left out, and everything that acts with it.
-    assert.doesNotMatch(symbols.output, /\s(keeper|keep_tty|listen_on)$/m, 'the agent\'s main loop is in the harness');
+    assert.doesNotMatch(symbols.output, /\s(keeper|keep_tty|listen_on)$/m, "the agent's main loop is in the harness");
   });
 
   it('replays every seed of the corpus to its checked outcome', function () {
     const seeds = fs.readdirSync(seedCorpus).sort();
     assert.ok(seeds.length >= 25, `only ${seeds.length} seeds`);
-    const replay = run(harness, seeds.map((seed) => path.join(seedCorpus, seed)), 60000);
+    const replay = run(
+      harness,
+      seeds.map((seed) => path.join(seedCorpus, seed)),
+      60000,
+    );
     assert.doesNotMatch(replay.output, TROUBLE);
     assert.equal(replay.signal, null, replay.output.slice(-3000));
     assert.equal(replay.status, 0, replay.output.slice(-3000));
@@ -88,10 +96,20 @@ describe('adversarial: agent request parser under libFuzzer', function () {
     const artifacts = path.join(dir, 'artifacts');
     fs.mkdirSync(work);
     fs.mkdirSync(artifacts);
-    const fuzz = run(harness, [
-      `-max_total_time=${FUZZ_SECONDS}`, '-max_len=4096', '-timeout=10', '-rss_limit_mb=2048', '-print_final_stats=1',
-      `-artifact_prefix=${artifacts}/`, work, seedCorpus,
-    ], (FUZZ_SECONDS + 60) * 1000);
+    const fuzz = run(
+      harness,
+      [
+        `-max_total_time=${FUZZ_SECONDS}`,
+        '-max_len=4096',
+        '-timeout=10',
+        '-rss_limit_mb=2048',
+        '-print_final_stats=1',
+        `-artifact_prefix=${artifacts}/`,
+        work,
+        seedCorpus,
+      ],
+      (FUZZ_SECONDS + 60) * 1000,
+    );
     const seed = /^INFO: Seed: (\d+)$/m.exec(fuzz.output)?.[1] ?? '?';
     const found = fs.readdirSync(artifacts);
     const context = `fuzzer seed ${seed} (replay with -seed=${seed}); artifacts: ${found.join(', ') || 'none'}\n${fuzz.output.slice(-4000)}`;

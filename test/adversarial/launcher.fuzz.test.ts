@@ -53,12 +53,12 @@ const MUTANTS: Array<{ name: string; from: string; to: string }> = [
     to: 'if (pam && caller == 1)',
   },
   {
-    name: 'stays in the session\'s mount namespace, where the home is hidden (root\'s mounts would not reach the engine)',
+    name: "stays in the session's mount namespace, where the home is hidden (root's mounts would not reach the engine)",
     from: '\tenter_host_mounts();',
     to: '\t(void)enter_host_mounts;',
   },
   {
-    name: 'lets a directory through as fd 0-2 (a path to the host\'s filesystem through /proc/self/fd)',
+    name: "lets a directory through as fd 0-2 (a path to the host's filesystem through /proc/self/fd)",
     from: '\trefuse_directories();',
     to: '\t(void)refuse_directories;',
   },
@@ -104,7 +104,11 @@ describe('adversarial: launcher under libFuzzer', function () {
   it('replays every seed of the corpus to its checked outcome, and the close_range fallback', function () {
     const seeds = fs.readdirSync(seedCorpus).sort();
     assert.ok(seeds.length >= 40, `only ${seeds.length} seeds`);
-    const replay = run(harness, seeds.map((seed) => path.join(seedCorpus, seed)), 60000);
+    const replay = run(
+      harness,
+      seeds.map((seed) => path.join(seedCorpus, seed)),
+      60000,
+    );
     assert.doesNotMatch(replay.output, TROUBLE);
     assert.equal(replay.signal, null, replay.output.slice(-3000));
     assert.equal(replay.status, 0, replay.output.slice(-3000));
@@ -119,10 +123,20 @@ describe('adversarial: launcher under libFuzzer', function () {
     const artifacts = path.join(dir, 'artifacts');
     fs.mkdirSync(work);
     fs.mkdirSync(artifacts);
-    const fuzz = run(harness, [
-      `-max_total_time=${FUZZ_SECONDS}`, '-max_len=4096', '-timeout=10', '-rss_limit_mb=2048', '-print_final_stats=1',
-      `-artifact_prefix=${artifacts}/`, work, seedCorpus,
-    ], (FUZZ_SECONDS + 60) * 1000);
+    const fuzz = run(
+      harness,
+      [
+        `-max_total_time=${FUZZ_SECONDS}`,
+        '-max_len=4096',
+        '-timeout=10',
+        '-rss_limit_mb=2048',
+        '-print_final_stats=1',
+        `-artifact_prefix=${artifacts}/`,
+        work,
+        seedCorpus,
+      ],
+      (FUZZ_SECONDS + 60) * 1000,
+    );
     const seed = /^INFO: Seed: (\d+)$/m.exec(fuzz.output)?.[1] ?? '?';
     const found = fs.readdirSync(artifacts);
     const context = `fuzzer seed ${seed} (replay with -seed=${seed}); artifacts: ${found.join(', ') || 'none'}\n${fuzz.output.slice(-4000)}`;
