@@ -50,7 +50,7 @@ describe('session records (what close_session finds when a login was killed)', (
   it('an update that cannot be written does not end the session: the record as first written stays', () => {
     const recorded = recordSession(record(), dir);
     const path = `${dir}/4242.json`;
-    mkdirSync(`${path}.tmp`); // where the update writes first: EISDIR
+    mkdirSync(`${path}.tmp.${process.pid}`); // where the update writes first: EISDIR
     assert.doesNotThrow(() => recorded.update({ exec: { pid: 7, start: 9 } }));
     assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), record());
   });

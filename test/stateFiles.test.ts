@@ -39,7 +39,7 @@ describe("host state files: root's own files, replaced whole and never through a
 
   it('never writes through a link left at its temp name: the link goes, its target stays', () => {
     writeFileSync(`${dir}/target`, 'untouched');
-    symlinkSync(`${dir}/target`, `${dir}/a.tmp`);
+    symlinkSync(`${dir}/target`, `${dir}/a.tmp.${process.pid}`);
     writeStateFile(`${dir}/a`, 'state');
     assert.equal(readFileSync(`${dir}/target`, 'utf8'), 'untouched');
     assert.equal(readFileSync(`${dir}/a`, 'utf8'), 'state');
@@ -48,7 +48,7 @@ describe("host state files: root's own files, replaced whole and never through a
 
   it("throws the file system's error when it cannot write, leaving the old file as it was", () => {
     writeStateFile(`${dir}/a`, 'old');
-    mkdirSync(`${dir}/a.tmp`); // cannot be cleared away
+    mkdirSync(`${dir}/a.tmp.${process.pid}`); // cannot be cleared away
     assert.throws(
       () => writeStateFile(`${dir}/a`, 'new'),
       (error: NodeJS.ErrnoException) => error.code !== undefined,

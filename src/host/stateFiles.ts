@@ -26,16 +26,16 @@ export interface StateWrite {
 }
 
 /**
- * Replaces the file at `path` with `content`: written to `PATH.tmp` beside it
- * (made afresh with O_CREAT|O_EXCL|O_NOFOLLOW and the mode, so nothing already
- * there, a link least of all, is written through), then renamed over it,
- * which replaces a symbolic link at `path` rather than following it. Throws
- * the file system's error (with its code), leaving no temp file. Writers of
- * one file take turns (a lock, or one writer per file): two at once leave one
- * of the two contents whole, though a reader may find the file empty meanwhile.
+ * Replaces the file at `path` with `content`: written to `PATH.tmp.PID` beside
+ * it (made afresh with O_CREAT|O_EXCL|O_NOFOLLOW and the mode, so nothing
+ * already there, a link least of all, is written through), then renamed over
+ * it, which replaces a symbolic link at `path` rather than following it.
+ * Throws the file system's error (with its code), leaving no temp file. Each
+ * writer has its own temp file, so racing writers (two logins of one user
+ * recording their login time) leave one of their contents whole.
  */
 export function writeStateFile(path: string, content: string, options: StateWrite = {}): void {
-  const temp = `${path}.tmp`;
+  const temp = `${path}.tmp.${process.pid}`;
   rmSync(temp, { force: true }); // left by a writer killed midway
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
   try {

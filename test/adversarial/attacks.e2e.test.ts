@@ -28,7 +28,7 @@ import { ATTACH_PROGRAM, MAIN_PROGRAM, PAM_HOOK, SCRATCH_MOUNTS, STAGING_ROOT } 
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
 import { Terminal } from '../support/pty';
-import { type Sshd, ssh, startSshd } from '../support/sshd';
+import { type Sshd, ssh, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeUser, type TestUser } from '../support/users';
 import {
   ABSTRACT_CONNECT_C,
@@ -348,23 +348,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       return { pid, end };
     }
 
-    const sshArgs = (user: TestUser) => [
-      '-p',
-      String(sshd.port),
-      '-i',
-      user.key,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'IdentitiesOnly=yes',
-      `${user.name}@127.0.0.1`,
-    ];
+    const sshArgs = (user: TestUser) => [...sshOptions(sshd, user), `${user.name}@127.0.0.1`];
 
     it("control: the same probe, as the user, reads and traces a process of the user's own", async () => {
       const own = spawn('/usr/bin/setpriv', [`--reuid=${alice.uid}`, `--regid=${alice.gid}`, '--init-groups', '/bin/sleep', '300'], { stdio: 'ignore' });
