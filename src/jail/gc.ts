@@ -10,8 +10,8 @@ import { ORPHANS_DIR } from '../host/paths';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
-import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
-import { checkJailable } from '../policy/access';
+import { groupIdByName, hostNss, type Identity } from '../identity/nss';
+import { identityAndAccess } from '../policy/access';
 import type { Report } from '../policy/enrolment';
 import { pruneAgentStates } from '../session/agent';
 import { sessionsIn } from '../session/hangup';
@@ -289,23 +289,12 @@ function uidLabelOf(info: ContainerSummary): number | null {
  */
 function jailedOwner(config: Config, uid: number, labelledUser: string | undefined): Identity | null {
   if (hostNss.passwdByUid(uid) === null) return null;
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]); // a malformed entry is an error, not a departure
-  return stillJailed({ user: identity.user, jailable: isJailable(identity, config, groupIdOf) }, labelledUser) ? identity : null;
-}
-
-/** checkJailable as a verdict: its refusal means no, anything else it throws is an error. */
-function isJailable(identity: Identity, config: Config, groupIdOf: (name: string) => number | null): boolean {
-  try {
-    checkJailable(identity, config, groupIdOf);
-    return true;
-  } catch (error) {
-    if (error instanceof JailError) return false;
-    throw error;
-  }
+  const { identity, access } = identityAndAccess(uid, config); // a malformed entry is an error, not a departure
+  return stillJailed({ user: identity.user, jailable: access === 'jailed' }, labelledUser) ? identity : null;
 }
 
 function homeUsable(identity: Identity, config: Config): boolean {
-  if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // enterJail would refuse it
+  if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // prepareJail would refuse it
   const home = statSync(identity.home, { throwIfNoEntry: false });
   return home?.isDirectory() === true && home.uid === identity.uid;
 }

@@ -31,7 +31,10 @@ const REFUSALS: Record<Exclude<Access, 'jailed'>, (identity: Identity, config: C
 
 /** Refuses (exit 77, one line) anyone whose access is not `jailed`. */
 export function checkJailable(identity: Identity, config: Config, gidOf: (name: string) => number | null = groupIdByName): void {
-  const access = accessOf(identity, config, gidOf);
+  refuseUnlessJailed(accessOf(identity, config, gidOf), identity, config);
+}
+
+function refuseUnlessJailed(access: Access, identity: Identity, config: Config): void {
   if (access !== 'jailed') throw new JailError(REFUSALS[access](identity, config), ExitCode.refused);
 }
 
@@ -43,8 +46,8 @@ export function identityAndAccess(uid: number, config: Config): { identity: Iden
 
 /** The user behind uid, refused unless a login of theirs belongs in a jail; their groups and the config's come from one lookup. */
 export function jailableIdentity(uid: number, config: Config): Identity {
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
-  checkJailable(identity, config, groupIdOf);
+  const { identity, access } = identityAndAccess(uid, config);
+  refuseUnlessJailed(access, identity, config);
   return identity;
 }
 
