@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { bounded } from './deadline';
 import { SIGNALLER } from './paths';
@@ -194,4 +194,10 @@ export { SIGNALLER };
 export function signalJailProcesses(cgroup: JailCgroup | null, pids: number[], signal: NodeJS.Signals): void {
   if (pids.length === 0 || cgroup === null) return;
   run(SIGNALLER, [String(constants.signals[signal]), cgroup.cgroups, ...pids.map(String)], { failure: `${SIGNALLER} failed`, ...bounded(10_000) });
+}
+
+/** Whether process `pid` sees, at `path` under its root, exactly this directory (device and inode): the home a jail binds. */
+export function seesDirectory(pid: number, path: string, directory: { dev: number; ino: number }): boolean {
+  const seen = lstatSync(`/proc/${pid}/root${path}`, { throwIfNoEntry: false });
+  return seen !== undefined && seen.dev === directory.dev && seen.ino === directory.ino;
 }

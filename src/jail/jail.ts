@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import type { ContainerSpec } from '../engine/api';
 import { type Engine, engineCall, engineError, statusOf } from '../engine/client';
@@ -6,7 +6,7 @@ import { type TarEntry, tarArchive } from '../engine/tar';
 import { ExitCode, JailError } from '../errors';
 import { SHARED_ROOT } from '../host/mounts';
 import { AGENT_DIR_IN_JAIL, AGENT_PROGRAM, AGENT_SOCKET_NAME, agentDirOf, IDENTITY_CACHE } from '../host/paths';
-import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
+import { JAIL_NOBODY, jailProcesses, seesDirectory } from '../host/procfs';
 import { SCRATCH_DIRS } from '../host/scratch';
 import type { JailIdentityFiles } from '../identity/jailFiles';
 import { jailCgroupOf } from './cgroup';
@@ -246,8 +246,7 @@ export function findJailOf(engine: Engine, config: Config, uid: number, user: st
 /** Whether the running jail's view of the home (its root's, through /proc) is another directory than the home now. */
 async function bindsAnotherHome(engine: Engine, id: string, request: JailRequest): Promise<boolean> {
   const pid = (await engineCall(engine, 'looking at the jail', () => engine.control.getContainer(id).inspect())).State.Pid;
-  const seen = pid > 0 ? lstatSync(`/proc/${pid}/root${request.homeTarget}`, { throwIfNoEntry: false }) : undefined;
-  return seen === undefined || seen.dev !== request.home?.dev || seen.ino !== request.home?.ino;
+  return pid <= 0 || request.home === null || !seesDirectory(pid, request.homeTarget, request.home);
 }
 
 async function findJail(engine: Engine, owner: Record<string, string>): Promise<Jail | null> {

@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { auditLog, formatRecord } from '../audit/syslog';
 import type { Config } from '../config/types';
 import { lockHeld } from '../host/locks';
-import { type JailCgroup, startTimeOf } from '../host/procfs';
+import { type JailCgroup, seesDirectory, startTimeOf } from '../host/procfs';
 import { SCRATCH_MOUNTS } from '../host/scratch';
 import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
@@ -79,9 +79,8 @@ export function handOverToAgent(login: Login, state: AgentState, record: Recorde
 function warmAgent(state: AgentState, identity: Identity, homeTarget: string, config: Config): boolean {
   if (agentProblem(state, identity) !== null) return false;
   if (!identityWritten(state.jailId, jailIdentityFiles([{ identity, home: homeTarget }], config.session.shell))) return false;
-  const seen = lstatSync(`/proc/${state.pid}/root${homeTarget}`, { throwIfNoEntry: false });
   const home = lstatSync(identity.home, { throwIfNoEntry: false });
-  if (seen === undefined || home === undefined || !home.isDirectory() || seen.dev !== home.dev || seen.ino !== home.ino) return false;
+  if (home === undefined || !home.isDirectory() || !seesDirectory(state.pid, homeTarget, home)) return false;
   return startTimeOf(state.pid) === state.start;
 }
 
