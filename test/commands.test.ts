@@ -10,12 +10,14 @@ const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
   list [--json] / status [USER] [--json] every jail: owner, state, image (outdated?), uptime, sessions, CPU, memory, last login
+  top [-b] [-n N] [-d SECONDS]           the jails live, refreshed in place; m/c sort by memory/CPU, q quits
   shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
   gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
+  metrics [--output FILE|-]              write Prometheus metrics for node_exporter's textfile collector
   sshd-policy                            print the sshd drop-in for the configured jail group
   user-manager UID                       (systemd's ExecCondition of user@.service: fails for jailed users)
   shell --login|--no-login -- [-c CMD]   (the jailed login: started by /usr/bin/jailsh only)
@@ -36,6 +38,8 @@ const BAD_ARGUMENTS: Record<string, string[]> = {
   doctor: ['-x'],
   image: ['pull'],
   gc: ['now'],
+  top: ['-x'],
+  metrics: ['-x'],
   'sshd-policy': ['x'],
   'user-manager': [],
 };
@@ -119,8 +123,8 @@ describe('the command registry', () => {
   });
 
   it('keeps each command to itself: no command file imports another, nor the engine or the host', () => {
-    const shared = ['./command', './printable', './progress'];
-    const notCommands = ['command.ts', 'dispatch.ts', 'registry.ts', 'printable.ts', 'progress.ts'];
+    const shared = ['./command', './printable', './progress', './liveScreen'];
+    const notCommands = ['command.ts', 'dispatch.ts', 'registry.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts'];
     const files = readdirSync('src/commands').filter((f) => f.endsWith('.ts') && !notCommands.includes(f));
     assert.ok(files.length >= 10, files.join(' '));
     for (const file of files) {
@@ -129,7 +133,7 @@ describe('the command registry', () => {
         else assert.doesNotMatch(imported, /^\.\.\/(engine|host)\//, `${file} imports ${imported}`);
       }
     }
-    for (const file of ['command.ts', 'printable.ts', 'progress.ts']) {
+    for (const file of ['command.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts']) {
       assert.deepEqual(
         importsOf(`src/commands/${file}`).filter((i) => i.startsWith('./') && !shared.includes(i)),
         [],

@@ -20,6 +20,8 @@ const OUTSIDE_TYPESCRIPT = [
   'launcher/Makefile',
   'systemd/docker-jail-gc.service',
   'systemd/docker-jail-gc.timer',
+  'systemd/docker-jail-metrics.service',
+  'systemd/docker-jail-metrics.timer',
   'systemd/user@.service.d/docker-jail.conf',
 ];
 

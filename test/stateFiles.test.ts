@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { readStateFile, writeStateFile } from '../src/host/stateFiles';
+import { addToTally, readStateFile, tallyOf, writeStateFile } from '../src/host/stateFiles';
 
 describe("host state files: root's own files, replaced whole and never through a link", () => {
   let dir: string;
@@ -19,6 +19,16 @@ describe("host state files: root's own files, replaced whole and never through a
     assert.equal(readFileSync(`${dir}/a`, 'utf8'), 'two');
     assert.equal(statSync(`${dir}/a`).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(dir), ['a']);
+  });
+
+  it('sets a mode given whatever the umask (a file others must read)', () => {
+    const umask = process.umask(0o077);
+    try {
+      writeStateFile(`${dir}/a`, 'shared', { mode: 0o644 });
+    } finally {
+      process.umask(umask);
+    }
+    assert.equal(statSync(`${dir}/a`).mode & 0o777, 0o644);
   });
 
   it('replaces the file by a rename: a reader holding the old one still reads it whole', () => {
@@ -80,5 +90,25 @@ describe("host state files: root's own files, replaced whole and never through a
     writeFileSync(`${dir}/big`, 'x'.repeat(200_000));
     assert.equal(readStateFile(`${dir}/big`).length, 200_000);
     assert.throws(() => readStateFile(`${dir}/big`, 100_000), /larger than 100000 bytes/);
+  });
+
+  it('counts a tally by its size: one byte appended per event, its directory made 0700 on first use', () => {
+    const tally = `${dir}/counters/logins`;
+    assert.equal(tallyOf(tally), 0);
+    for (let i = 0; i < 3; i++) addToTally(tally);
+    assert.equal(tallyOf(tally), 3);
+    assert.equal(statSync(`${dir}/counters`).mode & 0o777, 0o700);
+    assert.equal(statSync(tally).mode & 0o777, 0o600);
+  });
+
+  it('never appends through a link nor waits on a FIFO, and refuses to count either', () => {
+    writeFileSync(`${dir}/target`, 'untouched');
+    symlinkSync(`${dir}/target`, `${dir}/linked`);
+    assert.throws(() => addToTally(`${dir}/linked`), { code: 'ELOOP' });
+    assert.equal(readFileSync(`${dir}/target`, 'utf8'), 'untouched');
+    assert.throws(() => tallyOf(`${dir}/linked`), /not a regular file/);
+    execFileSync('/usr/bin/mkfifo', [`${dir}/fifo`]);
+    assert.throws(() => addToTally(`${dir}/fifo`), { code: 'ENXIO' });
+    assert.throws(() => tallyOf(`${dir}/fifo`), /not a regular file/);
   });
 });

@@ -6,9 +6,11 @@ import { enableCommand } from './enable';
 import { gcCommand } from './gc';
 import { imageCommand } from './image';
 import { listCommand, statusCommand } from './list';
+import { metricsCommand } from './metrics';
 import { pamHookCommand } from './pamHook';
 import { adminShellCommand, loginShellCommand } from './shell';
 import { sshdPolicyCommand } from './sshdPolicy';
+import { topCommand } from './top';
 import { userManagerCommand } from './userManager';
 
 /** Every command, in the order of the top-level usage: an administrator's first, then those the system starts. */
@@ -17,11 +19,13 @@ export const COMMANDS: readonly Command[] = [
   disableCommand,
   listCommand,
   statusCommand,
+  topCommand,
   adminShellCommand,
   configCommand,
   doctorCommand,
   imageCommand,
   gcCommand,
+  metricsCommand,
   sshdPolicyCommand,
   userManagerCommand,
   loginShellCommand,

@@ -63,6 +63,18 @@ export const SHARED_USERS_DIR = `${STATE_DIR}/shared-users`;
 /** Where `image build` makes its root filesystems. */
 export const BUILD_ROOT = `${STATE_DIR}/build`;
 
+/** Tallies for `metrics`: one file per counter (logins, refusals by reason), one byte per event, so its size is the count. */
+export const COUNTERS_DIR = `${STATE_DIR}/counters`;
+
+/** When gc last completed a run, and whether every jail was handled: for `metrics`. */
+export const GC_LAST_RUN = `${STATE_DIR}/gc-last-run`;
+
+// Other packages' places.
+
+/** node_exporter's textfile collector reads *.prom here (Debian's prometheus-node-exporter makes it); `metrics` writes one. */
+export const METRICS_TEXTFILE_DIR = '/var/lib/prometheus/node-exporter';
+export const METRICS_FILE = `${METRICS_TEXTFILE_DIR}/docker-jail.prom`;
+
 // Root's state for this boot only: /run/docker-jail, on a tmpfs.
 
 export const RUN_DIR = '/run/docker-jail';

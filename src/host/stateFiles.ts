@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /**
  * Root's own state files (paths.ts: session records, agent states, remembered
@@ -14,7 +14,7 @@ const MAX_STATE_BYTES = 1 << 20;
 const CHUNK_BYTES = 64 * 1024;
 
 export interface StateWrite {
-  /** Default 0600: root's alone. */
+  /** Default 0600: root's alone. A mode given is set whatever the umask (a file others must read). */
   mode?: number;
   /**
    * fsync before the rename (the default), so a power cut leaves the old file
@@ -40,6 +40,7 @@ export function writeStateFile(path: string, content: string, options: StateWrit
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
   try {
     try {
+      if (options.mode !== undefined) fchmodSync(fd, options.mode);
       // A short write (a nearly full disk) is followed by one that fails: never rename a truncated file.
       const bytes = Buffer.from(content, 'utf8');
       for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
@@ -78,4 +79,35 @@ export function readStateFile(path: string, maxBytes: number = MAX_STATE_BYTES):
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Adds one to the tally at `path`: one byte appended (O_APPEND, so racing
+ * writers never overwrite each other), the file's size being the count. One
+ * small write and no read, cheap enough for every login; no link is followed
+ * and a FIFO never blocks it. The directory is made (0700) on first use.
+ */
+export function addToTally(path: string): void {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  let fd: number;
+  try {
+    fd = openSync(path, flags, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(path.slice(0, path.lastIndexOf('/')), { recursive: true, mode: 0o700 });
+    fd = openSync(path, flags, 0o600);
+  }
+  try {
+    writeSync(fd, '.');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The count of the tally at `path` (0 when there is none); anything but a regular file is refused with an error. */
+export function tallyOf(path: string): number {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return 0;
+  if (!stat.isFile()) throw new Error(`${path}: not a regular file`);
+  return stat.size;
 }

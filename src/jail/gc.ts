@@ -6,7 +6,7 @@ import { type Engine, engineCall } from '../engine/client';
 import { JailError } from '../errors';
 import { withHostLock } from '../host/locks';
 import { STAGING_ROOT, unmountLazily } from '../host/mounts';
-import { ORPHANS_DIR } from '../host/paths';
+import { GC_LAST_RUN, ORPHANS_DIR } from '../host/paths';
 import { JAIL_NOBODY, jailProcesses } from '../host/procfs';
 import { removeScratch, scratchKeys, scratchOwner } from '../host/scratch';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
@@ -62,6 +62,8 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
       ); // still used by a jail: kept
     if (removed) report(`image ${image.Id.slice(7, 19)}: removed (dangling)`);
   }
+  // For `metrics`: when gc last completed, and whether every jail was handled.
+  writeStateFile(GC_LAST_RUN, JSON.stringify({ finished: new Date().toISOString(), ok }));
   return ok;
 }
 

@@ -1,4 +1,5 @@
 import { lstatSync } from 'node:fs';
+import { countLogin } from '../audit/counters';
 import { auditLog, formatRecord } from '../audit/syslog';
 import type { Config } from '../config/types';
 import { lockHeld } from '../host/locks';
@@ -51,6 +52,7 @@ export function handOverToAgent(login: Login, state: AgentState, record: Recorde
     const audited = { user: identity.user, uid: identity.uid, jail: state.jailName, tty };
     void auditLog(formatRecord('start', { ...audited, command: shellArgs.command }), 'info', true); // runs on after the exec
     recordLogin(identity.uid, new Date());
+    countLogin(); // for `metrics`: one byte appended
     const field = (fields: object) => formatRecord('end', fields).slice('session=end '.length);
     return handOverSession({
       state,

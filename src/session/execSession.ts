@@ -1,3 +1,4 @@
+import { countLogin } from '../audit/counters';
 import { auditLog, formatRecord } from '../audit/syslog';
 import type { Engine } from '../engine/client';
 import { type Session, startExec } from '../engine/exec';
@@ -57,6 +58,7 @@ export async function runExecSession(engine: Engine, login: Login, started: Star
   // logger(1) is running once auditLog returns; the session need not wait for it to finish.
   const startLogged = auditLog(formatRecord('start', record));
   recordLogin(uid, new Date(startedAt));
+  countLogin(); // for `metrics`: one byte appended
   let hungUp: number[] = [];
   const { status, hangup } = await relayUntilEnd(session, io, tty, login.loginParent, async () => {
     hungUp = hangUp(cgroup, pid, uid, null);

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
+import { countRefusal } from '../audit/counters';
 import { auditLog, formatRecord } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
@@ -97,6 +98,7 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   } catch (error) {
     // Refusals and failures are audited too: root or an administrator trying jailsh, an unsafe config, a dead engine.
     const reason = error instanceof Error ? error.message : String(error);
+    countRefusal(error);
     await auditLog(formatRecord('refused', { uid, command: shellArgs.command, reason }), 'notice');
     throw error;
   }
