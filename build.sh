@@ -19,7 +19,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap debian-archive-keyring tmux screen rsync strace rsyslog libpam-runtime
-                  gcc libc6-dev libpam0g-dev make file procps psmisc util-linux bsdutils git python3 pamtester libnss-extrausers iproute2 systemd
+                  gcc libc6-dev libpam0g-dev make file procps psmisc util-linux bsdutils git python3 python3-prometheus-client pamtester libnss-extrausers iproute2 systemd
                   debhelper dpkg-dev fakeroot lintian man-db
                   clang libclang-rt-dev)  # the launcher's fuzzer (libFuzzer, ASan, UBSan)
   local missing=()

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { type LiveView, showLive } from '../src/commands/liveScreen';
+import { duration, size, topLines } from '../src/commands/top';
+import type { JailUsage } from '../src/jail/metrics';
+
+function jail(name: string, fields: Partial<JailUsage>): JailUsage {
+  return {
+    name,
+    owner: name.replace('jail-', ''),
+    uid: 1001,
+    state: 'running',
+    image: 'docker-jail/base:bookworm',
+    outdated: false,
+    sessionsVia: 'agent',
+    startedAt: null,
+    uptimeSeconds: 7500,
+    sessions: 1,
+    cpuPercent: null,
+    memoryBytes: null,
+    lastLogin: null,
+    ...fields,
+  } as JailUsage;
+}
+
+const JAILS = [
+  jail('jail-alice', { cpuPercent: 50, memoryBytes: 10 << 20 }),
+  jail('jail-bob', { cpuPercent: 5, memoryBytes: 300 << 20, memoryLimitBytes: 1 << 30 }),
+];
+
+/** A terminal: what was written, keys to type, and the process's signals. */
+function terminal() {
+  const written: string[] = [];
+  const input = Object.assign(new EventEmitter(), {
+    isTTY: true,
+    raw: false,
+    setRawMode(raw: boolean) {
+      input.raw = raw;
+    },
+    resume: () => undefined,
+    pause: () => undefined,
+  });
+  const output = { isTTY: true, columns: 100, rows: 10, write: (text: string) => written.push(text) };
+  const signals = new EventEmitter();
+  return { input, output, signals, written, screen: () => written.join('') };
+}
+
+function view(fetches: { count: number }): LiveView<JailUsage[]> {
+  return {
+    fetch: async () => {
+      fetches.count += 1;
+      return JAILS;
+    },
+    render: (jails, order, live) => topLines(jails, order as 'memory' | 'cpu', live),
+    orders: { m: 'memory', c: 'cpu' },
+    order: 'cpu',
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('top: the jails, live on a terminal, plain in a pipe', () => {
+  it('sorts busiest first by CPU or memory, numbers right-aligned, use against limits', () => {
+    const byCpu = topLines(JAILS, 'cpu', false);
+    assert.match(byCpu[0], /^JAIL +OWNER +STATE +SESS +CPU% +MEM +MEM% +PIDS +TMP +OOM +UPTIME$/);
+    assert.match(byCpu[1], /^jail-alice +alice +running +1 +50\.0 +10M +- +- +- +- +2h 5m$/);
+    assert.match(byCpu[2], /^jail-bob +bob +running +1 +5\.0 +300M +29\.3 /);
+    assert.deepEqual(
+      topLines(JAILS, 'memory', false).map((l) => l.split(' ')[0]),
+      ['JAIL', 'jail-bob', 'jail-alice'],
+    );
+    const live = topLines(JAILS, 'memory', true, new Date(2026, 0, 1, 9, 5, 7));
+    assert.match(live[0], /^docker-jail top - 09:05:07 {2}jails: 2 \(2 running\) {2}sessions: 2 {2}sorted by memory/);
+    assert.equal(live[1], '');
+    assert.equal(topLines([jail('jail-\x1b]0;x', {})], 'cpu', false)[1].split(' ')[0], 'jail-\\x1b]0;x');
+  });
+
+  it('says sizes and durations as a person does', () => {
+    assert.deepEqual([size(512), size(3584), size(120 << 20), size(1 << 30)], ['512B', '3.5K', '120M', '1.0G']);
+    assert.deepEqual([duration(45), duration(720), duration(7500), duration(273600)], ['45s', '12m', '2h 5m', '3d 4h']);
+  });
+
+  it('prints the table once and nothing else when the output is not a terminal; -n N times', async () => {
+    const fetches = { count: 0 };
+    const written: string[] = [];
+    const io = { stdin: terminal().input, stdout: { isTTY: false, write: (t: string) => written.push(t) } };
+    assert.equal(await showLive(view(fetches), io, { batch: false, iterations: null, intervalMs: 1 }), 0);
+    assert.equal(written.join(''), `${topLines(JAILS, 'cpu', false).join('\n')}\n`);
+    assert.doesNotMatch(written.join(''), /\x1b/);
+    written.length = 0;
+    assert.equal(await showLive(view(fetches), { ...io, stdout: { ...io.stdout, isTTY: true } }, { batch: true, iterations: 2, intervalMs: 1 }), 0);
+    assert.equal(written.join('').split('JAIL ').length - 1, 2);
+    assert.equal(fetches.count, 3);
+  });
+
+  it('redraws in place on the alternate screen, sorts on m and c, and gives the terminal back on q', async () => {
+    const t = terminal();
+    const fetches = { count: 0 };
+    const done = showLive(view(fetches), { stdin: t.input, stdout: t.output }, { batch: false, iterations: null, intervalMs: 10_000 }, t.signals);
+    await tick();
+    assert.ok(t.input.raw, 'the keys are read one by one');
+    assert.ok(t.screen().startsWith('\x1b[?1049h'), 'not on the alternate screen');
+    assert.match(t.screen(), /\x1b\[H.*sorted by cpu.*\x1b\[J$/s);
+    t.input.emit('data', Buffer.from('m'));
+    assert.match(t.written.at(-1) ?? '', /sorted by memory.*jail-bob.*jail-alice/s);
+    t.input.emit('data', Buffer.from('c'));
+    assert.match(t.written.at(-1) ?? '', /sorted by cpu.*jail-alice.*jail-bob/s);
+    t.input.emit('data', Buffer.from('q'));
+    assert.equal(await done, 0);
+    assert.ok(!t.input.raw, 'the terminal was left raw');
+    assert.ok(t.screen().endsWith('\x1b[?25h\x1b[?1049l'), 'the main screen is not back');
+    assert.equal(t.input.listenerCount('data'), 0);
+    assert.deepEqual(t.signals.eventNames(), []);
+    assert.equal(fetches.count, 1);
+  });
+
+  it('gives the terminal back on SIGTERM and SIGINT too, with 128 + the signal', async () => {
+    for (const [signal, status] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
+      const t = terminal();
+      const done = showLive(view({ count: 0 }), { stdin: t.input, stdout: t.output }, { batch: false, iterations: null, intervalMs: 10_000 }, t.signals);
+      await tick();
+      t.signals.emit(signal);
+      assert.equal(await done, status);
+      assert.ok(!t.input.raw && t.screen().endsWith('\x1b[?25h\x1b[?1049l'), signal);
+      assert.deepEqual(t.signals.eventNames(), []);
+    }
+  });
+
+  it('cuts each line to the width and the screen to its rows, and shows an error over the last table', async () => {
+    const t = terminal();
+    t.output.columns = 20;
+    t.output.rows = 3;
+    let fetches = 0;
+    const failing: LiveView<JailUsage[]> = {
+      ...view({ count: 0 }),
+      fetch: async () => {
+        fetches += 1;
+        if (fetches > 1) throw new Error('the engine\nis down');
+        return JAILS;
+      },
+    };
+    const done = showLive(failing, { stdin: t.input, stdout: t.output }, { batch: false, iterations: 2, intervalMs: 1 }, t.signals);
+    assert.equal(await done, 0);
+    const last = (t.written.at(-2) ?? '')
+      .replace(/^\x1b\[H/, '')
+      .replace(/\x1b\[J$/, '')
+      .split('\x1b[K\n');
+    assert.equal(last.length, 3);
+    assert.equal(last[0], 'error: the engine is'); // the line feed shown as a space, cut at 20
+    for (const line of last) assert.ok(line.replace('\x1b[K', '').length <= 20, line);
+  });
+});
