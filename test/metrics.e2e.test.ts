@@ -32,7 +32,7 @@ function parsePrometheus(text: string): Family[] {
 }
 
 /** The value of one sample, by its name and the labels it must carry (undefined when absent). */
-function valueOf(families: Family[], name: string, labels: Record<string, string> = {}): number | undefined {
+function sampleValue(families: Family[], name: string, labels: Record<string, string> = {}): number | undefined {
   return families.flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
@@ -65,9 +65,9 @@ describe('metrics and top: what an administrator watches', function () {
   it('writes metrics a Prometheus parser reads: the logged-in user as a session, their memory, logins and refusals counted', () => {
     const before = metricsNow();
     const jail = { user: user.name, jail: `jail-${user.name}` };
-    assert.equal(valueOf(before, 'docker_jail_sessions', jail), 1);
-    assert.ok((valueOf(before, 'docker_jail_memory_bytes', jail) ?? 0) > 0, 'no memory use for the running jail');
-    assert.ok((valueOf(before, 'docker_jail_jails', { state: 'running' }) ?? 0) >= 1);
+    assert.equal(sampleValue(before, 'docker_jail_sessions', jail), 1);
+    assert.ok((sampleValue(before, 'docker_jail_memory_bytes', jail) ?? 0) > 0, 'no memory use for the running jail');
+    assert.ok((sampleValue(before, 'docker_jail_jails', { state: 'running' }) ?? 0) >= 1);
     assert.equal(before.find((f) => f.name === 'docker_jail_logins')?.type, 'counter');
     assert.equal(before.find((f) => f.name === 'docker_jail_jails')?.type, 'gauge');
 
@@ -77,7 +77,7 @@ describe('metrics and top: what an administrator watches', function () {
     const refused = loginAs(both, 'true', { via: 'launcher' });
     assert.equal(refused.status, 77, refused.stderr);
     const after = metricsNow();
-    const count = (families: Family[], name: string, labels = {}) => valueOf(families, name, labels) ?? Number.NaN;
+    const count = (families: Family[], name: string, labels = {}) => sampleValue(families, name, labels) ?? Number.NaN;
     assert.equal(count(after, 'docker_jail_logins_total') - count(before, 'docker_jail_logins_total'), 1);
     assert.equal(count(after, 'docker_jail_refusals_total', { reason: 'access' }) - count(before, 'docker_jail_refusals_total', { reason: 'access' }), 1);
     assert.equal(count(after, 'docker_jail_refusals_total', { reason: 'unavailable' }), count(before, 'docker_jail_refusals_total', { reason: 'unavailable' }));
@@ -103,7 +103,7 @@ describe('metrics and top: what an administrator watches', function () {
   it('shows when gc last completed', () => {
     const gc = run(CLI, ['gc']);
     assert.equal(gc.status, 0, gc.stderr);
-    const when = valueOf(metricsNow(), 'docker_jail_gc_last_run_timestamp_seconds');
+    const when = sampleValue(metricsNow(), 'docker_jail_gc_last_run_timestamp_seconds');
     assert.ok(when !== undefined && Math.abs(when * 1000 - Date.now()) < 60_000, `gc last ran at ${when}`);
   });
 
@@ -126,7 +126,7 @@ describe('metrics and top: what an administrator watches', function () {
       const [file, ...args] = execStart[1].split(' ');
       const ran = run(file, args);
       assert.equal(ran.status, 0, ran.stderr);
-      assert.ok((valueOf(parsePrometheus(readFileSync(METRICS_FILE, 'utf8')), 'docker_jail_sessions', { user: user.name }) ?? 0) >= 1);
+      assert.ok((sampleValue(parsePrometheus(readFileSync(METRICS_FILE, 'utf8')), 'docker_jail_sessions', { user: user.name }) ?? 0) >= 1);
     } finally {
       rmSync(METRICS_FILE, { force: true });
       if (made) rmSync('/var/lib/prometheus', { recursive: true, force: true });
