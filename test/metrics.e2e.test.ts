@@ -54,8 +54,17 @@ describe('metrics and top: what an administrator watches', function () {
     if (module.status !== 0) throw new Error('prerequisite missing: python3-prometheus-client (./build.sh test installs it)');
     user = users.make({});
     // One session held open for the whole suite: the user is logged in while the metrics and top look.
-    session = spawnLogin(user, 'sleep 600');
-    await waitFor('the session to run', () => run('/usr/bin/docker', ['top', jailOf(user), '-eo', 'args']).stdout.includes('sleep 600'), 30_000);
+    session = spawnLogin(user, 'sleep 600', { via: 'su' }, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    session.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(
+      'the session to run',
+      () => {
+        if (session.exitCode !== null) throw new Error(`the login ended (${session.exitCode}): ${stderr}`);
+        return run('/bin/sh', ['-c', `docker top ${jailOf(user)} -eo pid,args`]).stdout.includes('sleep 600');
+      },
+      30_000,
+    );
   });
 
   after(() => {
