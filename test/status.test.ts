@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { formatJailTable } from '../src/commands/list';
 import { defaultConfig } from '../src/config/load';
 import { oomKillsOf, ptyName, startedAtOf } from '../src/host/procfs';
 import { configuredLimits, type JailStandard, madeWith, outdatedReasons } from '../src/jail/jail';
-import { usageFrom } from '../src/jail/status';
+import { type JailStatus, usageFrom } from '../src/jail/status';
 import { type ProcessId, type SessionRecord, sessionRecordsIn } from '../src/session/records';
 import { type SessionProbe, sessionRows } from '../src/session/who';
 
@@ -171,5 +172,99 @@ describe('status: one row per session', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('status: the tables list prints', () => {
+  const since = new Date(2026, 11, 2, 14, 5).toISOString();
+  const jail: JailStatus = {
+    name: 'jail-alice',
+    owner: 'alice',
+    uid: 1001,
+    state: 'running',
+    image: 'docker-jail/base:bookworm',
+    outdated: true,
+    outdatedReasons: ['limits', 'network'],
+    sessionsVia: 'agent',
+    startedAt: since,
+    uptimeSeconds: 7500,
+    sessions: 2,
+    sessionList: [
+      { rhost: '192.0.2.7', tty: 'pts/3', since, idleSeconds: 303, command: '-bash' },
+      { rhost: null, tty: null, since, idleSeconds: null, command: 'echo \u001b]0;owned\u0007' },
+    ],
+    cpuPercent: 1.5,
+    cpuSeconds: 3 * 86400 + 4 * 3600,
+    memoryBytes: 120 * 1048576,
+    memoryLimitBytes: 512 * 1048576,
+    pids: 5,
+    pidsLimit: 512,
+    tmpUsedBytes: 36 * 1024,
+    tmpLimitBytes: 1073741824,
+    oomKills: 2,
+    lastLogin: since,
+  };
+
+  it('shows use against limits, human durations, local times and why a jail is outdated, then one row per session', () => {
+    const [header, row, blank, sessionHeader, first, second, ...rest] = formatJailTable([jail]).split('\n');
+    assert.match(header, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +VIA +CPU +CPU TIME +MEMORY +PIDS +\/TMP +OOM KILLS +LAST LOGIN$/);
+    assert.deepEqual(row.split(/ {2,}/), [
+      'jail-alice',
+      'alice',
+      'running',
+      'docker-jail/base:bookworm (outdated: limits, network)',
+      '2h 5m',
+      '2',
+      'agent',
+      '1.5%',
+      '3d 4h',
+      '120M/512M',
+      '5/512',
+      '36K/1G',
+      '2',
+      '2026-12-02 14:05',
+    ]);
+    assert.equal(blank, '');
+    assert.match(sessionHeader, /^JAIL +FROM +TTY +SINCE +IDLE +COMMAND$/);
+    assert.deepEqual(first.split(/ {2,}/), ['jail-alice', '192.0.2.7', 'pts/3', '2026-12-02 14:05', '5m 3s', '-bash']);
+    assert.deepEqual(second.split(/ {2,}/), ['jail-alice', '-', '-', '2026-12-02 14:05', '-', 'echo \\x1b]0;owned\\x07'], 'a command is escaped');
+    assert.deepEqual(rest, ['']);
+  });
+
+  it('shows - for what is unknown or unlimited, and no session table without sessions', () => {
+    const stopped: JailStatus = {
+      ...jail,
+      state: 'exited',
+      outdated: false,
+      outdatedReasons: [],
+      uptimeSeconds: null,
+      sessions: 0,
+      sessionList: [],
+      cpuPercent: null,
+      cpuSeconds: null,
+      memoryBytes: null,
+      memoryLimitBytes: null,
+      pids: null,
+      oomKills: null,
+      lastLogin: null,
+    };
+    const lines = formatJailTable([stopped]).split('\n');
+    assert.deepEqual(lines[1].split(/ {2,}/), [
+      'jail-alice',
+      'alice',
+      'exited',
+      'docker-jail/base:bookworm',
+      '-',
+      '0',
+      'agent',
+      '-',
+      '-',
+      '-/-',
+      '-/512',
+      '36K/1G',
+      '-',
+      '-',
+    ]);
+    assert.deepEqual(lines.slice(2), ['']);
   });
 });

@@ -1,9 +1,11 @@
 import type { Config } from '../config/types';
 import type { ContainerDetails, ContainerStats, ContainerSummary } from '../engine/api';
 import { type Engine, engineCall } from '../engine/client';
+import { ExitCode, JailError } from '../errors';
 import { oomKillsOf } from '../host/procfs';
 import { scratchUsage } from '../host/scratch';
 import { hostNss } from '../identity/nss';
+import { type Access, identityAndAccess } from '../policy/access';
 import { lastLoginOf } from '../session/records';
 import { type SessionRow, sessionsShown } from '../session/who';
 import { jailCgroupOf } from './cgroup';
@@ -53,6 +55,30 @@ export async function listJails(engine: Engine, config: Config, onlyUid: number 
   const wanted = containers.filter((c) => onlyUid === null || c.Labels?.[LABEL_UID] === String(onlyUid) || c.Labels?.[LABEL_SHARED] === 'true');
   const jails = await Promise.all(wanted.map((c) => statusOf(engine, c, current)));
   return jails.filter((j): j is JailStatus => j !== null);
+}
+
+/** What `status USER` says, in one line, of a user it has no jail to show for. */
+const NOT_JAILED: Record<Exclude<Access, 'jailed'>, (user: string, config: Config) => string> = {
+  root: () => 'root is never jailed',
+  exempt: (user, config) => `${user} is in the exempt group ${config.access.exemptGroup} and is never jailed`,
+  outside: (user, config) => `${user} is not in the group ${config.access.jailGroup} and is not jailed`,
+};
+
+/**
+ * `status USER`: the user's jail (in shared mode, the shared one). Root, an
+ * exempt user, one outside the jail group and a jailed user without a jail
+ * get one line saying so instead, as an error (a non-zero exit).
+ */
+export async function statusOfUser(engine: Engine, config: Config, uid: number): Promise<JailStatus[]> {
+  const { identity, access } = identityAndAccess(uid, config);
+  const jails = access === 'root' ? [] : await listJails(engine, config, uid);
+  if (access !== 'jailed') {
+    const left = jails.filter((j) => j.uid === uid).map((j) => j.name);
+    const leftLine = left.length === 0 ? '' : ` (a jail of theirs is left for gc: ${left.join(', ')})`;
+    throw new JailError(`${NOT_JAILED[access](identity.user, config)}${leftLine}`, ExitCode.failure);
+  }
+  if (jails.length === 0) throw new JailError(`${identity.user} is jailed but has no jail now; their next login makes it`, ExitCode.failure);
+  return jails;
 }
 
 async function statusOf(engine: Engine, info: ContainerSummary, current: JailStandard): Promise<JailStatus | null> {
