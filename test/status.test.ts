@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { formatJailTable } from '../src/commands/list';
 import { defaultConfig } from '../src/config/load';
-import { oomKillsOf, ptyName, startedAtOf } from '../src/host/procfs';
+import { oomKillsOf, ptyName, startedAtOf, terminalOf, ttyNameOf } from '../src/host/procfs';
 import { configuredLimits, type JailStandard, madeWith, outdatedReasons } from '../src/jail/jail';
 import { type JailStatus, usageFrom } from '../src/jail/status';
 import { type ProcessId, type SessionRecord, sessionRecordsIn } from '../src/session/records';
@@ -68,6 +68,24 @@ describe('status: what the kernel and the engine say', () => {
     assert.equal(ptyName((1n << 8n) | 3n), null, '/dev/null');
   });
 
+  it("reads a jail process's pty by its link's text alone, and takes nothing else for one", () => {
+    mkdirSync(`${dir}/7/fd`, { recursive: true });
+    symlinkSync('/dev/pts/7', `${dir}/7/fd/0`);
+    mkdirSync(`${dir}/8/fd`, { recursive: true });
+    symlinkSync('/dev/pts/../../etc/shadow', `${dir}/8/fd/0`);
+    mkdirSync(`${dir}/9/fd`, { recursive: true });
+    symlinkSync('pipe:[1234]', `${dir}/9/fd/0`);
+    assert.deepEqual(
+      [7, 8, 9, 10].map((pid) => ttyNameOf(pid, dir)),
+      ['pts/7', null, null, null],
+    );
+    // A login's own terminal is stat'ed: a regular file there is no terminal.
+    mkdirSync(`${dir}/11/fd`, { recursive: true });
+    writeFileSync(`${dir}/file`, '');
+    symlinkSync(`${dir}/file`, `${dir}/11/fd/0`);
+    assert.equal(terminalOf(11, dir), null);
+  });
+
   it("counts OOM kills from memory.events of the jail's cgroup v2, and never leaves the hierarchy", () => {
     mkdirSync(`${dir}/system.slice/docker-c0ffee.scope`, { recursive: true });
     writeFileSync(`${dir}/system.slice/docker-c0ffee.scope/memory.events`, 'low 0\nhigh 0\nmax 7\noom 3\noom_kill 2\noom_group_kill 0\n');
@@ -109,13 +127,14 @@ describe('status: one row per session', () => {
     ...over,
   });
   /** Processes alive, by pid, with their parent, terminal and start. */
-  const probe = (alive: Record<number, { parent?: number; tty?: string; lastInputMs?: number; startedAt?: string }>): SessionProbe => ({
+  const probe = (alive: Record<number, { parent?: number; tty?: string; lastInputMs?: number; startedAt?: string; jailTty?: string }>): SessionProbe => ({
     stillRunning: (id) => (id !== null && alive[id.pid] !== undefined ? id.pid : null),
     parentOf: (n) => alive[n]?.parent ?? null,
     terminalOf: (n) => {
       const p = alive[n];
       return p?.tty === undefined ? null : { tty: p.tty, lastInputMs: p.lastInputMs ?? NOW };
     },
+    ttyNameOf: (n) => alive[n]?.jailTty ?? null,
     startedAt: (n) => alive[n]?.startedAt ?? null,
     now: NOW,
   });
@@ -142,18 +161,19 @@ describe('status: one row per session', () => {
     const alive = probe({
       190: {},
       200: { parent: 190, tty: 'pts/9', lastInputMs: NOW - 60_000 },
-      300: { tty: 'pts/0', lastInputMs: NOW },
-      400: { startedAt: '2026-12-02T11:30:00.000Z' },
+      300: { tty: 'pts/0', lastInputMs: NOW, jailTty: 'pts/0' },
+      400: { startedAt: '2026-12-02T11:30:00.000Z', jailTty: 'pts/1', tty: 'pts/1' },
     });
     assert.deepEqual(sessionRows([login], execs, alive), [
       { rhost: null, tty: 'pts/9', since: '2026-12-02T08:00:00.000Z', idleSeconds: 60, command: 'make' },
-      { rhost: null, tty: null, since: '2026-12-02T11:30:00.000Z', idleSeconds: null, command: '/bin/bash -l' },
+      { rhost: null, tty: 'pts/1', since: '2026-12-02T11:30:00.000Z', idleSeconds: null, command: '/bin/bash -l' },
     ]);
-    // The login's process gone (its pid taken by another process): the exec's own terminal tells.
-    const orphaned = probe({ 200: { parent: 1, tty: 'pts/9' }, 300: { tty: 'pts/0', lastInputMs: NOW - 5000 } });
+    // The login's process gone (its pid taken by another process): the name of the exec's pty, never its times
+    // (what a process in the jail has on fd 0 is its user's choice: it is never stat'ed).
+    const orphaned = probe({ 200: { parent: 1, tty: 'pts/9' }, 300: { tty: 'pts/0', lastInputMs: NOW - 5000, jailTty: 'pts/0' } });
     assert.deepEqual(
       sessionRows([login], [execs[0]], orphaned).map((r) => [r.tty, r.idleSeconds]),
-      [['pts/0', 5]],
+      [['pts/0', null]],
     );
   });
 

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsConstants, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { bounded } from './deadline';
 import { CGROUP_FS, SIGNALLER } from './paths';
@@ -222,16 +222,31 @@ export interface TerminalSeen {
 }
 
 /**
- * The pseudo-terminal on a process's fd 0, or null when it has none (a pipe,
- * a socket) or has ended. stat(2) of /proc/PID/fd/0 reaches the open file
- * itself, never a path a user names, and only a pty's device numbers are
- * believed, so nothing else the process holds is ever opened or read.
+ * The pseudo-terminal on fd 0 of a login's host process (root's relay, or the
+ * attach process, which no jailed process can reach), or null when it has none
+ * (a pipe, a socket) or has ended. stat(2) of /proc/PID/fd/0 reaches the open
+ * file itself, and only a pty's device numbers are believed. Never for a
+ * process in a jail, whose fd 0 its user chooses: see ttyNameOf.
  */
 export function terminalOf(pid: number, proc = '/proc'): TerminalSeen | null {
   try {
     const seen = statSync(`${proc}/${pid}/fd/0`, { bigint: true });
     const tty = seen.isCharacterDevice() ? ptyName(seen.rdev) : null;
     return tty === null ? null : { tty, lastInputMs: Number(seen.atimeMs) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The name of the pty on fd 0 of a process in a jail (`pts/N`), read as the
+ * link's text alone: nothing the user may have put there (SECURITY.md,
+ * invariant 10) is stat'ed, opened or followed. Null for anything else.
+ */
+export function ttyNameOf(pid: number, proc = '/proc'): string | null {
+  try {
+    const pts = /^\/dev\/pts\/(\d+)$/.exec(readlinkSync(`${proc}/${pid}/fd/0`))?.[1];
+    return pts === undefined ? null : `pts/${pts}`;
   } catch {
     return null;
   }

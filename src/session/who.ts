@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/client';
-import { startedAtOf, startTimeOf, type TerminalSeen, terminalOf } from '../host/procfs';
+import { startedAtOf, startTimeOf, type TerminalSeen, terminalOf, ttyNameOf } from '../host/procfs';
 import { type ProcessId, parentOf, type SessionRecord, sessionRecordsIn, stillRunning } from './records';
 
 /** One running session of a jail, as `list` and `status` show it (like a line of w(1)). */
@@ -10,7 +10,7 @@ export interface SessionRow {
   tty: string | null;
   /** When it started, ISO 8601. */
   since: string;
-  /** Seconds since its terminal last had input (its atime, as w reads it); null without a terminal. */
+  /** Seconds since its terminal last had input (its atime, as w reads it); null without a terminal, or when unknown. */
   idleSeconds: number | null;
   /** What it runs: the `-c` command, or `-SHELL` for a login shell; null when unknown. */
   command: string | null;
@@ -27,7 +27,10 @@ export interface ExecSeen {
 export interface SessionProbe {
   stillRunning(id: ProcessId | null): number | null;
   parentOf(pid: number): number | null;
+  /** The terminal on fd 0 of a login's host process, with its last input. */
   terminalOf(pid: number): TerminalSeen | null;
+  /** The name alone of the pty on fd 0 of a process in the jail. */
+  ttyNameOf(pid: number): string | null;
   /** When the process with this pid started (ISO 8601), or null when gone. */
   startedAt(pid: number): string | null;
   now: number;
@@ -37,6 +40,7 @@ const HOST_PROBE: Omit<SessionProbe, 'now'> = {
   stillRunning,
   parentOf,
   terminalOf,
+  ttyNameOf,
   startedAt(pid) {
     const start = startTimeOf(pid);
     return start === null ? null : (startedAtOf(start)?.toISOString() ?? null);
@@ -53,14 +57,16 @@ const HOST_PROBE: Omit<SessionProbe, 'now'> = {
 export function sessionRows(records: SessionRecord[], execs: ExecSeen[], probe: SessionProbe): SessionRow[] {
   const rows: { row: SessionRow; order: number }[] = [];
   const add = (record: SessionRecord | null, hostPid: number | null, jailPid: number | null, command: string | null) => {
-    // The login's host process reads the client's terminal (sshd's pty): its input is the user's typing.
-    const terminal = (hostPid === null ? null : probe.terminalOf(hostPid)) ?? (jailPid === null ? null : probe.terminalOf(jailPid));
+    // The login's host process reads the client's terminal (sshd's pty): its input is the user's typing. Of a
+    // session in the jail alone (docker-jail shell, a docker exec by hand), only its pty's name is read.
+    const terminal = hostPid === null ? null : probe.terminalOf(hostPid);
+    const jailTty = terminal === null && jailPid !== null ? probe.ttyNameOf(jailPid) : null;
     const since = record?.startedAt ?? probe.startedAt(hostPid ?? jailPid ?? -1) ?? new Date(probe.now).toISOString();
     rows.push({
       order: Date.parse(since),
       row: {
         rhost: record?.rhost ?? null,
-        tty: record?.tty ?? terminal?.tty ?? null,
+        tty: record?.tty ?? terminal?.tty ?? jailTty,
         since,
         idleSeconds: terminal === null ? null : Math.max(0, Math.floor((probe.now - terminal.lastInputMs) / 1000)),
         command: record?.command ?? (command || null),
