@@ -96,9 +96,11 @@ async function eachJailUnderLock(
 }
 
 /**
- * The second half of `docker-jail image update`: every outdated jail (on an
- * older build of the configured image, or made with another seccomp profile
- * than the shipped one) is recreated on the new one when it is idle, at once
+ * The second half of `docker-jail image update` (all of `image update
+ * --config`): every outdated jail (outdatedReasons: on an older build of the
+ * configured image, with limits or a network the config has changed since,
+ * another seccomp profile than the shipped one, or the other kind of sessions)
+ * is recreated on the current build and config when it is idle, at once
  * (homes are kept: they are bind mounts); busy ones are left for close_session
  * (their last session's end) or a later run.
  */
