@@ -136,8 +136,8 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
     assert.ok(Math.abs(Date.parse(mine.lastLogin) - Date.now()) < 60_000);
     await new Promise((resolve) => session.on('close', resolve));
     const table = cli('list').stdout;
-    assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +VIA +CPU +MEMORY +LAST LOGIN$/m);
-    assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\S+ +0 +agent `, 'm'));
+    assert.match(table, /^JAIL +OWNER +STATE +IMAGE +UPTIME +SESSIONS +VIA +CPU +CPU TIME +MEMORY +PIDS +\/TMP +OOM KILLS +LAST LOGIN$/m);
+    assert.match(table, new RegExp(`^jail-${user.name} +${user.name} +running +docker-jail/base:bookworm +\\d+[dhms]( \\d+[dhms])? +0 +agent `, 'm'));
     const status = JSON.parse(cli('status', user.name, '--json').stdout) as { uid: number }[];
     assert.deepEqual(
       status.map((j) => j.uid),
@@ -152,9 +152,10 @@ describe('the admin CLI: enable, disable, list, status, shell, config check', fu
       await withConfig('[jail]\nimage = djtest/outdated:1\n', () => {
         assert.equal(loginAs(user, 'true').status, 0);
         sh(`docker commit --change 'LABEL djtest=rebuilt' ${jailOf(user)} djtest/outdated:1 >/dev/null`);
-        const jails = JSON.parse(cli('status', user.name, '--json').stdout) as { outdated: boolean }[];
+        const jails = JSON.parse(cli('status', user.name, '--json').stdout) as { outdated: boolean; outdatedReasons: string[] }[];
         assert.equal(jails[0].outdated, true);
-        assert.match(cli('status', user.name).stdout, /djtest\/outdated:1 \(outdated\)/);
+        assert.deepEqual(jails[0].outdatedReasons, ['image']);
+        assert.match(cli('status', user.name).stdout, /djtest\/outdated:1 \(outdated: image\)/);
       });
     } finally {
       sh(`docker rm -f ${jailOf(user)} >/dev/null; docker rmi -f djtest/outdated:1 >/dev/null 2>&1 || true`);

@@ -346,7 +346,7 @@ describe("sessions through the jail's agent", function () {
       assert.equal(ssh(sshd, alice, ['nohup sleep 600 >/dev/null 2>&1 &']).status, 0);
     });
     assert.notEqual(readlinkSync(`/proc/${initPid(alice)}/exe`), AGENT_PROGRAM);
-    assert.match(sh('docker-jail list'), new RegExp(`\\b${alice.name}\\b.*\\(outdated\\).*\\bexec\\b`));
+    assert.match(sh('docker-jail list'), new RegExp(`\\b${alice.name}\\b.*\\(outdated: session kind\\).*\\bexec\\b`));
     const exec = ssh(sshd, alice, ['echo exec-$(id -u)']);
     assert.equal(exec.stdout, `exec-${alice.uid}\n`);
     sh(`docker exec ${jailOf(alice)} pkill -x sleep`);

@@ -9,13 +9,14 @@ import { JailError } from '../src/errors';
 const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
-  list [--json] / status [USER] [--json] every jail: owner, state, image (outdated?), uptime, sessions, CPU, memory, last login
+  list [--json] / status [USER] [--json] every jail: owner, state, image (outdated, and why), sessions, use against limits, OOM kills, CPU, last login
   top [-b] [-n N] [-d SECONDS]           the jails live, refreshed in place; m/c sort by memory/CPU, q quits
   shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
+  image update --config                  move the jails onto the config as it is now (limits, network), without rebuilding
   gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
   metrics [--output FILE|-]              write Prometheus metrics for node_exporter's textfile collector
   sshd-policy                            print the sshd drop-in for the configured jail group

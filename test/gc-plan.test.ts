@@ -270,3 +270,46 @@ describe('image update plan: outdated jails', () => {
     assert.deepEqual(planRoll({ ...shared, imageId: 'sha256:new' }, CURRENT, null, IMAGE), [], "the shared jail's kind of sessions is never measured");
   });
 });
+
+describe('image update plan: config drift (limits, network)', () => {
+  const LIMITS = { memoryBytes: 512 * 1048576, pidsLimit: 512, nanoCpus: 1e9 };
+  const STANDARD: JailStandard = { ...CURRENT, limits: LIMITS, network: 'none' };
+  const made = (over: Partial<JailState> = {}) => jail({ limits: LIMITS, network: 'none', ...over });
+  const jailed = { identity: alice, homeUsable: true };
+
+  it('leaves a jail made with the configured limits and network alone', () => {
+    assert.equal(rollActsOn(made(), STANDARD), false);
+    assert.deepEqual(planRoll(made(), STANDARD, jailed, IMAGE), []);
+  });
+
+  it('recreates an idle running jail whose memory, pids or CPU limit, or network, the config has changed', () => {
+    const drifts: Partial<JailState>[] = [
+      { limits: { ...LIMITS, memoryBytes: 256 * 1048576 } },
+      { limits: { ...LIMITS, pidsLimit: 0 } },
+      { limits: { ...LIMITS, nanoCpus: 5e8 } },
+      { network: 'bridge' },
+    ];
+    for (const drift of drifts) {
+      const old = made(drift);
+      assert.equal(rollActsOn(old, STANDARD), true, JSON.stringify(drift));
+      assert.deepEqual(kinds(planRoll(old, STANDARD, jailed, IMAGE)), ['remove', 'recreate', 'report'], JSON.stringify(drift));
+    }
+  });
+
+  it('removes a drifted stopped jail and the shared jail; leaves a busy one for its last session', () => {
+    assert.deepEqual(kinds(planRoll(made({ network: 'bridge', running: false }), STANDARD, { identity: alice, homeUsable: null }, IMAGE)), [
+      'remove',
+      'report',
+    ]);
+    const shared = made({ uid: null, user: null, agent: undefined, name: 'jail-shared', limits: { ...LIMITS, pidsLimit: 100 } });
+    assert.deepEqual(kinds(planRoll(shared, STANDARD, null, IMAGE)), ['remove', 'report']);
+    const busy = made({ limits: { ...LIMITS, memoryBytes: 1 }, busy: true });
+    assert.equal(rollActsOn(busy, STANDARD), false);
+    assert.deepEqual(lines(planRoll(busy, STANDARD, null, IMAGE)), ['jail-alice: busy; recreated when its last session ends']);
+  });
+
+  it('does not measure what was not inspected', () => {
+    assert.equal(rollActsOn(jail(), STANDARD), false, 'a jail read without its HostConfig');
+    assert.equal(rollActsOn(made({ network: 'bridge' }), CURRENT), false, 'a standard without limits and network');
+  });
+});

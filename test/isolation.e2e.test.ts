@@ -325,12 +325,14 @@ describe('isolation of jailed users from each other and from the host', function
 
     it('kills a process that goes over the configured memory limit, and leaves a small one alone', async () => {
       const carl = users.make();
-      // memory_limit shapes the container, so it must be in force at carl's first login.
-      await withConfig('[jail]\nmemory_limit = 64m\n', () => jailOutput(carl, 'true'));
-      assert.equal(jailOutput(carl, 'head -c 16m /dev/zero | tail -c 8m | wc -c'), `${8 * 1024 * 1024}\n`);
-      // tail -c N on a pipe holds the last N bytes in memory.
-      const big = inJail(carl, 'head -c 256m /dev/zero | tail -c 200m | wc -c; echo "tail=${PIPESTATUS[1]}"');
-      assert.match(big.stdout, /^tail=137$/m, `tail was not killed: ${big.stdout}${big.stderr}`);
+      // memory_limit shapes the container, so it must be in force at carl's first login; and at each logout, since a
+      // jail whose limits are no longer the config's is made anew when its last session ends.
+      await withConfig('[jail]\nmemory_limit = 64m\n', () => {
+        assert.equal(jailOutput(carl, 'head -c 16m /dev/zero | tail -c 8m | wc -c'), `${8 * 1024 * 1024}\n`);
+        // tail -c N on a pipe holds the last N bytes in memory.
+        const big = inJail(carl, 'head -c 256m /dev/zero | tail -c 200m | wc -c; echo "tail=${PIPESTATUS[1]}"');
+        assert.match(big.stdout, /^tail=137$/m, `tail was not killed: ${big.stdout}${big.stderr}`);
+      });
       // The same command runs to its end in bob's jail (default limit, 1g): the 64m limit is what killed it.
       assert.match(jailOutput(bob, 'head -c 256m /dev/zero | tail -c 200m | wc -c; echo "tail=${PIPESTATUS[1]}"'), /^209715200\ntail=0$/m);
     });

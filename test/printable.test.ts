@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { printable, printableJson } from '../src/commands/printable';
+import { humanBytes, humanDuration, localTime, printable, printableJson } from '../src/commands/printable';
 
 describe("printable: text from the user database on an administrator's terminal", () => {
   it('escapes every C0 control, DEL and C1 control as \\xNN, and nothing else', () => {
@@ -16,5 +16,47 @@ describe("printable: text from the user database on an administrator's terminal"
     const text = printableJson({ shell: '/bin/sh\u001b\u007f\u0085\u009b' });
     assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text), text);
     assert.deepEqual(JSON.parse(text), { shell: '/bin/sh\u001b\u007f\u0085\u009b' });
+  });
+});
+
+describe('printable: human units for tables', () => {
+  it('gives a duration in its two largest units, never a bare count of seconds past a minute', () => {
+    const cases: [number, string][] = [
+      [0, '0s'],
+      [42, '42s'],
+      [60, '1m'],
+      [303, '5m 3s'],
+      [3600, '1h'],
+      [7500, '2h 5m'],
+      [7559, '2h 5m'],
+      [86400, '1d'],
+      [3 * 86400 + 4 * 3600 + 59, '3d 4h'],
+      [400 * 86400, '400d'],
+      [-5, '0s'],
+      [12.9, '12s'],
+      [Number.NaN, '0s'],
+    ];
+    for (const [seconds, shown] of cases) assert.equal(humanDuration(seconds), shown, String(seconds));
+  });
+
+  it('gives a size in binary units as ls -h does', () => {
+    const cases: [number, string][] = [
+      [0, '0'],
+      [1000, '1000'],
+      [36 * 1024, '36K'],
+      [1536 * 1024, '1.5M'],
+      [120 * 1048576, '120M'],
+      [512 * 1048576, '512M'],
+      [1073741824, '1G'],
+      [1.25 * 1073741824, '1.3G'],
+    ];
+    for (const [bytes, shown] of cases) assert.equal(humanBytes(bytes), shown, String(bytes));
+  });
+
+  it('gives a time in local time to the minute, and - for none', () => {
+    assert.equal(localTime(new Date(2026, 11, 2, 14, 5, 59).toISOString()), '2026-12-02 14:05');
+    assert.equal(localTime(new Date(2027, 0, 9, 3, 7).toISOString()), '2027-01-09 03:07');
+    assert.equal(localTime(null), '-');
+    assert.equal(localTime('never'), '-');
   });
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { type LiveView, showLive } from '../src/commands/liveScreen';
 import { duration, size, topLines } from '../src/commands/top';
-import type { JailUsage } from '../src/jail/metrics';
+import type { JailStatus } from '../src/jail/status';
 
-function jail(name: string, fields: Partial<JailUsage>): JailUsage {
+function jail(name: string, fields: Partial<JailStatus>): JailStatus {
   return {
     name,
     owner: name.replace('jail-', ''),
@@ -18,9 +18,18 @@ function jail(name: string, fields: Partial<JailUsage>): JailUsage {
     sessions: 1,
     cpuPercent: null,
     memoryBytes: null,
+    outdatedReasons: [],
+    sessionList: [],
+    cpuSeconds: null,
+    memoryLimitBytes: null,
+    pids: null,
+    pidsLimit: null,
+    tmpUsedBytes: null,
+    tmpLimitBytes: null,
+    oomKills: null,
     lastLogin: null,
     ...fields,
-  } as JailUsage;
+  };
 }
 
 const JAILS = [
@@ -45,7 +54,7 @@ function terminal() {
   return { input, output, signals, written, screen: () => written.join('') };
 }
 
-function view(fetches: { count: number }): LiveView<JailUsage[]> {
+function view(fetches: { count: number }): LiveView<JailStatus[]> {
   return {
     fetch: async () => {
       fetches.count += 1;
@@ -134,7 +143,7 @@ describe('top: the jails, live on a terminal, plain in a pipe', () => {
     t.output.columns = 20;
     t.output.rows = 3;
     let fetches = 0;
-    const failing: LiveView<JailUsage[]> = {
+    const failing: LiveView<JailStatus[]> = {
       ...view({ count: 0 }),
       fetch: async () => {
         fetches += 1;

@@ -21,3 +21,45 @@ export function printableJson(value: unknown): string {
 export function printLines(output: { write(text: string): unknown }): (line: string) => void {
   return (line) => output.write(`${printable(line)}\n`);
 }
+
+// Human units for tables (list, status): durations, sizes and local times, as an administrator reads them.
+
+/** A duration in its two largest units, as `2h 5m`, `3d 4h`, `5m 3s` or `42s`; never a bare count of seconds past a minute. */
+export function humanDuration(seconds: number): string {
+  const whole = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
+  const units: [string, number][] = [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const first = units.findIndex(([, size]) => whole >= size);
+  if (first === -1) return '0s';
+  const [unit, size] = units[first];
+  const rest = units[first + 1];
+  const more = rest === undefined ? 0 : Math.floor((whole % size) / rest[1]);
+  return `${Math.floor(whole / size)}${unit}${more > 0 ? ` ${more}${rest[0]}` : ''}`;
+}
+
+/** A size in bytes as `ls -h` gives it (binary units): `512M`, `1.5G`, `36K`, `0`. */
+export function humanBytes(bytes: number): string {
+  const units = ['', 'K', 'M', 'G', 'T', 'P'];
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  // One decimal below 10 of a unit, as ls -h; a whole number shows none.
+  const shown = value < 10 && unit > 0 ? Math.round(value * 10) / 10 : Math.round(value);
+  return `${shown}${units[unit]}`;
+}
+
+/** A time (ISO 8601) in the host's local time, to the minute: `2026-12-02 14:05`; `-` for none or one that does not parse. */
+export function localTime(iso: string | null): string {
+  const when = iso === null ? Number.NaN : Date.parse(iso);
+  if (Number.isNaN(when)) return '-';
+  const d = new Date(when);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}

@@ -1,8 +1,7 @@
 import { loadConfig } from '../config/load';
 import { ExitCode, JailError } from '../errors';
 import { engineFor } from '../jail/connect';
-import type { JailUsage } from '../jail/metrics';
-import { listJails } from '../jail/status';
+import { type JailStatus, listJails } from '../jail/status';
 import type { Command } from './command';
 import { showLive } from './liveScreen';
 import { printable } from './printable';
@@ -48,8 +47,8 @@ function topOptions(args: string[]): { batch: boolean; iterations: number | null
 }
 
 /** The view: on the live screen a summary line first; then one row per jail, busiest first in the chosen order. */
-export function topLines(jails: JailUsage[], order: Order, live: boolean, now = new Date()): string[] {
-  const key = (j: JailUsage) => (order === 'memory' ? j.memoryBytes : j.cpuPercent) ?? -1;
+export function topLines(jails: JailStatus[], order: Order, live: boolean, now = new Date()): string[] {
+  const key = (j: JailStatus) => (order === 'memory' ? j.memoryBytes : j.cpuPercent) ?? -1;
   const sorted = [...jails].sort((a, b) => key(b) - key(a) || a.name.localeCompare(b.name));
   const rows = [['JAIL', 'OWNER', 'STATE', 'SESS', 'CPU%', 'MEM', 'MEM%', 'PIDS', 'TMP', 'OOM', 'UPTIME']];
   for (const j of sorted) {
@@ -62,9 +61,9 @@ export function topLines(jails: JailUsage[], order: Order, live: boolean, now = 
         j.cpuPercent === null ? '-' : j.cpuPercent.toFixed(1),
         j.memoryBytes === null ? '-' : size(j.memoryBytes),
         j.memoryBytes !== null && j.memoryLimitBytes ? ((j.memoryBytes / j.memoryLimitBytes) * 100).toFixed(1) : '-',
-        j.pids === null || j.pids === undefined ? '-' : `${j.pids}${j.pidsLimit ? `/${j.pidsLimit}` : ''}`,
-        j.tmpUsedBytes === null || j.tmpUsedBytes === undefined ? '-' : `${size(j.tmpUsedBytes)}${j.tmpLimitBytes ? `/${size(j.tmpLimitBytes)}` : ''}`,
-        j.oomKills === null || j.oomKills === undefined ? '-' : String(j.oomKills),
+        j.pids === null ? '-' : `${j.pids}${j.pidsLimit ? `/${j.pidsLimit}` : ''}`,
+        j.tmpUsedBytes === null ? '-' : `${size(j.tmpUsedBytes)}${j.tmpLimitBytes ? `/${size(j.tmpLimitBytes)}` : ''}`,
+        j.oomKills === null ? '-' : String(j.oomKills),
         j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
       ].map((cell) => printable(cell)),
     );

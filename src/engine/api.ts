@@ -25,13 +25,15 @@ export interface ContainerDetails {
   State: { Running: boolean; Pid: number; StartedAt: string; Status: string };
   Config: { Image: string; Labels: Record<string, string> | null };
   ExecIDs: string[] | null;
+  /** The limits and network it was made with (list, and what image update measures a jail by). */
+  HostConfig?: { Memory?: number; PidsLimit?: number | null; NanoCpus?: number; NetworkMode?: string };
 }
 
 export interface ExecDetails {
   Running: boolean;
   ExitCode: number | null;
   Pid: number;
-  ProcessConfig?: { user?: string };
+  ProcessConfig?: { user?: string; tty?: boolean; entrypoint?: string; arguments?: string[] };
 }
 
 export interface ImageSummary {
@@ -46,6 +48,7 @@ export interface ContainerStats {
   cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
   precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
   memory_stats: { usage?: number };
+  pids_stats?: { current?: number };
 }
 
 /** The body of POST /containers/create, as much of it as jails use. */

@@ -122,3 +122,8 @@ export const AGENT_DIR_IN_SCRATCH = 'agent';
 export function agentDirOf(scratchMount: string): string {
   return `${scratchMount}/${AGENT_DIR_IN_SCRATCH}`;
 }
+
+// The kernel's.
+
+/** Where the unified (v2) cgroup hierarchy is mounted: a jail's memory.events are read below it (list, status). */
+export const CGROUP_FS = '/sys/fs/cgroup';

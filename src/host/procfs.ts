@@ -1,7 +1,7 @@
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { bounded } from './deadline';
-import { SIGNALLER } from './paths';
+import { CGROUP_FS, SIGNALLER } from './paths';
 import { run } from './run';
 
 /**
@@ -200,4 +200,86 @@ export function signalJailProcesses(cgroup: JailCgroup | null, pids: number[], s
 export function seesDirectory(pid: number, path: string, directory: { dev: number; ino: number }): boolean {
   const seen = lstatSync(`/proc/${pid}/root${path}`, { throwIfNoEntry: false });
   return seen !== undefined && seen.dev === directory.dev && seen.ino === directory.ino;
+}
+
+/** The clock ticks /proc counts start times in: USER_HZ, 100 on every architecture Linux runs Debian on. */
+const CLOCK_TICKS = 100;
+
+/** When a process started, given its start time in clock ticks since boot (startTimeOf); null when /proc/stat has no boot time. */
+export function startedAtOf(startTicks: number, proc = '/proc'): Date | null {
+  try {
+    const boot = /^btime (\d+)$/m.exec(readFileSync(`${proc}/stat`, 'utf8'))?.[1];
+    return boot === undefined ? null : new Date((Number(boot) + startTicks / CLOCK_TICKS) * 1000);
+  } catch {
+    return null;
+  }
+}
+
+/** A terminal as `w` reads it: its name and when it last had input (its atime, ms since the epoch). */
+export interface TerminalSeen {
+  tty: string;
+  lastInputMs: number;
+}
+
+/**
+ * The pseudo-terminal on fd 0 of a login's host process (root's relay, or the
+ * attach process, which no jailed process can reach), or null when it has none
+ * (a pipe, a socket) or has ended. stat(2) of /proc/PID/fd/0 reaches the open
+ * file itself, and only a pty's device numbers are believed. Never for a
+ * process in a jail, whose fd 0 its user chooses: see ttyNameOf.
+ */
+export function terminalOf(pid: number, proc = '/proc'): TerminalSeen | null {
+  try {
+    const seen = statSync(`${proc}/${pid}/fd/0`, { bigint: true });
+    const tty = seen.isCharacterDevice() ? ptyName(seen.rdev) : null;
+    return tty === null ? null : { tty, lastInputMs: Number(seen.atimeMs) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The name of the pty on fd 0 of a process in a jail (`pts/N`), read as the
+ * link's text alone: nothing the user may have put there (SECURITY.md,
+ * invariant 10) is stat'ed, opened or followed. Null for anything else.
+ */
+export function ttyNameOf(pid: number, proc = '/proc'): string | null {
+  try {
+    const pts = /^\/dev\/pts\/(\d+)$/.exec(readlinkSync(`${proc}/${pid}/fd/0`))?.[1];
+    return pts === undefined ? null : `pts/${pts}`;
+  } catch {
+    return null;
+  }
+}
+
+/** The name of a Unix 98 pty slave (majors 136-143) from its device number, as glibc encodes it; null for any other device. */
+export function ptyName(rdev: bigint): string | null {
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n));
+  return major >= 136 && major <= 143 ? `pts/${(major - 136) * 256 + minor}` : null;
+}
+
+/**
+ * How many times the kernel's OOM killer has killed a process of the jail
+ * since it started (its cgroup is made at each start): `oom_kill` of the
+ * memory.events of its init's cgroup v2, the path the kernel itself wrote in
+ * the jail init's /proc/PID/cgroup (jailCgroupOf checked it is the
+ * container's). Null on cgroup v1, or when it cannot be read.
+ */
+export function oomKillsOf(cgroup: JailCgroup, root = CGROUP_FS): number | null {
+  const path = cgroup.cgroups
+    .split('\n')
+    .find((line) => line.startsWith('0::'))
+    ?.slice(3);
+  if (path === undefined || !path.startsWith('/') || path.split('/').some((part) => part === '.' || part === '..')) return null;
+  let fd: number | null = null;
+  try {
+    fd = openSync(`${root}${path === '/' ? '' : path}/memory.events`, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    const kills = /^oom_kill (\d+)$/m.exec(readFileSync(fd, 'utf8'))?.[1];
+    return kills === undefined ? null : Number(kills);
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { JailError } from '../errors';
 import { bounded, unbroken } from './deadline';
 import { mountOptionsOf, runMount } from './mounts';
@@ -87,6 +87,25 @@ export function removeScratch(key: string): void {
     rmdirSync(mounted);
   } catch {
     // never made, or a lazy unmount still under way: an empty directory under /run
+  }
+}
+
+/**
+ * How full the jail's /tmp and /var/tmp filesystem is: mounted, as df counts
+ * it; else (its jail stopped since a reboot) the blocks its sparse image holds
+ * against the image's size. Null when there is none.
+ */
+export function scratchUsage(key: string): { usedBytes: number; sizeBytes: number } | null {
+  const mounted = `${SCRATCH_MOUNTS}/${key}`;
+  try {
+    if (mountOptionsOf(mounted) !== null) {
+      const fs = statfsSync(mounted);
+      return { usedBytes: (fs.blocks - fs.bfree) * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
+    }
+    const image = statSync(`${SCRATCH_IMAGES}/${key}.img`);
+    return { usedBytes: image.blocks * 512, sizeBytes: image.size };
+  } catch {
+    return null;
   }
 }
 

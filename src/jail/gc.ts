@@ -18,11 +18,10 @@ import { sessionsIn } from '../session/hangup';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../session/records';
 import { jailCgroupOf } from './cgroup';
 import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, type RollOwner, rollActsOn, stillJailed } from './gcPlan';
-import { agentJails, currentStandard, isOutdated, type Jail, pruneIdentityCache } from './jail';
+import { currentStandard, isOutdated, type Jail, madeWith, pruneIdentityCache, standardOf } from './jail';
 import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 import { jailLockPath, placementOf } from './placement';
 import { prepareJail } from './prepare';
-import { loadSeccompProfile } from './seccomp';
 
 /** gc and image update leave a jail whose lock a login holds this long for their next run, and say so. */
 const GC_LOCK_WAIT_SECONDS = 15;
@@ -99,15 +98,17 @@ async function eachJailUnderLock(
 }
 
 /**
- * The second half of `docker-jail image update`: every outdated jail (on an
- * older build of the configured image, or made with another seccomp profile
- * than the shipped one) is recreated on the new one when it is idle, at once
+ * The second half of `docker-jail image update` (all of `image update
+ * --config`): every outdated jail (outdatedReasons: on an older build of the
+ * configured image, with limits or a network the config has changed since,
+ * another seccomp profile than the shipped one, or the other kind of sessions)
+ * is recreated on the current build and config when it is idle, at once
  * (homes are kept: they are bind mounts); busy ones are left for close_session
  * (their last session's end) or a later run.
  */
 export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
   const image = await engineCall(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
-  const current = { imageId: image.Id, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
+  const current = standardOf(image.Id, config);
   return eachJailUnderLock(engine, config, report, async (jail, labelledUser) => {
     const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelledUser) : null;
     await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
@@ -116,8 +117,14 @@ export async function rollJails(engine: Engine, config: Config, report: Report):
 
 /** close_session's part of a roll: an outdated jail whose last session has ended is removed; the next login makes it anew. */
 export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, jail: Jail, uid: number | null): Promise<boolean> {
-  // Every logout asks; nearly always the jail is current, and one image inspect (and the profile's hash) tells.
-  if (!isOutdated({ ...jail, agent: uid === null ? undefined : jail.agent }, await currentStandard(engine, config))) return false;
+  // Every logout asks; nearly always the jail is current, and one inspect of the image and one of the jail (its
+  // limits and network) tell.
+  const inspected = await engine.control
+    .getContainer(jail.id)
+    .inspect()
+    .catch(() => null);
+  if (inspected === null) return false; // removed meanwhile
+  if (!isOutdated({ ...jail, agent: uid === null ? undefined : jail.agent, ...madeWith(inspected) }, await currentStandard(engine, config))) return false;
   const state = await jailState(engine, jail.id, uid);
   if (state === null || state.busy) return false;
   await engine.control.getContainer(jail.id).remove();
@@ -274,6 +281,7 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
     seccomp: labels.seccomp,
     // A shared jail is never measured by the kind of its sessions.
     agent: uid === null ? undefined : labels.agent,
+    ...madeWith(inspected),
     startedAt: inspected.State.StartedAt,
     busy: sessions + leftovers > 0,
   };

@@ -1,5 +1,5 @@
 import type { Identity } from '../identity/nss';
-import { isOutdated, type Jail, type JailStandard } from './jail';
+import { isOutdated, type Jail, type JailLimits, type JailStandard } from './jail';
 
 /**
  * What gc and image update decide, as pure functions of what they read under a
@@ -12,6 +12,9 @@ export interface JailState extends Pick<Jail, 'id' | 'name' | 'uid' | 'user' | '
   running: boolean;
   /** Per-user jails: whether its init is the session agent; undefined for the shared jail, never measured by it. */
   agent?: boolean;
+  /** The limits and network it was made with, as inspected (madeWith). */
+  limits?: JailLimits;
+  network?: string;
   startedAt: string;
   /** Sessions running, or processes of its users left (nohup'd jobs): not idle. */
   busy: boolean;

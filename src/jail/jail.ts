@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/types';
-import type { ContainerSpec } from '../engine/api';
+import type { ContainerDetails, ContainerSpec } from '../engine/api';
 import { type Engine, engineCall, engineError, statusOf } from '../engine/client';
 import { type TarEntry, tarArchive } from '../engine/tar';
 import { ExitCode, JailError } from '../errors';
@@ -192,32 +192,78 @@ export interface Jail extends JailLabels {
   imageId: string;
 }
 
+/** The limits a jail is made with, as the engine keeps them: 0 is no limit. */
+export interface JailLimits {
+  memoryBytes: number;
+  pidsLimit: number;
+  nanoCpus: number;
+}
+
 /** What a jail made now gets: the current build of the configured image (null: not built), the shipped seccomp profile, and (per-user) whether its init is the agent. */
 export interface JailStandard {
   imageId: string | null;
   seccomp: string;
   agent: boolean;
+  /** The configured limits and network mode; undefined: not measured. */
+  limits?: JailLimits;
+  network?: string;
 }
 
-/** What a jail is measured by: `agent` only for a per-user jail (a shared jail never has one). */
+/** What a jail is measured by: `agent` only for a per-user jail (a shared jail never has one); limits and network only when inspected. */
 export interface JailMake {
   imageId: string;
   seccomp: string | null;
   agent?: boolean;
+  limits?: JailLimits;
+  network?: string;
 }
 
+/** Why a jail is outdated, in the words `list` shows. */
+export type OutdatedReason = 'image' | 'limits' | 'network' | 'seccomp' | 'session kind';
+
 /**
- * Whether a jail must be made anew (`image update`, or its last session's end):
- * it runs an older build of the configured image, or another seccomp profile
- * than the shipped one, or none of ours (made before the package shipped it),
- * or (per-user) serves sessions by docker exec where a jail made now has the agent.
+ * Why a jail must be made anew (`image update`, or its last session's end):
+ * it runs an older build of the configured image, with limits (memory, pids,
+ * CPU) or a network other than the config's now, another seccomp profile than
+ * the shipped one, or none of ours (made before the package shipped it), or
+ * (per-user) serves sessions by docker exec where a jail made now has the
+ * agent. Empty: it is current.
  */
+export function outdatedReasons(jail: JailMake, current: JailStandard): OutdatedReason[] {
+  const reasons: OutdatedReason[] = [];
+  if (current.imageId !== null && jail.imageId !== current.imageId) reasons.push('image');
+  if (jail.limits !== undefined && current.limits !== undefined && !sameLimits(jail.limits, current.limits)) reasons.push('limits');
+  if (jail.network !== undefined && current.network !== undefined && networkName(jail.network) !== networkName(current.network)) reasons.push('network');
+  if (jail.seccomp !== current.seccomp) reasons.push('seccomp');
+  if (jail.agent !== undefined && jail.agent !== current.agent) reasons.push('session kind');
+  return reasons;
+}
+
 export function isOutdated(jail: JailMake, current: JailStandard): boolean {
-  return (
-    (current.imageId !== null && jail.imageId !== current.imageId) ||
-    jail.seccomp !== current.seccomp ||
-    (jail.agent !== undefined && jail.agent !== current.agent)
-  );
+  return outdatedReasons(jail, current).length > 0;
+}
+
+function sameLimits(a: JailLimits, b: JailLimits): boolean {
+  return a.memoryBytes === b.memoryBytes && a.pidsLimit === b.pidsLimit && a.nanoCpus === b.nanoCpus;
+}
+
+/** The engine keeps a jail made on "default" as that, which is its bridge network. */
+function networkName(mode: string): string {
+  return mode === 'default' ? 'bridge' : mode;
+}
+
+/** The limits a jail made now gets (containerSpec sets exactly these). */
+export function configuredLimits(config: Config): JailLimits {
+  const jail = config.jail;
+  return { memoryBytes: Math.max(jail.memoryBytes, 0), pidsLimit: Math.max(jail.pidsLimit, 0), nanoCpus: Math.round(jail.cpus * 1e9) };
+}
+
+/** The limits and network a jail was made with, as the engine inspects it (no limit: 0, whether it says 0, -1 or nothing). */
+export function madeWith(inspected: Pick<ContainerDetails, 'HostConfig'>): { limits?: JailLimits; network?: string } {
+  const host = inspected.HostConfig;
+  if (host === undefined) return {};
+  const limits = { memoryBytes: Math.max(host.Memory ?? 0, 0), pidsLimit: Math.max(host.PidsLimit ?? 0, 0), nanoCpus: Math.max(host.NanoCpus ?? 0, 0) };
+  return host.NetworkMode === undefined ? { limits } : { limits, network: host.NetworkMode };
 }
 
 /** Whether a per-user jail made now serves its sessions through the agent (enterJail makes it so; image update and gc measure by it). */
@@ -231,7 +277,12 @@ export async function currentStandard(engine: Engine, config: Config): Promise<J
     .getImage(config.jail.image)
     .inspect()
     .catch(() => null);
-  return { imageId: image?.Id ?? null, seccomp: loadSeccompProfile().hash, agent: agentJails(config) };
+  return standardOf(image?.Id ?? null, config);
+}
+
+/** The standard for a build of the configured image (null: not built). */
+export function standardOf(imageId: string | null, config: Config): JailStandard {
+  return { imageId, seccomp: loadSeccompProfile().hash, agent: agentJails(config), limits: configuredLimits(config), network: config.jail.network };
 }
 
 /**
@@ -293,6 +344,7 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
         ];
   const labels = labelsFor(shared ? 'shared' : { uid: request.uid, user: request.user }, profile.hash, agent);
   const groups = agent === null ? [] : groupsLabel(agent).split(',').slice(1);
+  const limits = configuredLimits(config);
   return {
     Hostname: request.hostname,
     Image: jail.image,
@@ -312,10 +364,11 @@ function containerSpec(config: Config, request: JailRequest, scratchAt: string |
       CapAdd: jail.capAdd,
       // Our own filter, never the engine's default: Debian 12's still allows io_uring, and a daemon may be set to unconfined.
       SecurityOpt: [`seccomp=${profile.json}`, ...(jail.noNewPrivileges ? ['no-new-privileges:true'] : [])],
-      PidsLimit: jail.pidsLimit > 0 ? jail.pidsLimit : -1,
-      Memory: jail.memoryBytes,
-      MemorySwap: Math.max(jail.memoryBytes, 0),
-      NanoCpus: Math.round(jail.cpus * 1e9),
+      // As configuredLimits says, which image update measures jails by.
+      PidsLimit: limits.pidsLimit > 0 ? limits.pidsLimit : -1,
+      Memory: limits.memoryBytes,
+      MemorySwap: limits.memoryBytes,
+      NanoCpus: limits.nanoCpus,
       NetworkMode: jail.network,
       // The home and the jail's /tmp and /var/tmp are its only host mounts, nosuid,nodev from their host mounts.
       Mounts: [home, ...(scratchAt === null ? [] : scratch), ...agentMounts],

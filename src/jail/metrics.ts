@@ -13,22 +13,6 @@ import { type JailStatus, listJails } from './status';
  * (version 0.0.4), for node_exporter's textfile collector.
  */
 
-/**
- * What `list` shows of a jail, with the use and limits its newer fields carry
- * (each left out of the metrics while absent or null: no jail, no limit, not
- * running).
- */
-export type JailUsage = JailStatus &
-  Partial<{
-    memoryLimitBytes: number | null;
-    pids: number | null;
-    pidsLimit: number | null;
-    tmpUsedBytes: number | null;
-    tmpLimitBytes: number | null;
-    oomKills: number | null;
-    cpuSeconds: number | null;
-  }>;
-
 /** gc's last completed run, as collectGarbage records it. */
 export interface GcRun {
   finished: string;
@@ -36,7 +20,8 @@ export interface GcRun {
 }
 
 export interface MetricsInput {
-  jails: JailUsage[];
+  /** As `list` shows them: a use or limit that is null (no limit, not running) is left out. */
+  jails: JailStatus[];
   counts: LoginCounts;
   gc: GcRun | null;
   /** The configured CPU limit of a jail, in CPUs; 0 for none. */
@@ -77,7 +62,7 @@ interface Family {
 /** The exposition text: one family per metric, each with its HELP and TYPE lines, label values escaped. */
 export function formatMetrics(input: MetricsInput): string {
   const { jails, counts, gc } = input;
-  const perJail = (pick: (j: JailUsage) => number | null | undefined) =>
+  const perJail = (pick: (j: JailStatus) => number | null | undefined) =>
     jails.flatMap((j) => {
       const value = pick(j);
       return value === null || value === undefined || !Number.isFinite(value) ? [] : [{ labels: { user: j.owner, jail: j.name }, value }];
@@ -97,6 +82,12 @@ export function formatMetrics(input: MetricsInput): string {
       type: 'counter',
       help: 'Jailed logins refused or failed, by reason: access, config, unavailable (engine or image), usage, failure.',
       samples: Object.entries(counts.refusals).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'docker_jail_outdated',
+      type: 'gauge',
+      help: 'Whether each jail must be made anew (another image build, limits, network, seccomp profile or kind of sessions): 1, or 0.',
+      samples: perJail((j) => (j.outdated ? 1 : 0)),
     },
     { name: 'docker_jail_memory_bytes', type: 'gauge', help: 'Memory in use by each running jail.', samples: perJail((j) => j.memoryBytes) },
     { name: 'docker_jail_memory_limit_bytes', type: 'gauge', help: "Each jail's memory limit (absent: none).", samples: perJail((j) => j.memoryLimitBytes) },

@@ -9,7 +9,7 @@ import { jailIdentityFiles } from '../identity/jailFiles';
 import type { Identity } from '../identity/nss';
 import { identityWritten, type Jail } from '../jail/jail';
 import { type AgentState, agentListening, agentProblem, handOverSession, loadAgentState, saveAgentState } from './agent';
-import { processId, type RecordedSession, recordLogin, recordSession } from './records';
+import { processId, type RecordedSession, recordLogin, recordSession, startOf } from './records';
 import type { Login } from './session';
 
 /**
@@ -27,6 +27,7 @@ export function recordAgentSession(login: Login, state: AgentState): RecordedSes
     exec: null,
     marker,
     agent: processId(process.pid),
+    ...startOf(login),
   });
 }
 

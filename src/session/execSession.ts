@@ -7,7 +7,7 @@ import { credentialsAre, credentialsOf, type JailCgroup, signalJailProcesses } f
 import type { Identity } from '../identity/nss';
 import type { Jail } from '../jail/jail';
 import { hangUp, killLeftovers, markedProcesses, relayUntilEnd } from './hangup';
-import { processId, type RecordedSession, recordLogin, recordLogout, recordSession } from './records';
+import { processId, type RecordedSession, recordLogin, recordLogout, recordSession, startOf } from './records';
 import type { LoginIo } from './relay';
 import type { Login } from './session';
 
@@ -27,7 +27,7 @@ export async function startExecSession(engine: Engine, login: Login, jail: Jail,
   const uid = identity.uid;
   // Recorded before the session can start, for the PAM hook's close_session: were this process killed from
   // here on, what it started is still found (by its mark) and hung up. No record, no session.
-  const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, cgroup, exec: null, marker });
+  const record = recordSession({ pid: process.pid, ancestors, uid, jailId: jail.id, cgroup, exec: null, marker, ...startOf(login) });
   try {
     const session = await startExec(engine, { jailId: jail.id, uid, workdir: login.placement.workdir, env, argv, tty });
     try {

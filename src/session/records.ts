@@ -3,6 +3,7 @@ import { JailError } from '../errors';
 import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../host/paths';
 import { type JailCgroup, startTimeOf, statFieldsOf } from '../host/procfs';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
+import type { Login } from './session';
 
 /**
  * What a running session leaves for the PAM hook's close_session (SESSIONS_DIR):
@@ -35,6 +36,17 @@ export interface SessionRecord {
    * for close_session: no root process of the session remains to forget it.
    */
   agent?: ProcessId | null;
+  /** When the session started (ISO 8601) and what it runs (`-c` command, or `-SHELL` for a login shell): for list and status. */
+  startedAt?: string;
+  command?: string;
+  /** Where from and on which terminal, as PAM named them (PAM_RHOST, PAM_TTY); absent when not recorded. */
+  rhost?: string | null;
+  tty?: string | null;
+}
+
+/** What list and status show of a session starting now: when, and its command (a login shell as `w` shows one, `-bash`). */
+export function startOf(login: Pick<Login, 'shellArgs' | 'config'>, now = new Date()): Pick<SessionRecord, 'startedAt' | 'command'> {
+  return { startedAt: now.toISOString(), command: login.shellArgs.command ?? `-${login.config.session.shell.split('/').pop()}` };
 }
 
 /** The process now holding this pid, if it is still the one recorded. */
@@ -100,6 +112,27 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
       const alive = record.ancestors.map(stillRunning);
       if (record.uid === uid && alive.includes(pamPid)) found.push({ record, remove });
       else if (alive.every((pid) => pid === null)) remove();
+    } catch {
+      // being written or removed
+    }
+  }
+  return found;
+}
+
+/** The records of sessions in jail `jailId` (running or not: see stillRunning), for list and status. */
+export function sessionRecordsIn(jailId: string, dir = SESSIONS_DIR): SessionRecord[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const found: SessionRecord[] = [];
+  for (const entry of entries) {
+    if (!/^\d+\.json$/.test(entry)) continue;
+    try {
+      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
+      if (record.jailId === jailId) found.push(record);
     } catch {
       // being written or removed
     }
