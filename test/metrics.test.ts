@@ -36,7 +36,7 @@ function jail(fields: Partial<JailStatus>): JailStatus {
   };
 }
 
-const noRefusals = { access: 0, config: 0, unavailable: 0, usage: 0, failure: 0 };
+const noRefusals = { access: 0, config: 0, unavailable: 0, failure: 0 };
 
 function input(fields: Partial<MetricsInput>): MetricsInput {
   return { jails: [], counts: { logins: 0, refusals: noRefusals }, gc: null, cpuLimit: 0, ...fields };
@@ -110,7 +110,7 @@ describe('metrics: the Prometheus text format for the textfile collector', () =>
     assert.equal(refusalReasonOf(new JailError('not jailed', ExitCode.refused)), 'access');
     assert.equal(refusalReasonOf(new JailError('bad config', ExitCode.config)), 'config');
     assert.equal(refusalReasonOf(new JailError('engine down', ExitCode.unavailable)), 'unavailable');
-    assert.equal(refusalReasonOf(new JailError('not text', ExitCode.usage)), 'usage');
+    assert.equal(refusalReasonOf(new JailError('bad usage', ExitCode.usage)), 'failure');
     assert.equal(refusalReasonOf(new JailError('odd', 42)), 'failure');
     assert.equal(refusalReasonOf(new Error('plain')), 'failure');
   });

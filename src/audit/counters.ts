@@ -9,7 +9,11 @@ import { addToTally, tallyOf } from '../host/stateFiles';
  * byte appended per event: a login pays one small write and no read.
  */
 
-/** Why a login was refused, by the class of its error (its exit status): a short, fixed list, as metric labels must be. */
+/**
+ * Why a login was refused, by the class of its error (its exit status): a
+ * short, fixed list, as metric labels must be. What the launcher's arguments
+ * are refused for (usage, exit 2) is decided before a login is counted or audited.
+ */
 export const REFUSAL_REASONS = {
   /** Not a jailed user (root, an administrator, not in the jail group), a home outside [home] bases, privileges not dropped. */
   access: ExitCode.refused,
@@ -17,8 +21,6 @@ export const REFUSAL_REASONS = {
   config: ExitCode.config,
   /** The engine is down, refused, or did not answer; the image is not built. */
   unavailable: ExitCode.unavailable,
-  /** The launcher was given what it cannot pass on (a command that is not text). */
-  usage: ExitCode.usage,
   /** Anything else: the session could not be started. */
   failure: ExitCode.failure,
 } as const;

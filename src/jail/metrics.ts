@@ -80,7 +80,7 @@ export function formatMetrics(input: MetricsInput): string {
     {
       name: 'docker_jail_refusals_total',
       type: 'counter',
-      help: 'Jailed logins refused or failed, by reason: access, config, unavailable (engine or image), usage, failure.',
+      help: 'Jailed logins refused or failed, by reason: access, config, unavailable (engine or image), failure.',
       samples: Object.entries(counts.refusals).map(([reason, value]) => ({ labels: { reason }, value })),
     },
     {
