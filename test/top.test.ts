@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import type { CommandIo } from '../src/commands/command';
+import { dispatch } from '../src/commands/dispatch';
 import { type LiveView, showLive } from '../src/commands/liveScreen';
 import { duration, size, topLines } from '../src/commands/top';
+import { JailError } from '../src/errors';
 import type { JailStatus } from '../src/jail/status';
 
 function jail(name: string, fields: Partial<JailStatus>): JailStatus {
@@ -160,5 +163,29 @@ describe('top: the jails, live on a terminal, plain in a pipe', () => {
     assert.equal(last.length, 3);
     assert.equal(last[0], 'error: the engine is'); // the line feed shown as a space, cut at 20
     for (const line of last) assert.ok(line.replace('\x1b[K', '').length <= 20, line);
+  });
+
+  it('refuses bad arguments with its usage (exit 2), naming what is wrong, before it asks the engine', async () => {
+    const io = { stdout: { write: () => true }, stderr: { write: () => true } } as unknown as CommandIo;
+    const geteuid = process.geteuid;
+    process.geteuid = () => 0;
+    try {
+      for (const [args, first] of [
+        [['-z'], 'bad option -z'],
+        [['x'], 'unexpected argument x'],
+        [['-n'], 'bad option -n'],
+        [['-n', '0'], '-n 0: out of range'],
+        [['-n', '1.5'], '-n 1.5: out of range'],
+        [['-d', '0.1'], '-d 0.1: out of range'],
+      ] as const) {
+        await assert.rejects(
+          dispatch(['top', ...args], io),
+          (e) => e instanceof JailError && e.exitCode === 2 && e.message.startsWith(`${first}\nusage: docker-jail top`),
+          args.join(' '),
+        );
+      }
+    } finally {
+      process.geteuid = geteuid;
+    }
   });
 });

@@ -23,11 +23,15 @@ export const topCommand: Command = {
     const options = topOptions(args);
     const config = loadConfig();
     const engine = engineFor(config);
-    return showLive(
-      { fetch: () => listJails(engine, config, null), render: (jails, order, live) => topLines(jails, order as Order, live), orders: ORDERS, order: 'cpu' },
-      io,
-      options,
-    );
+    try {
+      return await showLive(
+        { fetch: () => listJails(engine, config, null), render: (jails, order, live) => topLines(jails, order as Order, live), orders: ORDERS, order: 'cpu' },
+        io,
+        options,
+      );
+    } finally {
+      engine.control.close(); // q must not wait for a refresh still asking the engine
+    }
   },
 };
 
