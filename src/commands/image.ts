@@ -18,6 +18,7 @@ export const imageCommand: Command = {
   ],
   help: HELP,
   rootOnly: true,
+  audited: true,
   async run(args, io) {
     const [sub, ...flags] = args;
     const update = sub === 'update' && flags.length === 0;
