@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { formatRecord } from '../src/audit/syslog';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { formatAdminRecord, formatPamRecord, formatRecord, formatRemovalRecord } from '../src/audit/syslog';
+import { commandFor } from '../src/commands/registry';
+import { startTimeOf } from '../src/host/procfs';
+import { actingHuman } from '../src/identity/actor';
+import { forgetPamSession, pamSessionOf, recordPamSession } from '../src/session/records';
 
 describe('audit: the syslog record of a session', () => {
   const base = { user: 'jo', uid: 1001, jail: 'jail-jo', tty: false };
@@ -22,5 +28,87 @@ describe('audit: the syslog record of a session', () => {
     const line = formatRecord('end', { ...base, command: '\u0001'.repeat(5000), exitStatus: 9, durationMs: 1, hangup: true });
     assert.ok(line.length < 1024, `${line.length} bytes`);
     assert.match(line, /exitStatus=9 durationMs=1 hangup=true command="(\\u0001)+\.\.\."$/);
+  });
+});
+
+describe('audit: the records of the PAM hook, administrators and gc', () => {
+  it('names what PAM said about the session, quoted like every string', () => {
+    assert.equal(
+      formatPamRecord('failed', { type: 'open_session', user: 'jo', service: 'sshd', rhost: '192.0.2.7', pamTty: undefined, reason: 'no "engine"\nhere' }),
+      'pam=failed type="open_session" user="jo" service="sshd" rhost="192.0.2.7" reason="no \\"engine\\"\\u000ahere"',
+    );
+  });
+
+  it('names the command, the acting human and the status, the arguments last with their boundaries kept', () => {
+    const who = { command: 'enable', uid: 0, loginuid: { word: 'unset' }, loginUser: null, sudoUser: 'bob' };
+    assert.equal(
+      formatAdminRecord('end', { ...who, exitStatus: 0, durationMs: 5 }, ['--now', 'a b', "it's", 'x\ny']),
+      `admin=end command="enable" uid=0 loginuid=unset sudoUser="bob" exitStatus=0 durationMs=5 args="--now 'a b' 'it'\\\\''s' 'x\\u000ay'"`,
+    );
+    const long = formatAdminRecord('end', { ...who, exitStatus: 2, durationMs: 1 }, ['x'.repeat(5000)]);
+    assert.ok(long.length < 1024 && /exitStatus=2 durationMs=1 args="x+\.\.\."$/.test(long), long);
+  });
+
+  it("names a removed jail's owner and why", () => {
+    assert.equal(
+      formatRemovalRecord('jail', { jail: 'jail-jo', ownerUid: 1001, owner: 'jo', reason: 'gone' }),
+      'jail=removed jail="jail-jo" ownerUid=1001 owner="jo" reason="gone"',
+    );
+  });
+
+  it('records every command that changes something, and no read-only one (registry: audited)', () => {
+    const audited = (args: string[]) => {
+      const command = commandFor(args);
+      assert.ok(command !== undefined, args.join(' '));
+      return typeof command.audited === 'function' ? command.audited(args.slice(1)) : command.audited;
+    };
+    for (const args of [['enable', 'jo'], ['disable', 'jo'], ['shell', 'jo'], ['image', 'build'], ['image', 'update'], ['gc'], ['config', 'edit']]) {
+      assert.ok(audited(args), `${args.join(' ')} is not audited`);
+    }
+    for (const args of [['list'], ['status', 'jo'], ['doctor'], ['config', 'check'], ['shell', '--login', '--'], ['pam-hook'], ['user-manager', '1001']]) {
+      assert.ok(!audited(args), `${args.join(' ')} is audited`);
+    }
+  });
+});
+
+describe("audit: the PAM session's record a login's records join", () => {
+  const dir = () => mkdtempSync(`${tmpdir()}/djt-pam-sessions-`);
+  const self = { pid: process.pid, start: startTimeOf(process.pid) ?? 0 };
+
+  it('is found for the login under that very process, for the same uid only', () => {
+    const where = dir();
+    try {
+      recordPamSession(self, { user: 'jo', uid: 1001, service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' }, where);
+      assert.deepEqual(pamSessionOf([{ pid: 1, start: 1 }, self], 1001, where), { user: 'jo', uid: 1001, service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' });
+      assert.equal(pamSessionOf([self], 1002, where), null);
+      // A later process reusing the pid (another start time) never finds it.
+      assert.equal(pamSessionOf([{ pid: self.pid, start: self.start + 1 }], 1001, where), null);
+    } finally {
+      rmSync(where, { recursive: true, force: true });
+    }
+  });
+
+  it("goes at close_session, with those of PAM sessions whose process is gone; others' stay", () => {
+    const where = dir();
+    try {
+      const gone = { pid: 2 ** 22 + 7, start: 5 }; // above any pid_max: never running
+      const other = { pid: process.ppid, start: startTimeOf(process.ppid) ?? 0 };
+      for (const id of [self, gone, other]) recordPamSession(id, { user: 'jo', uid: 1001 }, where);
+      forgetPamSession(self, where);
+      assert.deepEqual(readdirSync(where), [`${other.pid}-${other.start}.json`]);
+    } finally {
+      rmSync(where, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('audit: the acting human', () => {
+  it('keeps SUDO_USER printable and bounded, as a claim', () => {
+    const nss = { passwdByUid: () => 'bob:x:1000:1000::/home/bob:/bin/bash', passwdByName: () => null, groupIdsOf: () => [], groupLines: () => [] };
+    const actor = actingHuman(`a\nb${'c'.repeat(100)}`, nss);
+    assert.equal(actor.sudoUser, `a?b${'c'.repeat(61)}`);
+    assert.equal(actingHuman(undefined, nss).sudoUser, null);
+    // The test's own loginuid, whatever it is: a uid and its name, or unset and none.
+    assert.equal(actor.loginUser === null, actor.loginUid === null);
   });
 });
