@@ -5,6 +5,7 @@ import { formatAdminRecord, formatPamRecord, formatRecord, formatRemovalRecord }
 import { commandFor } from '../src/commands/registry';
 import { startTimeOf } from '../src/host/procfs';
 import { actingHuman } from '../src/identity/actor';
+import { originOf } from '../src/session/origin';
 import { forgetPamSession, pamSessionOf, recordPamSession } from '../src/session/records';
 
 describe('audit: the syslog record of a session', () => {
@@ -75,14 +76,13 @@ describe("audit: the PAM session's record a login's records join", () => {
   const dir = () => mkdtempSync(`${tmpdir()}/djt-pam-sessions-`);
   const self = { pid: process.pid, start: startTimeOf(process.pid) ?? 0 };
 
-  it('is found for the login under that very process, for the same uid only', () => {
+  it('is found for the login under that very process only', () => {
     const where = dir();
     try {
-      recordPamSession(self, { user: 'jo', uid: 1001, service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' }, where);
-      assert.deepEqual(pamSessionOf([{ pid: 1, start: 1 }, self], 1001, where), { user: 'jo', uid: 1001, service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' });
-      assert.equal(pamSessionOf([self], 1002, where), null);
+      recordPamSession(self, { user: 'jo', service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' }, where);
+      assert.deepEqual(pamSessionOf([{ pid: 1, start: 1 }, self], where), { user: 'jo', service: 'sshd', rhost: '192.0.2.7', tty: 'ssh' });
       // A later process reusing the pid (another start time) never finds it.
-      assert.equal(pamSessionOf([{ pid: self.pid, start: self.start + 1 }], 1001, where), null);
+      assert.equal(pamSessionOf([{ pid: self.pid, start: self.start + 1 }], where), null);
     } finally {
       rmSync(where, { recursive: true, force: true });
     }
@@ -93,12 +93,21 @@ describe("audit: the PAM session's record a login's records join", () => {
     try {
       const gone = { pid: 2 ** 22 + 7, start: 5 }; // above any pid_max: never running
       const other = { pid: process.ppid, start: startTimeOf(process.ppid) ?? 0 };
-      for (const id of [self, gone, other]) recordPamSession(id, { user: 'jo', uid: 1001 }, where);
+      for (const id of [self, gone, other]) recordPamSession(id, { user: 'jo' }, where);
       forgetPamSession(self, where);
       assert.deepEqual(readdirSync(where), [`${other.pid}-${other.start}.json`]);
     } finally {
       rmSync(where, { recursive: true, force: true });
     }
+  });
+});
+
+describe("audit: a login's origin", () => {
+  const origin = { service: 'sshd', rhost: '192.0.2.7', pamTty: 'ssh', ttyName: '/dev/pts/3', claimedConnection: '192.0.2.7 5 192.0.2.1 22' };
+  it('keeps what PAM said only when PAM opened the session for this very user', () => {
+    assert.deepEqual(originOf(origin, 'jo', 'jo'), origin);
+    assert.deepEqual(originOf(origin, null, 'jo'), origin);
+    assert.deepEqual(originOf(origin, 'al', 'jo'), { ttyName: '/dev/pts/3', claimedConnection: '192.0.2.7 5 192.0.2.1 22' });
   });
 });
 

@@ -17,7 +17,7 @@ import { whitelistedEnv } from '../policy/environment';
 import { type AgentState, descriptorsTheirs } from './agent';
 import { handOverToAgent, readyAgent, recordAgentSession, warmAgentSession } from './agentSession';
 import { runExecSession, type StartedExec, startExecSession } from './execSession';
-import { loginAncestors, loginOrigin } from './origin';
+import { loginAncestors, loginOrigin, originOf } from './origin';
 import { agentSessionsIn, type ProcessId, type RecordedSession } from './records';
 import type { LoginIo } from './relay';
 import type { Login } from './session';
@@ -94,24 +94,25 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   checkTextArguments();
   const uid = callerUid(process.env);
   const ancestors = loginAncestors();
-  const { origin, pamUser } = loginOrigin(uid, ancestors, process.env, isatty(0));
-  // Who it is, once known: PAM's user until the user database has answered.
-  const known = { user: pamUser ?? undefined };
+  const { origin, pamUser } = loginOrigin(ancestors, process.env, isatty(0));
+  // Who it is: PAM's user until the user database has answered.
+  const context: LoginContext = { ancestors, origin, pamUser, user: pamUser ?? undefined };
   try {
-    return await runSession(uid, shellArgs, io, { ancestors, origin, known });
+    return await runSession(uid, shellArgs, io, context);
   } catch (error) {
     // Refusals and failures are audited too: root or an administrator trying jailsh, an unsafe config, a dead engine.
     const reason = error instanceof Error ? error.message : String(error);
-    await auditLog(formatRecord('refused', { user: known.user, uid, ...origin, reason, command: shellArgs.command }), 'notice');
+    await auditLog(formatRecord('refused', { user: context.user, uid, ...context.origin, reason, command: shellArgs.command }), 'notice');
     throw error;
   }
 }
 
-/** What runShell worked out before the session: the PAM session's processes, where the login comes from, and who it is once known. */
+/** What runShell worked out before the session, for its records: the PAM session's processes, where the login comes from, who it is once known. */
 interface LoginContext {
   ancestors: ProcessId[];
   origin: LoginOrigin;
-  known: { user?: string };
+  pamUser: string | null;
+  user: string | undefined;
 }
 
 /**
@@ -125,7 +126,8 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo, contex
   const loginParent = process.ppid;
   const config = loadConfig();
   const identity = jailableIdentity(uid, config);
-  context.known.user = identity.user;
+  context.user = identity.user;
+  context.origin = originOf(context.origin, context.pamUser, identity.user);
   // First, so the refusal names [home] bases, not what the home would have been mounted over (SECURITY.md invariant 6).
   checkHomeBase(identity.home, config.home.bases);
   const login = describeLogin(config, identity, shellArgs, loginParent, context);

@@ -17,10 +17,11 @@ export function loginAncestors(): ProcessId[] {
  * environment's, kept only as a claim (SECURITY.md, invariant 3). No
  * subprocess and no engine request: the warm login stays cheap. `pamUser` is
  * the user PAM opened the session for, to name in a refusal when nothing else
- * could be resolved.
+ * could be resolved; once the user is known, PAM's fields stay only if it is
+ * them (originOf).
  */
-export function loginOrigin(uid: number, ancestors: ProcessId[], env: NodeJS.ProcessEnv, tty: boolean): { origin: LoginOrigin; pamUser: string | null } {
-  const pam: PamSessionRecord | null = pamSessionOf(ancestors, uid);
+export function loginOrigin(ancestors: ProcessId[], env: NodeJS.ProcessEnv, tty: boolean): { origin: LoginOrigin; pamUser: string | null } {
+  const pam: PamSessionRecord | null = pamSessionOf(ancestors);
   const ttyName = tty ? terminalOfSelf(0) : null;
   const claimed = env.SSH_CONNECTION;
   const origin: LoginOrigin = {
@@ -31,4 +32,11 @@ export function loginOrigin(uid: number, ancestors: ProcessId[], env: NodeJS.Pro
     ...(claimed !== undefined && SSH_CONNECTION.test(claimed) ? { claimedConnection: claimed } : {}),
   };
   return { origin, pamUser: pam?.user ?? null };
+}
+
+/** The origin without what PAM said, when PAM opened the session for someone else than `user` (never expected: su, sshd). */
+export function originOf(origin: LoginOrigin, pamUser: string | null, user: string): LoginOrigin {
+  if (pamUser === null || pamUser === user) return origin;
+  const { service, rhost, pamTty, ...rest } = origin;
+  return rest;
 }

@@ -37,7 +37,7 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   // pam_exec is `quiet` and our stderr goes nowhere: a failure is explained in auth.log, in one line, by us.
   const session: PamSession = { type, user: env.PAM_USER ?? '', service: env.PAM_SERVICE, rhost: env.PAM_RHOST, pamTty: env.PAM_TTY };
   try {
-    return await runPamSession(type, session);
+    return await runPamSession(session);
   } catch (error) {
     const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     await auditLog(formatPamRecord('failed', { ...session, reason }), 'warning');
@@ -54,24 +54,25 @@ interface PamSession {
   pamTty?: string;
 }
 
-async function runPamSession(type: PamSession['type'], session: PamSession): Promise<number> {
+async function runPamSession(session: PamSession): Promise<number> {
+  const { type } = session;
   // Never hold a login longer than the configured time (the default until the config is read), counted from
   // here: past it the login goes on, and the shell finishes the work or refuses cleanly. The timer ends waits
   // for the engine; a synchronous step (an NSS lookup, mount) is killed at the same deadline, and one that
   // must not be cut short (e2fsck) is not started under it.
   const started = Date.now();
   let limit = giveUpAfter(started, defaultConfig.pam.timeoutSeconds, session);
-  const uid = uidOfUser(session.user);
-  if (uid === null) return 0;
-  // Before the config is read, for anyone: the login shell's start record, or its refusal (a broken config, a
-  // jailsh of an administrator), names the service and remote host from here. The PAM session's process is our parent.
+  // First, for anyone, before the config and NSS: the login shell's start record, or its refusal (a broken config,
+  // an unreachable engine, jailsh for an administrator), names the service and remote host from here. The PAM
+  // session's process is our parent.
   const pamProcess = processId(process.ppid);
-  if (type === 'open_session') {
-    recordPamSession(pamProcess, { user: session.user, uid, service: session.service, rhost: session.rhost, tty: session.pamTty });
-  } else forgetPamSession(pamProcess);
+  if (type === 'open_session') recordPamSession(pamProcess, { user: session.user, service: session.service, rhost: session.rhost, tty: session.pamTty });
+  else forgetPamSession(pamProcess);
   const config = loadConfig();
   clearTimeout(limit);
   limit = giveUpAfter(started, config.pam.timeoutSeconds, session);
+  const uid = uidOfUser(session.user);
+  if (uid === null) return 0;
   const { identity, access } = identityAndAccess(uid, config);
   if (access !== 'jailed') return 0; // not a jailed user: nothing to do
 

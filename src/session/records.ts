@@ -139,8 +139,8 @@ export function agentSessionsIn(jailId: string, uid: number | null, except: numb
  * word, unlike anything in the login's environment.
  */
 export interface PamSessionRecord {
+  /** PAM_USER: whom the session was opened for (the login checks it is who it runs as). */
   user: string;
-  uid: number;
   service?: string;
   rhost?: string;
   tty?: string;
@@ -165,15 +165,15 @@ export function recordPamSession(pamProcess: ProcessId | null, record: PamSessio
 }
 
 /**
- * The record of the PAM session a login of `uid` runs under: the one written
- * for one of its ancestors (su; sshd's monitor), that very process, for this
- * uid. Two file opens at most: the warm login stays cheap.
+ * The record of the PAM session a login runs under: the one written for its
+ * nearest ancestor that has one (su; sshd's monitor), that very process. Two
+ * file opens at most: the warm login stays cheap.
  */
-export function pamSessionOf(ancestors: ProcessId[], uid: number, dir = PAM_SESSIONS_DIR): PamSessionRecord | null {
+export function pamSessionOf(ancestors: ProcessId[], dir = PAM_SESSIONS_DIR): PamSessionRecord | null {
   for (const ancestor of ancestors) {
     try {
       const record = JSON.parse(readStateFile(pamSessionPath(ancestor, dir), 4096)) as PamSessionRecord;
-      if (record.uid === uid && typeof record.user === 'string') return record;
+      if (typeof record.user === 'string') return record;
     } catch {
       // none for this one
     }
