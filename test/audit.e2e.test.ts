@@ -86,7 +86,7 @@ describe('the audit trail in auth.log: where logins come from, who administers, 
   });
 
   it('explains a failing PAM hook in one line (user, service, error), and names user, service and remote host in the refusal', async () => {
-    const bob = users.make({ home: false }); // a first login: the hook has a jail to make
+    const bob = users.make(); // never logged in: the hook has a jail to make, and the login shell too
     const offset = statSync(AUTH_LOG).size;
     const tag = randomBytes(6).toString('hex');
     const missing = `/run/djt-no-engine-${tag}.sock`;
