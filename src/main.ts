@@ -8,6 +8,8 @@ import { scrubEnvironment } from './policy/environment';
 // In a single executable argv is [executable, executable, ...args]; under node it is [node, script, ...args].
 const args = process.argv.slice(2);
 const name = isLauncherShell(args) ? 'jailsh' : 'docker-jail';
+// For the audit records of administrators' commands only (dispatch), read before anything is scrubbed.
+const caller = { sudoUser: process.env.SUDO_USER };
 scrubEnvironment(process.env, isLauncherShell(args) ? 'shell' : args[0] === 'shell' ? 'admin-shell' : args[0]);
 
 // Made on first use: a session handed to the jail's agent must find its fds untouched (Node makes a pipe
@@ -37,6 +39,6 @@ process.on('uncaughtException', (error) => {
   process.exit(); // nothing is in a state worth continuing from
 });
 
-dispatch(args, io).then((status) => {
+dispatch(args, io, caller).then((status) => {
   process.exitCode = status;
 }, fail);

@@ -1,7 +1,23 @@
 import { spawn } from 'node:child_process';
 
-/** What every audit record of a session carries (DESIGN: user, jail, command, tty, exit status, duration). */
-export interface AuditFields {
+/**
+ * Where a login came from. service, rhost and pamTty are root's word: what
+ * the application (sshd, su) told PAM, recorded by the PAM hook for the PAM
+ * session the login runs under. ttyName is the kernel's name of the login's
+ * standard input. claimedConnection is SSH_CONNECTION from the login's
+ * environment: sshd sets it, but PermitUserEnvironment would let the user
+ * write it, so it is recorded as a claim and never acted on.
+ */
+export interface LoginOrigin {
+  service?: string;
+  rhost?: string;
+  pamTty?: string;
+  ttyName?: string;
+  claimedConnection?: string;
+}
+
+/** What every audit record of a session carries (DESIGN: user, jail, command, tty, exit status, duration), and where it came from. */
+export interface AuditFields extends LoginOrigin {
   user: string;
   uid: number;
   jail: string;
@@ -13,22 +29,52 @@ export interface AuditFields {
   hangup?: boolean;
 }
 
+/** A value of a record: strings are quoted and escaped, numbers and booleans written as they are, `{ word }` bare (`loginuid=unset`). */
+export type AuditValue = string | number | boolean | { word: string } | null | undefined;
+
 /** Longest quoted value in a record: logger(1) cuts a message at 1 KiB, and what matters most must come first. */
 const MAX_VALUE = 400;
 
 /**
- * Renders a record as key=value pairs. Strings are quoted with every byte
- * outside printable ASCII escaped, so a command cannot forge fields or lines,
- * then capped; the command comes last so a long one never hides the exit status.
+ * Renders a record as `EVENT key=value...`. Strings are quoted with every
+ * byte outside printable ASCII escaped, so no value (a command, an argument,
+ * a user name) can forge fields or lines, then capped; `last` comes last so a
+ * long one never hides what comes before it (the exit status). Absent values
+ * are left out. logcheck's rules (etc/logcheck/docker-jail) rely on this grammar.
  */
+export function formatFields(event: string, fields: Record<string, AuditValue>, last?: [string, AuditValue]): string {
+  const parts: string[] = [event];
+  for (const [key, value] of [...Object.entries(fields), ...(last ? [last] : [])]) {
+    if (value === undefined || value === null) continue;
+    parts.push(`${key}=${typeof value === 'string' ? quote(value) : typeof value === 'object' ? value.word : String(value)}`);
+  }
+  return parts.join(' ');
+}
+
+/** A session's record: `session=start|end|refused`, the command last. */
 export function formatRecord(event: 'start' | 'end' | 'refused', record: Partial<AuditFields> & { reason?: string }): string {
   const { command, ...rest } = record;
-  const fields: string[] = [`session=${event}`];
-  for (const [key, value] of [...Object.entries(rest), ['command', command] as const]) {
-    if (value === undefined) continue;
-    fields.push(`${key}=${typeof value === 'string' ? quote(value) : String(value)}`);
-  }
-  return fields.join(' ');
+  return formatFields(`session=${event}`, rest, ['command', command]);
+}
+
+/** The PAM hook's records: `pam=open_session` (the home and jail made ready) and `pam=failed` (why a login went on without it). */
+export function formatPamRecord(event: 'open_session' | 'failed', fields: Record<string, AuditValue>): string {
+  return formatFields(`pam=${event}`, fields);
+}
+
+/** An administrator's command, `admin=start` before it runs and `admin=end` with its exit status; its arguments last. */
+export function formatAdminRecord(phase: 'start' | 'end', fields: Record<string, AuditValue>, args: readonly string[]): string {
+  return formatFields(`admin=${phase}`, fields, ['args', args.map(shellWord).join(' ')]);
+}
+
+/** Something of a user's that root removed (gc, image update, a roll at logout): `jail=removed`, `scratch=removed`. */
+export function formatRemovalRecord(what: 'jail' | 'scratch', fields: Record<string, AuditValue>): string {
+  return formatFields(`${what}=removed`, fields);
+}
+
+/** An argument as a shell would need it typed, so the arguments' boundaries survive being joined (then quoted as any value). */
+function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_.,:/=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function quote(value: string): string {

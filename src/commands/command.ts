@@ -27,6 +27,12 @@ export interface Command {
   readonly help: string | null;
   /** Refused (exit 77) to anyone but root, before its arguments are read. A command that checks for itself says so. */
   readonly rootOnly: boolean;
+  /**
+   * Recorded in authpriv (who, arguments, exit status) by dispatch: every command that changes something as root
+   * (users, jails, images, the config, a shell in a jail). Read-only ones are not. A function decides by the
+   * arguments after the name, for a command only some of whose subcommands change things.
+   */
+  readonly audited: boolean | ((args: readonly string[]) => boolean);
   /** Reads the arguments (a usage error throws, exit 2), makes one call into the domain and prints; returns the exit status. */
   run(args: string[], io: CommandIo): Promise<number>;
 }

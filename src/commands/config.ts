@@ -9,6 +9,7 @@ export const configCommand: Command = {
   usage: [{ synopsis: 'config check', summary: 'validate /etc/docker-jail.ini and print the effective config (JSON)' }],
   help: HELP,
   rootOnly: true,
+  audited: (args) => args[0] === 'edit', // `config check` only reads
   async run(args, io) {
     if (args.length !== 1 || args[0] !== 'check') throw new JailError(HELP, ExitCode.usage);
     const config = loadConfig();

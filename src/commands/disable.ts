@@ -12,6 +12,7 @@ export const disableCommand: Command = {
   usage: [{ synopsis: 'disable [--remove-jail] USER...', summary: 'unjail users: group, previous shell; stop (or remove) the jail, never the home' }],
   help: HELP,
   rootOnly: true,
+  audited: true,
   async run(args, io) {
     const names = args.filter((a) => a !== '--remove-jail');
     const bad = names.find((a) => a.startsWith('-'));

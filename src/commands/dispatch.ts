@@ -1,11 +1,13 @@
+import { runAudited } from '../audit/admin';
 import { ExitCode, JailError } from '../errors';
+import { actingHuman } from '../identity/actor';
 import type { CommandIo } from './command';
 import { commandFor, helpFor, topLevelUsage } from './registry';
 
 declare const DOCKER_JAIL_VERSION: string;
 
 /** Runs the command args name (after --help, --version and the root check); returns the exit status. */
-export async function dispatch(args: string[], io: CommandIo): Promise<number> {
+export async function dispatch(args: string[], io: CommandIo, caller: Caller = {}): Promise<number> {
   const [name, ...rest] = args;
   const help = name === undefined ? undefined : helpFor(name);
   if (help !== undefined && rest.includes('--help')) {
@@ -24,5 +26,13 @@ export async function dispatch(args: string[], io: CommandIo): Promise<number> {
   if (command === undefined)
     throw new JailError(name === undefined ? topLevelUsage() : `unknown command ${JSON.stringify(name)}\n${topLevelUsage()}`, ExitCode.usage);
   if (command.rootOnly && process.geteuid?.() !== 0) throw new JailError('docker-jail administration commands must be run as root', ExitCode.refused);
-  return command.run(rest, io);
+  const audited = typeof command.audited === 'function' ? command.audited(rest) : command.audited;
+  if (!audited) return command.run(rest, io);
+  // Recorded here, once, for every command that changes something: no command can forget it.
+  return runAudited(command.name, rest, actingHuman(caller.sudoUser), () => command.run(rest, io));
+}
+
+/** What main.ts read of the caller before it scrubbed the environment: recorded only, never trusted. */
+export interface Caller {
+  sudoUser?: string;
 }

@@ -11,6 +11,7 @@ export const doctorCommand: Command = {
   usage: [{ synopsis: 'doctor [--json]', summary: 'check the host and say what is wrong and how to fix it' }],
   help: HELP,
   rootOnly: true,
+  audited: false,
   async run(args, io) {
     if (args.some((a) => a !== '--json')) throw new JailError(HELP, ExitCode.usage);
     const findings = await diagnose();

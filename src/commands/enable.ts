@@ -12,6 +12,7 @@ export const enableCommand: Command = {
   usage: [{ synopsis: 'enable [--now] USER...', summary: 'jail users: jail group, login shell jailsh (--now: home and jail at once)' }],
   help: HELP,
   rootOnly: true,
+  audited: true,
   async run(args, io) {
     const names = args.filter((a) => a !== '--now');
     const bad = names.find((a) => a.startsWith('-'));

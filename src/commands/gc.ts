@@ -13,6 +13,7 @@ export const gcCommand: Command = {
   usage: [{ synopsis: 'gc', summary: 'stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images' }],
   help: HELP,
   rootOnly: true,
+  audited: true,
   async run(args, io) {
     if (args.length > 0) throw new JailError(HELP, ExitCode.usage);
     const config = loadConfig();

@@ -19,6 +19,7 @@ export const imageCommand: Command = {
   ],
   help: HELP,
   rootOnly: true,
+  audited: true,
   async run(args, io) {
     const [sub, ...flags] = args;
     const update = sub === 'update' && flags.every((f): boolean => f === '--config');

@@ -22,6 +22,7 @@ export const listCommand: Command = {
   usage: [{ synopsis: 'list [--json]', summary: SHOWS }],
   help: LIST_HELP,
   rootOnly: true,
+  audited: false,
   async run(args, io) {
     const names = args.filter((a) => a !== '--json');
     if (names.length > 0) throw new JailError(LIST_HELP, ExitCode.usage);
@@ -36,6 +37,7 @@ export const statusCommand: Command = {
   usage: [{ synopsis: 'status [USER] [--json]', summary: SHOWS }],
   help: STATUS_HELP,
   rootOnly: true,
+  audited: false,
   async run(args, io) {
     const names = args.filter((a) => a !== '--json');
     if (names.some((a) => a.startsWith('-')) || names.length > 1) throw new JailError(STATUS_HELP, ExitCode.usage);

@@ -15,6 +15,7 @@ export const metricsCommand: Command = {
   usage: [{ synopsis: 'metrics [--output FILE|-]', summary: "write Prometheus metrics for node_exporter's textfile collector" }],
   help: HELP,
   rootOnly: true,
+  audited: false,
   async run(args, io) {
     const output = outputOf(args);
     const config = loadConfig();

@@ -7,5 +7,6 @@ export const pamHookCommand: Command = {
   usage: [{ synopsis: 'pam-hook', summary: '(started by pam_exec through the launcher only)' }],
   help: null,
   rootOnly: false,
+  audited: false,
   run: () => runPamHook(process.env),
 };

@@ -12,6 +12,7 @@ export const adminShellCommand: Command = {
   usage: [{ synopsis: 'shell USER', summary: "a root shell (no capabilities) in USER's running jail, for support; audited" }],
   help: "usage: docker-jail shell USER\nOpens a root shell inside USER's running jail, for support. Root there has no capabilities; the session is audited.",
   rootOnly: false,
+  audited: true,
   run: (args, io) => runAdminShell(args, io),
 };
 
@@ -25,5 +26,6 @@ export const loginShellCommand: Command = {
   usage: [{ synopsis: 'shell --login|--no-login -- [-c CMD]', summary: '(the jailed login: started by /usr/bin/jailsh only)' }],
   help: null,
   rootOnly: false,
+  audited: false, // a login: its session records are written by the login itself
   run: (args, io) => runShell(args, io),
 };

@@ -19,6 +19,7 @@ export const topCommand: Command = {
   usage: [{ synopsis: 'top [-b] [-n N] [-d SECONDS]', summary: 'the jails live, refreshed in place; m/c sort by memory/CPU, q quits' }],
   help: HELP,
   rootOnly: true,
+  audited: false,
   async run(args, io) {
     const options = topOptions(args);
     const config = loadConfig();

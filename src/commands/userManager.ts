@@ -10,6 +10,7 @@ export const userManagerCommand: Command = {
   usage: [{ synopsis: 'user-manager UID', summary: "(systemd's ExecCondition of user@.service: fails for jailed users)" }],
   help: HELP,
   rootOnly: true,
+  audited: false,
   async run(args) {
     if (args.length !== 1 || !/^\d{1,10}$/.test(args[0])) throw new JailError(HELP, ExitCode.usage);
     mayHaveUserManager(Number(args[0]));

@@ -107,6 +107,12 @@ export const AGENT_STATE_DIR = `${RUN_DIR}/agents`;
 /** What a running session leaves for the PAM hook's close_session: one root-only file per session. */
 export const SESSIONS_DIR = `${RUN_DIR}/sessions`;
 
+/**
+ * What the PAM hook learnt of each PAM session at its open (service, remote host, PAM tty), one root-only file
+ * per PAM session's process, so the login under it can name them in its audit records; removed at its close.
+ */
+export const PAM_SESSIONS_DIR = `${RUN_DIR}/pam-sessions`;
+
 // The agent's places (session/agent.ts). Root never connects to the agent's socket, nor opens anything in
 // its directory, which the user owns: only attach, running as the user, does (SECURITY.md, invariant 10).
 

@@ -138,6 +138,26 @@ export function startTimeOf(pid: number, proc = '/proc'): number | null {
   return stat === null ? null : Number(stat[19]);
 }
 
+/** The audit login uid the kernel keeps for this process (who logged in, whatever su or sudo did since); null when unset. */
+export function loginUidOfSelf(proc = '/proc'): number | null {
+  try {
+    const text = readFileSync(`${proc}/self/loginuid`, 'utf8').trim();
+    // 4294967295 ((uid_t)-1): no login session set it (a daemon, a timer, a kernel without audit).
+    return /^\d{1,10}$/.test(text) && Number(text) !== 4294967295 ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the kernel names the terminal open on fd of this process (`/dev/pts/3`); null when it cannot say. */
+export function terminalOfSelf(fd: number, proc = '/proc'): string | null {
+  try {
+    return readlinkSync(`${proc}/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
+
 export interface Credentials {
   /** Real, effective, saved and filesystem uid. */
   uids: number[];

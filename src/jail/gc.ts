@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { auditLog, formatRemovalRecord } from '../audit/syslog';
 import type { Config } from '../config/types';
 import { homeOutsideBases } from '../config/values';
 import type { ContainerSummary } from '../engine/api';
@@ -128,6 +129,8 @@ export async function removeIfOutdatedAndIdle(engine: Engine, config: Config, ja
   const state = await jailState(engine, jail.id, uid);
   if (state === null || state.busy) return false;
   await engine.control.getContainer(jail.id).remove();
+  const reason = `${jail.name}: removed at the end of its last session (outdated; made anew at the next login)`;
+  await auditLog(formatRemovalRecord('jail', { jail: jail.name, ownerUid: jail.uid, owner: jail.user, reason }), 'notice');
   return true;
 }
 
@@ -147,7 +150,9 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
     if (subject.jail === null) throw new Error(`a plan for the /tmp image ${subject.scratchKey} acts on a jail`);
     return subject.jail;
   };
-  for (const action of actions) {
+  // Why a removal happens is the line its plan reports after it (gcPlan.ts makes every line): the audit record says it too.
+  const why = (index: number) => actions.slice(index).find((a): a is GcAction & { do: 'report' } => a.do === 'report')?.line;
+  for (const [index, action] of actions.entries()) {
     switch (action.do) {
       case 'report':
         report(action.line);
@@ -160,6 +165,7 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
       case 'remove': {
         const jail = jailOf();
         await engineCall(engine, `removing ${jail.name}`, () => engine.control.getContainer(jail.id).remove());
+        await auditLog(formatRemovalRecord('jail', { jail: jail.name, ownerUid: jail.uid, owner: jail.user, reason: why(index) }), 'notice');
         break;
       }
       case 'recreate': {
@@ -180,6 +186,7 @@ async function carryOut(engine: Engine, config: Config, subject: PlanSubject, ac
         break;
       case 'removeScratch':
         removeScratch(subject.scratchKey);
+        await auditLog(formatRemovalRecord('scratch', { of: subject.scratchKey, reason: why(index) }), 'notice');
         break;
     }
   }

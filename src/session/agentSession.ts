@@ -50,7 +50,7 @@ export function warmAgentSession(login: Login): { state: AgentState; record: Rec
 export function handOverToAgent(login: Login, state: AgentState, record: RecordedSession): never {
   const { identity, tty, shellArgs, config } = login;
   try {
-    const audited = { user: identity.user, uid: identity.uid, jail: state.jailName, tty };
+    const audited = { user: identity.user, uid: identity.uid, jail: state.jailName, tty, ...login.origin };
     void auditLog(formatRecord('start', { ...audited, command: shellArgs.command }), 'info', true); // runs on after the exec
     recordLogin(identity.uid, new Date());
     countLogin(); // for `metrics`: one byte appended

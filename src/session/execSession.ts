@@ -53,7 +53,7 @@ export async function runExecSession(engine: Engine, login: Login, started: Star
   // The exec's own pid finds, too, what it started after dropping the mark; the mark alone still works without it.
   sessionRecord.update({ exec: processId(pid) });
 
-  const record = { user: identity.user, uid, jail: jail.name, tty, command: shellArgs.command };
+  const record = { user: identity.user, uid, jail: jail.name, tty, ...login.origin, command: shellArgs.command };
   const startedAt = Date.now();
   // logger(1) is running once auditLog returns; the session need not wait for it to finish.
   const startLogged = auditLog(formatRecord('start', record));

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { countRefusal } from '../audit/counters';
-import { auditLog, formatRecord } from '../audit/syslog';
+import { auditLog, formatRecord, type LoginOrigin } from '../audit/syslog';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
@@ -18,7 +18,8 @@ import { whitelistedEnv } from '../policy/environment';
 import { type AgentState, descriptorsTheirs } from './agent';
 import { handOverToAgent, readyAgent, recordAgentSession, warmAgentSession } from './agentSession';
 import { runExecSession, type StartedExec, startExecSession } from './execSession';
-import { agentSessionsIn, type ProcessId, parentOf, processId, type RecordedSession } from './records';
+import { loginAncestors, loginOrigin, originOf } from './origin';
+import { agentSessionsIn, type ProcessId, type RecordedSession } from './records';
 import type { LoginIo } from './relay';
 import type { Login } from './session';
 
@@ -93,15 +94,27 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   const shellArgs = parseShellArgs(args);
   checkTextArguments();
   const uid = callerUid(process.env);
+  const ancestors = loginAncestors();
+  const { origin, pamUser } = loginOrigin(ancestors, process.env, isatty(0));
+  // Who it is: PAM's user until the user database has answered.
+  const context: LoginContext = { ancestors, origin, pamUser, user: pamUser ?? undefined };
   try {
-    return await runSession(uid, shellArgs, io);
+    return await runSession(uid, shellArgs, io, context);
   } catch (error) {
     // Refusals and failures are audited too: root or an administrator trying jailsh, an unsafe config, a dead engine.
     const reason = error instanceof Error ? error.message : String(error);
     countRefusal(error);
-    await auditLog(formatRecord('refused', { uid, command: shellArgs.command, reason }), 'notice');
+    await auditLog(formatRecord('refused', { user: context.user, uid, ...context.origin, reason, command: shellArgs.command }), 'notice');
     throw error;
   }
+}
+
+/** What runShell worked out before the session, for its records: the PAM session's processes, where the login comes from, who it is once known. */
+interface LoginContext {
+  ancestors: ProcessId[];
+  origin: LoginOrigin;
+  pamUser: string | null;
+  user: string | undefined;
 }
 
 /**
@@ -110,14 +123,16 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
  * (warm), or, under the jail's lock, the jail is made ready and the session
  * goes to its agent or through docker exec.
  */
-async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promise<number> {
+async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo, context: LoginContext): Promise<number> {
   // Taken first: a login dropped while its session starts (sshd gone, this process reparented) is seen as a hangup.
   const loginParent = process.ppid;
   const config = loadConfig();
   const identity = jailableIdentity(uid, config);
+  context.user = identity.user;
+  context.origin = originOf(context.origin, context.pamUser, identity.user);
   // First, so the refusal names [home] bases, not what the home would have been mounted over (SECURITY.md invariant 6).
   checkHomeBase(identity.home, config.home.bases);
-  const login = describeLogin(config, identity, shellArgs, loginParent);
+  const login = describeLogin(config, identity, shellArgs, loginParent, context);
   // Only the user's own descriptors ever enter their jail (root's terminal under `su - USER` never does).
   const viaAgent = config.jail.mode === 'per-user' && descriptorsTheirs(uid);
 
@@ -133,7 +148,7 @@ async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo): Promi
 }
 
 /** Everything about this login's session that does not depend on how it runs, worked out before any jail is touched. */
-function describeLogin(config: Config, identity: Identity, shellArgs: ShellArgs, loginParent: number): Login {
+function describeLogin(config: Config, identity: Identity, shellArgs: ShellArgs, loginParent: number, context: LoginContext): Login {
   const placement = placementOf(config, identity);
   const marker = `DOCKER_JAIL_SESSION=${sessionToken()}`;
   const env = [
@@ -147,9 +162,20 @@ function describeLogin(config: Config, identity: Identity, shellArgs: ShellArgs,
     `PWD=${placement.workdir}`,
     marker,
   ];
-  // The PAM session's process is our parent (su) or grandparent (sshd's monitor).
-  const ancestors = [processId(process.ppid), processId(parentOf(process.ppid))].filter((p): p is ProcessId => p !== null);
-  return { config, identity, placement, shellArgs, tty: isatty(0), marker, env, argv: jailArgv(config.session.shell, shellArgs), ancestors, loginParent };
+  const { ancestors, origin } = context;
+  return {
+    config,
+    identity,
+    placement,
+    shellArgs,
+    tty: isatty(0),
+    marker,
+    env,
+    argv: jailArgv(config.session.shell, shellArgs),
+    ancestors,
+    loginParent,
+    origin,
+  };
 }
 
 type ReadySession = { via: 'agent'; agent: AgentState; record: RecordedSession } | { via: 'exec'; started: StartedExec };

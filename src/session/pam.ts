@@ -1,4 +1,4 @@
-import { auditLog } from '../audit/syslog';
+import { auditLog, formatPamRecord } from '../audit/syslog';
 import { defaultConfig, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine, type Engine } from '../engine/client';
@@ -16,7 +16,7 @@ import { prepareJail } from '../jail/prepare';
 import { identityAndAccess } from '../policy/access';
 import { readyAgent } from './agentSession';
 import { hangUp, killLeftovers, sessionsIn } from './hangup';
-import { recordLogout, sessionsOf, stillRunning } from './records';
+import { forgetPamSession, processId, recordLogout, recordPamSession, sessionsOf, stillRunning } from './records';
 
 /**
  * `pam-hook` mode, run by pam_exec through the launcher (which has left only
@@ -34,31 +34,62 @@ export async function runPamHook(env: NodeJS.ProcessEnv): Promise<number> {
   const type = env.PAM_TYPE;
   if (type !== 'open_session' && type !== 'close_session') return 0;
   if (env.PAM_USER === 'root') return 0; // never jailed, and never held up by a slow NSS or engine
+  // pam_exec is `quiet` and our stderr goes nowhere: a failure is explained in auth.log, in one line, by us.
+  const session: PamSession = { type, user: env.PAM_USER ?? '', service: env.PAM_SERVICE, rhost: env.PAM_RHOST, pamTty: env.PAM_TTY };
+  try {
+    return await runPamSession(session);
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    await auditLog(formatPamRecord('failed', { ...session, reason }), 'warning');
+    throw error;
+  }
+}
+
+/** What PAM told the hook about the session (the launcher checked each value). */
+interface PamSession {
+  type: 'open_session' | 'close_session';
+  user: string;
+  service?: string;
+  rhost?: string;
+  pamTty?: string;
+}
+
+async function runPamSession(session: PamSession): Promise<number> {
+  const { type } = session;
   // Never hold a login longer than the configured time (the default until the config is read), counted from
   // here: past it the login goes on, and the shell finishes the work or refuses cleanly. The timer ends waits
   // for the engine; a synchronous step (an NSS lookup, mount) is killed at the same deadline, and one that
   // must not be cut short (e2fsck) is not started under it.
   const started = Date.now();
-  let limit = giveUpAfter(started, defaultConfig.pam.timeoutSeconds);
+  let limit = giveUpAfter(started, defaultConfig.pam.timeoutSeconds, session);
+  // First, for anyone, before the config and NSS: the login shell's start record, or its refusal (a broken config,
+  // an unreachable engine, jailsh for an administrator), names the service and remote host from here. The PAM
+  // session's process is our parent.
+  const pamProcess = processId(process.ppid);
+  if (type === 'open_session') recordPamSession(pamProcess, { user: session.user, service: session.service, rhost: session.rhost, tty: session.pamTty });
+  else forgetPamSession(pamProcess);
   const config = loadConfig();
   clearTimeout(limit);
-  limit = giveUpAfter(started, config.pam.timeoutSeconds);
-  const uid = uidOfUser(env.PAM_USER ?? '');
+  limit = giveUpAfter(started, config.pam.timeoutSeconds, session);
+  const uid = uidOfUser(session.user);
   if (uid === null) return 0;
   const { identity, access } = identityAndAccess(uid, config);
   if (access !== 'jailed') return 0; // not a jailed user: nothing to do
 
   const engine = connectEngine(config.engine.socket);
-  if (type === 'open_session') await openPamSession(engine, config, identity);
+  if (type === 'open_session') await openPamSession(engine, config, identity, session);
   else await closePamSession(engine, config, identity);
   return 0;
 }
 
-function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
+function giveUpAfter(started: number, seconds: number, session: PamSession): NodeJS.Timeout {
   setDeadline(started + seconds * 1000);
   const timer = setTimeout(
     () => {
-      process.stderr.write(`docker-jail: the PAM hook gave up after ${seconds} s\n`);
+      const reason = `the PAM hook gave up after ${seconds} s`;
+      process.stderr.write(`docker-jail: ${reason}\n`);
+      // logger is started before the exit and outlives it (bounded by timeout(1)).
+      void auditLog(formatPamRecord('failed', { ...session, reason }), 'warning', true);
       process.exit(0); // deliberately abandons the work: a login must not wait longer
     },
     Math.max(0, started + seconds * 1000 - Date.now()),
@@ -67,7 +98,7 @@ function giveUpAfter(started: number, seconds: number): NodeJS.Timeout {
   return timer;
 }
 
-async function openPamSession(engine: Engine, config: Config, identity: Identity): Promise<void> {
+async function openPamSession(engine: Engine, config: Config, identity: Identity, session: PamSession): Promise<void> {
   const started = Date.now();
   const created = provisionHome(identity, config);
   const placement = placementOf(config, identity);
@@ -77,8 +108,18 @@ async function openPamSession(engine: Engine, config: Config, identity: Identity
     if (jail.agent) await readyAgent(jail, await jailCgroupOf(engine, jail.id), identity);
     return jail;
   });
+  const { service, rhost, pamTty } = session;
   await auditLog(
-    `pam=open_session user=${JSON.stringify(identity.user)} uid=${identity.uid} jail=${JSON.stringify(jail.name)} homeCreated=${created} durationMs=${Date.now() - started}`,
+    formatPamRecord('open_session', {
+      user: identity.user,
+      uid: identity.uid,
+      jail: jail.name,
+      homeCreated: created,
+      durationMs: Date.now() - started,
+      service,
+      rhost,
+      pamTty,
+    }),
   );
 }
 

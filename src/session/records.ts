@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { JailError } from '../errors';
-import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, SESSIONS_DIR } from '../host/paths';
+import { LAST_LOGIN_DIR, LAST_LOGOUT_DIR, PAM_SESSIONS_DIR, SESSIONS_DIR } from '../host/paths';
 import { type JailCgroup, startTimeOf, statFieldsOf } from '../host/procfs';
 import { readStateFile, writeStateFile } from '../host/stateFiles';
 import type { Login } from './session';
@@ -164,6 +164,71 @@ export function agentSessionsIn(jailId: string, uid: number | null, except: numb
     }
   }
   return running;
+}
+
+/**
+ * What the PAM hook learnt at a PAM session's open: the user, and what the
+ * application (sshd, su) told PAM about where the login comes from. Root's
+ * word, unlike anything in the login's environment.
+ */
+export interface PamSessionRecord {
+  /** PAM_USER: whom the session was opened for (the login checks it is who it runs as). */
+  user: string;
+  service?: string;
+  rhost?: string;
+  tty?: string;
+}
+
+export { PAM_SESSIONS_DIR };
+
+/** One file per PAM session's process, named by its pid and start time: a reused pid never finds another's record. */
+function pamSessionPath(pamProcess: ProcessId, dir: string): string {
+  return `${dir}/${pamProcess.pid}-${pamProcess.start}.json`;
+}
+
+/** Best effort, at open_session: a login without it is still audited, only without what PAM knew. */
+export function recordPamSession(pamProcess: ProcessId | null, record: PamSessionRecord, dir = PAM_SESSIONS_DIR): void {
+  if (pamProcess === null) return;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeStateFile(pamSessionPath(pamProcess, dir), JSON.stringify(record), { sync: false }); // /run: gone at a reboot anyway
+  } catch {
+    // see above
+  }
+}
+
+/**
+ * The record of the PAM session a login runs under: the one written for its
+ * nearest ancestor that has one (su; sshd's monitor), that very process. Two
+ * file opens at most: the warm login stays cheap.
+ */
+export function pamSessionOf(ancestors: ProcessId[], dir = PAM_SESSIONS_DIR): PamSessionRecord | null {
+  for (const ancestor of ancestors) {
+    try {
+      const record = JSON.parse(readStateFile(pamSessionPath(ancestor, dir), 4096)) as PamSessionRecord;
+      if (typeof record.user === 'string') return record;
+    } catch {
+      // none for this one
+    }
+  }
+  return null;
+}
+
+/** At close_session: the record of this PAM session goes, and so do those of PAM sessions whose process is gone (never closed). */
+export function forgetPamSession(pamProcess: ProcessId | null, dir = PAM_SESSIONS_DIR): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const [, pid, start] = /^(\d+)-(\d+)\.json$/.exec(entry) ?? [];
+    if (pid === undefined) continue;
+    const id = { pid: Number(pid), start: Number(start) };
+    const closing = pamProcess !== null && id.pid === pamProcess.pid && id.start === pamProcess.start;
+    if (closing || stillRunning(id) === null) rmSync(`${dir}/${entry}`, { force: true });
+  }
 }
 
 /** The parent of a process, from /proc, or null when it is gone. */

@@ -1,3 +1,4 @@
+import type { LoginOrigin } from '../audit/syslog';
 import type { Config } from '../config/types';
 import type { Identity } from '../identity/nss';
 import type { Placement } from '../jail/placement';
@@ -27,4 +28,6 @@ export interface Login {
   ancestors: ProcessId[];
   /** Our parent when the login began: once it is gone, the client is. */
   loginParent: number;
+  /** Where the login comes from (PAM service, remote host, terminal), for the audit records only. */
+  origin: LoginOrigin;
 }
