@@ -10,12 +10,16 @@ const USAGE = `usage: docker-jail COMMAND
   enable [--now] USER...                 jail users: jail group, login shell jailsh (--now: home and jail at once)
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
   list [--json] / status [USER] [--json] every jail: owner, state, image (outdated?), uptime, sessions, CPU, memory, last login
+  stop [--force] USER                    stop USER's jail (refused while busy unless --force); the next login starts it
+  start USER                             start USER's stopped jail, as their next login would
+  restart [--force] USER                 stop and start USER's jail (refused while busy unless --force)
+  recreate [--force] USER                remake USER's jail on the current image, config and limits; home and /tmp kept
   shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
-  image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
-  gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
+  image update [--dry-run]               rebuild it and move the jails onto it (busy ones when their last session ends)
+  gc [--dry-run]                         stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
   sshd-policy                            print the sshd drop-in for the configured jail group
   user-manager UID                       (systemd's ExecCondition of user@.service: fails for jailed users)
   shell --login|--no-login -- [-c CMD]   (the jailed login: started by /usr/bin/jailsh only)
@@ -36,6 +40,10 @@ const BAD_ARGUMENTS: Record<string, string[]> = {
   doctor: ['-x'],
   image: ['pull'],
   gc: ['now'],
+  stop: [],
+  start: ['--force', 'x'],
+  restart: ['a', 'b'],
+  recreate: ['--bogus', 'x'],
   'sshd-policy': ['x'],
   'user-manager': [],
 };

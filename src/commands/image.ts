@@ -8,23 +8,28 @@ import { printLines } from './printable';
 import { progressFor } from './progress';
 
 const HELP =
-  'usage: docker-jail image build [--rebuild] | image update\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.';
+  'usage: docker-jail image build [--rebuild] | image update [--dry-run]\nbuild: builds the jail image offline (debootstrap from the configured mirror, SUID/SGID bits removed, docker import).\nupdate: rebuilds it and recreates every idle jail on it at once (homes are kept); busy jails move when their last session ends.\n--dry-run: builds nothing and changes nothing; prints what would become of each jail measured against the image built now.';
 
 export const imageCommand: Command = {
   name: 'image',
   usage: [
     { synopsis: 'image build [--rebuild]', summary: 'build the jail image named in /etc/docker-jail.ini' },
-    { synopsis: 'image update', summary: 'rebuild it and move the jails onto it (busy ones when their last session ends)' },
+    { synopsis: 'image update [--dry-run]', summary: 'rebuild it and move the jails onto it (busy ones when their last session ends)' },
   ],
   help: HELP,
   rootOnly: true,
   async run(args, io) {
     const [sub, ...flags] = args;
-    const update = sub === 'update' && flags.length === 0;
+    const update = sub === 'update' && !flags.some((f) => f !== '--dry-run');
     const build = sub === 'build' && flags.every((f) => f === '--rebuild');
     if (!update && !build) throw new JailError(HELP, ExitCode.usage);
     const config = loadConfig();
     const engine = engineFor(config);
+    if (update && flags.includes('--dry-run')) {
+      const report = printLines(io.stdout);
+      report(`dry run: nothing is changed; image update would rebuild ${config.jail.image}, then do this (measured against the image built now):`);
+      return (await rollJails(engine, config, report, true)) ? 0 : 1;
+    }
     const progress = progressFor(io.stdout);
     try {
       await buildImage(engine, config, { rebuild: update || flags.includes('--rebuild'), progress });

@@ -5,6 +5,7 @@ import { doctorCommand } from './doctor';
 import { enableCommand } from './enable';
 import { gcCommand } from './gc';
 import { imageCommand } from './image';
+import { recreateCommand, restartCommand, startCommand, stopCommand } from './lifecycle';
 import { listCommand, statusCommand } from './list';
 import { pamHookCommand } from './pamHook';
 import { adminShellCommand, loginShellCommand } from './shell';
@@ -17,6 +18,11 @@ export const COMMANDS: readonly Command[] = [
   disableCommand,
   listCommand,
   statusCommand,
+  // The jail lifecycle (issue 17, item 4).
+  stopCommand,
+  startCommand,
+  restartCommand,
+  recreateCommand,
   adminShellCommand,
   configCommand,
   doctorCommand,
