@@ -46,18 +46,21 @@ describe('jail lifecycle: the plan for one jail', () => {
     const busy = { sessions: 2, leftovers: 1 };
     for (const verb of ['stop', 'restart', 'recreate'] as const) {
       assert.deepEqual(planLifecycle(verb, 'alice', running, busy, false, HOME), {
-        refuse: `alice: jail jail-alice is busy (2 sessions open and 1 process of theirs left running); ${verb} ends them: add --force to ${verb} it anyway`,
+        refuse: `alice: jail jail-alice is busy (2 sessions open, 1 process of theirs running); ${verb} ends them: add --force to ${verb} it anyway`,
       });
     }
     assert.deepEqual(steps(planLifecycle('stop', 'alice', running, busy, true, HOME)), ['stop']);
     assert.deepEqual(steps(planLifecycle('restart', 'alice', running, busy, true, HOME)), ['stop', 'ensure']);
     assert.deepEqual(steps(planLifecycle('recreate', 'alice', running, busy, true, HOME)), ['stop', 'remove', 'ensure']);
-    assert.match((planLifecycle('stop', 'alice', running, busy, true, HOME) as { done: string }).done, /stopped \(2 sessions open and 1 process/);
+    assert.match(
+      (planLifecycle('stop', 'alice', running, busy, true, HOME) as { done: string }).done,
+      /stopped \(--force: it had 2 sessions open, 1 process of theirs running\)$/,
+    );
   });
 
   it('counts a lone session, or jobs alone, as busy too', () => {
     assert.equal(describeActivity({ sessions: 1, leftovers: 0 }), '1 session open');
-    assert.equal(describeActivity({ sessions: 0, leftovers: 3 }), '3 processes of theirs left running');
+    assert.equal(describeActivity({ sessions: 0, leftovers: 3 }), "no session open, but 3 processes of theirs still running (nohup'd jobs)");
     assert.ok('refuse' in planLifecycle('stop', 'alice', running, { sessions: 0, leftovers: 1 }, false, HOME));
   });
 

@@ -59,12 +59,16 @@ export function lifecycleRefusal(verb: LifecycleVerb, user: string, access: Acce
   return null;
 }
 
-/** "2 sessions open and 1 process left running", for a busy jail's refusal. */
+/**
+ * What keeps a jail busy, for its refusal: "2 sessions open, 5 processes of
+ * theirs running" (the sessions' own processes are counted among them), or
+ * processes alone once every session has ended (nohup'd jobs).
+ */
 export function describeActivity(activity: JailActivity): string {
-  const parts = [];
-  if (activity.sessions > 0) parts.push(`${activity.sessions} session${activity.sessions === 1 ? '' : 's'} open`);
-  if (activity.leftovers > 0) parts.push(`${activity.leftovers} process${activity.leftovers === 1 ? '' : 'es'} of theirs left running`);
-  return parts.join(' and ');
+  const processes = `${activity.leftovers} process${activity.leftovers === 1 ? '' : 'es'} of theirs`;
+  if (activity.sessions === 0) return `no session open, but ${processes} still running (nohup'd jobs)`;
+  const sessions = `${activity.sessions} session${activity.sessions === 1 ? '' : 's'} open`;
+  return activity.leftovers === 0 ? sessions : `${sessions}, ${processes} running`;
 }
 
 /**
@@ -93,7 +97,7 @@ export function planLifecycle(
   switch (verb) {
     case 'stop':
       if (!jail.running) return { steps: [], done: `${user}: jail ${jail.name} is already stopped` };
-      return { steps: ['stop'], done: `${user}: jail ${jail.name} stopped${busy ? ` (${describeActivity(activity)} ended)` : ''}` };
+      return { steps: ['stop'], done: `${user}: jail ${jail.name} stopped${busy ? ` (--force: it had ${describeActivity(activity)})` : ''}` };
     case 'start':
       if (jail.running) return { steps: [], done: `${user}: jail ${jail.name} is already running` };
       return { steps: ['ensure'], done: `${user}: jail ${jail.name} started` };
