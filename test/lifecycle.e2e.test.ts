@@ -149,7 +149,7 @@ describe('docker-jail stop, start, restart and recreate USER', function () {
     }
   });
 
-  it('refuses in shared mode, naming it: a shared jail is every user's', async () => {
+  it("refuses in shared mode, naming it: a shared jail is every user's", async () => {
     const user = users.make();
     await withConfig('[jail]\nmode = shared\n', () => {
       const refused = cli('stop', user.name);
