@@ -63,11 +63,23 @@ describe('docker-jail stop, start, restart and recreate USER', function () {
       assert.equal(loginAs(user, 'cat ~/kept /tmp/kept /var/tmp/kept').stdout, 'home\ntmp\nvartmp\n');
     });
     assert.equal(sh(`stat -c %i ${image}`).trim(), inode, "the jail's /tmp image was made anew");
-    // A stopped jail is recreated too (and started: recreate leaves it as a login would).
+    // With no image to make it from, the jail is kept, not removed.
+    const current = jailOf(user);
+    await withConfig('[jail]\nimage = djtest/never-built:1\n', () => {
+      const refused = cli('recreate', user.name);
+      assert.equal(refused.status, 69, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /^docker-jail: the jail image djtest\/never-built:1 is not built, so the jail is kept; build it: docker-jail image build\n$/,
+      );
+    });
+    assert.equal(jailOf(user), current);
+    // A stopped jail is recreated too, and left stopped.
     assert.equal(cli('stop', user.name).status, 0);
     const stoppedId = jailOf(user);
     assert.equal(cli('recreate', user.name).status, 0);
     assert.notEqual(jailOf(user), stoppedId);
+    assert.equal(running(user), false);
     assert.equal(loginAs(user, 'cat /tmp/kept').stdout, 'tmp\n');
   });
 

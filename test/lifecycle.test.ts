@@ -79,7 +79,10 @@ describe('jail lifecycle: the plan for one jail', () => {
 
   it('recreates by removing the container and making it anew (a stopped one too), never touching home or /tmp', () => {
     assert.deepEqual(steps(planLifecycle('recreate', 'alice', running, IDLE, false, HOME)), ['stop', 'remove', 'ensure']);
-    assert.deepEqual(steps(planLifecycle('recreate', 'alice', stopped, IDLE, false, HOME)), ['remove', 'ensure']);
+    assert.deepEqual(planLifecycle('recreate', 'alice', stopped, IDLE, false, HOME), {
+      steps: ['remove', 'ensure', 'stop'],
+      done: 'alice: jail jail-alice recreated on the current image and config (home and /tmp kept; left stopped, as it was)',
+    });
   });
 
   it('keeps the jail when the home could not be bound by a new one, even with --force', () => {

@@ -54,6 +54,6 @@ export const restartCommand = lifecycleCommand(
 export const recreateCommand = lifecycleCommand(
   'recreate',
   { synopsis: 'recreate [--force] USER', summary: "remake USER's jail on the current image, config and limits; home and /tmp kept" },
-  "Removes USER's jail container and makes it anew from the current image, config and limits ([jail] memory, pids, cpus, network...).\nThe home and the jail's /tmp and /var/tmp image are kept. Refused, keeping the jail, when the home could not be bound.",
+  "Removes USER's jail container and makes it anew from the current image, config and limits ([jail] memory, pids, cpus, network...).\nThe home and the jail's /tmp and /var/tmp image are kept; a stopped jail stays stopped. Refused, keeping the jail, when the home could not be bound.",
   true,
 );

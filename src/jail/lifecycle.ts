@@ -6,7 +6,7 @@ import { uidOfUser } from '../identity/nss';
 import { type Access, identityAndAccess } from '../policy/access';
 import type { Report } from '../policy/enrolment';
 import { homeUsable, jailActivity } from './gc';
-import { findJailOf } from './jail';
+import { currentStandard, findJailOf } from './jail';
 import { placementOf } from './placement';
 import { prepareJail } from './prepare';
 
@@ -107,7 +107,11 @@ export function planLifecycle(
       if (!home.usable) {
         return { refuse: `${user}: jail ${jail.name} kept: the home ${home.path} is missing, not owned by the user or not below [home] bases` };
       }
-      return { steps: [...stopFirst, 'remove', 'ensure'], done: `${user}: jail ${jail.name} recreated on the current image and config (home and /tmp kept)` };
+      // Made through the login path, which starts it; a jail that was stopped is left stopped, as it was.
+      return {
+        steps: jail.running ? ['stop', 'remove', 'ensure'] : ['remove', 'ensure', 'stop'],
+        done: `${user}: jail ${jail.name} recreated on the current image and config (home and /tmp kept${jail.running ? '' : '; left stopped, as it was'})`,
+      };
   }
 }
 
@@ -132,6 +136,7 @@ export async function changeJail(engine: Engine, config: Config, verb: Lifecycle
       }
       const running = jail.state === 'running';
       const activity = running ? await jailActivity(engine, jail.id, uid) : { sessions: 0, leftovers: 0 };
+      if (verb === 'recreate') await checkCanMake(engine, config);
       const usable = verb === 'recreate' ? homeUsable(identity, config) : true;
       const plan = planLifecycle(verb, identity.user, { name: jail.name, running }, activity, force, { usable, path: identity.home });
       if ('refuse' in plan) throw new JailError(plan.refuse);
@@ -156,4 +161,11 @@ export async function changeJail(engine: Engine, config: Config, verb: Lifecycle
     },
     LOCK_WAIT_SECONDS,
   );
+}
+
+/** Before a jail is removed to be made anew: the image is built and the seccomp profile loads (currentStandard throws naming it), or the user would be left without one. */
+async function checkCanMake(engine: Engine, config: Config): Promise<void> {
+  if ((await currentStandard(engine, config)).imageId === null) {
+    throw new JailError(`the jail image ${config.jail.image} is not built, so the jail is kept; build it: docker-jail image build`, ExitCode.unavailable);
+  }
 }
