@@ -140,19 +140,21 @@ export async function changeJail(engine: Engine, config: Config, verb: Lifecycle
       const usable = verb === 'recreate' ? homeUsable(identity, config) : true;
       const plan = planLifecycle(verb, identity.user, { name: jail.name, running }, activity, force, { usable, path: identity.home });
       if ('refuse' in plan) throw new JailError(plan.refuse);
-      const container = engine.control.getContainer(jail.id);
+      // The container the next step acts on: the jail found, then the one ensure made or started.
+      let id = jail.id;
       for (const step of plan.steps) {
         switch (step) {
           case 'stop':
-            await engineCall(engine, `stopping ${jail.name}`, () => container.stop(5));
+            await engineCall(engine, `stopping ${jail.name}`, () => engine.control.getContainer(id).stop(5));
             break;
           case 'remove':
             // The home is a bind mount and the /tmp image a host file: both stay, and the new jail binds them again.
-            await engineCall(engine, `removing ${jail.name}`, () => container.remove());
+            await engineCall(engine, `removing ${jail.name}`, () => engine.control.getContainer(id).remove());
             break;
           case 'ensure': {
             const made = await prepareJail(engine, config, identity, placement);
-            if (verb === 'start' && made.id !== jail.id) report(`${identity.user}: the stopped jail served sessions differently from one made now: made anew`);
+            if (verb !== 'recreate' && made.id !== id) report(`${identity.user}: the stopped jail served sessions differently from one made now: made anew`);
+            id = made.id;
             break;
           }
         }
