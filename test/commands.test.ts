@@ -11,13 +11,17 @@ const USAGE = `usage: docker-jail COMMAND
   disable [--remove-jail] USER...        unjail users: group, previous shell; stop (or remove) the jail, never the home
   list [--json] / status [USER] [--json] every jail: owner, state, image (outdated, and why), sessions, use against limits, OOM kills, CPU, last login
   top [-b] [-n N] [-d SECONDS]           the jails live, refreshed in place; m/c sort by memory/CPU, q quits
+  stop [--force] USER                    stop USER's jail (refused while busy unless --force); the next login starts it
+  start USER                             start USER's stopped jail, as their next login would
+  restart [--force] USER                 stop and start USER's jail (refused while busy unless --force)
+  recreate [--force] USER                remake USER's jail on the current image, config and limits; home and /tmp kept
   shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
   config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
-  image update                           rebuild it and move the jails onto it (busy ones when their last session ends)
-  image update --config                  move the jails onto the config as it is now (limits, network), without rebuilding
-  gc                                     stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
+  image update [--dry-run]               rebuild it and move the jails onto it (busy ones when their last session ends)
+  image update --config [--dry-run]      move the jails onto the config as it is now (limits, network), without rebuilding
+  gc [--dry-run]                         stop idle jails, remove those of users gone or unjailed (after [gc] grace), dangling images
   metrics [--output FILE|-]              write Prometheus metrics for node_exporter's textfile collector
   sshd-policy                            print the sshd drop-in for the configured jail group
   user-manager UID                       (systemd's ExecCondition of user@.service: fails for jailed users)
@@ -41,6 +45,10 @@ const BAD_ARGUMENTS: Record<string, string[]> = {
   gc: ['now'],
   top: ['-x'],
   metrics: ['-x'],
+  stop: [],
+  start: ['--force', 'x'],
+  restart: ['a', 'b'],
+  recreate: ['--bogus', 'x'],
   'sshd-policy': ['x'],
   'user-manager': [],
 };

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Identity } from '../src/identity/nss';
 import {
+  danglingImageLine,
+  dryRunLines,
   type GcAction,
   type GcLimits,
   graceOf,
@@ -12,6 +14,7 @@ import {
   rollActsOn,
   type ScratchState,
   stillJailed,
+  wouldBe,
 } from '../src/jail/gcPlan';
 import type { JailStandard } from '../src/jail/jail';
 
@@ -311,5 +314,50 @@ describe('image update plan: config drift (limits, network)', () => {
   it('does not measure what was not inspected', () => {
     assert.equal(rollActsOn(jail(), STANDARD), false, 'a jail read without its HostConfig');
     assert.equal(rollActsOn(made({ network: 'bridge' }), CURRENT), false, 'a standard without limits and network');
+  });
+});
+
+describe('gc and image update --dry-run: the plan said, not carried out', () => {
+  const dry = (actions: GcAction[], state: JailState | null = jail()) => dryRunLines(actions, state);
+
+  it('says what would be done to an idle jail, an orphan past its grace and an outdated one', () => {
+    assert.deepEqual(dry(planGc(jail({ startedAt: ago(7300) }), inUse(ago(7200)), NOW, HOUR)), ['jail-alice: would be stopped (idle for 7200 s)']);
+    assert.deepEqual(dry(planGc(jail(), orphan(NOW - 7_200_000), NOW, HOUR)), [
+      'jail-alice: would be removed with its /tmp and /var/tmp (owner uid 1001 is gone or no longer jailed; the home is kept)',
+    ]);
+    const outdated = jail({ imageId: 'sha256:old' });
+    assert.deepEqual(dry(planRoll(outdated, CURRENT, { identity: alice, homeUsable: true }, IMAGE), outdated), [`jail-alice: would be recreated on ${IMAGE}`]);
+  });
+
+  it('says what waits (grace left, busy) as the plan says it, and that nothing would be done to a busy or current jail', () => {
+    assert.deepEqual(dry(planGc(jail(), orphan(null), NOW, HOUR)), [
+      'jail-alice: owner uid 1001 is gone or no longer jailed; removed after the grace period (3600 s left)',
+    ]);
+    const busy = jail({ busy: true, startedAt: ago(7300) });
+    assert.deepEqual(dry(planGc(busy, inUse(ago(7200)), NOW, HOUR), busy), ['jail-alice: nothing to do (running, busy)']);
+    assert.deepEqual(dry(planRoll(jail(), CURRENT, null, IMAGE)), ['jail-alice: nothing to do (running)']);
+    assert.deepEqual(dry(planGc(jail({ running: false }), inUse(), NOW, HOUR), jail({ running: false })), ['jail-alice: nothing to do (stopped)']);
+  });
+
+  it('says why a jail would be kept where the real run would refuse it', () => {
+    const outdated = jail({ imageId: 'sha256:old' });
+    assert.deepEqual(dry(planRoll(outdated, CURRENT, { identity: alice, homeUsable: false }, IMAGE), outdated), [
+      'jail-alice: would not be handled: kept on the old image: the home /home/alice is missing, not owned by uid 1001 or not below [home] bases',
+    ]);
+  });
+
+  it('says which /tmp images would go, and nothing of those that stay', () => {
+    const stale: ScratchState = { uid: 1001, jails: 0, owner: 'alice', ownerJailed: false, sharedMode: false, graceMark: NOW - 7_200_000 };
+    assert.deepEqual(dry(planScratch(stale, NOW, 3600), null), [
+      '/tmp and /var/tmp of uid 1001 (made for alice): would be removed (no jail and no jailed owner left)',
+    ]);
+    assert.deepEqual(dry(planScratch({ ...stale, jails: 1 }, NOW, 3600), null), []);
+  });
+
+  it('rewrites only the line of what was done, never a name that happens to say it', () => {
+    assert.equal(wouldBe('jail-stopped: stopped (idle for 5 s)'), 'jail-stopped: would be stopped (idle for 5 s)');
+    assert.equal(wouldBe('jail-x: busy; recreated when its last session ends'), 'jail-x: busy; recreated when its last session ends');
+    assert.equal(danglingImageLine('sha256:0123456789abcdef', false), 'image 0123456789ab: would be removed (dangling)');
+    assert.equal(danglingImageLine('sha256:0123456789abcdef', true), 'image 0123456789ab: kept (dangling, still used by a container)');
   });
 });

@@ -5,6 +5,7 @@ import { doctorCommand } from './doctor';
 import { enableCommand } from './enable';
 import { gcCommand } from './gc';
 import { imageCommand } from './image';
+import { recreateCommand, restartCommand, startCommand, stopCommand } from './lifecycle';
 import { listCommand, statusCommand } from './list';
 import { metricsCommand } from './metrics';
 import { pamHookCommand } from './pamHook';
@@ -20,6 +21,11 @@ export const COMMANDS: readonly Command[] = [
   listCommand,
   statusCommand,
   topCommand,
+  // The jail lifecycle (issue 17, item 4).
+  stopCommand,
+  startCommand,
+  restartCommand,
+  recreateCommand,
   adminShellCommand,
   configCommand,
   doctorCommand,

@@ -18,7 +18,19 @@ import { pruneAgentStates } from '../session/agent';
 import { sessionsIn } from '../session/hangup';
 import { lastActivityOfAnyone, lastLoginOf, lastLogoutOf } from '../session/records';
 import { jailCgroupOf } from './cgroup';
-import { type GcAction, type GcOwner, type JailState, planGc, planRoll, planScratch, type RollOwner, rollActsOn, stillJailed } from './gcPlan';
+import {
+  danglingImageLine,
+  dryRunLines,
+  type GcAction,
+  type GcOwner,
+  type JailState,
+  planGc,
+  planRoll,
+  planScratch,
+  type RollOwner,
+  rollActsOn,
+  stillJailed,
+} from './gcPlan';
 import { currentStandard, isOutdated, type Jail, madeWith, pruneIdentityCache, standardOf } from './jail';
 import { LABEL_MANAGED, LABEL_SHARED, LABEL_UID, labelsOf } from './labels';
 import { jailLockPath, placementOf } from './placement';
@@ -33,8 +45,10 @@ const GC_LOCK_WAIT_SECONDS = 15;
  * [gc] grace has passed (never their homes), and removes dangling images of
  * ours. Each jail is handled under its lock, which a login holds until its
  * session has started, so a login never lands in a jail being removed.
+ * `dryRun` plans the same and reports what would be done, changing nothing
+ * (no jail, image, grace mark or cache).
  */
-export async function collectGarbage(engine: Engine, config: Config, report: Report): Promise<boolean> {
+export async function collectGarbage(engine: Engine, config: Config, report: Report, dryRun = false): Promise<boolean> {
   // A directory outage makes every user look gone (getent answers "no such user"), and so does a misspelt
   // jail_group: while the jail group itself does not resolve, nothing is judged at all. An NSS error throws.
   if (groupIdByName(config.access.jailGroup) === null) {
@@ -44,9 +58,10 @@ export async function collectGarbage(engine: Engine, config: Config, report: Rep
   let ok = await eachJailUnderLock(engine, config, report, async (jail, labelledUser) => {
     const owner = gcOwnerOf(config, jail, labelledUser);
     const limits = { idleStopSeconds: config.session.idleStopSeconds, graceSeconds: config.gc.graceSeconds };
-    await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report);
+    await carryOut(engine, config, subjectOf(jail), planGc(jail, owner, Date.now(), limits), report, dryRun);
   });
-  ok = (await collectScratch(engine, config, report)) && ok;
+  ok = (await collectScratch(engine, config, report, dryRun)) && ok;
+  if (dryRun) return (await reportDanglingImages(engine, report)) && ok;
   // A container made after this listing only has its passwd and group written once more at its next login.
   const existing = new Set((await managedJails(engine)).map((jail) => jail.Id));
   pruneIdentityCache(existing);
@@ -105,14 +120,15 @@ async function eachJailUnderLock(
  * another seccomp profile than the shipped one, or the other kind of sessions)
  * is recreated on the current build and config when it is idle, at once
  * (homes are kept: they are bind mounts); busy ones are left for close_session
- * (their last session's end) or a later run.
+ * (their last session's end) or a later run. `dryRun` reports what would be
+ * done against the image built now, changing nothing.
  */
-export async function rollJails(engine: Engine, config: Config, report: Report): Promise<boolean> {
+export async function rollJails(engine: Engine, config: Config, report: Report, dryRun = false): Promise<boolean> {
   const image = await engineCall(engine, 'reading the image', () => engine.control.getImage(config.jail.image).inspect());
   const current = standardOf(image.Id, config);
   return eachJailUnderLock(engine, config, report, async (jail, labelledUser) => {
     const owner = rollActsOn(jail, current) ? rollOwnerOf(config, jail, labelledUser) : null;
-    await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report);
+    await carryOut(engine, config, subjectOf(jail), planRoll(jail, current, owner, config.jail.image), report, dryRun);
   });
 }
 
@@ -144,8 +160,12 @@ interface PlanSubject {
   scratchKey: string;
 }
 
-/** Carries out a plan's actions in order; the first that fails ends it (eachJail reports the failure). */
-async function carryOut(engine: Engine, config: Config, subject: PlanSubject, actions: GcAction[], report: Report): Promise<void> {
+/** Carries out a plan's actions in order; the first that fails ends it (eachJail reports the failure). A dry run only reports them. */
+async function carryOut(engine: Engine, config: Config, subject: PlanSubject, actions: GcAction[], report: Report, dryRun: boolean): Promise<void> {
+  if (dryRun) {
+    for (const line of dryRunLines(actions, subject.jail)) report(line);
+    return;
+  }
   const jailOf = (): JailState => {
     if (subject.jail === null) throw new Error(`a plan for the /tmp image ${subject.scratchKey} acts on a jail`);
     return subject.jail;
@@ -234,7 +254,7 @@ function rollOwnerOf(config: Config, jail: JailState, labelledUser: string | und
  * image for the next one, as after image update. The shared jail's goes when
  * per-user mode has replaced it.
  */
-async function collectScratch(engine: Engine, config: Config, report: Report): Promise<boolean> {
+async function collectScratch(engine: Engine, config: Config, report: Report, dryRun: boolean): Promise<boolean> {
   let ok = true;
   for (const key of scratchKeys()) {
     const uid = key === 'shared' ? null : Number(key);
@@ -249,7 +269,7 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
           // NSS is asked only about the owner of an image no jail has: an image in use is never judged.
           const ownerJailed = jails.length === 0 && uid !== null && owner !== null && jailedOwner(config, uid, owner) !== null;
           const scratch = { uid, jails: jails.length, owner, ownerJailed, sharedMode: config.jail.mode === 'shared', graceMark: graceMarkOf(mark) };
-          await carryOut(engine, config, { jail: null, mark, scratchKey: key }, planScratch(scratch, Date.now(), config.gc.graceSeconds), report);
+          await carryOut(engine, config, { jail: null, mark, scratchKey: key }, planScratch(scratch, Date.now(), config.gc.graceSeconds), report, dryRun);
         },
         GC_LOCK_WAIT_SECONDS,
       );
@@ -259,6 +279,14 @@ async function collectScratch(engine: Engine, config: Config, report: Report): P
     }
   }
   return ok;
+}
+
+/** gc's dry run of its last step: the dangling images of ours it would remove, those no container uses. */
+async function reportDanglingImages(engine: Engine, report: Report): Promise<boolean> {
+  const dangling = await engineCall(engine, 'listing images', () => engine.control.listImages({ dangling: ['true'], label: [`${LABEL_MANAGED}=true`] }));
+  const used = new Set((await engineCall(engine, 'listing the containers', () => engine.control.listContainers({}))).map((c) => c.ImageID));
+  for (const image of dangling) report(danglingImageLine(image.Id, used.has(image.Id)));
+  return true;
 }
 
 async function managedJails(engine: Engine): Promise<ContainerSummary[]> {
@@ -273,10 +301,7 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
     .catch(() => null);
   if (inspected === null) return null; // removed meanwhile
   const running = inspected.State.Running;
-  const sessions = running ? await sessionsIn(engine, id, null, null, null) : 0;
-  const leftovers = running
-    ? jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length
-    : 0;
+  const { sessions, leftovers } = running ? await jailActivity(engine, id, uid) : { sessions: 0, leftovers: 0 };
   const labels = labelsOf(inspected.Config.Labels);
   return {
     id,
@@ -292,6 +317,13 @@ export async function jailState(engine: Engine, id: string, uid: number | null):
     startedAt: inspected.State.StartedAt,
     busy: sessions + leftovers > 0,
   };
+}
+
+/** What runs in a running jail: its sessions (anyone's), and processes left of its owner (of anyone, for uid null: the shared jail). */
+export async function jailActivity(engine: Engine, id: string, uid: number | null): Promise<{ sessions: number; leftovers: number }> {
+  const sessions = await sessionsIn(engine, id, null, null, null);
+  const leftovers = jailProcesses(await jailCgroupOf(engine, id), null).filter((p) => p.uid !== JAIL_NOBODY && (uid === null || p.uid === uid)).length;
+  return { sessions, leftovers };
 }
 
 function uidLabelOf(info: ContainerSummary): number | null {
@@ -310,7 +342,8 @@ function jailedOwner(config: Config, uid: number, labelledUser: string | undefin
   return stillJailed({ user: identity.user, jailable: access === 'jailed' }, labelledUser) ? identity : null;
 }
 
-function homeUsable(identity: Identity, config: Config): boolean {
+/** Whether a jail made now could bind this home: below [home] bases, a directory owned by the user (prepareJail refuses any other). */
+export function homeUsable(identity: Identity, config: Config): boolean {
   if (homeOutsideBases(identity.home, config.home.bases) !== null) return false; // prepareJail would refuse it
   const home = statSync(identity.home, { throwIfNoEntry: false });
   return home?.isDirectory() === true && home.uid === identity.uid;

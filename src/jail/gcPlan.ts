@@ -197,6 +197,33 @@ export function planRoll(jail: JailState, current: JailStandard, owner: RollOwne
   return [{ do: 'remove' }, { do: 'recreate', owner: identity }, report(`${jail.name}: recreated on ${image}`)];
 }
 
+/**
+ * What a dry run prints for one plan instead of carrying it out: its lines
+ * saying what would be done, a refusal as the reason the jail would be kept,
+ * and for a jail the plan says nothing of (idle too briefly, busy, current),
+ * that nothing would be done and its state.
+ */
+export function dryRunLines(actions: GcAction[], jail: Pick<JailState, 'name' | 'running' | 'busy'> | null): string[] {
+  const lines = actions.flatMap((a) => {
+    if (a.do === 'report') return [wouldBe(a.line)];
+    if (a.do === 'refuse') return [`${jail?.name ?? '(no jail)'}: would not be handled: ${a.reason}`];
+    return [];
+  });
+  if (lines.length === 0 && jail !== null) lines.push(`${jail.name}: nothing to do (${jail.running ? (jail.busy ? 'running, busy' : 'running') : 'stopped'})`);
+  return lines;
+}
+
+/** A plan's line about what was done, said of what would be done: `NAME: stopped (...)` becomes `NAME: would be stopped (...)`. */
+export function wouldBe(line: string): string {
+  return line.replace(/^([^:]*): (stopped|removed|recreated)\b/, '$1: would be $2');
+}
+
+/** gc's line about a dangling image of ours: removed, or kept while a container still uses it (the engine refuses then). */
+export function danglingImageLine(id: string, used: boolean): string {
+  const short = id.replace(/^sha256:/, '').slice(0, 12);
+  return used ? `image ${short}: kept (dangling, still used by a container)` : `image ${short}: would be removed (dangling)`;
+}
+
 function report(line: string): GcAction {
   return { do: 'report', line };
 }
