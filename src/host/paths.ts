@@ -110,3 +110,15 @@ export const AGENT_DIR_IN_SCRATCH = 'agent';
 export function agentDirOf(scratchMount: string): string {
   return `${scratchMount}/${AGENT_DIR_IN_SCRATCH}`;
 }
+
+// doctor's checks of what the package installs beside the programs (issue 17).
+
+/** Written by postinst when it made the exempt group itself: `NAME GID`. Without it, doctor names the group's members. */
+export const EXEMPT_GROUP_RECORD = `${STATE_DIR}/exempt-group-created`;
+
+/** The gc timer's unit file, and the drop-in that keeps jailed users from a systemd user manager. */
+export const GC_TIMER_UNIT = '/lib/systemd/system/docker-jail-gc.timer';
+export const USER_MANAGER_DROP_IN = '/lib/systemd/system/user@.service.d/docker-jail.conf';
+
+/** The package's entry in debianutils' list of login shells (update-shells writes /etc/shells from it). */
+export const SHELLS_D_ENTRY = '/usr/share/debianutils/shells.d/docker-jail';
