@@ -111,5 +111,7 @@ describe("doctor's checks beside the login path: ok, WARN or FAIL, each with its
     assert.equal(level(judgeExemptGroup('admins', 991, 'staff 991\n', ['alice'])), 'exempt group:warn');
     assert.equal(level(judgeExemptGroup('admins', 991, 'admins 992\n', ['alice'])), 'exempt group:warn');
     assert.equal(level(judgeExemptGroup('admins', 991, null, [])), 'exempt group:ok');
+    const many = Array.from({ length: 25 }, (_, i) => `u${i}`);
+    assert.match(judgeExemptGroup('admins', 991, null, many).detail, /has members u0, u1, .*, u19 and 5 more: they are never jailed$/);
   });
 });

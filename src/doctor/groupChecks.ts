@@ -12,6 +12,9 @@ import { type Finding, failed, passed, warned } from './finding';
  * names them.
  */
 
+/** A directory's group may list thousands: the first are named, the rest counted. */
+const MEMBERS_NAMED = 20;
+
 export function judgeJailGroup(group: string, gid: number | null): Finding {
   return gid === null
     ? failed('jail group', `group ${group} does not exist`, `addgroup --system ${group}`)
@@ -29,9 +32,11 @@ export function judgeExemptGroup(group: string, gid: number | null, record: stri
   const made = record !== null && record.trim() === `${group} ${gid}`;
   if (made) return passed(check, `group ${group} (gid ${gid}) was made by docker-jail's install; its members are never jailed`);
   if (members.length === 0) return passed(check, `group ${group} (gid ${gid}) existed before docker-jail and has no members`);
+  const named =
+    members.length > MEMBERS_NAMED ? `${members.slice(0, MEMBERS_NAMED).join(', ')} and ${members.length - MEMBERS_NAMED} more` : members.join(', ');
   return warned(
     check,
-    `exempt group ${group} existed before docker-jail and has members ${members.join(', ')}: they are never jailed`,
+    `exempt group ${group} existed before docker-jail and has members ${named}: they are never jailed`,
     `deluser USER ${group} for each who must be jailed; or set exempt_group in [access] to a group of its own (addgroup --system NAME, then adduser USER NAME for each administrator)`,
   );
 }
