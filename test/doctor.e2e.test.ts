@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { SSHD_DROP_IN } from '../src/doctor/sshdPolicy';
 import { EXEMPT_GROUP_RECORD, SCRATCH_IMAGES } from '../src/host/paths';
 import { withConfig } from './support/config';
@@ -284,6 +284,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
   it('warns when the sparse /tmp images may take more than their filesystem has free, naming the figures', () => {
     // An image of a uid no one has, sparse: it takes no disk, but says it may take free space and 1 GiB more.
     const image = `${SCRATCH_IMAGES}/4000000123.img`;
+    mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 }); // as the first jail's login makes it
     const fs = statfsSync(SCRATCH_IMAGES);
     writeFileSync(image, '', { mode: 0o600 });
     try {
