@@ -38,7 +38,7 @@ function snapshot(...roots: string[]): Map<string, string> {
 /** This build repacked as the version before it: "the previous build" an administrator upgrades from. */
 function previousBuild(dir: string): string {
   sh(`dpkg-deb -R ${DEB} ${dir}/tree && sed -i 's/^Version: .*/Version: ${VERSION}~previous/' ${dir}/tree/DEBIAN/control`);
-  sh(`dpkg-deb -b ${dir}/tree ${dir}/previous.deb >/dev/null`);
+  sh(`dpkg-deb -Znone -b ${dir}/tree ${dir}/previous.deb >/dev/null`); // uncompressed: xz under a loaded machine outran the 60 s limit
   return `${dir}/previous.deb`;
 }
 
