@@ -1,10 +1,10 @@
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { defaultConfig } from '../config/defaults';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { connectEngine } from '../engine/client';
-import { JAILSH, PAM_HOOK, SHELLS_D_ENTRY } from '../host/paths';
+import { JAILSH, PAM_HOOK } from '../host/paths';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { imageExists } from '../jail/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../jail/seccomp';
@@ -146,9 +146,9 @@ export async function diagnose(): Promise<Finding[]> {
   );
 
   const shells = readOr('/etc/shells').split('\n').includes(JAILSH);
-  // Debian's own tools: update-shells writes /etc/shells from debianutils' shells.d, where the package lists jailsh.
-  const shellsFix = existsSync(SHELLS_D_ENTRY) ? 'update-shells' : `add-shell ${JAILSH}`;
-  add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, shellsFix);
+  // debianutils' add-shell, not update-shells: update-shells (debianutils 5.7) never adds back a shell of
+  // shells.d that its state file lists and /etc/shells lacks: it takes that for an administrator's removal.
+  add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, `add-shell ${JAILSH}`);
   addPamProfile(add, config);
 
   const policy = renderSshdPolicy(config.access.jailGroup);

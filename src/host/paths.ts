@@ -119,6 +119,3 @@ export const EXEMPT_GROUP_RECORD = `${STATE_DIR}/exempt-group-created`;
 /** The gc timer's unit file, and the drop-in that keeps jailed users from a systemd user manager. */
 export const GC_TIMER_UNIT = '/lib/systemd/system/docker-jail-gc.timer';
 export const USER_MANAGER_DROP_IN = '/lib/systemd/system/user@.service.d/docker-jail.conf';
-
-/** The package's entry in debianutils' list of login shells (update-shells writes /etc/shells from it). */
-export const SHELLS_D_ENTRY = '/usr/share/debianutils/shells.d/docker-jail';
