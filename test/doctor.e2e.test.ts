@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { SSHD_DROP_IN } from '../src/doctor/sshdPolicy';
+import { EXEMPT_GROUP_RECORD, SCRATCH_IMAGES } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { jailedUser } from './support/fixtures';
-import { requireHost, run, sh } from './support/host';
+import { requireHost, run, sh, sleep } from './support/host';
 import { startSshd } from './support/sshd';
 import { createUser, removeUser } from './support/users';
 
@@ -12,6 +13,7 @@ interface Finding {
   ok: boolean;
   detail: string;
   fix?: string;
+  warning?: boolean;
 }
 
 function doctor(): { status: number | null; findings: Finding[]; text: string } {
@@ -28,15 +30,27 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
   before(() => requireHost('docker', 'sshd', 'pam-auth-update'));
   const user = jailedUser();
 
-  it('finds nothing wrong on the host ./build.sh install made', () => {
-    const { status, findings } = doctor();
+  it('finds nothing wrong on the host ./build.sh install made, and its last line counts the ok, WARN and FAIL lines', () => {
+    const { status, findings, text } = doctor();
     assert.deepEqual(failed(findings), []);
     assert.equal(status, 0);
+    const lines = text.split('\n').filter((line) => /^(ok {2}|WARN|FAIL) /.test(line));
+    assert.equal(lines.length, findings.length);
+    const count = (label: string) => lines.filter((line) => line.startsWith(label)).length;
+    assert.equal(count('WARN'), findings.filter((f) => f.warning === true).length);
+    assert.match(text, new RegExp(`\n${findings.length} checks: ${count('ok  ')} ok, ${count('WARN')} WARN, 0 FAIL\n$`));
     for (const check of [
       'config',
       'engine',
+      'live-restore',
       'image',
       'network',
+      'gc timer',
+      'user@ drop-in',
+      'debootstrap',
+      'tmp headroom',
+      'jail group',
+      'exempt group',
       'launcher',
       'PAM hook',
       '/etc/shells',
@@ -66,14 +80,16 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
     );
   });
 
-  it('names a jail network other than none, with what it opens (host services on every address, the other jails) and how to close it', async () => {
+  it('warns of a jail network other than none, with what it opens (host services on every address, the other jails) and how to close it; a warning alone exits 0', async () => {
     await withConfig('[jail]\nnetwork = bridge\n', () => {
       const { status, findings, text } = doctor();
-      assert.equal(status, 1);
-      assert.deepEqual(failed(findings), ['network']);
+      assert.equal(status, 0);
+      assert.deepEqual(failed(findings), []);
+      assert.equal(findings.find((f) => f.check === 'network')?.warning, true);
+      assert.match(text, /\n\d+ checks: \d+ ok, [1-9]\d* WARN, 0 FAIL\n$/);
       assert.match(
         text,
-        /^FAIL network: jails are on the network bridge: they reach every service the host listens with on all its addresses .* and the other jails on it\n {5}fix: network = none in \[jail\]; or firewall bridge: .*enable_icc=false/m,
+        /^WARN network: jails are on the network bridge: they reach every service the host listens with on all its addresses .* and the other jails on it\n {5}fix: network = none in \[jail\]; or firewall bridge: .*enable_icc=false/m,
       );
     });
   });
@@ -216,5 +232,136 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       sh(`usermod -s /usr/bin/jailsh ${user.name}; chmod 4754 /usr/bin/jailsh`);
     }
     assert.equal(doctor().status, 0);
+  });
+
+  it('says whether the engine keeps jails running across its restarts (live-restore), and how to turn it on without stopping a jail', () => {
+    // Read from the engine itself (dockerd is never restarted by a test).
+    const enabled = sh("docker info --format '{{.LiveRestoreEnabled}}'").trim();
+    assert.match(enabled, /^(true|false)$/);
+    const { text } = doctor();
+    if (enabled === 'true') assert.match(text, /^ok {3}live-restore: the engine keeps jails running while it restarts/m);
+    else
+      assert.match(
+        text,
+        /^WARN live-restore: the engine runs without live-restore: restarting dockerd .* kills every jail's processes.*\n {5}fix: add "live-restore": true to \/etc\/docker\/daemon\.json, then systemctl reload docker /m,
+      );
+  });
+
+  it('says whether the gc timer runs and systemd loaded the user@ drop-in, or that systemd is not running here (a warning for gc, never a failure)', () => {
+    const { findings, text } = doctor();
+    const timer = findings.find((f) => f.check === 'gc timer');
+    const dropIn = findings.find((f) => f.check === 'user@ drop-in');
+    assert.ok(timer?.ok && dropIn?.ok, JSON.stringify([timer, dropIn]));
+    if (existsSync('/run/systemd/system')) {
+      assert.match(
+        text,
+        /^(ok {3}gc timer: docker-jail-gc\.timer is enabled and active|WARN gc timer: docker-jail-gc\.timer is \S+ and \S+: .*\n {5}fix: systemctl enable --now docker-jail-gc\.timer)/m,
+      );
+      assert.match(text, /^ok {3}user@ drop-in: systemd runs user@\.service with \/lib\/systemd\/system\/user@\.service\.d\/docker-jail\.conf/m);
+    } else {
+      assert.match(
+        text,
+        /^WARN gc timer: systemd is not running here \(no \/run\/systemd\/system\): docker-jail-gc\.timer never fires.*\n {5}fix: .*\/etc\/cron\.d\/docker-jail-gc/m,
+      );
+      assert.match(text, /^ok {3}user@ drop-in: systemd is not running here .*: no user manager starts/m);
+    }
+  });
+
+  it('warns when debootstrap, which image build runs, is missing, with apt install debootstrap', () => {
+    const hidden = '/usr/sbin/debootstrap.djt-hidden';
+    renameSync('/usr/sbin/debootstrap', hidden);
+    try {
+      const { status, findings, text } = doctor();
+      assert.equal(status, 0);
+      assert.deepEqual(failed(findings), []);
+      assert.match(text, /^WARN debootstrap: \/usr\/sbin\/debootstrap is missing: docker-jail image build .*\n {5}fix: apt install debootstrap\n/m);
+    } finally {
+      renameSync(hidden, '/usr/sbin/debootstrap');
+    }
+    assert.match(doctor().text, /^ok {3}debootstrap: /m);
+  });
+
+  it('warns when the sparse /tmp images may take more than their filesystem has free, naming the figures', () => {
+    // An image of a uid no one has, sparse: it takes no disk, but says it may take free space and 1 GiB more.
+    const image = `${SCRATCH_IMAGES}/4000000123.img`;
+    mkdirSync(SCRATCH_IMAGES, { recursive: true, mode: 0o700 }); // as the first jail's login makes it
+    const fs = statfsSync(SCRATCH_IMAGES);
+    writeFileSync(image, '', { mode: 0o600 });
+    try {
+      truncateSync(image, fs.bavail * fs.bsize + 1024 ** 3);
+      const { status, findings, text } = doctor();
+      assert.equal(status, 0);
+      assert.deepEqual(failed(findings), []);
+      assert.match(
+        text,
+        /^WARN tmp headroom: the \d+ \/tmp images in \/var\/lib\/docker-jail\/scratch \([\d.]+ \w+ in all, [\d.]+ \w+ on disk now\) may take [\d.]+ \w+ more; their filesystem has [\d.]+ \w+ free: jails filling their \/tmp would fill it.*\n {5}fix: .*tmp_size/m,
+      );
+    } finally {
+      rmSync(image, { force: true });
+    }
+    assert.match(doctor().text, /^ok {3}tmp headroom: /m);
+  });
+
+  it('warns of an exempt group docker-jail did not make, naming its members (never jailed); not of one it made', () => {
+    const member = createUser({ groups: ['admins'], shell: '/bin/bash' });
+    const saved = existsSync(EXEMPT_GROUP_RECORD) ? readFileSync(EXEMPT_GROUP_RECORD) : null;
+    try {
+      rmSync(EXEMPT_GROUP_RECORD, { force: true });
+      const { status, findings, text } = doctor();
+      assert.equal(status, 0);
+      assert.deepEqual(failed(findings), []);
+      assert.match(
+        text,
+        new RegExp(
+          `^WARN exempt group: exempt group admins existed before docker-jail and has members (\\S+, )*${member.name}(, \\S+)*: they are never jailed\\n {5}fix: deluser USER admins `,
+          'm',
+        ),
+      );
+      // What postinst records when it makes the group.
+      const gid = sh('getent group admins | cut -d: -f3').trim();
+      writeFileSync(EXEMPT_GROUP_RECORD, `admins ${gid}\n`, { mode: 0o644 });
+      assert.match(doctor().text, new RegExp(`^ok {3}exempt group: group admins \\(gid ${gid}\\) was made by docker-jail's install`, 'm'));
+    } finally {
+      if (saved === null) rmSync(EXEMPT_GROUP_RECORD, { force: true });
+      else writeFileSync(EXEMPT_GROUP_RECORD, saved, { mode: 0o644 });
+      removeUser(member);
+    }
+  });
+
+  it('warns of an sshd listener that has not read its files since the drop-in changed, and not once a reload (SIGHUP) made it', async () => {
+    const sshd = await startSshd();
+    const mine = (findings: Finding[]) => findings.find((f) => f.check === 'sshd reloaded' && f.detail.startsWith(`sshd (pid ${sshd.pid}) `));
+    try {
+      const before = mine(doctor().findings);
+      assert.ok(before?.ok === true && before.warning === undefined, `started after the drop-in changed: ${JSON.stringify(before)}`);
+      // Changed after it started: its content is the same, but sshd cannot know that.
+      sh(`touch ${SSHD_DROP_IN}`);
+      const { findings, text } = doctor();
+      // It accepts every variable on purpose (startSshd): doctor fails that daemon, and nothing else.
+      assert.deepEqual(
+        failed(findings).filter((check) => !check.startsWith(`sshd pid ${sshd.pid}`)),
+        [],
+      );
+      assert.equal(mine(findings)?.warning, true, JSON.stringify(mine(findings)));
+      assert.match(
+        text,
+        new RegExp(
+          `^WARN sshd reloaded: sshd \\(pid ${sshd.pid}\\) last read its configuration at \\S+ \\(pid file\\), before /etc/ssh/sshd_config\\.d/docker-jail\\.conf changed at \\S+: it still applies what the file said before\\n {5}fix: systemctl reload ssh \\(or kill -HUP ${sshd.pid}\\)`,
+          'm',
+        ),
+      );
+      // What systemctl reload ssh does: sshd re-execs itself under the same pid, reads its files, writes its pid file again.
+      process.kill(sshd.pid, 'SIGHUP');
+      let after = mine(doctor().findings);
+      for (let i = 0; i < 50 && after?.warning === true; i++) {
+        await sleep(100);
+        after = mine(doctor().findings);
+      }
+      assert.equal(after?.ok, true);
+      assert.equal(after?.warning, undefined, JSON.stringify(after));
+      assert.match(after?.detail ?? '', /\(pid file\), after \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf last changed$/);
+    } finally {
+      await sshd.stop();
+    }
   });
 });

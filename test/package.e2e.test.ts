@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { EXEMPT_GROUP_RECORD } from '../src/host/paths';
 import { requireHost, run, sh } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
@@ -37,7 +38,7 @@ function snapshot(...roots: string[]): Map<string, string> {
 /** This build repacked as the version before it: "the previous build" an administrator upgrades from. */
 function previousBuild(dir: string): string {
   sh(`dpkg-deb -R ${DEB} ${dir}/tree && sed -i 's/^Version: .*/Version: ${VERSION}~previous/' ${dir}/tree/DEBIAN/control`);
-  sh(`dpkg-deb -b ${dir}/tree ${dir}/previous.deb >/dev/null`);
+  sh(`dpkg-deb -Znone -b ${dir}/tree ${dir}/previous.deb >/dev/null`); // uncompressed: xz under a loaded machine outran the 60 s limit
   return `${dir}/previous.deb`;
 }
 
@@ -170,9 +171,35 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     assert.equal(readFileSync(`${user.home}/kept`, 'utf8'), 'mine\n');
   });
 
-  it('reinstalls, and a jailed user logs in again to their home', () => {
-    const result = apt('install', DEB);
-    assert.equal(result.status, 0, result.stderr);
+  it('reinstalls onto a config an administrator wrote first: makes the exempt group it names, records making it, and a jailed user logs in again to their home', () => {
+    // The administrator's /etc/docker-jail.ini, there before the package (kept: --force-confold).
+    const exempt = `djtx${Math.random().toString(16).slice(2, 6)}`;
+    assert.equal(run('/usr/bin/getent', ['group', exempt]).status, 2);
+    writeFileSync('/etc/docker-jail.ini', `[access]\nexempt_group = ${exempt}\n`, { mode: 0o644 });
+    try {
+      const result = apt('-o', 'Dpkg::Options::=--force-confold', 'install', DEB);
+      assert.equal(result.status, 0, result.stderr);
+      const gid = sh(`getent group ${exempt} | cut -d: -f3`).trim();
+      assert.match(gid, /^\d+$/, `postinst made no group ${exempt}`);
+      assert.ok(Number(gid) < 1000, `group ${exempt} is a system group (gid ${gid})`);
+      const record = statSync(EXEMPT_GROUP_RECORD);
+      assert.equal(`${record.uid} ${(record.mode & 0o7777).toString(8)}`, '0 644');
+      assert.equal(readFileSync(EXEMPT_GROUP_RECORD, 'utf8'), `${exempt} ${gid}\n`);
+      const doctor = JSON.parse(run('/usr/sbin/docker-jail', ['doctor', '--json']).stdout) as {
+        check: string;
+        ok: boolean;
+        warning?: boolean;
+        detail: string;
+      }[];
+      const finding = doctor.find((f) => f.check === 'exempt group');
+      assert.equal(finding?.ok, true);
+      assert.equal(finding?.warning, undefined);
+      assert.match(finding?.detail ?? '', new RegExp(`^group ${exempt} \\(gid ${gid}\\) was made by docker-jail's install`));
+    } finally {
+      // The shipped file again, byte for byte (dpkg sees it unmodified), and no trace of the test's group.
+      sh(`dpkg-deb --fsys-tarfile ${DEB} | tar -xO ./etc/docker-jail.ini > /etc/docker-jail.ini`);
+      run('/usr/sbin/groupdel', [exempt]);
+    }
     const user = users[1];
     assert.equal(run('/usr/sbin/docker-jail', ['enable', user.name]).status, 0);
     assert.equal(ssh(sshd, user, ['cat kept; hostname']).stdout, `mine\n${user.name}-jail\n`);

@@ -8,20 +8,16 @@ import { JAILSH, PAM_HOOK } from '../host/paths';
 import { groupIdByName, hostNss, parseGroupLine } from '../identity/nss';
 import { imageExists } from '../jail/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../jail/seccomp';
+import type { Finding } from './finding';
+import { judgeExemptGroup, judgeJailGroup, readExemptGroupRecord } from './groupChecks';
+import { HOST_CHECKS, judgeLiveRestore } from './hostChecks';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
 import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
 import { openingDirectives, type PolicyPlacement, placePolicy, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
 import { JAILED_SSHD_SETTINGS, renderSshdPolicy, SSHD_DROP_IN } from './sshdPolicy';
+import { checkSshdReloaded } from './sshdReload';
 
-/** One finding of `doctor`: what was checked, whether it is fine, and if not what is wrong and how to fix it. */
-export interface Finding {
-  check: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
-  /** Fine to run with, but worth knowing (shown as `warn`; doctor still exits 0). */
-  warning?: boolean;
-}
+export type { Finding } from './finding';
 
 /**
  * The engine's confinement, from its /info SecurityOptions. Without seccomp
@@ -97,7 +93,8 @@ export async function diagnose(): Promise<Finding[]> {
     const engine = connectEngine(config.engine.socket);
     const version = await engine.control.version();
     add('engine', true, `Docker ${version.Version} (API ${version.ApiVersion}) at ${config.engine.socket}`);
-    findings.push(...engineSecurityFindings((await engine.control.info()).SecurityOptions ?? []));
+    const info = await engine.control.info();
+    findings.push(...engineSecurityFindings(info.SecurityOptions ?? []), judgeLiveRestore(info.LiveRestoreEnabled));
     const built = await imageExists(engine, config.jail.image);
     add('image', built, built ? `${config.jail.image} is built` : `${config.jail.image} is not built`, 'docker-jail image build');
   } catch (error) {
@@ -110,31 +107,26 @@ export async function diagnose(): Promise<Finding[]> {
     add('seccomp profile', false, (error as Error).message, 'apt install --reinstall docker-jail');
   }
 
-  // Not a config error (an administrator may want it), but what it opens must be said: tested in test/adversarial.
+  // Not a config error (an administrator may want it), but what it opens must be said (a warning): tested in test/adversarial.
   const network = config.jail.network;
-  add(
-    'network',
-    network === 'none',
-    network === 'none'
-      ? 'jails have no network (network = none)'
-      : `jails are on the network ${network}: they reach every service the host listens with on all its addresses (a Docker API on TCP too) and the other jails on it`,
-    `network = none in [jail]; or firewall ${network}: docker network create -o com.docker.network.bridge.enable_icc=false, and drop what comes in from its bridge on the host (iptables -I INPUT -i BRIDGE -j DROP)`,
-  );
+  findings.push({
+    check: 'network',
+    ok: true,
+    ...(network === 'none'
+      ? { detail: 'jails have no network (network = none)' }
+      : {
+          warning: true,
+          detail: `jails are on the network ${network}: they reach every service the host listens with on all its addresses (a Docker API on TCP too) and the other jails on it`,
+          fix: `network = none in [jail]; or firewall ${network}: docker network create -o com.docker.network.bridge.enable_icc=false, and drop what comes in from its bridge on the host (iptables -I INPUT -i BRIDGE -j DROP)`,
+        }),
+  });
+  findings.push(...HOST_CHECKS.map((check) => check()));
 
   const jailGid = groupIdByName(config.access.jailGroup);
-  add(
-    'jail group',
-    jailGid !== null,
-    `group ${config.access.jailGroup} ${jailGid === null ? 'does not exist' : `exists (gid ${jailGid})`}`,
-    `groupadd --system ${config.access.jailGroup}`,
-  );
+  findings.push(judgeJailGroup(config.access.jailGroup, jailGid));
   const exemptGid = groupIdByName(config.access.exemptGroup);
-  add(
-    'exempt group',
-    exemptGid !== null,
-    `group ${config.access.exemptGroup} ${exemptGid === null ? 'does not exist' : `exists (gid ${exemptGid})`}`,
-    `groupadd --system ${config.access.exemptGroup}`,
-  );
+  const exemptMembers = exemptGid === null ? [] : [...new Set([...groupMembers(config.access.exemptGroup), ...localUsersWithPrimaryGroup(exemptGid)])];
+  findings.push(judgeExemptGroup(config.access.exemptGroup, exemptGid, readExemptGroupRecord(), exemptMembers));
 
   const launcher = lstatSync(JAILSH, { throwIfNoEntry: false });
   const launcherOk = launcher?.isFile() === true && launcher.uid === 0 && launcher.gid === jailGid && (launcher.mode & 0o7777) === 0o4754;
@@ -154,7 +146,9 @@ export async function diagnose(): Promise<Finding[]> {
   );
 
   const shells = readOr('/etc/shells').split('\n').includes(JAILSH);
-  add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, `echo ${JAILSH} >> /etc/shells`);
+  // debianutils' add-shell, not update-shells: update-shells (debianutils 5.7) never adds back a shell of
+  // shells.d that its state file lists and /etc/shells lacks: it takes that for an administrator's removal.
+  add('/etc/shells', shells, shells ? `${JAILSH} is registered` : `${JAILSH} is not in /etc/shells`, `add-shell ${JAILSH}`);
   addPamProfile(add, config);
 
   const policy = renderSshdPolicy(config.access.jailGroup);
@@ -209,6 +203,7 @@ export async function diagnose(): Promise<Finding[]> {
     }
   }
   addMatchOrder(add, 'sshd Match order', SSHD_CONFIG, config.access.jailGroup, whitelist);
+  findings.push(...(await checkSshdReloaded()));
   // A daemon started with its own -f or -o serves those, not what the files say: checked as it runs, and its file read.
   for (const daemon of runningSshds().filter((d) => d.configArgs.length > 0)) {
     const what = `the running sshd (pid ${daemon.pid}, ${daemon.configArgs.join(' ')})`;
@@ -260,6 +255,15 @@ function addPamProfile(add: (check: string, ok: boolean, detail: string, fix?: s
       `set jail_group = ${defaultConfig.access.jailGroup} and exempt_group = ${defaultConfig.access.exemptGroup} in [access] of ${config.source ?? '/etc/docker-jail.ini'}, or copy ${PAM_PROFILE} to /usr/share/pam-configs/docker-jail-local with your groups and run pam-auth-update --disable docker-jail --enable docker-jail-local`,
     );
   } else add('PAM profile', true, `docker-jail is enabled in common-session, and its account rule in common-account (groups ${jailGroup}, ${exemptGroup})`);
+}
+
+/** Local users whose primary group is gid (getent group lists only supplementary members). */
+function localUsersWithPrimaryGroup(gid: number): string[] {
+  return readOr('/etc/passwd')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .filter((fields) => fields.length === 7 && fields[3] === String(gid))
+    .map((fields) => fields[0]);
 }
 
 function groupMembers(group: string): string[] {

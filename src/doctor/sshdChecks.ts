@@ -100,6 +100,8 @@ function isSshd(pid: string): boolean {
 export interface RunningSshd {
   pid: number;
   configArgs: string[];
+  /** It listens for connections (its title says [listener]): not a session's process started some other way (sshd -i). */
+  listener: boolean;
 }
 
 /** sshd's options that take an argument (its getopt string). */
@@ -137,12 +139,14 @@ export function runningSshds(): RunningSshd[] {
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     let argv: string[];
     let parent: string;
+    let listener: boolean;
     try {
       if (readlinkSync(`/proc/${entry}/exe`) !== '/usr/sbin/sshd' || statSync(`/proc/${entry}`).uid !== 0) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
       // A listener retitles itself "sshd: /usr/sbin/sshd -f FILE [listener] 0 of 10-100 startups".
       const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      listener = / \[listener\]/.test(title);
       argv = title
         .replace(/^sshd: /, '')
         .replace(/ \[listener\].*$/, '')
@@ -152,7 +156,7 @@ export function runningSshds(): RunningSshd[] {
       continue; // gone, or not readable
     }
     if (isSshd(parent)) continue; // a connection's process
-    found.push({ pid: Number(entry), configArgs: configOptions(argv) });
+    found.push({ pid: Number(entry), configArgs: configOptions(argv), listener });
   }
   return found;
 }

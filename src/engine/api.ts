@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ContainerClient, EngineClient, ExecClient, ImageClient } from './interfaces';
+import type { ContainerClient, EngineClient, EngineInfo, ExecClient, ImageClient } from './interfaces';
 
 /**
  * The part of the Docker Engine API docker-jail uses, over the engine's unix
@@ -129,8 +129,8 @@ export class EngineApi implements EngineClient {
     return this.json('GET', '/version');
   }
 
-  /** The engine's SecurityOptions: `name=seccomp,profile=default`, `name=apparmor`, ... (doctor reads them). */
-  info(): Promise<{ SecurityOptions: string[] | null }> {
+  /** What doctor reads of the engine: its SecurityOptions and whether it keeps containers running across its restarts. */
+  info(): Promise<EngineInfo> {
     return this.json('GET', '/info');
   }
 

@@ -10,11 +10,19 @@ import type { ContainerDetails, ContainerSpec, ContainerStats, ContainerSummary,
  * (test/fakes/engine.ts). A refusal rejects with the engine's HTTP status in
  * `statusCode` (404: no such thing, 409: the name is taken, 304: already so).
  */
+/** What doctor reads of GET /info. */
+export interface EngineInfo {
+  /** `name=seccomp,profile=default`, `name=apparmor`, ... */
+  SecurityOptions: string[] | null;
+  /** daemon.json's live-restore: containers keep running while dockerd restarts. */
+  LiveRestoreEnabled?: boolean;
+}
+
 export interface EngineClient {
   /** Drops every connection, an unanswered request's too. */
   close(): void;
   version(): Promise<{ Version: string; ApiVersion: string }>;
-  info(): Promise<{ SecurityOptions: string[] | null }>;
+  info(): Promise<EngineInfo>;
   /** Every container (running or not) matching the filters, e.g. `{ label: ['k=v', ...] }`. */
   listContainers(filters: Filters): Promise<ContainerSummary[]>;
   createContainer(name: string, spec: ContainerSpec): Promise<{ Id: string }>;

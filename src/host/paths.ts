@@ -133,3 +133,12 @@ export function agentDirOf(scratchMount: string): string {
 
 /** Where the unified (v2) cgroup hierarchy is mounted: a jail's memory.events are read below it (list, status). */
 export const CGROUP_FS = '/sys/fs/cgroup';
+
+// doctor's checks of what the package installs beside the programs (issue 17).
+
+/** Written by postinst when it made the exempt group itself: `NAME GID`. Without it, doctor names the group's members. */
+export const EXEMPT_GROUP_RECORD = `${STATE_DIR}/exempt-group-created`;
+
+/** The gc timer's unit file, and the drop-in that keeps jailed users from a systemd user manager. */
+export const GC_TIMER_UNIT = '/lib/systemd/system/docker-jail-gc.timer';
+export const USER_MANAGER_DROP_IN = '/lib/systemd/system/user@.service.d/docker-jail.conf';

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { JailError } from '../errors';
 import { bounded, unbroken } from './deadline';
 import { mountOptionsOf, runMount } from './mounts';
@@ -146,4 +146,36 @@ function makeImage(image: string, owner: string, bytes: number): void {
 /** Runs an e2fsprogs or util-linux tool on an image, with an empty environment; its output, or one line naming it. */
 function tool(path: string, args: string[], image: string): string {
   return run(path, args, { failure: `${path.split('/').pop()} failed on the jail's /tmp (${image})`, stdout: 'pipe', ...bounded(30_000) });
+}
+
+/** How much the /tmp images could still take of their filesystem, against what it has free (doctor). */
+export interface ScratchHeadroom {
+  images: number;
+  /** Their sizes as the jails see them (tmp_size each), summed. */
+  apparentBytes: number;
+  /** What they take on disk now, summed. */
+  allocatedBytes: number;
+  /** Free on their filesystem, for root (statfs f_bavail; root is who writes them). */
+  freeBytes: number;
+}
+
+/** null when there is no image directory yet. */
+export function scratchHeadroom(): ScratchHeadroom | null {
+  let free: number;
+  try {
+    const fs = statfsSync(SCRATCH_IMAGES, { bigint: true });
+    free = Number(fs.bavail * fs.bsize);
+  } catch {
+    return null;
+  }
+  let apparentBytes = 0;
+  let allocatedBytes = 0;
+  const keys = scratchKeys();
+  for (const key of keys) {
+    const image = lstatSync(`${SCRATCH_IMAGES}/${key}.img`, { throwIfNoEntry: false });
+    if (image?.isFile() !== true) continue;
+    apparentBytes += image.size;
+    allocatedBytes += image.blocks * 512;
+  }
+  return { images: keys.length, apparentBytes, allocatedBytes, freeBytes: free };
 }

@@ -18,7 +18,7 @@ const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
 const GROUPS = ['jailed', 'admins'];
 const GROUP_FILES = ['/etc/group', '/etc/gshadow', '/etc/group-', '/etc/gshadow-'];
 
-import { DEFAULT_CONFIG_PATH as CONFIG, STATE_DIR } from '../../src/host/paths';
+import { DEFAULT_CONFIG_PATH as CONFIG, EXEMPT_GROUP_RECORD, STATE_DIR } from '../../src/host/paths';
 
 const dpkg = (...args: string[]) =>
   run('/usr/bin/dpkg', ['--force-confold', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, input: '', timeout: 300_000 });
@@ -121,6 +121,8 @@ describe('maintainer scripts: purge unmounts only its own mount points and keeps
       const install = dpkg('-i', DEB);
       assert.equal(install.status, 0, install.stdout + install.stderr);
       for (const group of GROUPS) assert.notEqual(gidOf(group), null, `group ${group} was not created by a first install`);
+      // Made here, so recorded with its gid: doctor does not take its members for a site's own.
+      assert.equal(readFileSync(EXEMPT_GROUP_RECORD, 'utf8'), `admins ${gidOf('admins')}\n`);
     } finally {
       restoreGroups();
     }

@@ -223,7 +223,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
       assert.equal(apparmor.ok, true); // a warning never fails doctor
       assert.equal(apparmor.warning === true, !engineHasAppArmor);
       const text = run(CLI, ['doctor']).stdout;
-      assert.match(text, engineHasAppArmor ? /^ok {3}apparmor: /m : /^warn apparmor: AppArmor is not available .*\n {5}fix: /m);
+      assert.match(text, engineHasAppArmor ? /^ok {3}apparmor: /m : /^WARN apparmor: AppArmor is not available .*\n {5}fix: /m);
     });
 
     it('fails on an engine whose default seccomp profile allows everything (a second dockerd given one, as Docker 20.10 is told to run unconfined)', async function () {

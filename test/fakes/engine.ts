@@ -10,7 +10,7 @@ import {
   type ImageDetails,
 } from '../../src/engine/api';
 import type { Engine } from '../../src/engine/client';
-import type { ContainerClient, EngineClient, ExecClient, ImageClient } from '../../src/engine/interfaces';
+import type { ContainerClient, EngineClient, EngineInfo, ExecClient, ImageClient } from '../../src/engine/interfaces';
 
 /** A container as the fake engine holds it. */
 export interface FakeContainer {
@@ -72,7 +72,7 @@ export class FakeEngineClient implements EngineClient {
     return { Version: 'fake', ApiVersion: '1.41' };
   }
 
-  async info(): Promise<{ SecurityOptions: string[] | null }> {
+  async info(): Promise<EngineInfo> {
     return { SecurityOptions: ['name=seccomp,profile=default'] };
   }
 

@@ -9,6 +9,8 @@ export const ROOT_KEYS = '/etc/ssh/docker-jail-test-keys';
 
 export interface Sshd {
   port: number;
+  /** The listener's pid (it stays across a SIGHUP, which re-execs sshd). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startSshd(extraConfig = ''): Promise<Sshd> {
   }
   return {
     port,
+    pid: child.pid ?? 0,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
