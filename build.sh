@@ -5,6 +5,7 @@
 #   ./build.sh install   build the package, then install it on this host (apt install ./dist/...deb)
 #   ./build.sh demo      prepare the host, install, build the image, log a jailed user in
 #   ./build.sh test      prepare the host, install, build the image, run every test
+#   ./build.sh test-installed   the same against the docker-jail already installed (autopkgtest: debian/tests/e2e)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -145,11 +146,27 @@ run_tests() {
   npx mocha --exit 'test/**/*.test.ts'
 }
 
+# What `test` runs after installing, against the package installed already: autopkgtest's (debian/tests/e2e).
+# The package's own test installs, purges and rebuilds a .deb of this checkout: built here, never installed here.
+run_installed_tests() {
+  need_root test-installed
+  dpkg-query -W -f='${Status}' docker-jail 2>/dev/null | grep -q 'ok installed' || die "docker-jail is not installed"
+  prepare_host
+  [ -x node_modules/.bin/mocha ] || npm ci --no-audit --no-fund
+  deb
+  log "formatting and lint"
+  npm run --silent lint
+  build_image
+  log "running every test"
+  npx mocha --exit 'test/**/*.test.ts'
+}
+
 case "${1:-}" in
   build) build ;;
   deb) deb ;;
   install) deb; install_here ;;
   demo) demo ;;
   test) run_tests ;;
-  *) die "usage: ./build.sh build|deb|install|demo|test" ;;
+  test-installed) run_installed_tests ;;
+  *) die "usage: ./build.sh build|deb|install|demo|test|test-installed" ;;
 esac
