@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { CommandIo } from '../src/commands/command';
 import { dispatch, unknownOption } from '../src/commands/dispatch';
-import { COMMANDS, topLevelUsage } from '../src/commands/registry';
 import { forEachUser } from '../src/commands/perUser';
+import { COMMANDS, topLevelUsage } from '../src/commands/registry';
 import { JailError } from '../src/errors';
 
 /** The top-level usage as it was written by hand before it was generated: scripts and people read it. */
