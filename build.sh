@@ -75,6 +75,9 @@ JSON
   make -s -C launcher OUT="$PWD/build"
   log "building the jail's agent and the session's host side"
   make -s -C agent OUT="$PWD/build"
+  log "writing the bash completion from the command registry"
+  mkdir -p build/completions
+  npx tsx tools/bash-completion.ts >build/completions/docker-jail
   log "writing docker-jail.ini(5) from the shipped configuration"
   npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
 }
