@@ -63,8 +63,9 @@ describe('the layout of src/', () => {
   });
 
   it('has no command importing another: each is args -> one domain call -> print', () => {
-    // The registry lists the commands; printable and progress are the output every command shares.
-    const shared = new Set(['src/commands/registry.ts', 'src/commands/printable.ts', 'src/commands/progress.ts']);
+    // The registry lists the commands; printable and progress are the output every command shares, perUser how
+    // a command over several users reports each one.
+    const shared = new Set(['src/commands/registry.ts', 'src/commands/printable.ts', 'src/commands/progress.ts', 'src/commands/perUser.ts']);
     const crossing = imports().filter(
       ({ from, to }) => from.startsWith('src/commands/') && !shared.has(from) && to.startsWith('src/commands/') && !shared.has(to),
     );
