@@ -99,6 +99,16 @@ deb() {
   cp "dist/docker-jail_${VERSION}_amd64.deb" "$check/"
   (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$check" \
     lintian --fail-on error,warning --display-info "$check/docker-jail_${VERSION}_amd64.deb") || { rm -rf "$check"; die "lintian found problems"; }
+  # The source package too (Build-Depends, debian/tests/control...), made from a copy of the tracked files: in a
+  # git checkout only (an unpacked source, as autopkgtest's, has no list of them, and was checked where it was made).
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    mkdir "$check/docker-jail-$VERSION"
+    git ls-files -z | xargs -0 cp --parents -t "$check/docker-jail-$VERSION"
+    (cd "$check" && dpkg-source -b "docker-jail-$VERSION" >/dev/null) || { rm -rf "$check"; die "dpkg-source failed"; }
+    chmod -R a+rX "$check"
+    (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$check" \
+      lintian --fail-on error,warning --display-info "$check/docker-jail_${VERSION}.dsc") || { rm -rf "$check"; die "lintian found problems in the source package"; }
+  fi
   rm -rf "$check"
   log "built dist/docker-jail_${VERSION}_amd64.deb"
 }
