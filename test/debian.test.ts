@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { JAILSH } from '../src/host/paths';
 
 /** The paragraphs of a deb822 file (debian/control, debian/tests/control): comments dropped, continuation lines joined. */
 function paragraphs(text: string): Map<string, string>[] {
@@ -120,5 +121,24 @@ describe('systemd/docker-jail-gc.service', () => {
     // umount and losetup need CAP_SYS_ADMIN; nothing of gc loads modules, sets the clock or configures the network.
     assert.ok(capabilities.includes('CAP_SYS_ADMIN'));
     for (const c of ['CAP_SYS_MODULE', 'CAP_SYS_TIME', 'CAP_NET_ADMIN', 'CAP_SYS_RAWIO', 'CAP_SYS_BOOT']) assert.equal(capabilities.includes(c), false, c);
+  });
+});
+
+describe('/etc/shells through debianutils shells.d', () => {
+  it('ships /usr/share/debianutils/shells.d/docker-jail naming jailsh, which update-shells (debianutils >= 5.6) keeps in /etc/shells', () => {
+    assert.equal(readFileSync('debian/shells.d/docker-jail', 'utf8'), `${JAILSH}\n`);
+    assert.match(readFileSync('debian/docker-jail.install', 'utf8'), /^debian\/shells\.d\/docker-jail usr\/share\/debianutils\/shells\.d\/$/m);
+    const binary = paragraphs(readFileSync('debian/control', 'utf8'))[1];
+    assert.match(binary.get('Depends') ?? '', /\bdebianutils \(>= 5\.6-0\.1\)/);
+  });
+
+  it('leaves add-shell and remove-shell out of the maintainer scripts: the trigger adds the line and takes it out with the package', () => {
+    for (const script of ['debian/docker-jail.postinst', 'debian/docker-jail.postrm', 'debian/docker-jail.prerm']) {
+      const code = readFileSync(script, 'utf8')
+        .split('\n')
+        .filter((l) => !/^\s*#/.test(l))
+        .join('\n');
+      assert.doesNotMatch(code, /\b(add|remove)-shell\b/, script);
+    }
   });
 });
