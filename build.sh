@@ -5,6 +5,7 @@
 #   ./build.sh install   build the package, then install it on this host (apt install ./dist/...deb)
 #   ./build.sh demo      prepare the host, install, build the image, log a jailed user in
 #   ./build.sh test      prepare the host, install, build the image, run every test
+#   ./build.sh test-installed   the same against the docker-jail already installed (autopkgtest: debian/tests/e2e)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -74,6 +75,9 @@ JSON
   make -s -C launcher OUT="$PWD/build"
   log "building the jail's agent and the session's host side"
   make -s -C agent OUT="$PWD/build"
+  log "writing the bash completion from the command registry"
+  mkdir -p build/completions
+  npx tsx tools/bash-completion.ts >build/completions/docker-jail
   log "writing docker-jail.ini(5) from the shipped configuration"
   npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
 }
@@ -95,6 +99,16 @@ deb() {
   cp "dist/docker-jail_${VERSION}_amd64.deb" "$check/"
   (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$check" \
     lintian --fail-on error,warning --display-info "$check/docker-jail_${VERSION}_amd64.deb") || { rm -rf "$check"; die "lintian found problems"; }
+  # The source package too (Build-Depends, debian/tests/control...), made from a copy of the tracked files: in a
+  # git checkout only (an unpacked source, as autopkgtest's, has no list of them, and was checked where it was made).
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    mkdir "$check/docker-jail-$VERSION"
+    git ls-files -z | xargs -0 cp --parents -t "$check/docker-jail-$VERSION"
+    (cd "$check" && dpkg-source -b "docker-jail-$VERSION" >/dev/null) || { rm -rf "$check"; die "dpkg-source failed"; }
+    chmod -R a+rX "$check"
+    (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$check" \
+      lintian --fail-on error,warning --display-info "$check/docker-jail_${VERSION}.dsc") || { rm -rf "$check"; die "lintian found problems in the source package"; }
+  fi
   rm -rf "$check"
   log "built dist/docker-jail_${VERSION}_amd64.deb"
 }
@@ -145,11 +159,27 @@ run_tests() {
   npx mocha --exit 'test/**/*.test.ts'
 }
 
+# What `test` runs after installing, against the package installed already: autopkgtest's (debian/tests/e2e).
+# The package's own test installs, purges and rebuilds a .deb of this checkout: built here, never installed here.
+run_installed_tests() {
+  need_root test-installed
+  dpkg-query -W -f='${Status}' docker-jail 2>/dev/null | grep -q 'ok installed' || die "docker-jail is not installed"
+  prepare_host
+  [ -x node_modules/.bin/mocha ] || npm ci --no-audit --no-fund
+  deb
+  log "formatting and lint"
+  npm run --silent lint
+  build_image
+  log "running every test"
+  npx mocha --exit 'test/**/*.test.ts'
+}
+
 case "${1:-}" in
   build) build ;;
   deb) deb ;;
   install) deb; install_here ;;
   demo) demo ;;
   test) run_tests ;;
-  *) die "usage: ./build.sh build|deb|install|demo|test" ;;
+  test-installed) run_installed_tests ;;
+  *) die "usage: ./build.sh build|deb|install|demo|test|test-installed" ;;
 esac

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { CommandIo } from '../src/commands/command';
-import { dispatch } from '../src/commands/dispatch';
+import { dispatch, unknownOption } from '../src/commands/dispatch';
+import { forEachUser } from '../src/commands/perUser';
 import { COMMANDS, topLevelUsage } from '../src/commands/registry';
 import { JailError } from '../src/errors';
 
@@ -132,8 +133,8 @@ describe('the command registry', () => {
   });
 
   it('keeps each command to itself: no command file imports another, nor the engine or the host', () => {
-    const shared = ['./command', './printable', './progress', './liveScreen'];
-    const notCommands = ['command.ts', 'dispatch.ts', 'registry.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts'];
+    const shared = ['./command', './printable', './progress', './liveScreen', './perUser'];
+    const notCommands = ['command.ts', 'dispatch.ts', 'registry.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts', 'perUser.ts'];
     const files = readdirSync('src/commands').filter((f) => f.endsWith('.ts') && !notCommands.includes(f));
     assert.ok(files.length >= 10, files.join(' '));
     for (const file of files) {
@@ -142,12 +143,112 @@ describe('the command registry', () => {
         else assert.doesNotMatch(imported, /^\.\.\/(engine|host)\//, `${file} imports ${imported}`);
       }
     }
-    for (const file of ['command.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts']) {
+    for (const file of ['command.ts', 'printable.ts', 'progress.ts', 'liveScreen.ts', 'perUser.ts']) {
       assert.deepEqual(
         importsOf(`src/commands/${file}`).filter((i) => i.startsWith('./') && !shared.includes(i)),
         [],
         file,
       );
     }
+  });
+});
+
+/** Runs dispatch as root would (the root check passes); nothing runs: every case here stops at the arguments. */
+async function asRoot<T>(body: () => Promise<T>): Promise<T> {
+  const geteuid = process.geteuid;
+  process.geteuid = () => 0;
+  try {
+    return await body();
+  } finally {
+    process.geteuid = geteuid;
+  }
+}
+
+function captureBoth(): { io: CommandIo; stdout: () => string; stderr: () => string } {
+  const out = { text: '' };
+  const err = { text: '' };
+  const io = { stdout: { write: (t: string) => (out.text += t) }, stderr: { write: (t: string) => (err.text += t) } } as unknown as CommandIo;
+  return { io, stdout: () => out.text, stderr: () => err.text };
+}
+
+describe('the command line: -h, unknown options, several users', () => {
+  it('takes -h as --help, at the top level and after every command that has a help', async () => {
+    const { io, stdout } = capture();
+    assert.equal(await dispatch(['-h'], io), 0);
+    assert.equal(stdout(), `${USAGE}\n`);
+    for (const command of COMMANDS.filter((c) => c.help !== null)) {
+      const { io, stdout } = capture();
+      assert.equal(await dispatch([command.name, 'x', '-h'], io), 0);
+      assert.equal(stdout(), `${command.help}\n`);
+    }
+  });
+
+  it('names an unknown option, with the command and its usage (exit 2), for every command that has a help', async () => {
+    for (const command of COMMANDS.filter((c) => c.help !== null)) {
+      for (const bogus of ['--bogus', '--bogus=1', '-z']) {
+        const { io, stdout, stderr } = captureBoth();
+        assert.equal(await asRoot(() => dispatch([command.name, bogus], io)), 2, `${command.name} ${bogus}`);
+        assert.equal(stderr(), `docker-jail ${command.name}: unknown option ${bogus}\n${command.help}\n`);
+        assert.equal(stdout(), '');
+      }
+    }
+    const { io, stderr } = captureBoth();
+    assert.equal(await asRoot(() => dispatch(['list', '--bogus'], io)), 2);
+    assert.match(stderr(), /^docker-jail list: unknown option --bogus\nusage: docker-jail list/);
+    await assert.rejects(
+      dispatch(['--bogus'], capture().io),
+      (e) => e instanceof JailError && e.exitCode === 2 && e.message.startsWith('unknown option "--bogus"\n'),
+    );
+  });
+
+  it('escapes an unknown option before printing it (a terminal control sequence in an argument)', async () => {
+    const { io, stderr } = captureBoth();
+    assert.equal(await asRoot(() => dispatch(['gc', '--\x1b]0;owned\x07'], io)), 2);
+    assert.match(stderr(), /^docker-jail gc: unknown option --\\x1b\]0;owned\\x07\n/);
+  });
+
+  it('takes the options each command declares in its usage, and reads none after --', () => {
+    for (const command of COMMANDS.filter((c) => c.help !== null)) {
+      const options = command.usage.flatMap((u) => u.synopsis.match(/(?<![\w-])--?[a-z][\w-]*/g) ?? []);
+      for (const option of options) assert.equal(unknownOption(command, [option, 'x']), undefined, `${command.name} ${option}`);
+      assert.equal(unknownOption(command, ['x', '--', '--bogus', '-z']), undefined, command.name);
+      assert.equal(unknownOption(command, ['x', '--bogus', '--', '-z']), '--bogus', command.name);
+    }
+    const list = COMMANDS.find((c) => c.name === 'list');
+    assert.ok(list);
+    assert.equal(unknownOption(list, ['--json']), undefined);
+    assert.equal(unknownOption(list, ['--json=yes']), undefined);
+    // Commands only the system starts read their own arguments: the jailed login's `-c -h` is a command line.
+    const login = COMMANDS.find((c) => c.help === null && c.name === 'shell');
+    assert.ok(login);
+    assert.equal(unknownOption(login, ['--no-login', '--bogus']), undefined);
+  });
+
+  it('carries on past a user that fails, names each failure and every user that failed, and exits with the first failure', async () => {
+    const { io, stderr } = captureBoth();
+    const done: string[] = [];
+    const status = await forEachUser('enable', ['a', 'b', 'c', 'd'], io, async (name) => {
+      if (name === 'b') throw new JailError('no such user: b', 2);
+      if (name === 'd') throw new JailError('d: their systemd user manager still runs');
+      done.push(name);
+    });
+    assert.equal(status, 2);
+    assert.deepEqual(done, ['a', 'c']);
+    assert.equal(
+      stderr(),
+      'docker-jail: b: no such user: b\ndocker-jail: d: their systemd user manager still runs\ndocker-jail: enable failed for 2 of 4 users: b d\n',
+    );
+  });
+
+  it('fails one user as every command fails (the error itself), and returns 0 when every user succeeded', async () => {
+    await assert.rejects(
+      forEachUser('disable', ['a'], captureBoth().io, async () => {
+        throw new JailError('root is never jailed');
+      }),
+      /^JailError: root is never jailed$/,
+    );
+    const { io, stderr } = captureBoth();
+    assert.equal(await forEachUser('disable', ['a', 'b'], io, async () => {}), 0);
+    assert.equal(stderr(), '');
   });
 });

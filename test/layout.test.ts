@@ -63,8 +63,15 @@ describe('the layout of src/', () => {
   });
 
   it('has no command importing another: each is args -> one domain call -> print', () => {
-    // The registry lists the commands; printable, progress and liveScreen are the output commands share.
-    const shared = new Set(['src/commands/registry.ts', 'src/commands/printable.ts', 'src/commands/progress.ts', 'src/commands/liveScreen.ts']);
+    // The registry lists the commands; printable, progress and liveScreen are the output commands share, perUser how
+    // a command over several users reports each one.
+    const shared = new Set([
+      'src/commands/registry.ts',
+      'src/commands/printable.ts',
+      'src/commands/progress.ts',
+      'src/commands/liveScreen.ts',
+      'src/commands/perUser.ts',
+    ]);
     const crossing = imports().filter(
       ({ from, to }) => from.startsWith('src/commands/') && !shared.has(from) && to.startsWith('src/commands/') && !shared.has(to),
     );

@@ -111,13 +111,13 @@ describe('jail lifecycle commands: arguments', () => {
     for (const verb of VERBS) {
       await assert.rejects(dispatch([verb], io), usageError(new RegExp(`^usage: docker-jail ${verb} `)));
       await assert.rejects(dispatch([verb, 'a', 'b'], io), usageError(new RegExp(`^usage: docker-jail ${verb} `)));
-      await assert.rejects(dispatch([verb, '--now', 'a'], io), usageError(/^unknown option --now\n/));
+      assert.equal(await dispatch([verb, '--now', 'a'], io), 2, 'an undeclared option: dispatch names it (commands.test)');
     }
-    await assert.rejects(dispatch(['start', '--force', 'a'], io), usageError(/^unknown option --force\n/));
+    assert.equal(await dispatch(['start', '--force', 'a'], io), 2);
   });
 
   it('takes --dry-run for gc and image update only, naming anything else', async () => {
-    await assert.rejects(dispatch(['gc', '--dry-rub'], io), usageError(/^unknown argument --dry-rub\n/));
+    assert.equal(await dispatch(['gc', '--dry-rub'], io), 2);
     await assert.rejects(dispatch(['image', 'build', '--dry-run'], io), usageError(/^usage: docker-jail image /));
   });
 });

@@ -167,3 +167,41 @@ describe('postinst: which groups it creates', () => {
     });
   }
 });
+
+/** Runs postinst configure with docker answering as the script says; returns its status and stderr. */
+function postinstWithEngine(docker: string): { status: number | null; stderr: string } {
+  const stubs = mkdtempSync(`${tmpdir()}/djt-postinst-`);
+  try {
+    const stubbed: Record<string, string> = { docker };
+    for (const name of ['getent', 'groupadd', 'mkdir', 'chmod', 'dpkg-statoverride', 'pam-auth-update', 'invoke-rc.d']) stubbed[name] = 'exit 0';
+    for (const [name, body] of Object.entries(stubbed)) {
+      writeFileSync(`${stubs}/${name}`, `#!/bin/sh\n${body}\n`);
+      chmodSync(`${stubs}/${name}`, 0o755);
+    }
+    const result = spawnSync('/bin/sh', [POSTINST, 'configure', ''], { env: { PATH: `${stubs}:/usr/bin:/bin` }, encoding: 'utf8' });
+    return { status: result.status, stderr: result.stderr };
+  } finally {
+    rmSync(stubs, { recursive: true, force: true });
+  }
+}
+
+describe('postinst: what is left to do when the jail image is missing', () => {
+  it('names `docker-jail image build` when the engine has no image of docker-jail, and succeeds', () => {
+    const run = postinstWithEngine('[ "$*" = "image ls -q --filter label=io.docker-jail.managed=true" ] || exit 9');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /^docker-jail: no jail image is built yet; before the first jailed login, run: docker-jail image build$/m);
+    assert.ok(run.stderr.split('\n').filter(Boolean).length <= 2, run.stderr);
+  });
+
+  it('says nothing of the image when one is built', () => {
+    const run = postinstWithEngine('echo 0123456789ab');
+    assert.equal(run.status, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /image/);
+  });
+
+  it('says to build it once the engine runs when the engine does not answer, and still succeeds', () => {
+    const run = postinstWithEngine('echo "Cannot connect to the Docker daemon" >&2; exit 1');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /^docker-jail: the Docker engine did not answer; once it runs, build the jail image .*: docker-jail image build$/m);
+  });
+});

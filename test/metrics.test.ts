@@ -150,14 +150,14 @@ describe('metrics: the Prometheus text format for the textfile collector', () =>
     const geteuid = process.geteuid;
     process.geteuid = () => 0;
     try {
-      for (const args of [['--output'], ['--output='], ['-x'], ['--output', 'a', 'b'], ['file']]) {
+      for (const args of [['--output'], ['--output='], ['--output', 'a', 'b'], ['file']]) {
         await assert.rejects(
           dispatch(['metrics', ...args], io),
           (e) => e instanceof JailError && e.exitCode === 2 && /usage: docker-jail metrics/.test(e.message),
           args.join(' '),
         );
       }
-      await assert.rejects(dispatch(['metrics', '-x'], io), /^JailError: unknown option -x\n/);
+      assert.equal(await dispatch(['metrics', '-x'], io), 2, 'an undeclared option: dispatch names it (commands.test)');
     } finally {
       process.geteuid = geteuid;
     }

@@ -13,6 +13,7 @@ const OUTSIDE_TYPESCRIPT = [
   'debian/docker-jail.postinst',
   'debian/docker-jail.postrm',
   'debian/docker-jail.prerm',
+  'debian/shells.d/docker-jail',
   'debian/rules',
   'pam/docker-jail',
   'launcher/jailsh.c',

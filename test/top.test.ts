@@ -171,7 +171,6 @@ describe('top: the jails, live on a terminal, plain in a pipe', () => {
     process.geteuid = () => 0;
     try {
       for (const [args, first] of [
-        [['-z'], 'bad option -z'],
         [['x'], 'unexpected argument x'],
         [['-n'], 'bad option -n'],
         [['-n', '0'], '-n 0: out of range'],

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load';
 import { ExitCode, JailError } from '../errors';
 import { disableUsers } from '../policy/enrolment';
 import type { Command } from './command';
+import { forEachUser } from './perUser';
 import { printLines } from './printable';
 
 const HELP =
@@ -17,7 +18,8 @@ export const disableCommand: Command = {
     const names = args.filter((a) => a !== '--remove-jail');
     const bad = names.find((a) => a.startsWith('-'));
     if (names.length === 0 || bad !== undefined) throw new JailError(bad ? `unknown option ${bad}\n${HELP}` : HELP, ExitCode.usage);
-    await disableUsers(loadConfig(), names, args.includes('--remove-jail'), printLines(io.stdout));
-    return 0;
+    const config = loadConfig();
+    // One user at a time, on past one that fails: each failure names its user, and the exit status says one did.
+    return forEachUser('disable', names, io, (name) => disableUsers(config, [name], args.includes('--remove-jail'), printLines(io.stdout)));
   },
 };
