@@ -75,7 +75,7 @@ JSON
   log "building the jail's agent and the session's host side"
   make -s -C agent OUT="$PWD/build"
   log "writing docker-jail.ini(5) from the shipped configuration"
-  npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
+  npx tsx tools/ini-manpage.ts etc/examples/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
 }
 
 changelog_field() { dpkg-parsechangelog -S "$1"; }

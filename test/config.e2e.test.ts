@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { defaultConfig, loadConfig, nodeFs } from '../src/config/load';
 import { GOOD_TEXT, rejects } from './support/configRefusals';
 
-const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini');
+const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini'); // the short conffile
+const EXAMPLE = path.join(__dirname, '..', 'etc', 'examples', 'docker-jail.ini');
 
 describe('config: a real file', () => {
   let dir = '';
@@ -46,9 +47,11 @@ describe('config: a real file', () => {
     assert.equal(config.jail.mode, 'shared');
   });
 
-  it('loads the shipped file to the defaults', () => {
-    write(fs.readFileSync(SHIPPED, 'utf8'));
-    assert.deepStrictEqual(loadConfig(file), { ...defaultConfig, source: file });
+  it('loads the shipped file, and the full example, to the defaults', () => {
+    for (const shipped of [SHIPPED, EXAMPLE]) {
+      write(fs.readFileSync(shipped, 'utf8'));
+      assert.deepStrictEqual(loadConfig(file), { ...defaultConfig, source: file }, shipped);
+    }
   });
 
   it('gives the defaults when there is no file', () => {
