@@ -1,4 +1,5 @@
 import { readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { checkConfigFile, DEFAULT_CONFIG_PATH } from '../config/load';
 import { formatConfig } from '../config/parse';
@@ -34,8 +35,10 @@ export const configCommand: Command = {
   },
 };
 
-function check(draft: string | undefined, io: CommandIo): number {
-  const result = checkConfigFile(draft ?? DEFAULT_CONFIG_PATH, draft !== undefined);
+function check(file: string | undefined, io: CommandIo): number {
+  // The live file named as FILE is held to every rule of the live file, as visudo -c -f /etc/sudoers is.
+  const path = resolve(file ?? DEFAULT_CONFIG_PATH);
+  const result = checkConfigFile(path, path !== DEFAULT_CONFIG_PATH);
   const say = (line: string) => io.stderr.write(`docker-jail: ${printable(line)}\n`);
   for (const problem of result.problems) say(problem);
   for (const note of result.installNotes) say(`note: ${note}`);
@@ -80,7 +83,15 @@ function readLine(): string | null {
   const buffer = Buffer.alloc(256);
   let line = '';
   for (;;) {
-    const count = readSync(0, buffer, 0, buffer.length, null);
+    let count: number;
+    try {
+      count = readSync(0, buffer, 0, buffer.length, null);
+    } catch (error) {
+      // A terminal someone else made non-blocking: wait for the answer rather than take none for "quit".
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      continue;
+    }
     if (count === 0) return line === '' ? null : line;
     line += buffer.toString('utf8', 0, count);
     if (line.includes('\n')) return line;
