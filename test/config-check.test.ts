@@ -11,6 +11,8 @@ import type { Config } from '../src/config/types';
 import { JailError } from '../src/errors';
 import { resolveEditor } from '../src/host/configFiles';
 import { DEFAULT_CONFIG_PATH, EXAMPLE_CONFIG_PATH } from '../src/host/paths';
+import type { Nss } from '../src/identity/nss';
+import { mayHaveUserManager } from '../src/policy/access';
 import { iniManpage } from '../tools/ini-manpage';
 import { GOOD_TEXT } from './support/configRefusals';
 
@@ -256,5 +258,70 @@ describe('config edit: the editor', () => {
       fallback = String(error);
     }
     assert.match(fallback, /\/(editor|vi)$|no editor/);
+  });
+});
+
+describe('user-manager: decided without the config when it does not load (fake NSS)', () => {
+  // jailed 900, admins 901, students 902, staff 903; each user also has a private group of their uid.
+  const GROUPS: Record<string, number> = { jailed: 900, admins: 901, students: 902, staff: 903 };
+  const USERS: Record<number, { name: string; shell: string; groups: string[] }> = {
+    1001: { name: 'plain', shell: '/bin/bash', groups: [] },
+    1002: { name: 'jailee', shell: '/bin/bash', groups: ['jailed'] },
+    1003: { name: 'admin', shell: '/bin/bash', groups: ['jailed', 'admins'] },
+    1004: { name: 'pupil', shell: '/bin/bash', groups: ['students'] },
+    1005: { name: 'shelled', shell: '/usr/bin/jailsh', groups: [] },
+  };
+  const nss: Nss = {
+    passwdByUid: (uid) => {
+      const user = USERS[uid];
+      return user === undefined ? null : `${user.name}:x:${uid}:${uid}::/home/${user.name}:${user.shell}`;
+    },
+    passwdByName: () => null,
+    groupIdsOf: (name) => {
+      const [uid, user] = Object.entries(USERS).find(([, u]) => u.name === name) ?? [];
+      return user === undefined ? [] : [Number(uid), ...user.groups.map((g) => GROUPS[g])];
+    },
+    groupLines: (keys) =>
+      keys.flatMap((key) => {
+        const byName = Object.hasOwn(GROUPS, key) ? GROUPS[key] : undefined;
+        if (byName !== undefined) return [`${key}:x:${byName}:`];
+        const byGid = Object.entries(GROUPS).find(([, gid]) => String(gid) === key);
+        if (byGid !== undefined) return [`${byGid[0]}:x:${byGid[1]}:`];
+        return /^\d+$/.test(key) ? [`own${key}:x:${key}:`] : [];
+      }),
+  };
+  const broken = () => {
+    throw new JailError('/etc/docker-jail.ini:1: [ENGINE]: unknown section; section names are lower case: [engine]', 78);
+  };
+  /** Each user's verdict: 0 passes, 77 refused. */
+  const verdicts = (load: () => Config, named: string[] = []) =>
+    Object.fromEntries(
+      [0, 1001, 1002, 1003, 1004, 1005].map((uid) => {
+        try {
+          mayHaveUserManager(uid, nss, load, () => named);
+          return [uid, 0];
+        } catch (error) {
+          assert.ok(error instanceof JailError, String(error));
+          return [uid, error.exitCode];
+        }
+      }),
+    );
+
+  it('with the config loading: the exempt group is honoured (control)', () => {
+    assert.deepStrictEqual(
+      verdicts(() => defaultConfig),
+      { 0: 0, 1001: 0, 1002: 77, 1003: 0, 1004: 0, 1005: 77 },
+    );
+  });
+
+  it('broken: root and users outside the default jail group pass; its members, administrators among them, and jailsh users do not', () => {
+    assert.deepStrictEqual(verdicts(broken), { 0: 0, 1001: 0, 1002: 77, 1003: 77, 1004: 0, 1005: 77 });
+  });
+
+  it('broken: a jail_group the file names only adds refusals; one that does not resolve refuses all but root', () => {
+    assert.deepStrictEqual(verdicts(broken, ['students']), { 0: 0, 1001: 0, 1002: 77, 1003: 77, 1004: 77, 1005: 77 });
+    // An exempt group the file names exempts nobody, and the built-in jail group still counts.
+    assert.deepStrictEqual(verdicts(broken, ['staff']), { 0: 0, 1001: 0, 1002: 77, 1003: 77, 1004: 0, 1005: 77 });
+    assert.deepStrictEqual(verdicts(broken, ['nosuchgroup']), { 0: 0, 1001: 77, 1002: 77, 1003: 77, 1004: 77, 1005: 77 });
   });
 });

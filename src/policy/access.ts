@@ -2,7 +2,7 @@ import { defaultConfig, jailGroupNamesIn, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import { JAILSH } from '../host/paths';
-import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
+import { groupIdByName, hostNss, type Identity, type Nss, resolveIdentityAndGroups } from '../identity/nss';
 
 /**
  * Who a user is to docker-jail: only `jailed` ever reaches a jail; root, the
@@ -67,19 +67,24 @@ export function jailableIdentity(uid: number, config: Config): Identity {
  * (an administrator in the jail group waits for the fix, as jailed users do).
  * Each of these groups must resolve, or nobody could tell who is in it.
  */
-export function mayHaveUserManager(uid: number): void {
+export function mayHaveUserManager(
+  uid: number,
+  nss: Nss = hostNss,
+  load: () => Config = loadConfig,
+  namedInBrokenConfig: () => string[] = jailGroupNamesIn,
+): void {
   if (uid === 0) return;
   const jailed = `uid ${uid} is jailed: no systemd user manager on the host for it (it would run units from its home)`;
-  if ((hostNss.passwdByUid(uid) ?? '').split(':')[6] === JAILSH) throw new JailError(jailed, ExitCode.refused);
+  if ((nss.passwdByUid(uid) ?? '').split(':')[6] === JAILSH) throw new JailError(jailed, ExitCode.refused);
   let config: Config;
   try {
-    config = loadConfig();
+    config = load();
   } catch (error) {
     if (!(error instanceof JailError)) throw error;
-    mayHaveUserManagerWithoutConfig(uid, jailed);
+    mayHaveUserManagerWithoutConfig(uid, jailed, nss, namedInBrokenConfig());
     return;
   }
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup], nss);
   // An NSS outage, a misspelt jail_group or a local group shadowing the directory's all look like this: nobody could tell who is jailed.
   if (groupIdOf(config.access.jailGroup) === null) {
     throw new JailError(`the jail group ${config.access.jailGroup} does not resolve: no systemd user manager for uid ${uid} until it does`, ExitCode.refused);
@@ -89,9 +94,9 @@ export function mayHaveUserManager(uid: number): void {
 }
 
 /** mayHaveUserManager's decision when the config does not load (its comment says why this way). */
-function mayHaveUserManagerWithoutConfig(uid: number, jailed: string): void {
-  const groups = [...new Set([defaultConfig.access.jailGroup, ...jailGroupNamesIn()])];
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, groups);
+function mayHaveUserManagerWithoutConfig(uid: number, jailed: string, nss: Nss, namedInFile: string[]): void {
+  const groups = [...new Set([defaultConfig.access.jailGroup, ...namedInFile])];
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, groups, nss);
   const mine = new Set(identity.groups.map((g) => g.gid));
   for (const name of groups) {
     const gid = groupIdOf(name);
