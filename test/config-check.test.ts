@@ -226,7 +226,7 @@ describe('the shipped conffile and the full example', () => {
   it('installs the full example where the conffile and the manual page say (debian/docker-jail.examples, uncompressed)', () => {
     assert.equal(EXAMPLE_CONFIG_PATH, `/usr/share/doc/docker-jail/examples/${path.basename(EXAMPLE)}`);
     assert.deepStrictEqual(fs.readFileSync('debian/docker-jail.examples', 'utf8').trim().split('\n'), ['etc/examples/docker-jail.ini']);
-    assert.match(fs.readFileSync('debian/rules', 'utf8'), /^\tdh_compress -X\.ini$/m);
+    assert.match(fs.readFileSync('debian/rules', 'utf8'), /^\tdh_compress -Xexamples\/docker-jail\.ini$/m);
   });
 
   it('makes docker-jail.ini(5) from the example, every section heading as the parser takes it', () => {
