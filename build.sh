@@ -79,7 +79,7 @@ JSON
   mkdir -p build/completions
   npx tsx tools/bash-completion.ts >build/completions/docker-jail
   log "writing docker-jail.ini(5) from the shipped configuration"
-  npx tsx tools/ini-manpage.ts etc/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
+  npx tsx tools/ini-manpage.ts etc/examples/docker-jail.ini "$VERSION" "$(date -u -d "@$(changelog_field Timestamp)" +%F)" >build/docker-jail.ini.5
 }
 
 changelog_field() { dpkg-parsechangelog -S "$1"; }

@@ -238,7 +238,7 @@ function figure(
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/run must run as root, on a host where docker-jail is installed');
-  const image = sh(`/usr/sbin/docker-jail config check | sed -n 's/.*"image": "\\(.*\\)",\\?$/\\1/p' | head -1`).trim();
+  const image = sh(`/usr/sbin/docker-jail config check | sed -n 's/^image = //p' | head -1`).trim();
   const figures: Figure[] = [];
   const user = makeUser('djbench');
   try {

@@ -17,7 +17,8 @@ const USAGE = `usage: docker-jail COMMAND
   restart [--force] USER                 stop and start USER's jail (refused while busy unless --force)
   recreate [--force] USER                remake USER's jail on the current image, config and limits; home and /tmp kept
   shell USER                             a root shell (no capabilities) in USER's running jail, for support; audited
-  config check                           validate /etc/docker-jail.ini and print the effective config (JSON)
+  config check [FILE]                    check /etc/docker-jail.ini or a draft FILE; print the effective config
+  config edit                            edit /etc/docker-jail.ini safely: checked before it is installed
   doctor [--json]                        check the host and say what is wrong and how to fix it
   image build [--rebuild]                build the jail image named in /etc/docker-jail.ini
   image update [--dry-run]               rebuild it and move the jails onto it (busy ones when their last session ends)

@@ -11,7 +11,7 @@ import { homeTargetFor } from '../src/jail/placement';
 import { GOOD_TEXT, rejects } from './support/configRefusals';
 
 const FILE = '/etc/docker-jail.ini';
-const SHIPPED = path.join(__dirname, '..', 'etc', 'docker-jail.ini');
+const SHIPPED = path.join(__dirname, '..', 'etc', 'examples', 'docker-jail.ini'); // every key, commented out
 
 function parse(text: string): Config {
   return parseConfig(text, FILE);
@@ -34,7 +34,7 @@ function uncommented(text: string): string {
   return text.replace(/^# (?=[a-z_]+ =(?: |$))/gm, '');
 }
 
-describe('config: defaults and the shipped etc/docker-jail.ini', () => {
+describe('config: defaults and the full example etc/examples/docker-jail.ini', () => {
   const shipped = fs.readFileSync(SHIPPED, 'utf8');
 
   it('uses /etc/docker-jail.ini', () => {
@@ -72,10 +72,11 @@ describe('config: defaults and the shipped etc/docker-jail.ini', () => {
   });
 
   it('explains ownership and when the file is read in its header', () => {
-    const header = shipped.slice(0, shipped.indexOf('[engine]'));
+    const header = shipped.slice(0, shipped.indexOf('[engine]')).replace(/\n# /g, ' ');
     assert.match(header, /owned by root/);
     assert.match(header, /not writable by group or others/);
     assert.match(header, /at every login/);
+    assert.match(header, /docker-jail config edit/);
   });
 
   it('still parses to the defaults with CRLF line ends and a byte order mark', () => {
@@ -190,7 +191,7 @@ describe('config: syntax', () => {
       '[engine]\n[docker]\nsocket = /x',
       `${FILE}:2: [docker]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`,
     );
-    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section (known sections: engine, access, jail, session, home, pam, gc, image)`);
+    rejectsText('[Jail]', `${FILE}:1: [Jail]: unknown section; section names are lower case: [jail]`);
     rejectsText('[engine]\nsock = /x', `${FILE}:2: [engine] sock: unknown key (known keys in [engine]: socket)`);
     rejectsText('[engine]\nshell = /bin/sh', `${FILE}:2: [engine] shell: unknown key; shell belongs in [session]`);
   });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { EXEMPT_GROUP_RECORD } from '../src/host/paths';
+import { EXAMPLE_CONFIG_PATH, EXEMPT_GROUP_RECORD } from '../src/host/paths';
 import { requireHost, run, sh } from './support/host';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
@@ -18,6 +18,9 @@ const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: 
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
 const apt = (...args: string[]) =>
   run('/usr/bin/apt-get', ['-y', '-q', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
+/** The conffile this build ships (short), and the full example, which the previous build shipped as its conffile. */
+const CONFFILE_SOURCE = 'etc/docker-jail.ini';
+const EXAMPLE_SOURCE = 'etc/examples/docker-jail.ini';
 const installed = () => run('/usr/bin/dpkg-query', ['-W', '-f=${Status} ${Version}', 'docker-jail']).stdout;
 
 /** Every file under the directories, with its type, mode, owner and content hash: what "byte-identical" compares. */
@@ -38,6 +41,8 @@ function snapshot(...roots: string[]): Map<string, string> {
 /** This build repacked as the version before it: "the previous build" an administrator upgrades from. */
 function previousBuild(dir: string): string {
   sh(`dpkg-deb -R ${DEB} ${dir}/tree && sed -i 's/^Version: .*/Version: ${VERSION}~previous/' ${dir}/tree/DEBIAN/control`);
+  // Before issue 17 the conffile was the whole commented example: the file this build replaces.
+  writeFileSync(`${dir}/tree/etc/docker-jail.ini`, readFileSync(EXAMPLE_SOURCE));
   sh(`dpkg-deb -Znone -b ${dir}/tree ${dir}/previous.deb >/dev/null`); // uncompressed: xz under a loaded machine outran the 60 s limit
   return `${dir}/previous.deb`;
 }
@@ -126,17 +131,25 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     assert.equal(ssh(sshd, user, ['hostname']).stdout, `${sh('hostname')}`);
   });
 
-  it('upgrades to this build keeping a locally edited /etc/docker-jail.ini, without a prompt', () => {
-    appendFileSync('/etc/docker-jail.ini', '\n# edited here\n');
+  it('upgrades to this build without a prompt: an untouched conffile becomes the short one, a locally edited one is kept', () => {
+    assert.equal(readFileSync('/etc/docker-jail.ini', 'utf8'), readFileSync(EXAMPLE_SOURCE, 'utf8'), 'the previous build’s conffile');
     // The builds before shells.d registered jailsh with add-shell: in /etc/shells, unknown to update-shells'
     // state. So made here; the upgrade must leave the line, now the package's (and so removed with it).
     writeFileSync('/var/lib/shells.state', readFileSync('/var/lib/shells.state', 'utf8').replace(/^\/usr\/bin\/jailsh\n/m, ''));
     assert.match(readFileSync('/etc/shells', 'utf8'), /^\/usr\/bin\/jailsh$/m);
-    const edited = readFileSync('/etc/docker-jail.ini', 'utf8');
     // No terminal and no --force-conf* option: a conffile prompt would fail the upgrade.
     const result = run('/usr/bin/dpkg', ['-i', DEB], { input: '' });
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.doesNotMatch(result.stdout, /Configuration file/);
+    assert.equal(readFileSync('/etc/docker-jail.ini', 'utf8'), readFileSync(CONFFILE_SOURCE, 'utf8'));
+    assert.equal(readFileSync(EXAMPLE_CONFIG_PATH, 'utf8'), readFileSync(EXAMPLE_SOURCE, 'utf8'));
+    assert.equal(run('/usr/sbin/docker-jail', ['config', 'check']).status, 0);
+
+    appendFileSync('/etc/docker-jail.ini', '\n# edited here\n');
+    const edited = readFileSync('/etc/docker-jail.ini', 'utf8');
+    const again = run('/usr/bin/dpkg', ['-i', DEB], { input: '' });
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.doesNotMatch(again.stdout, /Configuration file/);
     assert.equal(readFileSync('/etc/docker-jail.ini', 'utf8'), edited);
     assert.match(installed(), new RegExp(`^install ok installed ${VERSION.replace(/\./g, '\\.')}$`));
     assert.equal((statSync('/usr/bin/jailsh').mode & 0o7777).toString(8), '4754');

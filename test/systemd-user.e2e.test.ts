@@ -62,18 +62,48 @@ describe('no systemd user manager for jailed users (pam_systemd on a systemd hos
     }
   });
 
-  it('fails, skipping the manager, for an unknown uid, a config it cannot trust, and bad usage', async () => {
+  it('fails, skipping the manager, for an unknown uid and bad usage', () => {
     assert.notEqual(run(CLI, ['user-manager', '4000000000']).status, 0);
-    await withConfig(
-      '[jail]\npids_limit = 1\n',
-      () => {
-        const unsafe = run(CLI, ['user-manager', String(plain.uid)]);
-        assert.equal(unsafe.status, 78, unsafe.stderr);
-        assert.match(unsafe.stderr, /^docker-jail: \/etc\/docker-jail.ini: refused: writable by group or others/);
-      },
-      0o666,
-    );
     for (const args of [[], ['x'], ['1', '2'], ['-1']]) assert.equal(run(CLI, ['user-manager', ...args]).status, 2, args.join(' '));
+  });
+
+  it('with a config that does not load, still passes root and users outside the jail group, and refuses those who might be jailed', async () => {
+    const verdicts = () =>
+      Object.fromEntries(
+        [
+          ['root', 0],
+          ['plain', plain.uid],
+          ['admin', admin.uid],
+          ['jailed', jailed.uid],
+        ].map(([name, uid]) => [name, run(CLI, ['user-manager', String(uid)]).status]),
+      );
+    // A typo (the section the manual page once taught), and a file anyone may write: neither loads.
+    for (const [text, mode] of [
+      ['[ENGINE]\nsocket = /var/run/docker.sock\n', 0o644],
+      ['[jail]\npids_limit = 1\n', 0o666],
+    ] as const) {
+      await withConfig(
+        text,
+        () => {
+          assert.notEqual(run(CLI, ['config', 'check']).status, 0, 'the config loads: this test proves nothing');
+          // The exempt group is not honoured without a config: an administrator in the jail group waits for the fix.
+          assert.deepEqual(verdicts(), { root: 0, plain: 0, admin: 77, jailed: 77 }, text);
+        },
+        mode,
+      );
+    }
+    // A group the broken file names as jail_group counts as jailed too; its text may add refusals, never take one away.
+    const plainGroup = run('/usr/bin/id', ['-gn', plain.name]).stdout.trim();
+    await withConfig(`[access]\njail_group = ${plainGroup}\n[jail]\npids_limit = lots\n`, () => {
+      assert.deepEqual(verdicts(), { root: 0, plain: 77, admin: 77, jailed: 77 });
+      const refused = run(CLI, ['user-manager', String(plain.uid)]);
+      assert.match(
+        refused.stderr,
+        new RegExp(`^docker-jail: uid ${plain.uid} is jailed: .*; the config does not load, so group ${plainGroup} counts as jailed\n$`),
+      );
+    });
+    // Control: with the config loading again, the administrator is exempt.
+    assert.deepEqual(verdicts(), { root: 0, plain: 0, admin: 0, jailed: 77 });
   });
 
   it("cannot be run by a jailed user: administration commands are root's", () => {

@@ -11,7 +11,7 @@ function deepFreeze<T>(value: T): T {
 /**
  * The built-in configuration, used when /etc/docker-jail.ini is absent and for
  * every key the file leaves out. Frozen: a caller changing it would change
- * every later login. etc/docker-jail.ini documents these same values (a test
+ * every later login. etc/examples/docker-jail.ini documents these same values (a test
  * holds the two together).
  */
 export const defaultConfig: Config = deepFreeze<Config>({

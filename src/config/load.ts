@@ -2,8 +2,9 @@ import * as nodeFsModule from 'node:fs';
 import * as posixPath from 'node:path/posix';
 import { ExitCode, JailError } from '../errors';
 import { defaultConfig } from './defaults';
-import { MAX_CONFIG_CHARS, parseConfig } from './parse';
+import { checkConfigText, MAX_CONFIG_CHARS, parseConfig } from './parse';
 import type { Config } from './types';
+import { parseGroupName } from './values';
 
 export { defaultConfig } from './defaults';
 export { parseConfig } from './parse';
@@ -153,4 +154,97 @@ export function readRootOwnedFile(path: string, maxBytes: number, fs: ConfigFs =
   } catch (error) {
     throw new JailError(`${file}: cannot read: ${describe(error)}`, ExitCode.config);
   }
+}
+
+/** What `config check` found in a file: every problem, and the config it would take effect as. */
+export interface ConfigCheck {
+  /** The file as an absolute path. */
+  file: string;
+  /** False when there is no such file: then the live config is the built-in defaults (a draft must exist). */
+  exists: boolean;
+  /** The effective config: meaningful only when there are no problems. */
+  config: Config;
+  /** Every problem, each naming the file, and the line and key where it has them (SECURITY.md, invariant 7). */
+  problems: string[];
+  /** For a draft only: why it would be refused installed as it is (its owner, its mode), and the fix. */
+  installNotes: string[];
+}
+
+/**
+ * Checks the live file (`draft` false: every rule of loadConfig, an unsafe
+ * owner or mode is a problem) or a draft an administrator is preparing, like
+ * `visudo -c -f` (a draft owned by them is checked all the same; its owner and
+ * mode are only noted, as they would be refused once installed).
+ */
+export function checkConfigFile(path: string, draft: boolean, fs: ConfigFs = nodeFs): ConfigCheck {
+  const file = posixPath.resolve(path);
+  const result: ConfigCheck = { file, exists: false, config: defaultConfig, problems: [], installNotes: [] };
+  let text: string;
+  try {
+    if (draft) text = readDraft(file, fs, result);
+    else {
+      const read = readRootOwnedFile(file, MAX_CONFIG_CHARS, fs);
+      if (read === null) return result;
+      text = read.text;
+    }
+  } catch (error) {
+    if (!(error instanceof JailError)) throw error;
+    if (!draft) result.exists = true;
+    result.problems.push(error.message);
+    return result;
+  }
+  result.exists = true;
+  const { config, problems } = checkConfigText(text, file);
+  return { ...result, config, problems };
+}
+
+/** The draft's text; notes what would refuse it once installed, and sets `exists` once it is found. */
+function readDraft(file: string, fs: ConfigFs, result: ConfigCheck): string {
+  const notes = result.installNotes;
+  let stats: ConfigStats;
+  try {
+    stats = fs.lstat(file);
+  } catch (error) {
+    throw new JailError(`${file}: cannot check: ${describe(error)}`, ExitCode.config);
+  }
+  result.exists = true;
+  if (stats.isSymbolicLink()) throw refused(file, 'is a symbolic link; give the file itself');
+  if (!stats.isFile()) throw refused(file, 'is not a regular file');
+  if (stats.size > MAX_CONFIG_CHARS) throw refused(file, `larger than ${MAX_CONFIG_CHARS} bytes`);
+  if (stats.uid !== 0) notes.push(`${file}: owned by uid ${stats.uid}: installed as it is, it would be refused (chown root ${file})`);
+  if ((stats.mode & 0o022) !== 0) {
+    notes.push(`${file}: writable by group or others (mode ${octal(stats.mode)}): installed as it is, it would be refused (chmod go-w ${file})`);
+  }
+  try {
+    return fs.readFile(file);
+  } catch (error) {
+    throw new JailError(`${file}: cannot read: ${describe(error)}`, ExitCode.config);
+  }
+}
+
+/**
+ * Every group name a `jail_group =` line of the file gives, wherever it stands
+ * and however broken the rest is; [] when there is no such file or it cannot
+ * be read. For deciding who might be jailed when the file cannot be loaded
+ * (user-manager): its text is not trusted, so the names it gives may only ever
+ * add to those refused, never exempt anyone.
+ */
+export function jailGroupNamesIn(path: string = DEFAULT_CONFIG_PATH, fs: ConfigFs = nodeFs): string[] {
+  let text: string;
+  try {
+    const stats = fs.lstat(path);
+    if (!stats.isFile() || stats.size > MAX_CONFIG_CHARS) return [];
+    text = fs.readFile(path);
+  } catch {
+    return [];
+  }
+  const names = new Set<string>();
+  for (const match of text.matchAll(/^[ \t]*jail_group[ \t]*=[ \t]*"?([^"\s;#]*)"?[ \t]*\r?$/gm)) {
+    try {
+      names.add(parseGroupName(match[1]));
+    } catch {
+      // not a group name: no group is called that
+    }
+  }
+  return [...names];
 }

@@ -16,227 +16,328 @@ import { show, ValueProblem } from './values';
 export const MAX_VALUE_CHARS = 4096;
 export const MAX_CONFIG_CHARS = 1024 * 1024;
 
-type Setter = (config: Config, text: string) => void;
+/**
+ * One key: how its text is read into the config, and how the config's value is
+ * written back as an administrator would write it (`config check`), so the
+ * two can never drift apart (a test reads every written value back).
+ */
+interface Key {
+  read(config: Config, text: string): void;
+  write(config: Config): string;
+}
+
+const key = (read: Key['read'], write: Key['write']): Key => ({ read, write });
+const words = (list: readonly string[]) => list.join(' ');
 
 /** Every section and key, in the order the shipped file documents them. Maps: no key can reach a prototype. */
-const KEYS = new Map<string, Map<string, Setter>>([
+const KEYS = new Map<string, Map<string, Key>>([
   [
     'engine',
-    new Map<string, Setter>([
+    new Map([
       [
         'socket',
-        (c, v) => {
-          c.engine.socket = value.parseSocketPath(v);
-        },
+        key(
+          (c, v) => {
+            c.engine.socket = value.parseSocketPath(v);
+          },
+          (c) => c.engine.socket,
+        ),
       ],
     ]),
   ],
   [
     'access',
-    new Map<string, Setter>([
+    new Map([
       [
         'jail_group',
-        (c, v) => {
-          c.access.jailGroup = value.parseGroupName(v);
-        },
+        key(
+          (c, v) => {
+            c.access.jailGroup = value.parseGroupName(v);
+          },
+          (c) => c.access.jailGroup,
+        ),
       ],
       [
         'exempt_group',
-        (c, v) => {
-          c.access.exemptGroup = value.parseGroupName(v);
-        },
+        key(
+          (c, v) => {
+            c.access.exemptGroup = value.parseGroupName(v);
+          },
+          (c) => c.access.exemptGroup,
+        ),
       ],
     ]),
   ],
   [
     'jail',
-    new Map<string, Setter>([
+    new Map([
       [
         'image',
-        (c, v) => {
-          c.jail.image = value.parseImageReference(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.image = value.parseImageReference(v);
+          },
+          (c) => c.jail.image,
+        ),
       ],
       [
         'mode',
-        (c, v) => {
-          c.jail.mode = value.parseChoice(v, ['per-user', 'shared'] as const);
-        },
+        key(
+          (c, v) => {
+            c.jail.mode = value.parseChoice(v, ['per-user', 'shared'] as const);
+          },
+          (c) => c.jail.mode,
+        ),
       ],
       [
         'name_template',
-        (c, v) => {
-          c.jail.nameTemplate = value.parseNameTemplate(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.nameTemplate = value.parseNameTemplate(v);
+          },
+          (c) => c.jail.nameTemplate,
+        ),
       ],
       [
         'hostname_template',
-        (c, v) => {
-          c.jail.hostnameTemplate = value.parseHostnameTemplate(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.hostnameTemplate = value.parseHostnameTemplate(v);
+          },
+          (c) => c.jail.hostnameTemplate,
+        ),
       ],
       [
         'home_mount',
-        (c, v) => {
-          c.jail.homeMount = value.parseHomeMount(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.homeMount = value.parseHomeMount(v);
+          },
+          (c) => c.jail.homeMount,
+        ),
       ],
       [
         'network',
-        (c, v) => {
-          c.jail.network = value.parseNetwork(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.network = value.parseNetwork(v);
+          },
+          (c) => c.jail.network,
+        ),
       ],
       [
         'cap_drop',
-        (c, v) => {
-          c.jail.capDrop = value.parseCapabilities(v, true);
-        },
+        key(
+          (c, v) => {
+            c.jail.capDrop = value.parseCapabilities(v, true);
+          },
+          (c) => words(c.jail.capDrop),
+        ),
       ],
       [
         'cap_add',
-        (c, v) => {
-          c.jail.capAdd = value.parseCapabilities(v, false);
-        },
+        key(
+          (c, v) => {
+            c.jail.capAdd = value.parseCapabilities(v, false);
+          },
+          (c) => words(c.jail.capAdd),
+        ),
       ],
       [
         'no_new_privileges',
-        (c, v) => {
-          c.jail.noNewPrivileges = value.parseBoolean(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.noNewPrivileges = value.parseBoolean(v);
+          },
+          (c) => value.writeBoolean(c.jail.noNewPrivileges),
+        ),
       ],
       [
         'pids_limit',
-        (c, v) => {
-          c.jail.pidsLimit = value.parsePidsLimit(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.pidsLimit = value.parsePidsLimit(v);
+          },
+          (c) => String(c.jail.pidsLimit),
+        ),
       ],
       [
         'memory_limit',
-        (c, v) => {
-          c.jail.memoryBytes = value.parseMemorySize(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.memoryBytes = value.parseMemorySize(v);
+          },
+          (c) => value.writeSize(c.jail.memoryBytes),
+        ),
       ],
       [
         'cpu_limit',
-        (c, v) => {
-          c.jail.cpus = value.parseCpus(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.cpus = value.parseCpus(v);
+          },
+          (c) => String(c.jail.cpus),
+        ),
       ],
       [
         'tmp_size',
-        (c, v) => {
-          c.jail.tmpBytes = value.parseSize(v);
-        },
+        key(
+          (c, v) => {
+            c.jail.tmpBytes = value.parseSize(v);
+          },
+          (c) => value.writeSize(c.jail.tmpBytes),
+        ),
       ],
     ]),
   ],
   [
     'session',
-    new Map<string, Setter>([
+    new Map([
       [
         'shell',
-        (c, v) => {
-          c.session.shell = value.parseShell(v);
-        },
+        key(
+          (c, v) => {
+            c.session.shell = value.parseShell(v);
+          },
+          (c) => c.session.shell,
+        ),
       ],
       [
         'workdir',
-        (c, v) => {
-          c.session.workdir = value.parseJailPathTemplate(v);
-        },
+        key(
+          (c, v) => {
+            c.session.workdir = value.parseJailPathTemplate(v);
+          },
+          (c) => c.session.workdir,
+        ),
       ],
       [
         'env_whitelist',
-        (c, v) => {
-          c.session.envWhitelist = value.parseEnvWhitelist(v);
-        },
+        key(
+          (c, v) => {
+            c.session.envWhitelist = value.parseEnvWhitelist(v);
+          },
+          (c) => words(c.session.envWhitelist),
+        ),
       ],
       [
         'kill_on_logout',
-        (c, v) => {
-          c.session.killOnLogout = value.parseBoolean(v);
-        },
+        key(
+          (c, v) => {
+            c.session.killOnLogout = value.parseBoolean(v);
+          },
+          (c) => value.writeBoolean(c.session.killOnLogout),
+        ),
       ],
       [
         'idle_stop',
-        (c, v) => {
-          c.session.idleStopSeconds = value.parseIdleStop(v);
-        },
+        key(
+          (c, v) => {
+            c.session.idleStopSeconds = value.parseIdleStop(v);
+          },
+          (c) => (c.session.idleStopSeconds === null ? 'off' : value.writeDuration(c.session.idleStopSeconds)),
+        ),
       ],
     ]),
   ],
   [
     'home',
-    new Map<string, Setter>([
+    new Map([
       [
         'mode',
-        (c, v) => {
-          c.home.mode = value.parseHomeMode(v);
-        },
+        key(
+          (c, v) => {
+            c.home.mode = value.parseHomeMode(v);
+          },
+          (c) => value.writeOctal(c.home.mode),
+        ),
       ],
       [
         'umask',
-        (c, v) => {
-          c.home.umask = value.parseUmask(v);
-        },
+        key(
+          (c, v) => {
+            c.home.umask = value.parseUmask(v);
+          },
+          (c) => value.writeOctal(c.home.umask),
+        ),
       ],
       [
         'skel',
-        (c, v) => {
-          c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false });
-        },
+        key(
+          (c, v) => {
+            c.home.skel = value.parseAbsolutePath(v, { allowWhitespace: false });
+          },
+          (c) => c.home.skel,
+        ),
       ],
       [
         'bases',
-        (c, v) => {
-          c.home.bases = value.parseHomeBases(v);
-        },
+        key(
+          (c, v) => {
+            c.home.bases = value.parseHomeBases(v);
+          },
+          (c) => words(c.home.bases),
+        ),
       ],
     ]),
   ],
   [
     'pam',
-    new Map<string, Setter>([
+    new Map([
       [
         'timeout',
-        (c, v) => {
-          c.pam.timeoutSeconds = value.parsePamTimeout(v);
-        },
+        key(
+          (c, v) => {
+            c.pam.timeoutSeconds = value.parsePamTimeout(v);
+          },
+          (c) => String(c.pam.timeoutSeconds),
+        ),
       ],
     ]),
   ],
   [
     'gc',
-    new Map<string, Setter>([
+    new Map([
       [
         'grace',
-        (c, v) => {
-          c.gc.graceSeconds = value.parseGrace(v);
-        },
+        key(
+          (c, v) => {
+            c.gc.graceSeconds = value.parseGrace(v);
+          },
+          (c) => value.writeDuration(c.gc.graceSeconds),
+        ),
       ],
     ]),
   ],
   [
     'image',
-    new Map<string, Setter>([
+    new Map([
       [
         'suite',
-        (c, v) => {
-          c.image.suite = value.parseSuite(v);
-        },
+        key(
+          (c, v) => {
+            c.image.suite = value.parseSuite(v);
+          },
+          (c) => c.image.suite,
+        ),
       ],
       [
         'mirror',
-        (c, v) => {
-          c.image.mirror = value.parseMirror(v);
-        },
+        key(
+          (c, v) => {
+            c.image.mirror = value.parseMirror(v);
+          },
+          (c) => c.image.mirror,
+        ),
       ],
       [
         'packages',
-        (c, v) => {
-          c.image.packages = value.parsePackages(v);
-        },
+        key(
+          (c, v) => {
+            c.image.packages = value.parsePackages(v);
+          },
+          (c) => words(c.image.packages),
+        ),
       ],
     ]),
   ],
@@ -272,10 +373,67 @@ const SECTION_LINE = /^\[([^\]]*)\]\s*$/; // as ini matches it: the [ in the fir
 // At most 64 characters: a longer name is shown cut short (show), never whole, in the message that refuses it.
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** The strict reading: throws at the first line that is not plain `[section]`, `key = value`, comment or blank. */
-export function scanConfig(text: string, file: string): Scan {
+/** What is wrong with a section header line, or null when it opens a known section for the first time. */
+function sectionProblem(line: string, where: string, scan: Scan): string | null {
+  if (!line.startsWith('[')) return `${where}: a section header must start in the first column`;
+  const match = SECTION_LINE.exec(line);
+  if (match === null) return `${where}: a section header is "[name]" alone on its line (put comments on their own line)`;
+  const name = match[1].trim();
+  if (name.includes('.') && NAME.test(name)) {
+    return `${where}: [${name}]: dotted section names are not supported (use one of: ${[...KEYS.keys()].join(', ')})`;
+  }
+  if (!NAME.test(name)) return `${where}: ${show(name)} is not a section name`;
+  if (!KEYS.has(name)) {
+    const lower = name.toLowerCase();
+    const hint = KEYS.has(lower) ? `; section names are lower case: [${lower}]` : ` (known sections: ${[...KEYS.keys()].join(', ')})`;
+    return `${where}: [${name}]: unknown section${hint}`;
+  }
+  const earlier = scan.get(name);
+  if (earlier !== undefined) return `${where}: [${name}]: duplicate section (first on line ${earlier.line}); put all its keys under one [${name}]`;
+  return null;
+}
+
+/** What is wrong with a key's name where it stands, or null. */
+function keyProblem(key: string, where: string, prefix: string, current: { name: string; section: ScannedSection } | null): string | null {
+  if (key === '') return `${where}: a line starts with "=" where the key name belongs`;
+  if (key.endsWith('[]') && NAME.test(key.slice(0, -2))) {
+    return `${prefix}: the array syntax "key[]" is not supported; write one "key = a, b, c" line`;
+  }
+  if (!NAME.test(key)) return `${where}: ${show(key)} is not a key name`;
+  if (current === null) {
+    const home = sectionOfKey(key);
+    return `${prefix}: key outside any section; ${home === undefined ? 'put it under a [section]' : `put it under [${home}]`}`;
+  }
+  const known = KEYS.get(current.name);
+  if (known === undefined || !known.has(key)) {
+    const home = sectionOfKey(key);
+    const hint = home !== undefined ? `; ${key} belongs in [${home}]` : ` (known keys in [${current.name}]: ${[...(known?.keys() ?? [])].join(', ')})`;
+    return `${prefix}: unknown key${hint}`;
+  }
+  const earlier = current.section.keys.get(key);
+  if (earlier !== undefined) return `${prefix}: duplicate key (first set on line ${earlier.line})`;
+  return null;
+}
+
+/**
+ * Where the readers send a problem: every reader of the live config throws at
+ * the first one (jailsh shows one line); `config check` gathers them all.
+ */
+export type Report = (message: string) => void;
+
+const throwFirst: Report = (message) => {
+  throw configError(message);
+};
+
+/**
+ * The strict reading: reports each line that is not plain `[section]`,
+ * `key = value`, comment or blank (throws at the first, by default). The keys
+ * under a section header it reported are skipped, as they belong to no section.
+ */
+export function scanConfig(text: string, file: string, report: Report = throwFirst): Scan {
   const scan: Scan = new Map();
   let current: { name: string; section: ScannedSection } | null = null;
+  let skipping = false;
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const number = index + 1;
@@ -284,59 +442,48 @@ export function scanConfig(text: string, file: string): Scan {
     const control = CONTROL_CHAR.exec(line);
     if (control !== null) {
       const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-      throw configError(`${where}: contains the control character U+${code}; save the file as plain text with \\n or \\r\\n line ends`);
+      report(`${where}: contains the control character U+${code}; save the file as plain text with \\n or \\r\\n line ends`);
+      continue;
     }
     // The same tests ini uses, so both skip the same lines.
     if (/^\s*$/.test(line) || /^\s*[;#]/.test(line)) continue;
 
     if (line.trimStart().startsWith('[')) {
-      if (!line.startsWith('[')) throw configError(`${where}: a section header must start in the first column`);
-      const match = SECTION_LINE.exec(line);
-      if (match === null) {
-        throw configError(`${where}: a section header is "[name]" alone on its line (put comments on their own line)`);
+      const problem = sectionProblem(line, where, scan);
+      skipping = problem !== null;
+      if (problem !== null) {
+        report(problem);
+        continue;
       }
-      const name = match[1].trim();
-      if (name.includes('.') && NAME.test(name)) {
-        throw configError(`${where}: [${name}]: dotted section names are not supported (use one of: ${[...KEYS.keys()].join(', ')})`);
-      }
-      if (!NAME.test(name)) throw configError(`${where}: ${show(name)} is not a section name`);
-      if (!KEYS.has(name)) {
-        throw configError(`${where}: [${name}]: unknown section (known sections: ${[...KEYS.keys()].join(', ')})`);
-      }
-      const earlier = scan.get(name);
-      if (earlier !== undefined) {
-        throw configError(`${where}: [${name}]: duplicate section (first on line ${earlier.line}); put all its keys under one [${name}]`);
-      }
+      const name = (SECTION_LINE.exec(line)?.[1] ?? '').trim();
       const section: ScannedSection = { line: number, keys: new Map() };
       scan.set(name, section);
       current = { name, section };
       continue;
     }
+    if (skipping) continue;
 
     const equals = line.indexOf('=');
     if (equals < 0) {
-      throw configError(`${where}: expected "key = value", "[section]" or a comment, got ${show(line.trim())}`);
+      report(`${where}: expected "key = value", "[section]" or a comment, got ${show(line.trim())}`);
+      continue;
     }
     const key = line.slice(0, equals).trim();
     const prefix = current === null ? `${where}: ${key}` : `${where}: [${current.name}] ${key}`;
-    if (key === '') throw configError(`${where}: a line starts with "=" where the key name belongs`);
-    if (key.endsWith('[]') && NAME.test(key.slice(0, -2))) {
-      throw configError(`${prefix}: the array syntax "key[]" is not supported; write one "key = a, b, c" line`);
+    const problem = keyProblem(key, where, prefix, current);
+    if (problem !== null || current === null) {
+      report(problem ?? `${prefix}: key outside any section`);
+      continue;
     }
-    if (!NAME.test(key)) throw configError(`${where}: ${show(key)} is not a key name`);
-    if (current === null) {
-      const home = sectionOfKey(key);
-      throw configError(`${prefix}: key outside any section; ${home === undefined ? 'put it under a [section]' : `put it under [${home}]`}`);
+    let scanned: string;
+    try {
+      scanned = scanValue(line.slice(equals + 1).trim(), prefix);
+    } catch (error) {
+      if (!(error instanceof JailError)) throw error;
+      report(error.message);
+      continue;
     }
-    const known = KEYS.get(current.name);
-    if (known === undefined || !known.has(key)) {
-      const home = sectionOfKey(key);
-      const hint = home !== undefined ? `; ${key} belongs in [${home}]` : ` (known keys in [${current.name}]: ${[...(known?.keys() ?? [])].join(', ')})`;
-      throw configError(`${prefix}: unknown key${hint}`);
-    }
-    const earlier = current.section.keys.get(key);
-    if (earlier !== undefined) throw configError(`${prefix}: duplicate key (first set on line ${earlier.line})`);
-    current.section.keys.set(key, { line: number, value: scanValue(line.slice(equals + 1).trim(), prefix) });
+    current.section.keys.set(key, { line: number, value: scanned });
   }
   return scan;
 }
@@ -459,31 +606,93 @@ function checkAcrossKeys(config: Config, scan: Scan, file: string): void {
   }
 }
 
-/** Reads docker-jail.ini text; `file` names it in messages and becomes `source`. Pure: touches no file. */
+/** Reads docker-jail.ini text; `file` names it in messages and becomes `source`. Pure: touches no file. Throws at the first problem. */
 export function parseConfig(text: string, file: string): Config {
-  if (text.length > MAX_CONFIG_CHARS) throw configError(`${file}: refused: larger than ${MAX_CONFIG_CHARS} characters`);
-  // A UTF-8 byte order mark, as some editors write; ini would take it for part of the first line.
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const scan = scanConfig(body, file);
-  const values = agreeWithIni(scan, parseIni(body), file);
+  return readConfig(text, file, throwFirst);
+}
 
+/**
+ * Every problem of docker-jail.ini text, each naming file, line and key
+ * (`config check`, `config edit`); `config` is what it would take effect as
+ * when there are none. Pure, like parseConfig.
+ */
+export function checkConfigText(text: string, file: string): { config: Config; problems: string[] } {
+  const problems: string[] = [];
+  const config = readConfig(text, file, (message) => void problems.push(message));
+  return { config, problems };
+}
+
+/**
+ * The readings in order: lines, then the two parsers' agreement, then each
+ * value, then the checks between keys. A later stage runs only when the
+ * earlier ones found nothing: it would judge what they already refused.
+ */
+function readConfig(text: string, file: string, report: Report): Config {
+  let count = 0;
+  const note: Report = (message) => {
+    count++;
+    report(message);
+  };
   const config = copyOfDefaults();
   config.source = file;
+  if (text.length > MAX_CONFIG_CHARS) {
+    note(`${file}: refused: larger than ${MAX_CONFIG_CHARS} characters`);
+    return config;
+  }
+  // A UTF-8 byte order mark, as some editors write; ini would take it for part of the first line.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const scan = scanConfig(body, file, note);
+  if (count > 0) return config;
+  let values: Map<string, Map<string, string>>;
+  try {
+    values = agreeWithIni(scan, parseIni(body), file);
+  } catch (error) {
+    if (!(error instanceof JailError)) throw error;
+    note(error.message);
+    return config;
+  }
+
   for (const [sectionName, section] of scan) {
-    const setters = KEYS.get(sectionName);
+    const keys = KEYS.get(sectionName);
     const sectionValues = values.get(sectionName);
     for (const [key, scanned] of section.keys) {
-      const set = setters?.get(key);
+      const reader = keys?.get(key);
       const text = sectionValues?.get(key);
-      if (set === undefined || text === undefined) throw configError(`${file}:${scanned.line}: [${sectionName}] ${key}: internal error: no reader`);
+      if (reader === undefined || text === undefined) throw configError(`${file}:${scanned.line}: [${sectionName}] ${key}: internal error: no reader`);
       try {
-        set(config, text);
+        reader.read(config, text);
       } catch (error) {
         if (!(error instanceof ValueProblem)) throw error;
-        throw configError(`${file}:${scanned.line}: [${sectionName}] ${key}: ${error.message}`);
+        note(`${file}:${scanned.line}: [${sectionName}] ${key}: ${error.message}`);
       }
     }
   }
-  checkAcrossKeys(config, scan, file);
+  if (count > 0) return config;
+  try {
+    checkAcrossKeys(config, scan, file);
+  } catch (error) {
+    if (!(error instanceof JailError)) throw error;
+    note(error.message);
+  }
   return config;
+}
+
+/**
+ * The config as an administrator writes it: every section and key with its
+ * value in the file's own terms (`memory_limit = 512m`, `mode = 0700`), like
+ * `sshd -T`. Reads back to the same config.
+ */
+export function formatConfig(config: Config): string {
+  const sections: string[] = [];
+  for (const [name, keys] of KEYS) {
+    const lines = [`[${name}]`];
+    for (const [keyName, { write }] of keys) lines.push(`${keyName} = ${iniValue(write(config))}`.trimEnd());
+    sections.push(lines.join('\n'));
+  }
+  return `${sections.join('\n\n')}\n`;
+}
+
+/** A value quoted where the scan would otherwise read it differently: a ; or #, a quote first or last, space at an end. */
+function iniValue(text: string): string {
+  return /[;#]|^["' \t]|["' \t]$/.test(text) ? `"${text}"` : text;
 }

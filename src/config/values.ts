@@ -500,3 +500,32 @@ export function parsePackages(value: string): string[] {
   }
   return packages;
 }
+
+// The inverse of the parsers above, for `config check`: each value as an administrator writes it, and
+// as its parser reads it back.
+
+export function writeBoolean(on: boolean): string {
+  return on ? 'yes' : 'no';
+}
+
+/** Bytes in the largest binary unit that holds them whole: 1073741824 is 1g, 1536m stays 1536m. */
+export function writeSize(bytes: number): string {
+  for (const unit of ['t', 'g', 'm', 'k'] as const) {
+    const size = Number(SIZE_UNITS[unit]);
+    if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** Seconds in the largest unit that holds them whole: 604800 is 7d, 90 is 90s; 0 stays 0. */
+export function writeDuration(seconds: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) {
+    if (seconds !== 0 && seconds % DURATION_UNITS[unit] === 0) return `${seconds / DURATION_UNITS[unit]}${unit}`;
+  }
+  return seconds === 0 ? '0' : `${seconds}s`;
+}
+
+/** A mode or umask as its parsers take it: 0700, 0077. */
+export function writeOctal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}

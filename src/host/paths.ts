@@ -37,6 +37,18 @@ export const SECCOMP_PROFILE_PATH = '/usr/share/docker-jail/seccomp.json';
 /** The configuration (a conffile): spelled in config/, which may import nothing but errors.ts, and named here too. */
 export { DEFAULT_CONFIG_PATH } from '../config/load';
 
+// `config check` and `config edit` (issue 17): the short conffile points at the full example, which
+// docker-jail.ini(5) is made from; an edit is made in a private directory and installed beside the live file.
+
+/** Every key with its default and what it does, commented out: the start of `config edit` when there is no config yet. */
+export const EXAMPLE_CONFIG_PATH = '/usr/share/doc/docker-jail/examples/docker-jail.ini';
+
+/** `config edit` copies the live config into a fresh directory made with this prefix (mkdtemp: root's, 0700). */
+export const CONFIG_EDIT_DIR_PREFIX = '/tmp/docker-jail-edit-';
+
+/** Where `config edit` looks up a bare editor name ($VISUAL, $EDITOR, editor, vi): root's usual PATH, never the caller's. */
+export const EDITOR_SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
 // Root's state that outlives a reboot: /var/lib/docker-jail, 0700 (made by postinst, removed by postrm purge).
 
 export const STATE_DIR = '/var/lib/docker-jail';

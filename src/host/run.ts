@@ -82,3 +82,17 @@ export function runForStatus(path: string, args: readonly string[], options: Run
 function firstLineOfWhy(outcome: RunOutcome): string {
   return (outcome.error?.message ?? outcome.stderr).trim().split('\n')[0];
 }
+
+/**
+ * Runs a program an administrator works in (their editor, for `config edit`)
+ * on the terminal they called from: the same rule of an absolute path, the
+ * environment the caller gives, and the caller's stdin, stdout and stderr.
+ * No time limit: a person decides when it ends; no login waits on it.
+ * Returns its exit status, null when a signal ended it; throws when it could not start.
+ */
+export function runInteractive(path: string, args: readonly string[], env: Record<string, string>): number | null {
+  if (!isAbsolute(path)) throw new JailError(`refusing to run ${path}: not an absolute path`);
+  const result = spawnSync(path, args, { env, stdio: 'inherit' });
+  if (result.error !== undefined) throw new JailError(`${path} could not be started: ${result.error.message}`);
+  return result.status;
+}

@@ -1,8 +1,8 @@
-import { loadConfig } from '../config/load';
+import { defaultConfig, jailGroupNamesIn, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
 import { JAILSH } from '../host/paths';
-import { groupIdByName, hostNss, type Identity, resolveIdentityAndGroups } from '../identity/nss';
+import { groupIdByName, hostNss, type Identity, type Nss, resolveIdentityAndGroups } from '../identity/nss';
 
 /**
  * Who a user is to docker-jail: only `jailed` ever reaches a jail; root, the
@@ -55,18 +55,57 @@ export function jailableIdentity(uid: number, config: Config): Identity {
  * Refuses a jailed uid, and fails closed: root always passes, before anything
  * is read; a user whose login shell is jailsh never does; anyone else only
  * when the jail group resolves and they are outside it, or in the exempt group.
- * An unknown uid, an NSS error or an unsafe config refuse too.
+ * An unknown uid or an NSS error refuses too.
+ *
+ * A config that cannot be loaded (a typo, a bad owner or mode) must not take
+ * every user manager with it (issue 17): it is a user manager on the host that
+ * a jailed user must not get, so only those who might be jailed are refused.
+ * Who might be: members of the built-in jail group and of every group a
+ * `jail_group =` line of the broken file names. That text is not trusted (the
+ * file may be writable by anyone), which is why it only adds groups to refuse
+ * and never exempts: the exempt group is not honoured until the file loads
+ * (an administrator in the jail group waits for the fix, as jailed users do).
+ * Each of these groups must resolve, or nobody could tell who is in it.
  */
-export function mayHaveUserManager(uid: number): void {
+export function mayHaveUserManager(
+  uid: number,
+  nss: Nss = hostNss,
+  load: () => Config = loadConfig,
+  namedInBrokenConfig: () => string[] = jailGroupNamesIn,
+): void {
   if (uid === 0) return;
   const jailed = `uid ${uid} is jailed: no systemd user manager on the host for it (it would run units from its home)`;
-  if ((hostNss.passwdByUid(uid) ?? '').split(':')[6] === JAILSH) throw new JailError(jailed, ExitCode.refused);
-  const config = loadConfig();
-  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup]);
+  if ((nss.passwdByUid(uid) ?? '').split(':')[6] === JAILSH) throw new JailError(jailed, ExitCode.refused);
+  let config: Config;
+  try {
+    config = load();
+  } catch (error) {
+    if (!(error instanceof JailError)) throw error;
+    mayHaveUserManagerWithoutConfig(uid, jailed, nss, namedInBrokenConfig());
+    return;
+  }
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup], nss);
   // An NSS outage, a misspelt jail_group or a local group shadowing the directory's all look like this: nobody could tell who is jailed.
   if (groupIdOf(config.access.jailGroup) === null) {
     throw new JailError(`the jail group ${config.access.jailGroup} does not resolve: no systemd user manager for uid ${uid} until it does`, ExitCode.refused);
   }
   if (accessOf(identity, config, groupIdOf) !== 'jailed') return; // exempt, or outside the jail group
   throw new JailError(jailed, ExitCode.refused);
+}
+
+/** mayHaveUserManager's decision when the config does not load (its comment says why this way). */
+function mayHaveUserManagerWithoutConfig(uid: number, jailed: string, nss: Nss, namedInFile: string[]): void {
+  const groups = [...new Set([defaultConfig.access.jailGroup, ...namedInFile])];
+  const { identity, groupIdOf } = resolveIdentityAndGroups(uid, groups, nss);
+  const mine = new Set(identity.groups.map((g) => g.gid));
+  for (const name of groups) {
+    const gid = groupIdOf(name);
+    if (gid === null) {
+      throw new JailError(
+        `the config does not load and the group ${name} does not resolve: no systemd user manager for uid ${uid} until one of them is fixed`,
+        ExitCode.refused,
+      );
+    }
+    if (mine.has(gid)) throw new JailError(`${jailed}; the config does not load, so group ${name} counts as jailed`, ExitCode.refused);
+  }
 }

@@ -20,7 +20,7 @@ import type { Config } from '../../src/config/types';
 import { ExitCode, JailError } from '../../src/errors';
 
 const FILE = '/etc/docker-jail.ini';
-const SHIPPED = path.join(__dirname, '..', '..', 'etc', 'docker-jail.ini');
+const SHIPPED = path.join(__dirname, '..', '..', 'etc', 'examples', 'docker-jail.ini'); // every key, commented out
 const SHIPPED_TEXT = fs.readFileSync(SHIPPED, 'utf8');
 /** The shipped file with every documented `# key = value` line made live: a valid file that sets every key. */
 const LIVE_TEXT = SHIPPED_TEXT.replace(/^# (?=[a-z_]+ =(?: |$))/gm, '');
