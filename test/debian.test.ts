@@ -122,6 +122,12 @@ describe('systemd/docker-jail-gc.service', () => {
     assert.ok(capabilities.includes('CAP_SYS_ADMIN'));
     for (const c of ['CAP_SYS_MODULE', 'CAP_SYS_TIME', 'CAP_NET_ADMIN', 'CAP_SYS_RAWIO', 'CAP_SYS_BOOT']) assert.equal(capabilities.includes(c), false, c);
   });
+
+  it('lets NSS modules reach their directory: a user gc cannot look up is taken for one removed, and their jail goes', () => {
+    // libnss-ldap and NIS without nscd open IP sockets from inside gc; glibc then reports "no such user".
+    const families = /^RestrictAddressFamilies=(.*)$/m.exec(unit)?.[1].split(/\s+/) ?? [];
+    for (const f of ['AF_UNIX', 'AF_INET', 'AF_INET6', 'AF_NETLINK']) assert.ok(families.includes(f), f);
+  });
 });
 
 describe('/etc/shells through debianutils shells.d', () => {

@@ -294,7 +294,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       assert.deepEqual(failed(findings), []);
       assert.match(
         text,
-        /^WARN tmp headroom: the \d+ \/tmp images in \/var\/lib\/docker-jail\/scratch \([\d.]+ \w+ in all, [\d.]+ \w+ on disk now\) may take [\d.]+ \w+ more; their filesystem has [\d.]+ \w+ free: jails filling their \/tmp would fill it.*\n {5}fix: .*tmp_size/m,
+        /^WARN tmp headroom: the \d+ \/tmp images? in \/var\/lib\/docker-jail\/scratch \([\d.]+ \w+ in all, [\d.]+ \w+ on disk now\) may take [\d.]+ \w+ more; their filesystem has [\d.]+ \w+ free: jails filling their \/tmp would fill it.*\n {5}fix: .*tmp_size/m,
       );
     } finally {
       rmSync(image, { force: true });

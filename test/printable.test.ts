@@ -6,6 +6,9 @@ describe("printable: text from the user database on an administrator's terminal"
     assert.equal(printable('a\u001b]0;title\u0007\rb\u007f\u009bc'), 'a\\x1b]0;title\\x07\\x0db\\x7f\\x9bc');
     assert.equal(printable('tab\there\nnext'), 'tab\\x09here\\x0anext');
     assert.equal(printable('Zoë /bin/bash ☃ \\x1b'), 'Zoë /bin/bash ☃ \\x1b');
+    // A command that reads backwards (RLO), a hidden break or separator: shown as code points.
+    assert.equal(printable('ls \u202etxt.exe\u200b\u2028\ufeff'), 'ls \\u202etxt.exe\\u200b\\u2028\\ufeff');
+    assert.equal(printableJson({ command: 'a\u202eb\u2066' }), '{\n  "command": "a\\u202eb\\u2066"\n}');
   });
 
   it('keeps line ends when asked, for messages of several lines', () => {

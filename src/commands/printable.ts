@@ -4,17 +4,25 @@
  * may fill: an ESC, CR or BEL printed raw would let them retitle the terminal,
  * overwrite a line or answer back into root's shell. So every C0 and C1
  * control character and DEL is shown escaped, as \xNN; `keepNewlines` leaves
- * line ends to multi-line messages the program itself wrote.
+ * line ends to multi-line messages the program itself wrote. The invisible
+ * and direction-changing characters (zero-width, bidi overrides, line and
+ * paragraph separators, BOM) are shown as \uNNNN: a command a user ran
+ * (list, status, top) must read as it is, not reversed or hidden.
  */
 export function printable(text: string, keepNewlines = false): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) =>
-    char === '\n' && keepNewlines ? char : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]|[\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, (char) => {
+    if (char === '\n' && keepNewlines) return char;
+    const code = char.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }
 
-/** JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL and C1 controls raw. */
+/** JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the invisible ones raw. */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** What a command reports as it goes (enable, gc, image update), one escaped line each, on its output. */
