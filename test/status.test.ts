@@ -86,13 +86,19 @@ describe('status: what the kernel and the engine say', () => {
     assert.equal(terminalOf(11, dir), null);
   });
 
-  it("counts OOM kills from memory.events of the jail's cgroup v2, and never leaves the hierarchy", () => {
+  it("counts OOM kills from the jail's cgroup, v2 or v1, and never leaves the hierarchy", () => {
     mkdirSync(`${dir}/system.slice/docker-c0ffee.scope`, { recursive: true });
     writeFileSync(`${dir}/system.slice/docker-c0ffee.scope/memory.events`, 'low 0\nhigh 0\nmax 7\noom 3\noom_kill 2\noom_group_kill 0\n');
     assert.equal(oomKillsOf({ cgroups: '0::/system.slice/docker-c0ffee.scope\n' }, dir), 2);
     assert.equal(oomKillsOf({ cgroups: '0::/system.slice/docker-beef.scope\n' }, dir), null, 'no such cgroup');
     assert.equal(oomKillsOf({ cgroups: '0::/system.slice/../../etc\n' }, dir), null);
-    assert.equal(oomKillsOf({ cgroups: '12:memory:/docker/c0ffee\n1:name=systemd:/docker/c0ffee\n' }, dir), null, 'cgroup v1');
+    // v1 (a hybrid host: the unified hierarchy holds no controller, so no memory.events).
+    mkdirSync(`${dir}/memory/docker/c0ffee`, { recursive: true });
+    writeFileSync(`${dir}/memory/docker/c0ffee/memory.oom_control`, 'oom_kill_disable 0\nunder_oom 0\noom_kill 5\n');
+    const hybrid = '9:name=systemd:/docker/c0ffee\n4:memory:/docker/c0ffee\n1:cpu,cpuacct:/docker/c0ffee\n0::/docker/c0ffee\n';
+    assert.equal(oomKillsOf({ cgroups: hybrid }, dir), 5);
+    assert.equal(oomKillsOf({ cgroups: '4:memory:/docker/../../c0ffee\n' }, dir), null);
+    assert.equal(oomKillsOf({ cgroups: '1:cpu:/docker/c0ffee\n' }, dir), null, 'no memory hierarchy');
   });
 
   it('dates a process from its start time in clock ticks and the boot time', () => {

@@ -281,20 +281,25 @@ export function ptyName(rdev: bigint): string | null {
 
 /**
  * How many times the kernel's OOM killer has killed a process of the jail
- * since it started (its cgroup is made at each start): `oom_kill` of the
- * memory.events of its init's cgroup v2, the path the kernel itself wrote in
- * the jail init's /proc/PID/cgroup (jailCgroupOf checked it is the
- * container's). Null on cgroup v1, or when it cannot be read.
+ * since it started (its cgroup is made at each start), from the cgroup the
+ * kernel itself named in the jail init's /proc/PID/cgroup (jailCgroupOf checked
+ * it is the container's): `oom_kill` of memory.events on cgroup v2, or of
+ * memory.oom_control in the memory hierarchy of cgroup v1. Null when neither
+ * can be read.
  */
 export function oomKillsOf(cgroup: JailCgroup, root = CGROUP_FS): number | null {
-  const path = cgroup.cgroups
-    .split('\n')
-    .find((line) => line.startsWith('0::'))
-    ?.slice(3);
-  if (path === undefined || !path.startsWith('/') || path.split('/').some((part) => part === '.' || part === '..')) return null;
+  const lines = cgroup.cgroups.split('\n').map((line) => /^\d+:([^:]*):(.*)$/.exec(line));
+  const v2 = lines.find((line) => line?.[1] === '')?.[2];
+  const v1 = lines.find((line) => line?.[1].split(',').includes('memory'))?.[2];
+  return (v2 === undefined ? null : oomKillIn(root, v2, 'memory.events')) ?? (v1 === undefined ? null : oomKillIn(`${root}/memory`, v1, 'memory.oom_control'));
+}
+
+/** The `oom_kill N` line of one cgroup file below `root`, never outside it; null when there is none. */
+function oomKillIn(root: string, path: string, file: string): number | null {
+  if (!path.startsWith('/') || path.split('/').some((part) => part === '.' || part === '..')) return null;
   let fd: number | null = null;
   try {
-    fd = openSync(`${root}${path === '/' ? '' : path}/memory.events`, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    fd = openSync(`${root}${path === '/' ? '' : path}/${file}`, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     const kills = /^oom_kill (\d+)$/m.exec(readFileSync(fd, 'utf8'))?.[1];
     return kills === undefined ? null : Number(kills);
   } catch {

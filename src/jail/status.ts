@@ -43,7 +43,7 @@ export interface JailStatus {
   /** Its /tmp and /var/tmp filesystem: used, and its size. */
   tmpUsedBytes: number | null;
   tmpLimitBytes: number | null;
-  /** Processes the kernel's OOM killer killed in it since it started (cgroup v2 memory.events). */
+  /** Processes the kernel's OOM killer killed in it since it started (its cgroup's memory.events, or memory.oom_control on cgroup v1). */
   oomKills: number | null;
   lastLogin: string | null;
 }
