@@ -56,6 +56,8 @@ describe('list and status: sessions, use against limits, OOM kills, and why a ja
         assert.match(session.command ?? '', /^-\w+$/, 'a login shell, as w shows one');
         assert.ok(session.rhost === null || session.rhost === '127.0.0.1', JSON.stringify(session));
       }
+      // Where from: sshd told PAM the client's address; su names no remote host.
+      assert.deepEqual(jail.sessionList.map((s) => s.rhost).sort(), ['127.0.0.1', null], JSON.stringify(jail.sessionList));
       const limits = sh(`docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' ${jailOf(user)}`)
         .trim()
         .split(' ');
@@ -84,6 +86,7 @@ describe('list and status: sessions, use against limits, OOM kills, and why a ja
         .slice(1);
       assert.equal(sessionRows.length, 2, table);
       for (const line of sessionRows) assert.match(line, /\d{4}-\d\d-\d\d \d\d:\d\d +(\d+[dhms]( \d+[dhms])?|-) +-\w+$/, line);
+      assert.equal(sessionRows.filter((line) => /^\S+ +127\.0\.0\.1 /.test(line)).length, 1, table);
     } finally {
       viaSsh.kill();
       viaSu.kill();

@@ -6,7 +6,7 @@ import { defaultConfig } from '../src/config/load';
 import { oomKillsOf, ptyName, startedAtOf, terminalOf, ttyNameOf } from '../src/host/procfs';
 import { configuredLimits, type JailStandard, madeWith, outdatedReasons } from '../src/jail/jail';
 import { type JailStatus, usageFrom } from '../src/jail/status';
-import { type ProcessId, type SessionRecord, sessionRecordsIn } from '../src/session/records';
+import { type ProcessId, type SessionRecord, sessionRecordsIn, startOf } from '../src/session/records';
 import { type SessionProbe, sessionRows } from '../src/session/who';
 
 const LIMITS = { memoryBytes: 512 * 1048576, pidsLimit: 512, nanoCpus: 1e9 };
@@ -122,6 +122,17 @@ describe('status: what the kernel and the engine say', () => {
 
 describe('status: one row per session', () => {
   const NOW = Date.parse('2026-12-02T12:00:00Z');
+
+  it('records where a session came from and its terminal as the login learnt them (PAM, fd 0), for the FROM and TTY columns', () => {
+    const config = defaultConfig;
+    const at = new Date(NOW);
+    const ssh = startOf({ config, shellArgs: { command: null } as never, origin: { rhost: '192.0.2.7', pamTty: 'ssh', ttyName: '/dev/pts/4' } }, at);
+    assert.deepEqual(ssh, { startedAt: at.toISOString(), command: '-bash', rhost: '192.0.2.7', tty: '/dev/pts/4' });
+    const piped = startOf({ config, shellArgs: { command: 'ls' } as never, origin: { service: 'sshd', rhost: '192.0.2.7', pamTty: 'ssh' } }, at);
+    assert.deepEqual([piped.command, piped.tty], ['ls', 'ssh']);
+    const su = startOf({ config, shellArgs: { command: null } as never, origin: {} }, at);
+    assert.deepEqual([su.rhost, su.tty], [null, null]);
+  });
   const pid = (n: number): ProcessId => ({ pid: n, start: n * 10 });
   const record = (over: Partial<SessionRecord>): SessionRecord => ({
     pid: 100,

@@ -44,9 +44,20 @@ export interface SessionRecord {
   tty?: string | null;
 }
 
-/** What list and status show of a session starting now: when, and its command (a login shell as `w` shows one, `-bash`). */
-export function startOf(login: Pick<Login, 'shellArgs' | 'config'>, now = new Date()): Pick<SessionRecord, 'startedAt' | 'command'> {
-  return { startedAt: now.toISOString(), command: login.shellArgs.command ?? `-${login.config.session.shell.split('/').pop()}` };
+/**
+ * What list and status show of a session starting now: when, its command (a login shell as `w` shows one, `-bash`),
+ * where from (PAM's remote host) and on which terminal (the one on the login's fd 0, else PAM's: `ssh` for none).
+ */
+export function startOf(
+  login: Pick<Login, 'shellArgs' | 'config' | 'origin'>,
+  now = new Date(),
+): Pick<SessionRecord, 'startedAt' | 'command' | 'rhost' | 'tty'> {
+  return {
+    startedAt: now.toISOString(),
+    command: login.shellArgs.command ?? `-${login.config.session.shell.split('/').pop()}`,
+    rhost: login.origin.rhost ?? null,
+    tty: login.origin.ttyName ?? login.origin.pamTty ?? null,
+  };
 }
 
 /** The process now holding this pid, if it is still the one recorded. */
