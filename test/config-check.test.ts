@@ -199,9 +199,18 @@ describe('config check FILE: a draft, and the live file', () => {
 });
 
 describe('user-manager without a config that loads: the jail groups a broken file names', () => {
-  it('finds every jail_group line, wherever it stands, skipping what is no group name', () => {
-    const text = '[ACCESS]\njail_group = students\n# jail_group = commented\n  jail_group="pupils"\njail_group = bad name\n[jail]\njail_group = x;y\n';
-    assert.deepStrictEqual(jailGroupNamesIn(FILE, fakeFs({ [FILE]: { kind: 'file', uid: 1000, mode: 0o666, text } })), ['students', 'pupils']);
+  it('finds every jail_group line, wherever it stands, read loosely (the typo may be on it), skipping what is no group name', () => {
+    const text =
+      '[ACCESS]\njail_group = students\n# jail_group = commented\n  jail_group="pupils"\njail_group = bad name\n[jail]\njail_group = x;y\n' +
+      "JAIL_GROUP: prisoners  # a comment\njail_group = 'inmates';\njail_group = -rf\n";
+    assert.deepStrictEqual(jailGroupNamesIn(FILE, fakeFs({ [FILE]: { kind: 'file', uid: 1000, mode: 0o666, text } })), [
+      'students',
+      'pupils',
+      'bad',
+      'x',
+      'prisoners',
+      'inmates',
+    ]);
     assert.deepStrictEqual(jailGroupNamesIn(FILE, fakeFs({})), []);
     assert.deepStrictEqual(jailGroupNamesIn(FILE, fakeFs({ [FILE]: { kind: 'symlink' } })), []);
   });
@@ -294,11 +303,17 @@ describe('user-manager: decided without the config when it does not load (fake N
     throw new JailError('/etc/docker-jail.ini:1: [ENGINE]: unknown section; section names are lower case: [engine]', 78);
   };
   /** Each user's verdict: 0 passes, 77 refused. */
-  const verdicts = (load: () => Config, named: string[] = []) =>
+  const verdicts = (load: () => Config, named: string[] = [], launcherGid: number | null = null) =>
     Object.fromEntries(
       [0, 1001, 1002, 1003, 1004, 1005].map((uid) => {
         try {
-          mayHaveUserManager(uid, nss, load, () => named);
+          mayHaveUserManager(
+            uid,
+            nss,
+            load,
+            () => named,
+            () => launcherGid,
+          );
           return [uid, 0];
         } catch (error) {
           assert.ok(error instanceof JailError, String(error));
@@ -323,5 +338,11 @@ describe('user-manager: decided without the config when it does not load (fake N
     // An exempt group the file names exempts nobody, and the built-in jail group still counts.
     assert.deepStrictEqual(verdicts(broken, ['staff']), { 0: 0, 1001: 0, 1002: 77, 1003: 77, 1004: 0, 1005: 77 });
     assert.deepStrictEqual(verdicts(broken, ['nosuchgroup']), { 0: 0, 1001: 77, 1002: 77, 1003: 77, 1004: 77, 1005: 77 });
+  });
+
+  it('broken: the group that may run jailsh counts as jailed, whatever the file says (a custom jail group the broken file no longer names)', () => {
+    assert.deepStrictEqual(verdicts(broken, [], 902), { 0: 0, 1001: 0, 1002: 77, 1003: 77, 1004: 77, 1005: 77 });
+    // A name the file gives must still resolve; the launcher's group does not excuse that.
+    assert.deepStrictEqual(verdicts(broken, ['nosuchgroup'], 902), { 0: 0, 1001: 77, 1002: 77, 1003: 77, 1004: 77, 1005: 77 });
   });
 });

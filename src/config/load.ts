@@ -239,7 +239,8 @@ export function jailGroupNamesIn(path: string = DEFAULT_CONFIG_PATH, fs: ConfigF
     return [];
   }
   const names = new Set<string>();
-  for (const match of text.matchAll(/^[ \t]*jail_group[ \t]*=[ \t]*"?([^"\s;#]*)"?[ \t]*\r?$/gm)) {
+  // Loosely, as a file that does not load may have its typo on this very line: any case, = or :, either quote, a comment after.
+  for (const match of text.matchAll(/^[ \t]*jail_group[ \t]*[=:][ \t]*["']?([A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)/gim)) {
     try {
       names.add(parseGroupName(match[1]));
     } catch {

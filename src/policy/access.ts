@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { defaultConfig, jailGroupNamesIn, loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { ExitCode, JailError } from '../errors';
@@ -60,18 +61,23 @@ export function jailableIdentity(uid: number, config: Config): Identity {
  * A config that cannot be loaded (a typo, a bad owner or mode) must not take
  * every user manager with it (issue 17): it is a user manager on the host that
  * a jailed user must not get, so only those who might be jailed are refused.
- * Who might be: members of the built-in jail group and of every group a
- * `jail_group =` line of the broken file names. That text is not trusted (the
- * file may be writable by anyone), which is why it only adds groups to refuse
- * and never exempts: the exempt group is not honoured until the file loads
- * (an administrator in the jail group waits for the fix, as jailed users do).
- * Each of these groups must resolve, or nobody could tell who is in it.
+ * Who might be: members of the group that may run jailsh (its group owner,
+ * which the package set from the config's jail group at install: root's, and
+ * there whatever state the file is in), of the built-in jail group, and of
+ * every group a `jail_group` line of the broken file seems to name (read
+ * loosely: a typo on that very line may be why the file does not load). That
+ * text only ever adds groups to refuse and never exempts: the exempt group is
+ * not honoured until the file loads (an administrator in the jail group waits
+ * for the fix, as jailed users do). A group named in the file must resolve, or
+ * nobody could tell who is in it; the built-in name may be absent when the
+ * launcher's group stands for the installed jail group.
  */
 export function mayHaveUserManager(
   uid: number,
   nss: Nss = hostNss,
   load: () => Config = loadConfig,
   namedInBrokenConfig: () => string[] = jailGroupNamesIn,
+  launcherGroup: () => number | null = launcherGroupId,
 ): void {
   if (uid === 0) return;
   const jailed = `uid ${uid} is jailed: no systemd user manager on the host for it (it would run units from its home)`;
@@ -81,7 +87,7 @@ export function mayHaveUserManager(
     config = load();
   } catch (error) {
     if (!(error instanceof JailError)) throw error;
-    mayHaveUserManagerWithoutConfig(uid, jailed, nss, namedInBrokenConfig());
+    mayHaveUserManagerWithoutConfig(uid, jailed, nss, namedInBrokenConfig(), launcherGroup());
     return;
   }
   const { identity, groupIdOf } = resolveIdentityAndGroups(uid, [config.access.exemptGroup, config.access.jailGroup], nss);
@@ -93,13 +99,27 @@ export function mayHaveUserManager(
   throw new JailError(jailed, ExitCode.refused);
 }
 
+/** The group owner of the launcher (root's, mode 4754: only that group may run it), or null when it is not installed as such. */
+export function launcherGroupId(): number | null {
+  try {
+    const stats = statSync(JAILSH);
+    return stats.isFile() && stats.uid === 0 && stats.gid !== 0 && (stats.mode & 0o4000) !== 0 ? stats.gid : null;
+  } catch {
+    return null;
+  }
+}
+
 /** mayHaveUserManager's decision when the config does not load (its comment says why this way). */
-function mayHaveUserManagerWithoutConfig(uid: number, jailed: string, nss: Nss, namedInFile: string[]): void {
+function mayHaveUserManagerWithoutConfig(uid: number, jailed: string, nss: Nss, namedInFile: string[], launcherGid: number | null): void {
   const groups = [...new Set([defaultConfig.access.jailGroup, ...namedInFile])];
   const { identity, groupIdOf } = resolveIdentityAndGroups(uid, groups, nss);
   const mine = new Set(identity.groups.map((g) => g.gid));
+  if (launcherGid !== null && mine.has(launcherGid)) {
+    throw new JailError(`${jailed}; the config does not load, so the group that may run ${JAILSH} (gid ${launcherGid}) counts as jailed`, ExitCode.refused);
+  }
   for (const name of groups) {
     const gid = groupIdOf(name);
+    if (gid === null && launcherGid !== null && name === defaultConfig.access.jailGroup && !namedInFile.includes(name)) continue;
     if (gid === null) {
       throw new JailError(
         `the config does not load and the group ${name} does not resolve: no systemd user manager for uid ${uid} until one of them is fixed`,
