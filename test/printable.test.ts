@@ -9,6 +9,8 @@ describe("printable: text from the user database on an administrator's terminal"
     // A command that reads backwards (RLO), a hidden break or separator: shown as code points.
     assert.equal(printable('ls \u202etxt.exe\u200b\u2028\ufeff'), 'ls \\u202etxt.exe\\u200b\\u2028\\ufeff');
     assert.equal(printableJson({ command: 'a\u202eb\u2066' }), '{\n  "command": "a\\u202eb\\u2066"\n}');
+    assert.equal(printable('\u061c\u00ad\u180e\u3164\u{e0041}x'), '\\u061c\\xad\\u180e\\u3164\\u{e0041}x');
+    assert.equal(printableJson('\u{e0041}\u00ad'), '"\\udb40\\udc41\\u00ad"');
   });
 
   it('keeps line ends when asked, for messages of several lines', () => {

@@ -10,19 +10,28 @@
  * (list, status, top) must read as it is, not reversed or hidden.
  */
 export function printable(text: string, keepNewlines = false): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]|[\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, (char) => {
+  return text.replace(UNPRINTABLE, (char) => {
     if (char === '\n' && keepNewlines) return char;
-    const code = char.charCodeAt(0);
+    const code = char.codePointAt(0) ?? 0;
+    if (code > 0xffff) return `\\u{${code.toString(16)}}`;
     return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
   });
 }
 
+/**
+ * Controls (C0, DEL, C1), format characters (zero-width, bidi marks and overrides, soft hyphen, tags), line and
+ * paragraph separators, and the Hangul fillers that show as blanks.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/gu;
+
 /** JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the invisible ones raw. */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(value, null, 2).replace(UNPRINTABLE, (char) => {
+    const code = char.codePointAt(0) ?? 0;
+    if (code < 0x20) return char; // C0 is escaped in strings already; what is left is the layout's own line ends
+    // Beyond the BMP, as JSON writes one: its UTF-16 pair.
+    return code > 0xffff ? [...char.split('')].map((unit) => `\\u${unit.charCodeAt(0).toString(16)}`).join('') : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** What a command reports as it goes (enable, gc, image update), one escaped line each, on its output. */
