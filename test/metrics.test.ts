@@ -7,34 +7,9 @@ import { dispatch } from '../src/commands/dispatch';
 import { ExitCode, JailError } from '../src/errors';
 import { escapeLabelValue, formatMetrics, type MetricsInput, publishMetrics } from '../src/jail/metrics';
 import type { JailStatus } from '../src/jail/status';
+import { jailStatus } from './fakes/jailStatus';
 
-function jail(fields: Partial<JailStatus>): JailStatus {
-  return {
-    name: 'jail-alice',
-    owner: 'alice',
-    uid: 1001,
-    state: 'running',
-    image: 'docker-jail/base:bookworm',
-    outdated: false,
-    sessionsVia: 'agent',
-    startedAt: null,
-    uptimeSeconds: 60,
-    sessions: 0,
-    cpuPercent: null,
-    memoryBytes: null,
-    outdatedReasons: [],
-    sessionList: [],
-    cpuSeconds: null,
-    memoryLimitBytes: null,
-    pids: null,
-    pidsLimit: null,
-    tmpUsedBytes: null,
-    tmpLimitBytes: null,
-    oomKills: null,
-    lastLogin: null,
-    ...fields,
-  };
-}
+const jail = (fields: Partial<JailStatus>): JailStatus => jailStatus(fields);
 
 const noRefusals = { access: 0, config: 0, unavailable: 0, failure: 0 };
 

@@ -3,36 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { CommandIo } from '../src/commands/command';
 import { dispatch } from '../src/commands/dispatch';
 import { type LiveView, showLive } from '../src/commands/liveScreen';
-import { duration, size, topLines } from '../src/commands/top';
+import { topLines } from '../src/commands/top';
 import { JailError } from '../src/errors';
 import type { JailStatus } from '../src/jail/status';
+import { jailStatus } from './fakes/jailStatus';
 
 function jail(name: string, fields: Partial<JailStatus>): JailStatus {
-  return {
-    name,
-    owner: name.replace('jail-', ''),
-    uid: 1001,
-    state: 'running',
-    image: 'docker-jail/base:bookworm',
-    outdated: false,
-    sessionsVia: 'agent',
-    startedAt: null,
-    uptimeSeconds: 7500,
-    sessions: 1,
-    cpuPercent: null,
-    memoryBytes: null,
-    outdatedReasons: [],
-    sessionList: [],
-    cpuSeconds: null,
-    memoryLimitBytes: null,
-    pids: null,
-    pidsLimit: null,
-    tmpUsedBytes: null,
-    tmpLimitBytes: null,
-    oomKills: null,
-    lastLogin: null,
-    ...fields,
-  };
+  return jailStatus({ uptimeSeconds: 7500, sessions: 1, ...fields, name });
 }
 
 const JAILS = [
@@ -85,11 +62,6 @@ describe('top: the jails, live on a terminal, plain in a pipe', () => {
     assert.match(live[0], /^docker-jail top - 09:05:07 {2}jails: 2 \(2 running\) {2}sessions: 2 {2}sorted by memory/);
     assert.equal(live[1], '');
     assert.equal(topLines([jail('jail-\x1b]0;x', {})], 'cpu', false)[1].split(' ')[0], 'jail-\\x1b]0;x');
-  });
-
-  it('says sizes and durations as a person does', () => {
-    assert.deepEqual([size(512), size(3584), size(120 << 20), size(1 << 30)], ['512B', '3.5K', '120M', '1.0G']);
-    assert.deepEqual([duration(45), duration(720), duration(7500), duration(273600)], ['45s', '12m', '2h 5m', '3d 4h']);
   });
 
   it('prints the table once and nothing else when the output is not a terminal; -n N times', async () => {

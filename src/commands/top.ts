@@ -4,7 +4,7 @@ import { engineFor } from '../jail/connect';
 import { type JailStatus, listJails } from '../jail/status';
 import type { Command } from './command';
 import { showLive } from './liveScreen';
-import { printable } from './printable';
+import { humanBytes, humanDuration, printable } from './printable';
 
 const HELP = `usage: docker-jail top [-b] [-n N] [-d SECONDS]
 Every jail, as list shows it, with its use against its limits, refreshed in place every 2 seconds (-d): m sorts by
@@ -64,12 +64,12 @@ export function topLines(jails: JailStatus[], order: Order, live: boolean, now =
         j.state,
         String(j.sessions),
         j.cpuPercent === null ? '-' : j.cpuPercent.toFixed(1),
-        j.memoryBytes === null ? '-' : size(j.memoryBytes),
+        j.memoryBytes === null ? '-' : humanBytes(j.memoryBytes),
         j.memoryBytes !== null && j.memoryLimitBytes ? ((j.memoryBytes / j.memoryLimitBytes) * 100).toFixed(1) : '-',
         j.pids === null ? '-' : `${j.pids}${j.pidsLimit ? `/${j.pidsLimit}` : ''}`,
-        j.tmpUsedBytes === null ? '-' : `${size(j.tmpUsedBytes)}${j.tmpLimitBytes ? `/${size(j.tmpLimitBytes)}` : ''}`,
+        j.tmpUsedBytes === null ? '-' : `${humanBytes(j.tmpUsedBytes)}${j.tmpLimitBytes ? `/${humanBytes(j.tmpLimitBytes)}` : ''}`,
         j.oomKills === null ? '-' : String(j.oomKills),
-        j.uptimeSeconds === null ? '-' : duration(j.uptimeSeconds),
+        j.uptimeSeconds === null ? '-' : humanDuration(j.uptimeSeconds),
       ].map((cell) => printable(cell)),
     );
   }
@@ -86,24 +86,4 @@ export function topLines(jails: JailStatus[], order: Order, live: boolean, now =
   const sessions = jails.reduce((n, j) => n + j.sessions, 0);
   const summary = `docker-jail top - ${now.toTimeString().slice(0, 8)}  jails: ${jails.length} (${running} running)  sessions: ${sessions}  sorted by ${order}  [m]emory [c]pu [q]uit`;
   return [summary, '', ...table];
-}
-
-/** Bytes as top shows them: 512B, 3.5K, 120M, 1.0G. */
-export function size(bytes: number): string {
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value}B` : `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
-
-/** A duration as a person says it: 45s, 12m, 2h 5m, 3d 4h. */
-export function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
 }
