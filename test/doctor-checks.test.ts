@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { defaultConfig } from '../src/config/load';
 import { type Finding, severityOf } from '../src/doctor/finding';
 import { judgeExemptGroup, judgeJailGroup } from '../src/doctor/groupChecks';
-import { bytes, judgeDebootstrap, judgeGcTimer, judgeLiveRestore, judgeScratchHeadroom, judgeUserManagerDropIn } from '../src/doctor/hostChecks';
+import { bytes, judgeDebootstrap, judgeGcTimer, judgeLimits, judgeLiveRestore, judgeScratchHeadroom, judgeUserManagerDropIn } from '../src/doctor/hostChecks';
 import { judgeSshdReload } from '../src/doctor/sshdReload';
 import { GC_TIMER_UNIT, SCRATCH_IMAGES, USER_MANAGER_DROP_IN } from '../src/host/paths';
 
@@ -18,6 +19,18 @@ describe("doctor's checks beside the login path: ok, WARN or FAIL, each with its
       assert.match(finding.detail, /restarting dockerd .* kills every jail's processes/);
       assert.match(finding.fix ?? '', /"live-restore": true to \/etc\/docker\/daemon\.json, then systemctl reload docker/);
     }
+  });
+
+  it('limits: a limit the config sets that the engine cannot enforce fails (the jail would run without it, and flap as outdated)', () => {
+    const all = { MemoryLimit: true, PidsLimit: true, CpuCfsQuota: true };
+    assert.equal(level(judgeLimits(all, defaultConfig.jail)), 'limits:ok');
+    const noMemory = judgeLimits({ ...all, MemoryLimit: false }, defaultConfig.jail);
+    assert.equal(level(noMemory), 'limits:fail');
+    assert.match(noMemory.detail, /^the engine cannot enforce memory_limit \(the memory controller\): jails would run without it/);
+    assert.match(judgeLimits({}, defaultConfig.jail).detail, /memory_limit .*, pids_limit .*, cpus /);
+    // A limit the config does not set needs no controller.
+    const unlimited = { ...defaultConfig.jail, memoryBytes: 0, pidsLimit: 0, cpus: 0 };
+    assert.equal(level(judgeLimits({}, unlimited)), 'limits:ok');
   });
 
   it('gc timer: missing unit fails; no systemd, or a timer not enabled and active, is a warning with what to run', () => {

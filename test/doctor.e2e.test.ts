@@ -43,6 +43,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       'config',
       'engine',
       'live-restore',
+      'limits',
       'image',
       'network',
       'gc timer',
@@ -245,6 +246,14 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
         text,
         /^WARN live-restore: the engine runs without live-restore: restarting dockerd .* kills every jail's processes.*\n {5}fix: add "live-restore": true to \/etc\/docker\/daemon\.json, then systemctl reload docker /m,
       );
+  });
+
+  it('says whether the engine can enforce the limits the config sets, as the engine itself reports its cgroup controllers', () => {
+    const supports = sh("docker info --format '{{.MemoryLimit}} {{.PidsLimit}}'").trim();
+    assert.match(supports, /^(true|false) (true|false)$/);
+    const { text } = doctor();
+    if (supports === 'true true') assert.match(text, /^ok {3}limits: the engine can enforce the memory, pids and CPU limits the config sets$/m);
+    else assert.match(text, /^FAIL limits: the engine cannot enforce /m);
   });
 
   it('says whether the gc timer runs and systemd loaded the user@ drop-in, or that systemd is not running here (a warning for gc, never a failure)', () => {

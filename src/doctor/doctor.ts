@@ -10,7 +10,7 @@ import { imageExists } from '../jail/image';
 import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../jail/seccomp';
 import type { Finding } from './finding';
 import { judgeExemptGroup, judgeJailGroup, readExemptGroupRecord } from './groupChecks';
-import { HOST_CHECKS, judgeLiveRestore } from './hostChecks';
+import { HOST_CHECKS, judgeLimits, judgeLiveRestore } from './hostChecks';
 import { COMMON_ACCOUNT, carriesPamAccountRule, PAM_PROFILE } from './pamProfile';
 import { doorsIn, effectiveSshd, openSshdDoors, runningSshds, SAMPLE_ADDRESSES, type SshdConnection } from './sshdChecks';
 import { openingDirectives, type PolicyPlacement, placePolicy, readSshdConfig, type SshdConfigReading } from './sshdConfigOrder';
@@ -94,7 +94,7 @@ export async function diagnose(): Promise<Finding[]> {
     const version = await engine.control.version();
     add('engine', true, `Docker ${version.Version} (API ${version.ApiVersion}) at ${config.engine.socket}`);
     const info = await engine.control.info();
-    findings.push(...engineSecurityFindings(info.SecurityOptions ?? []), judgeLiveRestore(info.LiveRestoreEnabled));
+    findings.push(...engineSecurityFindings(info.SecurityOptions ?? []), judgeLiveRestore(info.LiveRestoreEnabled), judgeLimits(info, config.jail));
     const built = await imageExists(engine, config.jail.image);
     add('image', built, built ? `${config.jail.image} is built` : `${config.jail.image} is not built`, 'docker-jail image build');
   } catch (error) {

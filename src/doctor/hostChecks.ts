@@ -1,4 +1,6 @@
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import type { Config } from '../config/types';
+import type { EngineInfo } from '../engine/interfaces';
 import { GC_TIMER_UNIT, SCRATCH_IMAGES, USER_MANAGER_DROP_IN } from '../host/paths';
 import { runForStatus } from '../host/run';
 import { type ScratchHeadroom, scratchHeadroom } from '../host/scratch';
@@ -34,6 +36,25 @@ export function judgeLiveRestore(enabled: boolean | undefined): Finding {
         "the engine runs without live-restore: restarting dockerd (an upgrade of docker.io does) kills every jail's processes, every user's tmux, screen and background jobs with them",
         'add "live-restore": true to /etc/docker/daemon.json, then systemctl reload docker (or kill -HUP the pid of dockerd): a reload applies it without stopping a container',
       );
+}
+
+/**
+ * Whether the engine can enforce the limits the config sets. One it cannot (a kernel without the memory, pids or
+ * cpu controller) it drops when it makes a jail, with a warning nobody reads: the jail runs unlimited, and, as
+ * its limits never match the config, it is taken for outdated and made anew at every last logout.
+ */
+export function judgeLimits(info: Pick<EngineInfo, 'MemoryLimit' | 'PidsLimit' | 'CpuCfsQuota'>, limits: Config['jail']): Finding {
+  const missing = [
+    limits.memoryBytes > 0 && info.MemoryLimit !== true ? 'memory_limit (the memory controller)' : null,
+    limits.pidsLimit > 0 && info.PidsLimit !== true ? 'pids_limit (the pids controller)' : null,
+    limits.cpus > 0 && info.CpuCfsQuota !== true ? 'cpus (the cpu controller, CFS quota)' : null,
+  ].filter((m): m is string => m !== null);
+  if (missing.length === 0) return passed('limits', 'the engine can enforce the memory, pids and CPU limits the config sets');
+  return failed(
+    'limits',
+    `the engine cannot enforce ${missing.join(', ')}: jails would run without it, and be made anew at every logout as outdated`,
+    'enable the cgroup controllers (on Debian 12 they are on by default: check the kernel command line for cgroup_disable=), then restart dockerd; or set the limit to 0 in [jail]',
+  );
 }
 
 /** What systemd says of the gc timer: `systemctl is-enabled` and `is-active`, as printed. */

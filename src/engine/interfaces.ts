@@ -16,6 +16,10 @@ export interface EngineInfo {
   SecurityOptions: string[] | null;
   /** daemon.json's live-restore: containers keep running while dockerd restarts. */
   LiveRestoreEnabled?: boolean;
+  /** Whether the engine can enforce a memory, pids or CPU limit (the kernel's cgroup controllers): it drops one it cannot, with a warning only. */
+  MemoryLimit?: boolean;
+  PidsLimit?: boolean;
+  CpuCfsQuota?: boolean;
 }
 
 export interface EngineClient {
