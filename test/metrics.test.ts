@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { REFUSAL_REASONS, refusalReasonOf } from '../src/audit/counters';
 import type { CommandIo } from '../src/commands/command';
@@ -110,6 +110,16 @@ describe('metrics: the Prometheus text format for the textfile collector', () =>
       assert.equal(statSync(`${dir}/docker-jail.prom`).mode & 0o777, 0o644);
       assert.equal(readFileSync(`${dir}/target`, 'utf8'), 'untouched');
       assert.deepEqual(readdirSync(dir).sort(), ['docker-jail.prom', 'target']);
+    });
+
+    it('never writes through a directory that is a link (the textfile directory may be another account’s to swap)', () => {
+      mkdirSync(`${dir}/elsewhere`);
+      symlinkSync(`${dir}/elsewhere`, `${dir}/textfile`);
+      assert.throws(
+        () => publishMetrics(`${dir}/textfile/docker-jail.prom`, 'x 1\n'),
+        (e) => e instanceof JailError && /is a symbolic link: not followed/.test(e.message),
+      );
+      assert.deepEqual(readdirSync(`${dir}/elsewhere`), []);
     });
 
     it('refuses a missing directory with one error naming it', () => {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { type LoginCounts, loginCounts } from '../audit/counters';
 import type { Config } from '../config/types';
 import type { Engine } from '../engine/client';
@@ -167,18 +167,29 @@ function labelText(labels: Labels): string {
  * Writes the metrics to `path` whole (a temp file beside it, renamed over it,
  * never through a link), 0644 for node_exporter. Its directory must exist: it
  * is node_exporter's to make, and one missing means no collector reads it.
+ * The directory is opened once, without following a link, and written through
+ * that handle: it may belong to prometheus, whose account must not be able to
+ * turn root's write into one anywhere else by swapping it for a link.
  */
 export function publishMetrics(path: string, text: string): void {
   const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : '.';
-  const stat = statSync(dir, { throwIfNoEntry: false });
-  if (stat === undefined || !stat.isDirectory()) {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  let dirFd: number;
+  try {
+    dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new JailError(`${dir} is a symbolic link: not followed (give the directory itself)`);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new JailError(`cannot open ${dir}: ${code ?? String(error)}`);
     throw new JailError(
       `${dir}: no such directory (node_exporter's textfile collector reads *.prom there: install prometheus-node-exporter, or give --output FILE or -)`,
     );
   }
   try {
-    writeStateFile(path, text, { mode: 0o644, sync: false }); // written afresh every minute
+    writeStateFile(`/proc/self/fd/${dirFd}/${name}`, text, { mode: 0o644, sync: false }); // written afresh every minute
   } catch (error) {
     throw new JailError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  } finally {
+    closeSync(dirFd);
   }
 }
