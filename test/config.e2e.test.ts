@@ -224,6 +224,16 @@ describe('config check and config edit, on the installed package', function () {
     assert.deepStrictEqual(editDirs(), []);
   });
 
+  it('edit: an unchanged copy of a broken live file is not passed as fine: its problems are named, exit 78', async () => {
+    await withConfig('[jail]\npids_limit = lots\n', () => {
+      const result = cli(['config', 'edit'], { EDITOR: '/bin/true' });
+      assert.equal(result.status, 78, result.stderr);
+      assert.match(result.stderr, /^docker-jail: \/etc\/docker-jail\.ini:2: \[jail\] pids_limit: "lots" is not a whole number/m);
+      assert.equal(fs.readFileSync(DEFAULT_CONFIG_PATH, 'utf8'), '[jail]\npids_limit = lots\n');
+    });
+    assert.deepStrictEqual(editDirs(), []);
+  });
+
   it('edit, at a terminal: shows the problem and asks; e edits again, and the fixed copy is installed', async () => {
     editorDoes(`printf '%s\\n' '[jail]' 'pids_limit = lots' >> "$1"`);
     await withConfig('# at a terminal\n', async () => {

@@ -19,7 +19,7 @@ export type OnProblems = (problems: string[]) => 'edit' | 'quit';
  * of the live file. Only a config with no problem replaces the live one, whole
  * (invariant 7: it is installed root:root, at most 0644); one with problems is
  * shown, and the administrator edits again or quits with the old file in
- * place. Unchanged text writes nothing. A live file changed by someone else
+ * place. Unchanged text writes nothing (and is checked all the same). A live file changed by someone else
  * during the edit is not overwritten: the edit is kept and named.
  */
 export function editConfig(onProblems: OnProblems, env: NodeJS.ProcessEnv, callerIsRoot: boolean, live: string = DEFAULT_CONFIG_PATH): EditOutcome {
@@ -39,8 +39,9 @@ export function editConfig(onProblems: OnProblems, env: NodeJS.ProcessEnv, calle
         );
       }
       const text = readEditDraft(draft);
-      if (text === start) return { kind: 'unchanged', file: live };
       const { problems } = checkConfigText(text, live);
+      // Unchanged and sound: nothing to write. Unchanged but broken (the live file was): said, as any edit's problems.
+      if (text === start && problems.length === 0) return { kind: 'unchanged', file: live };
       if (problems.length > 0) {
         if (onProblems(problems) === 'edit') continue;
         return { kind: 'abandoned', file: live, problems };
