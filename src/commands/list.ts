@@ -15,7 +15,7 @@ const LIST_HELP =
   'then one row per session: where from, tty, since, idle, command. Times are local; --json gives bytes, seconds and ISO 8601 times.';
 const STATUS_HELP =
   'usage: docker-jail status [USER] [--json]\n' +
-  "Like list, for one user's jail (and the shared jail). Exits non-zero, saying why in one line, for root, an exempt user, a user outside the jail group, and a jailed user without a jail.";
+  "Like list, for one user's jail (and the shared jail). Exits non-zero, saying why in one line, for root, an exempt user, a user outside the jail group, and a jailed user without a jail; a user outside the jail group who still has a jail (left for gc) has it shown, with that said.";
 
 export const listCommand: Command = {
   name: 'list',
@@ -49,7 +49,9 @@ export const statusCommand: Command = {
     }
     const uid = uidOfUser(names[0]);
     if (uid === null) throw new JailError(`no such user: ${names[0]}`, ExitCode.usage);
-    printJails(io, await statusOfUser(engineFor(config), config, uid), json);
+    const { jails, note } = await statusOfUser(engineFor(config), config, uid);
+    if (note !== null) io.stderr.write(`docker-jail: ${printable(note)}\n`);
+    printJails(io, jails, json);
     return 0;
   },
 };

@@ -65,20 +65,24 @@ const NOT_JAILED: Record<Exclude<Access, 'jailed'>, (user: string, config: Confi
 };
 
 /**
- * `status USER`: the user's jail (in shared mode, the shared one). Root, an
- * exempt user, one outside the jail group and a jailed user without a jail
- * get one line saying so instead, as an error (a non-zero exit).
+ * `status USER`: the user's jail (in shared mode, the shared one), and a note
+ * to say beside it. Root, an exempt user, one outside the jail group and a
+ * jailed user without a jail get one line saying so instead, as an error (a
+ * non-zero exit); a user outside the jail group who still has a jail (unjailed
+ * since, left for gc) has it shown, with that said in the note.
  */
-export async function statusOfUser(engine: Engine, config: Config, uid: number): Promise<JailStatus[]> {
+export async function statusOfUser(engine: Engine, config: Config, uid: number): Promise<{ jails: JailStatus[]; note: string | null }> {
   const { identity, access } = identityAndAccess(uid, config);
   const jails = access === 'root' ? [] : await listJails(engine, config, uid);
   if (access !== 'jailed') {
-    const left = jails.filter((j) => j.uid === uid).map((j) => j.name);
-    const leftLine = left.length === 0 ? '' : ` (a jail of theirs is left for gc: ${left.join(', ')})`;
-    throw new JailError(`${NOT_JAILED[access](identity.user, config)}${leftLine}`, ExitCode.failure);
+    const left = jails.filter((j) => j.uid === uid);
+    const leftLine = left.length === 0 ? '' : ` (a jail of theirs is left for gc: ${left.map((j) => j.name).join(', ')})`;
+    const line = `${NOT_JAILED[access](identity.user, config)}${leftLine}`;
+    if (access === 'outside' && left.length > 0) return { jails: left, note: line };
+    throw new JailError(line, ExitCode.failure);
   }
   if (jails.length === 0) throw new JailError(`${identity.user} is jailed but has no jail now; their next login makes it`, ExitCode.failure);
-  return jails;
+  return { jails, note: null };
 }
 
 async function statusOf(engine: Engine, info: ContainerSummary, current: JailStandard): Promise<JailStatus | null> {

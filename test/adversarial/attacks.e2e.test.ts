@@ -798,13 +798,16 @@ describe('attacks on a jailed login, proved by their effects', function () {
     let loopback: { server: Server; connections: () => number };
     let everywhere: { server: Server; connections: () => number };
     const listenPort = 33000 + Math.floor(Math.random() * 2000);
+    const onBridge = () => `[jail]\nnetwork = ${network}\n`;
+    // Their logins run under that config too: the last logout of an idle jail the config no longer describes removes it.
+    const bridgedOutput = (user: TestUser, command: string) => withConfig(onBridge(), () => loginOutput(user, command));
 
     before(async () => {
       sh(`docker network create --driver bridge ${network} >/dev/null`);
       carol = createUser();
       dave = createUser();
       // network shapes a jail when it is made: these two are made on the bridge.
-      await withConfig(`[jail]\nnetwork = ${network}\n`, () => {
+      await withConfig(onBridge(), () => {
         for (const user of [carol, dave]) loginOutput(user, 'true');
       });
       loopback = await countingServer(0, '127.0.0.1');
@@ -813,7 +816,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
         giveProgram(user, `${tools}/listen`, 'listen');
         giveProgram(user, `${tools}/abstract-connect`, 'abstract-connect');
       }
-      loginOutput(dave, `setsid nohup ~/listen ${listenPort} dave-serves >/dev/null 2>&1 < /dev/null &`);
+      await bridgedOutput(dave, `setsid nohup ~/listen ${listenPort} dave-serves >/dev/null 2>&1 < /dev/null &`);
       await waitFor("dave's listener", () => login(dave, tcpAttempts([['127.0.0.1', listenPort]])).stdout.startsWith('reached'), 20_000);
     });
     after(async () => {
@@ -830,7 +833,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       const port = (loopback.server.address() as { port: number }).port;
       assert.match(addressOf(carol, 'IPAddress'), /^\d+\.\d+\.\d+\.\d+$/, "carol's jail is not on the bridge");
       assert.equal(
-        loginOutput(
+        await bridgedOutput(
           carol,
           tcpAttempts([
             ['127.0.0.1', port],
@@ -848,15 +851,18 @@ describe('attacks on a jailed login, proved by their effects', function () {
         ip,
         2375,
       ]);
-      const seen = loginOutput(carol, tcpAttempts(targets));
+      const seen = await bridgedOutput(carol, tcpAttempts(targets));
       assert.equal(seen, targets.map(([ip, port]) => `reached ${ip}:${port}\n`).join(''));
       await waitFor('the connections from the jail', () => everywhere.connections() === targets.length);
     });
 
-    it("as doctor warns: reaches another user's bridged jail, and that jail's services", () => {
+    it("as doctor warns: reaches another user's bridged jail, and that jail's services", async () => {
       const daveAddress = addressOf(dave, 'IPAddress');
       assert.equal(
-        loginOutput(carol, `${tcpAttempts([[daveAddress, listenPort]])}; timeout 3 bash -c 'exec 3<>/dev/tcp/${daveAddress}/${listenPort}; head -c 11 <&3'`),
+        await bridgedOutput(
+          carol,
+          `${tcpAttempts([[daveAddress, listenPort]])}; timeout 3 bash -c 'exec 3<>/dev/tcp/${daveAddress}/${listenPort}; head -c 11 <&3'`,
+        ),
         `reached ${daveAddress}:${listenPort}\ndave-serves`,
       );
     });
@@ -870,7 +876,7 @@ describe('attacks on a jailed login, proved by their effects', function () {
       });
       await new Promise<void>((resolve) => server.listen(`\0${name}`, resolve));
       try {
-        assert.equal(loginOutput(carol, `~/abstract-connect ${name}`), `${name} ECONNREFUSED\n`);
+        assert.equal(await bridgedOutput(carol, `~/abstract-connect ${name}`), `${name} ECONNREFUSED\n`);
         assert.equal(connections, 0);
       } finally {
         await new Promise((resolve) => server.close(resolve));
