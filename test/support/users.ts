@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import {
@@ -47,7 +48,7 @@ export interface UserOptions {
  * run's ledger lists them, so a crashed run can be swept (testRun.ts).
  */
 export function createUser(options: UserOptions = {}): TestUser {
-  const name = `${options.prefix ?? 'djt'}${randomBytes(3).toString('hex')}`;
+  const name = unusedName(options.prefix ?? 'djt');
   const groups = options.groups ?? ['jailed'];
   const makeHome = options.home ?? true;
   sh(
@@ -61,6 +62,15 @@ export function createUser(options: UserOptions = {}): TestUser {
   if (makeHome) sh(`install -d -o ${name} -g ${gid} -m 0700 ${home}/.ssh && install -o ${name} -g ${gid} -m 0600 ${key}.pub ${home}/.ssh/authorized_keys`);
   else sh(`install -d -m 0755 ${ROOT_KEYS} && install -m 0644 ${key}.pub ${ROOT_KEYS}/${name}`);
   return { name, uid, gid, home, key };
+}
+
+/** A random user name no account has yet (three random bytes: two runs' worth of users may meet one day). */
+function unusedName(prefix: string): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const name = `${prefix}${randomBytes(3).toString('hex')}`;
+    if (spawnSync('/usr/bin/getent', ['passwd', name]).status === 2 && spawnSync('/usr/bin/getent', ['group', name]).status === 2) return name;
+  }
+  throw new Error('no unused user name in 20 tries: is getent answering?');
 }
 
 /** Removes the user's jail (found by label) with its /tmp and /var/tmp filesystem and all per-uid state, the user, and their home. */
