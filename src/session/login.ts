@@ -94,12 +94,14 @@ export async function runShell(args: string[], io: LoginIo): Promise<number> {
   const shellArgs = parseShellArgs(args);
   checkTextArguments();
   const uid = callerUid(process.env);
+  // Taken first: a login dropped while its session starts (sshd gone, this process reparented) is seen as a hangup.
+  const loginParent = process.ppid;
   const ancestors = loginAncestors();
   const { origin, pamUser } = loginOrigin(ancestors, process.env, isatty(0));
   // Who it is: PAM's user until the user database has answered.
   const context: LoginContext = { ancestors, origin, pamUser, user: pamUser ?? undefined };
   try {
-    return await runSession(uid, shellArgs, io, context);
+    return await runSession(uid, shellArgs, io, context, loginParent);
   } catch (error) {
     // Refusals and failures are audited too: root or an administrator trying jailsh, an unsafe config, a dead engine.
     const reason = error instanceof Error ? error.message : String(error);
@@ -123,9 +125,7 @@ interface LoginContext {
  * (warm), or, under the jail's lock, the jail is made ready and the session
  * goes to its agent or through docker exec.
  */
-async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo, context: LoginContext): Promise<number> {
-  // Taken first: a login dropped while its session starts (sshd gone, this process reparented) is seen as a hangup.
-  const loginParent = process.ppid;
+async function runSession(uid: number, shellArgs: ShellArgs, io: LoginIo, context: LoginContext, loginParent: number): Promise<number> {
   const config = loadConfig();
   const identity = jailableIdentity(uid, config);
   context.user = identity.user;
