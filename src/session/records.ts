@@ -108,6 +108,18 @@ export function recordSession(record: SessionRecord, dir = SESSIONS_DIR): Record
  * PAM processes are all gone can never match again and are removed.
  */
 export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { record: SessionRecord; remove: () => void }[] {
+  const found = [];
+  for (const { record, file } of readSessionRecords(dir)) {
+    const remove = () => rmSync(file, { force: true });
+    const alive = record.ancestors.map(stillRunning);
+    if (record.uid === uid && alive.includes(pamPid)) found.push({ record, remove });
+    else if (alive.every((pid) => pid === null)) remove();
+  }
+  return found;
+}
+
+/** Every session record in `dir` with its file; one being written or removed is skipped. */
+function readSessionRecords(dir: string): { record: SessionRecord; file: string }[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -117,12 +129,9 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
   const found = [];
   for (const entry of entries) {
     if (!/^\d+\.json$/.test(entry)) continue;
+    const file = `${dir}/${entry}`;
     try {
-      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
-      const remove = () => rmSync(`${dir}/${entry}`, { force: true });
-      const alive = record.ancestors.map(stillRunning);
-      if (record.uid === uid && alive.includes(pamPid)) found.push({ record, remove });
-      else if (alive.every((pid) => pid === null)) remove();
+      found.push({ record: JSON.parse(readStateFile(file)) as SessionRecord, file });
     } catch {
       // being written or removed
     }
@@ -132,23 +141,9 @@ export function sessionsOf(pamPid: number, uid: number, dir = SESSIONS_DIR): { r
 
 /** The records of sessions in jail `jailId` (running or not: see stillRunning), for list and status. */
 export function sessionRecordsIn(jailId: string, dir = SESSIONS_DIR): SessionRecord[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const found: SessionRecord[] = [];
-  for (const entry of entries) {
-    if (!/^\d+\.json$/.test(entry)) continue;
-    try {
-      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
-      if (record.jailId === jailId) found.push(record);
-    } catch {
-      // being written or removed
-    }
-  }
-  return found;
+  return readSessionRecords(dir)
+    .map(({ record }) => record)
+    .filter((record) => record.jailId === jailId);
 }
 
 /**
@@ -157,24 +152,14 @@ export function sessionRecordsIn(jailId: string, dir = SESSIONS_DIR): SessionRec
  * the records root wrote, never by asking the agent (SECURITY.md, invariant 10).
  */
 export function agentSessionsIn(jailId: string, uid: number | null, except: number[] = [], dir = SESSIONS_DIR): number {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  let running = 0;
-  for (const entry of entries) {
-    if (!/^\d+\.json$/.test(entry)) continue;
-    try {
-      const record = JSON.parse(readStateFile(`${dir}/${entry}`)) as SessionRecord;
-      if (record.jailId !== jailId || (uid !== null && record.uid !== uid) || except.includes(record.pid)) continue;
-      if (record.agent !== undefined && stillRunning(record.agent) !== null) running++;
-    } catch {
-      // being written or removed
-    }
-  }
-  return running;
+  return readSessionRecords(dir).filter(
+    ({ record }) =>
+      record.jailId === jailId &&
+      (uid === null || record.uid === uid) &&
+      !except.includes(record.pid) &&
+      record.agent !== undefined &&
+      stillRunning(record.agent) !== null,
+  ).length;
 }
 
 /**
@@ -189,8 +174,6 @@ export interface PamSessionRecord {
   rhost?: string;
   tty?: string;
 }
-
-export { PAM_SESSIONS_DIR };
 
 /** One file per PAM session's process, named by its pid and start time: a reused pid never finds another's record. */
 function pamSessionPath(pamProcess: ProcessId, dir: string): string {
