@@ -1,17 +1,4 @@
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  statfsSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { JailError } from '../errors';
 import { bounded, unbroken } from './deadline';
 import { mountOptionsOf, runMount } from './mounts';
@@ -115,8 +102,8 @@ export function scratchUsage(key: string): { usedBytes: number; sizeBytes: numbe
       const fs = statfsSync(mounted);
       return { usedBytes: (fs.blocks - fs.bfree) * fs.bsize, sizeBytes: fs.blocks * fs.bsize };
     }
-    const image = statSync(`${SCRATCH_IMAGES}/${key}.img`);
-    return { usedBytes: image.blocks * 512, sizeBytes: image.size };
+    const image = lstatSync(`${SCRATCH_IMAGES}/${key}.img`, { throwIfNoEntry: false });
+    return image?.isFile() === true ? { usedBytes: image.blocks * 512, sizeBytes: image.size } : null;
   } catch {
     return null;
   }
@@ -181,14 +168,15 @@ export function scratchHeadroom(): ScratchHeadroom | null {
   } catch {
     return null;
   }
+  let images = 0;
   let apparentBytes = 0;
   let allocatedBytes = 0;
-  const keys = scratchKeys();
-  for (const key of keys) {
+  for (const key of scratchKeys()) {
     const image = lstatSync(`${SCRATCH_IMAGES}/${key}.img`, { throwIfNoEntry: false });
     if (image?.isFile() !== true) continue;
+    images++;
     apparentBytes += image.size;
     allocatedBytes += image.blocks * 512;
   }
-  return { images: keys.length, apparentBytes, allocatedBytes, freeBytes: free };
+  return { images, apparentBytes, allocatedBytes, freeBytes: free };
 }
