@@ -1,23 +1,12 @@
-import {
-  accessSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  fsyncSync,
-  lstatSync,
-  mkdtempSync,
-  openSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, lstatSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import * as posixPath from 'node:path/posix';
 import { nodeFs } from '../config/load';
 import { ExitCode, JailError } from '../errors';
 import { CONFIG_EDIT_DIR_PREFIX, EDITOR_SEARCH_PATH } from './paths';
 import { runInteractive } from './run';
+import { writeStateFile } from './stateFiles';
+
+const ROOT = { uid: 0, gid: 0 };
 
 /**
  * The files `config edit` touches as root: the private copy an administrator
@@ -35,7 +24,7 @@ export function makeEditDraft(text: string): EditDraft {
   const dir = mkdtempSync(CONFIG_EDIT_DIR_PREFIX);
   const file = posixPath.join(dir, 'docker-jail.ini'); // the name tells an editor its syntax
   try {
-    writeWhole(file, text, 0o600);
+    writeStateFile(file, text, { mode: 0o600, owner: ROOT });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -76,18 +65,15 @@ export function modeOf(path: string): number | null {
 }
 
 /**
- * Replaces the file at path with text, owned root:root with this mode: written
- * to a new file beside it (O_EXCL, never through a link), synced, renamed over
- * it, and the directory synced, so a crash leaves the old file or the new one.
+ * Replaces the file at path with text, root:root with this mode,
+ * as every state file of root's is replaced (stateFiles: a new file beside it,
+ * never through a link, synced, renamed over it), and the directory synced,
+ * so a crash leaves the old file or the new one.
  */
 export function installConfigFile(path: string, text: string, mode: number): void {
-  const temp = posixPath.join(posixPath.dirname(path), `.${posixPath.basename(path)}.edit.${process.pid}`);
-  rmSync(temp, { force: true }); // left by an edit killed midway
   try {
-    writeWhole(temp, text, mode);
-    renameSync(temp, path);
+    writeStateFile(path, text, { mode, owner: ROOT });
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new JailError(
       `${path}: cannot install the edit: ${error instanceof Error ? error.message : String(error)}; the old file is unchanged`,
       ExitCode.failure,
@@ -98,19 +84,6 @@ export function installConfigFile(path: string, text: string, mode: number): voi
     fsyncSync(dir);
   } finally {
     closeSync(dir);
-  }
-}
-
-function writeWhole(path: string, text: string, mode: number): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    fchownSync(fd, 0, 0);
-    fchmodSync(fd, mode); // open's mode passes through the umask
-    const bytes = Buffer.from(text, 'utf8');
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

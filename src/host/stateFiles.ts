@@ -1,4 +1,18 @@
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 
 /**
  * Root's own state files (paths.ts: session records, agent states, remembered
@@ -23,6 +37,8 @@ export interface StateWrite {
    * lose (its last login time): a sync costs milliseconds.
    */
   sync?: boolean;
+  /** Owner and group to give the file, when not this process's (the live config is root:root whatever group its editor runs with). */
+  owner?: { uid: number; gid: number };
 }
 
 /**
@@ -40,6 +56,7 @@ export function writeStateFile(path: string, content: string, options: StateWrit
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
   try {
     try {
+      if (options.owner !== undefined) fchownSync(fd, options.owner.uid, options.owner.gid);
       if (options.mode !== undefined) fchmodSync(fd, options.mode);
       // A short write (a nearly full disk) is followed by one that fails: never rename a truncated file.
       const bytes = Buffer.from(content, 'utf8');
