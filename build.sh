@@ -19,6 +19,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root: sudo ./build.sh $1"; }
 
 # Everything the product and its tests need on a fresh Debian 12 machine; fails (never skips) when something is missing.
 prepare_host() {
+  # Before anything reads them: host files (the config, nsswitch.conf, sshd's) a killed test run left changed.
+  tools/restore-host-files.sh
   local packages=(docker.io openssh-server openssh-client busybox-static debootstrap debian-archive-keyring tmux screen rsync strace rsyslog libpam-runtime
                   gcc libc6-dev libpam0g-dev make file procps psmisc util-linux bsdutils git python3 python3-prometheus-client pamtester libnss-extrausers iproute2 systemd
                   debhelper dpkg-dev fakeroot lintian man-db

@@ -4,6 +4,7 @@ import { ORPHANS_DIR, SCRATCH_IMAGES, STAGING_ROOT } from '../../src/host/paths'
 import { withConfig } from '../support/config';
 import { directoryGroups, EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh } from '../support/host';
+import { restoreHostFile } from '../support/hostFiles';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
 const CLI = '/usr/sbin/docker-jail';
@@ -62,7 +63,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
     member = createUser({ groups: ['jailed'], shell: '/bin/bash', prefix: 'djm' });
   });
   after(() => {
-    writeFileSync('/etc/nsswitch.conf', nsswitch);
+    restoreHostFile('/etc/nsswitch.conf');
     for (const user of [local, admin, member]) if (user) removeUser(user);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));

@@ -14,6 +14,7 @@ import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/jail/seccomp
 import { withConfig } from '../support/config';
 import { jailedUsers } from '../support/fixtures';
 import { requireHost, run, sh, waitFor } from '../support/host';
+import { keepHostFile, restoreHostFile } from '../support/hostFiles';
 import { jailOf, type TestUser } from '../support/users';
 import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
@@ -131,6 +132,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
       assert.match(lines[0], reason);
       assert.equal(jailOf(user), '', 'a jail was made');
     };
+    keepHostFile(SECCOMP_PROFILE_PATH); // put back by the next ./build.sh test if this run is killed
     try {
       chmodSync(SECCOMP_PROFILE_PATH, 0o666);
       refusedWith(/writable by group or others/);
@@ -138,11 +140,8 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
       renameSync(SECCOMP_PROFILE_PATH, aside);
       refusedWith(/missing/);
     } finally {
-      try {
-        renameSync(aside, SECCOMP_PROFILE_PATH);
-      } catch {
-        // not moved aside
-      }
+      restoreHostFile(SECCOMP_PROFILE_PATH);
+      rmSync(aside, { force: true });
       chmodSync(SECCOMP_PROFILE_PATH, 0o644);
     }
     assert.equal(loginOutput(user, 'echo reached'), 'reached\n');

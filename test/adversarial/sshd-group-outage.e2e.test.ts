@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { STAGING_ROOT } from '../../src/host/paths';
 import { EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh, sleep } from '../support/host';
+import { restoreHostFile } from '../support/hostFiles';
 import { banner, ROOT_KEYS, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
@@ -61,7 +62,7 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
   after(async () => {
     if (sshd) await sshd.stop();
     if (admin) removeUser(admin);
-    writeFileSync('/etc/nsswitch.conf', nsswitch);
+    restoreHostFile('/etc/nsswitch.conf');
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));
     sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
 import { LABEL_MANAGED, LABEL_UID } from '../../src/jail/labels';
 import { requireHost, run, runBinary, sh } from '../support/host';
+import { keepHostFile, restoreHostFile } from '../support/hostFiles';
 
 const CLI = '/usr/sbin/docker-jail';
 const TITLE = '\u001b]0;djt-pwned-title\u0007'; // an OSC that retitles the terminal
@@ -52,6 +53,7 @@ describe('list, status and doctor print what the user database says with control
     );
     writeFileSync('/var/lib/extrausers/group', `${member}:x:${uid}:\n`);
     writeFileSync('/var/lib/extrausers/shadow', `${member}:*:19000:0:99999:7:::\n`);
+    keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|group|shadow):(.*)$/gm, '$1:$2 extrausers'));
     assert.equal(run('/usr/bin/getent', ['passwd', String(ownerUid)]).stdout.split(':')[0], owner);
     sh(`gpasswd -a ${member} ${defaultConfig.access.jailGroup} >/dev/null`);
@@ -60,7 +62,7 @@ describe('list, status and doctor print what the user database says with control
   after(() => {
     sh(`gpasswd -d ${member} ${defaultConfig.access.jailGroup} >/dev/null 2>&1 || true`);
     sh(`docker rm -f ${container} >/dev/null 2>&1 || true`);
-    writeFileSync('/etc/nsswitch.conf', nsswitch);
+    restoreHostFile('/etc/nsswitch.conf');
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
   });
 

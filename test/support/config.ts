@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH } from '../../src/host/paths';
+import { keepHostFile, restoreHostFile } from './hostFiles';
 
 const CONFIG = DEFAULT_CONFIG_PATH;
 
@@ -33,7 +34,7 @@ function undoAbandonedSwaps(): void {
   const outermost = swaps[0];
   if (outermost === undefined) return;
   for (const swap of swaps.splice(0)) swap.undone = true;
-  putBack(outermost.original);
+  restoreHostFile(CONFIG);
 }
 afterEach(undoAbandonedSwaps);
 beforeEach(undoAbandonedSwaps); // a swap left by a hook that timed out
@@ -41,6 +42,7 @@ beforeEach(undoAbandonedSwaps); // a swap left by a hook that timed out
 /** Runs fn with /etc/docker-jail.ini replaced by text (root-owned, 0644), then puts the original back. */
 export async function withConfig<T>(text: string, fn: () => Promise<T> | T, mode = 0o644): Promise<T> {
   const swap: Swap = { original: existsSync(CONFIG) ? readFileSync(CONFIG) : null, undone: false };
+  if (swaps.length === 0) keepHostFile(CONFIG); // a killed run's swap is put back by the next ./build.sh test
   swaps.push(swap);
   writeFileSync(CONFIG, text);
   chmodSync(CONFIG, mode); // writeFileSync applies a mode only to a file it creates
@@ -50,7 +52,8 @@ export async function withConfig<T>(text: string, fn: () => Promise<T> | T, mode
     if (!swap.undone) {
       swap.undone = true;
       swaps.splice(swaps.indexOf(swap), 1);
-      putBack(swap.original);
+      if (swaps.length === 0) restoreHostFile(CONFIG);
+      else putBack(swap.original);
     }
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { run, sh } from './host';
+import { keepHostFile } from './hostFiles';
 
 /** libnss-extrausers' files: the tests' stand-in for a directory (LDAP, sssd). */
 export const EXTRA = '/var/lib/extrausers';
@@ -27,6 +28,7 @@ export function serveDirectoryUser(name: string, uid: number, home: string, nssw
   writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
   writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
   writeFileSync(`${EXTRA}/group`, directoryGroups(name, uid, jailedGid));
+  keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
   writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'));
   return jailedGid;
 }
