@@ -5,7 +5,7 @@ import { EXEMPT_GROUP_RECORD, SCRATCH_IMAGES } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { jailedUser } from './support/fixtures';
 import { requireHost, run, sh, sleep } from './support/host';
-import { keepHostFile, restoreHostFile } from './support/hostFiles';
+import { keepHostFile } from './support/hostFiles';
 import { startSshd } from './support/sshd';
 import { createUser, removeUser } from './support/users';
 
@@ -130,7 +130,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
 
   it('names an sshd that serves sftp in-process (internal-sftp), which would bypass the jail', () => {
     const original = readFileSync('/etc/ssh/sshd_config');
-    keepHostFile('/etc/ssh/sshd_config'); // put back by the next ./build.sh test if this run is killed
+    const putBack = keepHostFile('/etc/ssh/sshd_config'); // put back by the next ./build.sh test if this run is killed
     writeFileSync('/etc/ssh/sshd_config', original.toString().replace(/^Subsystem\s+sftp\s+.*$/m, 'Subsystem sftp internal-sftp'));
     try {
       const { status, findings, text } = doctor();
@@ -138,7 +138,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       assert.deepEqual(failed(findings), ['sftp']);
       assert.match(text, /FAIL sftp: sshd serves sftp in-process \(internal-sftp\)/);
     } finally {
-      restoreHostFile('/etc/ssh/sshd_config');
+      putBack();
     }
   });
 
@@ -148,12 +148,12 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
     const oneUser = '/etc/ssh/sshd_config.d/01-test-user.conf';
     assert.ok(SSHD_DROP_IN > oneUser, 'the test drop-ins must sort before the policy');
     const other = createUser();
+    const putBacks: (() => void)[] = [];
     try {
       const members = sh('getent group jailed | cut -d: -f4').trim().split(',');
       assert.ok(members.length >= 2, `the jail group lists ${members.join(',')}`);
       const second = members[1];
-      keepHostFile(remote);
-      keepHostFile(oneUser);
+      putBacks.push(keepHostFile(remote), keepHostFile(oneUser));
       writeFileSync(remote, '# remote clients only\nMatch Address 10.0.0.0/8\n\tAllowTcpForwarding yes\n');
       writeFileSync(oneUser, `Match User ${second}\n\tX11Forwarding yes\n\tPermitTunnel yes\n`);
       assert.equal(run('/usr/sbin/sshd', ['-t']).status, 0, 'the test drop-ins are valid sshd configuration');
@@ -184,8 +184,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       );
       assert.match(text, /fix: move these settings behind \/etc\/ssh\/sshd_config\.d\/docker-jail\.conf .*Group \*,!jailed/);
     } finally {
-      restoreHostFile(remote);
-      restoreHostFile(oneUser);
+      for (const putBack of putBacks) putBack();
       removeUser(other);
     }
     const { status, findings } = doctor();
@@ -196,8 +195,9 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
 
   it('names a Match block, even one read after the policy, that gives jailed users in-process sftp or any variable from addresses sshd -T is not asked about', () => {
     const local = '/etc/ssh/sshd_config.d/zz-test-sftp.conf';
+    let putBack: (() => void) | undefined;
     try {
-      keepHostFile(local);
+      putBack = keepHostFile(local);
       writeFileSync(local, 'Match Address 172.16.0.0/12\n\tForceCommand internal-sftp\n\tAcceptEnv *\n');
       assert.equal(run('/usr/sbin/sshd', ['-t']).status, 0, 'the test drop-in is valid sshd configuration');
       const { status, findings, text } = doctor();
@@ -208,7 +208,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
         /^FAIL sshd Match order: a Match block gives jailed users what sshd -T was not asked about: \/etc\/ssh\/sshd_config\.d\/zz-test-sftp\.conf line 2 in Match Address 172\.16\.0\.0\/12 .*: forcecommand internal-sftp .*zz-test-sftp\.conf line 3 .*: acceptenv \*/m,
       );
     } finally {
-      restoreHostFile(local);
+      putBack?.();
     }
   });
 
@@ -283,7 +283,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
 
   it('warns when debootstrap, which image build runs, is missing, with apt install debootstrap', () => {
     const hidden = '/usr/sbin/debootstrap.djt-hidden';
-    keepHostFile('/usr/sbin/debootstrap');
+    const putBack = keepHostFile('/usr/sbin/debootstrap');
     renameSync('/usr/sbin/debootstrap', hidden);
     try {
       const { status, findings, text } = doctor();
@@ -291,7 +291,7 @@ describe('docker-jail doctor: names what is wrong on the host and how to fix it'
       assert.deepEqual(failed(findings), []);
       assert.match(text, /^WARN debootstrap: \/usr\/sbin\/debootstrap is missing: docker-jail image build .*\n {5}fix: apt install debootstrap\n/m);
     } finally {
-      restoreHostFile('/usr/sbin/debootstrap');
+      putBack();
       rmSync(hidden, { force: true });
     }
     assert.match(doctor().text, /^ok {3}debootstrap: /m);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keepHostFile, restoreHostFile } from './support/hostFiles';
+import { keepHostFile } from './support/hostFiles';
 
 /** What ./build.sh runs before anything reads the host files a killed test run left changed. */
 function restoreLeftovers(journal: string) {
@@ -44,11 +44,28 @@ describe('host files a test changes are put back, by the test or, when its run w
     assert.equal(existsSync(file), false);
   });
 
+  it('a keep inside another puts back what it found, with owner and mode, and leaves the journal to the outer one', () => {
+    writeFileSync(file, 'first');
+    const putBackOuter = keepHostFile(file, journal);
+    writeFileSync(file, 'block');
+    chmodSync(file, 0o600);
+    const putBackInner = keepHostFile(file, journal);
+    writeFileSync(file, 'test');
+    chmodSync(file, 0o644);
+    putBackInner();
+    assert.equal(readFileSync(file, 'utf8'), 'block');
+    assert.equal(statSync(file).mode & 0o7777, 0o600);
+    assert.equal(readdirSync(journal).length, 1, 'the outer keeping is still journaled');
+    putBackOuter();
+    assert.equal(readFileSync(file, 'utf8'), 'first');
+    assert.deepEqual(readdirSync(journal), []);
+  });
+
   it('a test that puts its file back leaves nothing for the next run to do', () => {
     writeFileSync(file, 'before');
-    keepHostFile(file, journal);
+    const putBack = keepHostFile(file, journal);
     writeFileSync(file, 'during');
-    restoreHostFile(file, journal);
+    putBack();
     assert.equal(readFileSync(file, 'utf8'), 'before');
     writeFileSync(file, 'changed later, by hand');
     const result = restoreLeftovers(journal);

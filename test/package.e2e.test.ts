@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { EXAMPLE_CONFIG_PATH, EXEMPT_GROUP_RECORD } from '../src/host/paths';
 import { requireHost, run, sh } from './support/host';
+import { keepHostFile } from './support/hostFiles';
 import { Terminal } from './support/pty';
 import { type Sshd, ssh, sshOptions, startSshd } from './support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from './support/users';
@@ -52,12 +53,15 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
   let sshd: Sshd;
   let scratch: string;
   let pristine: Map<string, string>;
+  let putBackConfig: (() => void) | undefined;
   const users: TestUser[] = [];
 
   before(async () => {
     requireHost('docker', 'sshd', 'ssh', 'scp', 'su', 'dpkg', 'apt-get', 'dpkg-deb', 'dpkg-buildpackage', 'lintian', 'git', 'man');
     assert.ok(existsSync(DEB), `${DEB} is missing: ./build.sh test builds it`);
     scratch = mkdtempSync('/tmp/djt-package-');
+    // Purge takes the config, and the tests write their own: a run killed in here has it put back by the next ./build.sh test.
+    putBackConfig = keepHostFile('/etc/docker-jail.ini');
     // A host without docker-jail: the package purged, if the run installed it.
     assert.equal(apt('purge', 'docker-jail').status, 0);
     pristine = snapshot('/etc/pam.d', '/etc/shells', '/etc/ssh');
@@ -69,6 +73,7 @@ describe('the Debian package: install, a jailed login, upgrade, remove, purge, r
     users.forEach(removeUser);
     // Leave the host as the run had it: this build installed.
     if (!installed().startsWith(`install ok installed ${VERSION}`)) assert.equal(apt('install', '--reinstall', DEB).status, 0);
+    putBackConfig?.();
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { STAGING_ROOT } from '../src/host/paths';
 import { withConfig } from './support/config';
 import { jailedUser } from './support/fixtures';
 import { requireHost, run, sh } from './support/host';
-import { keepHostFile, restoreHostFile } from './support/hostFiles';
+import { keepHostFile } from './support/hostFiles';
 import { createUser, jailOf, removeUser } from './support/users';
 
 /** Runs the host's real PAM stack for a service, as a login would, without a shell. */
@@ -53,6 +53,7 @@ describe('the PAM hook with whatever PAM hands it', function () {
 describe('users that only NSS knows (libnss-extrausers, not /etc/passwd)', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  let putBackNsswitch: (() => void) | undefined;
   const name = `djx${Math.random().toString(16).slice(2, 8)}`;
   const uid = 47000 + Math.floor(Math.random() * 1000);
   const home = `/home/${name}`;
@@ -67,7 +68,7 @@ describe('users that only NSS knows (libnss-extrausers, not /etc/passwd)', funct
     writeFileSync('/var/lib/extrausers/passwd', `${name}:x:${uid}:${uid}:NSS only:${home}:/usr/bin/jailsh\n`);
     writeFileSync('/var/lib/extrausers/group', `${name}:x:${uid}:\n`);
     writeFileSync('/var/lib/extrausers/shadow', `${name}:*:19000:0:99999:7:::\n`);
-    keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
+    putBackNsswitch = keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|group|shadow):(.*)$/gm, '$1:$2 extrausers'));
     assert.ok(!readFileSync('/etc/passwd', 'utf8').includes(`${name}:`));
     sh(`gpasswd -a ${name} jailed >/dev/null`);
@@ -76,7 +77,7 @@ describe('users that only NSS knows (libnss-extrausers, not /etc/passwd)', funct
     sh(`gpasswd -d ${name} jailed >/dev/null 2>&1 || true`);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
-    restoreHostFile('/etc/nsswitch.conf');
+    putBackNsswitch?.();
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
     rmSync(home, { recursive: true, force: true });
   });

@@ -8,7 +8,6 @@ import {
   chmodSync,
   chownSync,
   closeSync,
-  existsSync,
   lstatSync,
   openSync,
   readdirSync,
@@ -22,6 +21,7 @@ import {
 } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { type Ran, run, sh } from '../support/host';
+import { keepHostFile } from '../support/hostFiles';
 import type { TestUser } from '../support/users';
 
 const CONFIG = '/etc/docker-jail.ini';
@@ -32,18 +32,11 @@ const CONFIG = '/etc/docker-jail.ini';
  * withConfig (test/support/config.ts) does the same around one call.
  */
 export function replaceConfig(text: string): () => void {
-  const original = existsSync(CONFIG) ? readFileSync(CONFIG) : null;
+  const putBack = keepHostFile(CONFIG); // and by the next ./build.sh test if this run is killed
   writeFileSync(CONFIG, text);
   chownSync(CONFIG, 0, 0);
   chmodSync(CONFIG, 0o644);
-  return () => {
-    if (original === null) rmSync(CONFIG, { force: true });
-    else {
-      writeFileSync(CONFIG, original);
-      chownSync(CONFIG, 0, 0);
-      chmodSync(CONFIG, 0o644);
-    }
-  };
+  return putBack;
 }
 
 /** Prints the container a command runs in (Docker bind-mounts /etc/hostname from the container's own directory). */

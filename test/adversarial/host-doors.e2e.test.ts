@@ -13,7 +13,7 @@ import { jailLockPath } from '../../src/jail/placement';
 import { withConfig } from '../support/config';
 import { jailedUsers } from '../support/fixtures';
 import { requireHost, run, runAsync, sh, sleep, waitFor } from '../support/host';
-import { keepHostFile, restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 import { buildPreloadWitness } from '../support/preload';
 import { type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeUser, type TestUser } from '../support/users';
@@ -365,8 +365,9 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       const result = run('/usr/sbin/docker-jail', ['doctor', '--json']);
       return (JSON.parse(result.stdout) as Finding[]).filter((f) => !f.ok);
     };
-    beforeEach(() => keepHostFile(DROP_IN)); // put back by the next ./build.sh test if this run is killed
-    afterEach(() => restoreHostFile(DROP_IN));
+    let putBackDropIn: (() => void) | undefined;
+    beforeEach(() => (putBackDropIn = keepHostFile(DROP_IN))); // put back by the next ./build.sh test if this run is killed
+    afterEach(() => putBackDropIn?.());
 
     it('control: nothing on the host ./build.sh install made', () => {
       // (Not the test's own sshd, started with -f and AcceptEnv *: the last test names it.)
@@ -377,7 +378,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
     });
 
     it('/etc/ssh/sshrc, which sshd runs as the user in an environment they fill', () => {
-      keepHostFile('/etc/ssh/sshrc');
+      const putBack = keepHostFile('/etc/ssh/sshrc');
       writeFileSync('/etc/ssh/sshrc', 'logger -t login "$USER"\n');
       try {
         assert.match(
@@ -387,7 +388,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
           /^sshrc: sshd runs \/etc\/ssh\/sshrc on the host/m,
         );
       } finally {
-        restoreHostFile('/etc/ssh/sshrc');
+        putBack();
       }
     });
 
@@ -414,6 +415,7 @@ sys.stdout.write(out.decode('utf8', 'replace'))
 
   describe("sshd runs nothing of a jailed user's on the host, whatever /etc/ssh/sshrc does", function () {
     const SSHRC = '/etc/ssh/sshrc';
+    let putBackSshrc: (() => void) | undefined;
     let plain: TestUser;
     let leaky: Sshd;
     let tools: string;
@@ -426,10 +428,10 @@ sys.stdout.write(out.decode('utf8', 'replace'))
       leaky = await startSshd('PermitUserEnvironment yes');
       plain = createUser({ groups: [], shell: '/bin/bash' });
       tools = mkdtempSync('/tmp/djt-doors-rc-');
-      keepHostFile(SSHRC); // put back by the next ./build.sh test if this run is killed
+      putBackSshrc = keepHostFile(SSHRC); // put back by the next ./build.sh test if this run is killed
     });
     after(async () => {
-      restoreHostFile(SSHRC);
+      putBackSshrc?.();
       if (plain) removeUser(plain);
       await leaky?.stop();
       if (tools) rmSync(tools, { recursive: true, force: true });

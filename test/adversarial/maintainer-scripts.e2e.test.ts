@@ -12,6 +12,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, wr
 import { SCRATCH_MOUNTS } from '../../src/host/scratch';
 import { BUILD_ROOT } from '../../src/jail/image';
 import { requireHost, run, sh } from '../support/host';
+import { keepHostFile } from '../support/hostFiles';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
@@ -54,6 +55,8 @@ describe('maintainer scripts: purge unmounts only its own mount points and keeps
   before(() => {
     requireHost('dpkg', 'getent', 'groupdel', 'mount', 'umount', 'mountpoint');
     assert.ok(existsSync(DEB), `${DEB} is missing: ./build.sh install builds it`);
+    // Journaled as well: a run killed in here has them put back by the next ./build.sh test. (Put back last.)
+    cleanups.push(...[...GROUP_FILES, CONFIG].map((path) => keepHostFile(path)));
     restoreGroups = saveFiles(GROUP_FILES);
     cleanups.push(saveFiles([CONFIG]), restoreGroups);
     const installed = dpkg('-i', DEB);

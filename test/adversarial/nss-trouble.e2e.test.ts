@@ -4,7 +4,7 @@ import { ORPHANS_DIR, SCRATCH_IMAGES, STAGING_ROOT } from '../../src/host/paths'
 import { withConfig } from '../support/config';
 import { directoryGroups, EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh } from '../support/host';
-import { restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
 const CLI = '/usr/sbin/docker-jail';
@@ -41,6 +41,7 @@ function withGetent(fake: string, script: string, timeout = 60_000) {
 describe('root-side paths when NSS is in trouble: fail closed, lose nothing', function () {
   this.timeout(180_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  let putBackNsswitch: (() => void) | undefined;
   const name = `djn${Math.random().toString(16).slice(2, 8)}`;
   const uid = 49000 + Math.floor(Math.random() * 1000);
   const home = `/home/${name}`;
@@ -56,6 +57,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
   before(() => {
     requireHost('docker', 'su', 'pamtester', 'unshare');
     // The directory's jail group is asked first: moved aside, the user is no longer in it.
+    putBackNsswitch = keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     jailedGid = serveDirectoryUser(name, uid, home, nsswitch);
     copyFileSync('/usr/bin/getent', REAL_GETENT);
     local = createUser({ groups: ['jailed'] });
@@ -63,7 +65,7 @@ describe('root-side paths when NSS is in trouble: fail closed, lose nothing', fu
     member = createUser({ groups: ['jailed'], shell: '/bin/bash', prefix: 'djm' });
   });
   after(() => {
-    restoreHostFile('/etc/nsswitch.conf');
+    putBackNsswitch?.();
     for (const user of [local, admin, member]) if (user) removeUser(user);
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));

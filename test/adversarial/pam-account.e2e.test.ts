@@ -5,7 +5,7 @@ import { COMMON_ACCOUNT, carriesPamAccountRule, LOGIN_SHELL_SERVICES, PAM_PROFIL
 import { JAILSH, SHELLS_DIR, STAGING_ROOT } from '../../src/host/paths';
 import { withConfig } from '../support/config';
 import { requireHost, run, sh, sleep, waitFor } from '../support/host';
-import { keepHostFile, restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 import { Terminal } from '../support/pty';
 import { ROOT_KEYS, type Sshd, ssh, sshOptions, startSshd } from '../support/sshd';
 import { createUser, jailOf, removeScratchOf, removeUser, type TestUser } from '../support/users';
@@ -235,6 +235,7 @@ describe('the PAM account rule: the jail group gets no host session through any 
 describe('docker-jail enable for a user only NSS knows, whose directory shell is not jailsh', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  let putBackNsswitch: (() => void) | undefined;
   const name = `djy${Math.random().toString(16).slice(2, 8)}`;
   const uid = 48000 + Math.floor(Math.random() * 1000);
   const home = `/home/${name}`;
@@ -250,7 +251,7 @@ describe('docker-jail enable for a user only NSS knows, whose directory shell is
     directory('/bin/bash');
     writeFileSync('/var/lib/extrausers/group', `${name}:x:${uid}:\n`);
     writeFileSync('/var/lib/extrausers/shadow', `${name}:*:19000:0:99999:7:::\n`);
-    keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
+    putBackNsswitch = keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|group|shadow):(.*)$/gm, '$1:$2 extrausers'));
   });
   after(() => {
@@ -259,7 +260,7 @@ describe('docker-jail enable for a user only NSS knows, whose directory shell is
     sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; rmdir ${STAGING_ROOT}/${uid} 2>/dev/null || true`);
     removeScratchOf(String(uid));
     sh(`pkill -KILL -u ${uid} || true`);
-    restoreHostFile('/etc/nsswitch.conf');
+    putBackNsswitch?.();
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
     rmSync(home, { recursive: true, force: true });
     rmSync(`${SHELLS_DIR}/${uid}`, { force: true }); // what enable remembered for disable

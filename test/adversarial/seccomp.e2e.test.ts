@@ -14,7 +14,7 @@ import { loadSeccompProfile, SECCOMP_PROFILE_PATH } from '../../src/jail/seccomp
 import { withConfig } from '../support/config';
 import { jailedUsers } from '../support/fixtures';
 import { requireHost, run, sh, waitFor } from '../support/host';
-import { keepHostFile, restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 import { jailOf, type TestUser } from '../support/users';
 import { compileStatic, login, loginOutput, replaceConfig } from './attacks-support';
 import { SmallEngine } from './faults-small-engine';
@@ -132,7 +132,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
       assert.match(lines[0], reason);
       assert.equal(jailOf(user), '', 'a jail was made');
     };
-    keepHostFile(SECCOMP_PROFILE_PATH); // put back by the next ./build.sh test if this run is killed
+    const putBack = keepHostFile(SECCOMP_PROFILE_PATH); // put back by the next ./build.sh test if this run is killed
     try {
       chmodSync(SECCOMP_PROFILE_PATH, 0o666);
       refusedWith(/writable by group or others/);
@@ -140,7 +140,7 @@ describe('seccomp: every jail filters system calls with the shipped profile', fu
       renameSync(SECCOMP_PROFILE_PATH, aside);
       refusedWith(/missing/);
     } finally {
-      restoreHostFile(SECCOMP_PROFILE_PATH);
+      putBack();
       rmSync(aside, { force: true });
       chmodSync(SECCOMP_PROFILE_PATH, 0o644);
     }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { STAGING_ROOT } from '../../src/host/paths';
 import { EXTRA, serveDirectoryUser } from '../support/directory';
 import { requireHost, run, sh, sleep } from '../support/host';
-import { restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 import { banner, ROOT_KEYS, type Sshd, sshOptions, startSshd } from '../support/sshd';
 import { createUser, removeScratchOf, removeUser, type TestUser } from '../support/users';
 
@@ -21,6 +21,7 @@ import { createUser, removeScratchOf, removeUser, type TestUser } from '../suppo
 describe('sshd when the jail group cannot be resolved: a jailed user forwards nothing (both layers: sshd Match, PAM account)', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  let putBackNsswitch: (() => void) | undefined;
   const name = `djo${Math.random().toString(16).slice(2, 8)}`;
   const uid = 48000 + Math.floor(Math.random() * 1000);
   const home = `/home/${name}`;
@@ -53,6 +54,7 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
   before(async () => {
     requireHost('docker', 'sshd', 'ssh');
     // The directory's jail group, the one whose membership of the user is lost in the outage.
+    putBackNsswitch = keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     serveDirectoryUser(name, uid, home, nsswitch);
     sh(`install -d -o ${uid} -g ${uid} -m 0700 ${home}`);
     sh(`ssh-keygen -q -t ed25519 -N '' -f ${key} && install -d -m 0755 ${ROOT_KEYS} && install -m 0644 ${key}.pub ${ROOT_KEYS}/${name}`);
@@ -62,7 +64,7 @@ describe('sshd when the jail group cannot be resolved: a jailed user forwards no
   after(async () => {
     if (sshd) await sshd.stop();
     if (admin) removeUser(admin);
-    restoreHostFile('/etc/nsswitch.conf');
+    putBackNsswitch?.();
     sh(`docker ps -aq --filter label=io.docker-jail.uid=${uid} | xargs -r docker rm -f >/dev/null`);
     removeScratchOf(String(uid));
     sh(`umount -l ${STAGING_ROOT}/${uid} 2>/dev/null || true; pkill -KILL -u ${uid} || true`);

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/defaults';
 import { LABEL_MANAGED, LABEL_UID } from '../../src/jail/labels';
 import { requireHost, run, runBinary, sh } from '../support/host';
-import { keepHostFile, restoreHostFile } from '../support/hostFiles';
+import { keepHostFile } from '../support/hostFiles';
 
 const CLI = '/usr/sbin/docker-jail';
 const TITLE = '\u001b]0;djt-pwned-title\u0007'; // an OSC that retitles the terminal
@@ -29,6 +29,7 @@ function rawControls(output: Buffer): string[] {
 describe('list, status and doctor print what the user database says with control characters escaped', function () {
   this.timeout(120_000);
   const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  let putBackNsswitch: (() => void) | undefined;
   const tag = Math.random().toString(16).slice(2, 8);
   const uid = 48000 + Math.floor(Math.random() * 1000);
   // A jail-group member whose GECOS and shell carry a title sequence, a CR (to overwrite the line) and a C1 CSI.
@@ -53,7 +54,7 @@ describe('list, status and doctor print what the user database says with control
     );
     writeFileSync('/var/lib/extrausers/group', `${member}:x:${uid}:\n`);
     writeFileSync('/var/lib/extrausers/shadow', `${member}:*:19000:0:99999:7:::\n`);
-    keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
+    putBackNsswitch = keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
     writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|group|shadow):(.*)$/gm, '$1:$2 extrausers'));
     assert.equal(run('/usr/bin/getent', ['passwd', String(ownerUid)]).stdout.split(':')[0], owner);
     sh(`gpasswd -a ${member} ${defaultConfig.access.jailGroup} >/dev/null`);
@@ -62,7 +63,7 @@ describe('list, status and doctor print what the user database says with control
   after(() => {
     sh(`gpasswd -d ${member} ${defaultConfig.access.jailGroup} >/dev/null 2>&1 || true`);
     sh(`docker rm -f ${container} >/dev/null 2>&1 || true`);
-    restoreHostFile('/etc/nsswitch.conf');
+    putBackNsswitch?.();
     for (const file of ['passwd', 'group', 'shadow']) rmSync(`/var/lib/extrausers/${file}`, { force: true });
   });
 

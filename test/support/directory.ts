@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { run, sh } from './host';
-import { keepHostFile } from './hostFiles';
 
 /** libnss-extrausers' files: the tests' stand-in for a directory (LDAP, sssd). */
 export const EXTRA = '/var/lib/extrausers';
@@ -15,7 +14,8 @@ export function directoryGroups(name: string, uid: number, jailedGid: string, ex
  * Makes a user that only the directory knows, login shell jailsh, listed in the
  * directory's jail group, which nsswitch asks before the local files: moving
  * EXTRA/group aside is then a group-map outage while passwd still answers.
- * `nsswitch` is the original /etc/nsswitch.conf, for the caller to restore.
+ * `nsswitch` is the original /etc/nsswitch.conf, for the caller to keep first
+ * (keepHostFile) and put back.
  * Returns the jail group's gid.
  */
 export function serveDirectoryUser(name: string, uid: number, home: string, nsswitch: string): string {
@@ -28,7 +28,6 @@ export function serveDirectoryUser(name: string, uid: number, home: string, nssw
   writeFileSync(`${EXTRA}/passwd`, `${name}:x:${uid}:${uid}:directory user:${home}:/usr/bin/jailsh\n`);
   writeFileSync(`${EXTRA}/shadow`, `${name}:*:19000:0:99999:7:::\n`);
   writeFileSync(`${EXTRA}/group`, directoryGroups(name, uid, jailedGid));
-  keepHostFile('/etc/nsswitch.conf'); // put back by the next ./build.sh test if this run is killed
   writeFileSync('/etc/nsswitch.conf', nsswitch.replace(/^(passwd|shadow):(.*)$/gm, '$1:$2 extrausers').replace(/^group:(\s*)(.*)$/m, 'group:$1extrausers $2'));
   return jailedGid;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -24,12 +24,30 @@ function copyKeepingOwnerAndMode(from: string, to: string): void {
 
 /**
  * Keeps path as it is now (its bytes, owner and mode, or that it does not
- * exist) until restoreHostFile(path). Kept already: the earlier, outer keeping
- * stands, so nested changes put back the very first state.
+ * exist) before a test changes it, and returns what puts it back (once).
+ * The first keeping of a path writes the journal, and its putting back empties
+ * it; a keeping inside it (a config swapped within a block that swapped it
+ * already) puts back what it found, from memory, and leaves the journal to the
+ * outer one: a killed run gets the very first state back.
  */
-export function keepHostFile(path: string, journal = HOST_FILES_JOURNAL): void {
+export function keepHostFile(path: string, journal = HOST_FILES_JOURNAL): () => void {
   const record = recordOf(path, journal);
-  if (existsSync(record)) return;
+  let undone = false;
+  if (existsSync(record)) {
+    const found = existsSync(path) ? { content: readFileSync(path), stat: statSync(path) } : null;
+    return () => {
+      if (undone) return;
+      undone = true;
+      if (found === null) rmSync(path, { force: true });
+      else {
+        const staged = `${path}.djt-restore`;
+        writeFileSync(staged, found.content);
+        chownSync(staged, found.stat.uid, found.stat.gid);
+        chmodSync(staged, found.stat.mode & 0o7777);
+        renameSync(staged, path);
+      }
+    };
+  }
   mkdirSync(journal, { recursive: true, mode: 0o700 });
   // Made whole under another name, then renamed: a kill halfway leaves a draft the restore removes, never half a record.
   const draft = mkdtempSync(join(journal, '.draft-'));
@@ -37,17 +55,15 @@ export function keepHostFile(path: string, journal = HOST_FILES_JOURNAL): void {
   else writeFileSync(join(draft, 'absent'), '');
   writeFileSync(join(draft, 'path'), path);
   renameSync(draft, record);
-}
-
-/** Puts path back as keepHostFile found it and forgets it; nothing kept: nothing done. */
-export function restoreHostFile(path: string, journal = HOST_FILES_JOURNAL): void {
-  const record = recordOf(path, journal);
-  if (!existsSync(record)) return;
-  if (existsSync(join(record, 'absent'))) rmSync(path, { force: true });
-  else {
-    const staged = `${path}.djt-restore`;
-    copyKeepingOwnerAndMode(join(record, 'original'), staged);
-    renameSync(staged, path);
-  }
-  rmSync(record, { recursive: true, force: true });
+  return () => {
+    if (undone) return;
+    undone = true;
+    if (existsSync(join(record, 'absent'))) rmSync(path, { force: true });
+    else {
+      const staged = `${path}.djt-restore`;
+      copyKeepingOwnerAndMode(join(record, 'original'), staged);
+      renameSync(staged, path);
+    }
+    rmSync(record, { recursive: true, force: true });
+  };
 }
