@@ -8,11 +8,11 @@
  * group files and configuration byte for byte as it found them.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { SCRATCH_MOUNTS } from '../../src/host/scratch';
 import { BUILD_ROOT } from '../../src/jail/image';
 import { requireHost, run, sh } from '../support/host';
-import { keepHostFile } from '../support/hostFiles';
+import { keepHostFile, restoreState, stateOf } from '../support/hostFiles';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const DEB = `${process.cwd()}/dist/docker-jail_${VERSION}_amd64.deb`;
@@ -29,15 +29,11 @@ const gidOf = (group: string) => {
 };
 const mounted = (path: string) => run('/usr/bin/mountpoint', ['-q', path]).status === 0;
 
-/** The files as they are now (content, mode, owner), and how to put them back exactly. */
+/** The files as they are now (content, mode, owner), and how to put them back exactly (as often as asked). */
 function saveFiles(paths: string[]): () => void {
-  const saved = paths.filter((path) => existsSync(path)).map((path) => ({ path, content: readFileSync(path), stat: statSync(path) }));
+  const saved = paths.map((path) => ({ path, state: stateOf(path) }));
   return () => {
-    for (const { path, content, stat } of saved) {
-      writeFileSync(path, content);
-      chownSync(path, stat.uid, stat.gid);
-      chmodSync(path, stat.mode & 0o7777);
-    }
+    for (const { path, state } of saved) if (state !== null) restoreState(path, state);
   };
 }
 
